@@ -1,0 +1,9 @@
+//! Tenure's pure domain.
+//!
+//! Everything here is deterministic given its inputs: no IO, no clock, no
+//! randomness except from a seed passed in, no async, no SQL. The store loads
+//! inputs in bulk and hands them to these functions; the server and the CLI
+//! present what comes back. `tests/invariants.rs` checks this crate's
+//! dependency list so that it stays that way.
+
+pub mod model;
