@@ -32,7 +32,9 @@ impl Currency {
     pub fn parse(s: &str) -> Result<Currency, ValueError> {
         let b = s.trim().as_bytes();
         if b.len() != 3 || !b.iter().all(|c| c.is_ascii_alphabetic()) {
-            return err(format!("expected a three-letter currency code such as USD, got {s:?}"));
+            return err(format!(
+                "expected a three-letter currency code such as USD, got {s:?}"
+            ));
         }
         Ok(Currency([
             b[0].to_ascii_uppercase(),

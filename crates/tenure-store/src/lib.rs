@@ -1,1 +1,256 @@
-//! placeholder
+//! All of Tenure's SQL.
+//!
+//! One [`Store`] wraps a connection pool on either backend: the URL prefix
+//! (`sqlite://` or `postgres://`) picks it at start-up. Both backends share one
+//! schema (same tables, columns and portable types, see `migrations/`) so that
+//! every query in this crate is written once, with `$N` placeholders that both
+//! drivers accept. No other crate holds an SQL string.
+//!
+//! Modules: [`import`] (all-or-nothing importers), [`export`] (streaming
+//! exporters), [`bulk`] (batched inserts shared by importers and the demo
+//! loader), [`rows`] (mapping between rows and core records).
+
+pub mod bulk;
+pub mod export;
+pub mod import;
+pub mod kind;
+pub mod rows;
+pub mod testing;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+
+pub use kind::Kind;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors from the store. Bad input is [`StoreError::Invalid`]; everything
+/// else is a failure of the database or of the environment.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one Tenure can use.
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://...")]
+    BadUrl(String),
+    /// The input was rejected; nothing was written. Holds up to the first 20 problems.
+    #[error("{}", import::format_problems(.0))]
+    Invalid(Vec<import::Problem>),
+    /// A record that was asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A migration failed or the database is newer than this binary.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// Reading a file or writing output failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One applied or pending migration, for `tenure db status`.
+#[derive(Debug, Clone)]
+pub struct MigrationState {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+/// A handle on Tenure's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Normalises a user-given database URL: a bare path or `sqlite:FILE` becomes
+/// `sqlite://FILE`, and SQLite files are created on first use.
+pub fn normalise_url(url: &str) -> Result<(String, Backend)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_string(), Backend::Postgres));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if !url.contains("://") && !url.is_empty() {
+        url
+    } else {
+        return Err(StoreError::BadUrl(url.to_string()));
+    };
+    if path.is_empty() {
+        return Err(StoreError::BadUrl(url.to_string()));
+    }
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let with_mode = if path.contains("mode=") {
+        path.to_string()
+    } else {
+        format!("{path}{sep}mode=rwc")
+    };
+    Ok((format!("sqlite://{with_mode}"), Backend::Sqlite))
+}
+
+impl Store {
+    /// Connects without migrating (for `tenure db status`).
+    pub async fn connect(url: &str) -> Result<Store> {
+        install_default_drivers();
+        let (url, backend) = normalise_url(url)?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    // One writer at a time is SQLite's model; a few readers help the server.
+                    .max_connections(4)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(10).connect(&url).await?,
+        };
+        Ok(Store { pool, backend })
+    }
+
+    /// Connects and brings the schema up to date: what every command but
+    /// `db status` uses, so a new database is ready on first use.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Lists every migration this binary knows and whether it is applied.
+    pub async fn migration_status(&self) -> Result<Vec<MigrationState>> {
+        let has_table: i64 = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.pool)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.pool)
+                .await?
+            }
+        };
+        let applied: Vec<i64> = if has_table > 0 {
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(self
+            .migrator()
+            .iter()
+            .map(|m| MigrationState {
+                version: m.version,
+                description: m.description.to_string(),
+                applied: applied.contains(&m.version),
+            })
+            .collect())
+    }
+
+    /// True when the database answers; for `/readyz`.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Number of rows in the table behind a kind.
+    pub async fn count(&self, kind: Kind) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", kind.table());
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalised() {
+        assert_eq!(
+            normalise_url("sqlite://tenure.db").unwrap(),
+            ("sqlite://tenure.db?mode=rwc".to_string(), Backend::Sqlite)
+        );
+        assert_eq!(
+            normalise_url("data/t.db").unwrap().0,
+            "sqlite://data/t.db?mode=rwc"
+        );
+        assert_eq!(
+            normalise_url("postgres://u@h/db").unwrap().1,
+            Backend::Postgres
+        );
+        assert!(normalise_url("mysql://x").is_err());
+        assert!(normalise_url("sqlite://").is_err());
+    }
+}

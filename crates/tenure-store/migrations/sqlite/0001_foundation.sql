@@ -1,7 +1,8 @@
 -- Tenure's foundation schema (SQLite). Append-only: never edit a shipped migration.
 -- Dates are TEXT 'YYYY-MM-DD'; timestamps are BIGINT microseconds since the Unix
 -- epoch (UTC); money is BIGINT minor units plus a currency code. The PostgreSQL
--- schema uses the same column names and types so that one set of queries serves both.
+-- schema uses the same column names and types so that one set of queries serves both;
+-- booleans are BIGINT 0/1 because sqlx's Any driver cannot read SQLite BOOLEAN columns.
 
 CREATE TABLE accounts (
     id          TEXT PRIMARY KEY,
@@ -24,7 +25,7 @@ CREATE TABLE contacts (
     email      TEXT NOT NULL,
     name       TEXT,
     role       TEXT,
-    champion   BOOLEAN
+    champion   BIGINT
 );
 CREATE INDEX contacts_account ON contacts (account_id);
 
@@ -53,6 +54,7 @@ CREATE TABLE events (
     message_id TEXT
 );
 CREATE INDEX events_account_ts ON events (account_id, ts);
+CREATE INDEX events_ts ON events (ts);
 CREATE UNIQUE INDEX events_message_id ON events (message_id) WHERE message_id IS NOT NULL;
 
 CREATE TABLE tickets (
@@ -61,7 +63,7 @@ CREATE TABLE tickets (
     opened_at              BIGINT NOT NULL,
     closed_at              BIGINT,
     priority               TEXT,
-    first_contact_resolved BOOLEAN,
+    first_contact_resolved BIGINT,
     csat                   BIGINT
 );
 CREATE INDEX tickets_account ON tickets (account_id, opened_at);
@@ -94,7 +96,7 @@ CREATE TABLE users (
     role          TEXT NOT NULL,
     password_hash TEXT,
     created_at    BIGINT NOT NULL,
-    disabled      BOOLEAN NOT NULL DEFAULT FALSE
+    disabled      BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE api_keys (

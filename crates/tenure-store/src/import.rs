@@ -1,0 +1,1041 @@
+//! All-or-nothing importers for every kind of DESIGN §2.
+//!
+//! A file is read as a stream (CSV by header name in any column order, or
+//! NDJSON; gzip-compressed either way), each row is parsed into a core
+//! record, and full batches are written inside one transaction. Any bad row
+//! stops the writing; the importer goes on reading to report up to
+//! [`MAX_PROBLEMS`] problems, each naming file, line and column, then rolls
+//! the whole file back. Memory stays flat: only one batch of rows, and the
+//! ids seen (for the duplicate check), are held.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+use tenure_core::model::{
+    self, Account, Contact, Currency, Engagement, Event, Money, Priority, Subscription, SurveyKind,
+    SurveyResponse, Ticket, ValueError,
+};
+
+use crate::bulk::{all_account_ids, batch_rows, existing_ids, write_rows};
+use crate::rows::{Record, Val, columns_for_field, to_values};
+use crate::{Kind, Result, Store, StoreError};
+
+/// At most this many problems are reported for one file.
+pub const MAX_PROBLEMS: usize = 20;
+
+/// One problem with an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// 1-based line number; 0 when the problem concerns the whole file.
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, " line {}", self.line)?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column {c:?}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Formats problems one per line, for error messages.
+pub fn format_problems(problems: &[Problem]) -> String {
+    let mut out: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    if problems.len() >= MAX_PROBLEMS {
+        out.push(format!(
+            "(stopped after the first {MAX_PROBLEMS} problems; nothing was imported)"
+        ));
+    } else {
+        out.push("(nothing was imported)".to_string());
+    }
+    out.join("\n")
+}
+
+/// The layout of an import file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    /// Guesses the format from a file name (`.gz` is looked through).
+    pub fn from_name(name: &str) -> Format {
+        let lower = name.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        if stem.ends_with(".ndjson") || stem.ends_with(".jsonl") || stem.ends_with(".json") {
+            Format::Ndjson
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+/// Options of `tenure import`.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Create a bare account (name = id) for rows whose account does not exist.
+    pub create_missing_accounts: bool,
+    /// Currency of subscriptions whose file has no `currency` value.
+    pub default_currency: Currency,
+    /// Overrides the format guessed from the file name.
+    pub format: Option<Format>,
+    /// Import an events file again even though the same bytes were imported before.
+    pub allow_reimport: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            create_missing_accounts: false,
+            default_currency: Currency::USD,
+            format: None,
+            allow_reimport: false,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub kind: Kind,
+    pub file: String,
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    /// Events skipped because their `message_id` was already stored.
+    pub duplicates_skipped: u64,
+    pub accounts_created: u64,
+    /// SHA-256 of the file's bytes, as given.
+    pub checksum: String,
+    pub elapsed: Duration,
+}
+
+/// Counts and hashes the bytes read from the underlying file.
+struct Tally<R> {
+    inner: R,
+    state: Arc<Mutex<(u64, Sha256)>>,
+}
+
+impl<R: Read> Read for Tally<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut st) = self.state.lock() {
+            st.0 += n as u64;
+            st.1.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// One row as read from a file, before parsing: values aligned with
+/// [`Kind::fields`], plus unknown columns.
+struct RawRow {
+    line: u64,
+    values: Vec<Option<String>>,
+    extras: Vec<(String, String)>,
+}
+
+/// Reads rows of a kind from CSV or NDJSON.
+enum Source<R: BufRead> {
+    Csv {
+        reader: csv::Reader<R>,
+        /// For each CSV column: the field index, or None for a custom attribute.
+        map: Vec<Option<usize>>,
+        headers: Vec<String>,
+        record: csv::StringRecord,
+    },
+    Ndjson {
+        reader: R,
+        line: u64,
+        buf: Vec<u8>,
+    },
+}
+
+impl<R: BufRead> Source<R> {
+    /// Opens a source; for CSV, reads and checks the header.
+    fn open(
+        kind: Kind,
+        format: Format,
+        reader: R,
+        file: &str,
+    ) -> Result<(Self, Vec<bool>), Vec<Problem>> {
+        let nf = kind.fields().len();
+        match format {
+            Format::Ndjson => Ok((
+                Source::Ndjson {
+                    reader,
+                    line: 0,
+                    buf: Vec::new(),
+                },
+                vec![true; nf],
+            )),
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(false)
+                    .from_reader(reader);
+                let problem = |column: Option<String>, message: String| Problem {
+                    file: file.to_string(),
+                    line: 1,
+                    column,
+                    message,
+                };
+                let headers = match reader.headers() {
+                    Ok(h) => h.clone(),
+                    Err(e) => return Err(vec![csv_problem(file, &e)]),
+                };
+                if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
+                    return Err(vec![Problem {
+                        file: file.to_string(),
+                        line: 0,
+                        column: None,
+                        message: "the file is empty".to_string(),
+                    }]);
+                }
+                let mut problems = Vec::new();
+                let mut present = vec![false; nf];
+                let mut map = Vec::new();
+                let mut names = Vec::new();
+                let mut seen = HashSet::new();
+                for h in headers.iter() {
+                    let name = h.trim().trim_start_matches('\u{feff}').to_string();
+                    let norm = name.to_ascii_lowercase();
+                    if name.is_empty() {
+                        problems.push(problem(None, "a column has an empty header".into()));
+                    } else if !seen.insert(norm.clone()) {
+                        problems.push(problem(
+                            Some(name.clone()),
+                            "this column appears twice".into(),
+                        ));
+                    }
+                    match kind.field_index(&norm) {
+                        Some(i) => {
+                            present[i] = true;
+                            map.push(Some(i));
+                        }
+                        None if kind == Kind::Accounts => map.push(None),
+                        None => {
+                            let expected: Vec<&str> =
+                                kind.fields().iter().map(|f| f.name).collect();
+                            problems.push(problem(
+                                Some(name.clone()),
+                                format!(
+                                    "unknown column for {kind}; expected {}",
+                                    expected.join(", ")
+                                ),
+                            ));
+                            map.push(None);
+                        }
+                    }
+                    names.push(name);
+                }
+                for (i, f) in kind.fields().iter().enumerate() {
+                    if f.required && !present[i] {
+                        problems.push(problem(
+                            Some(f.name.to_string()),
+                            "missing required column".to_string(),
+                        ));
+                    }
+                }
+                if !problems.is_empty() {
+                    return Err(problems);
+                }
+                Ok((
+                    Source::Csv {
+                        reader,
+                        map,
+                        headers: names,
+                        record: csv::StringRecord::new(),
+                    },
+                    present,
+                ))
+            }
+        }
+    }
+
+    /// The next row, a problem with it, or None at the end.
+    fn next_row(&mut self, kind: Kind, file: &str) -> Option<Result<RawRow, Problem>> {
+        let nf = kind.fields().len();
+        match self {
+            Source::Csv {
+                reader,
+                map,
+                headers,
+                record,
+            } => match reader.read_record(record) {
+                Ok(false) => None,
+                Err(e) => Some(Err(csv_problem(file, &e))),
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    let mut values = vec![None; nf];
+                    let mut extras = Vec::new();
+                    for (i, cell) in record.iter().enumerate() {
+                        let v = cell.trim();
+                        match map[i] {
+                            Some(f) => {
+                                if !v.is_empty() {
+                                    values[f] = Some(v.to_string());
+                                }
+                            }
+                            None => {
+                                if !v.is_empty() {
+                                    extras.push((headers[i].clone(), v.to_string()));
+                                }
+                            }
+                        }
+                    }
+                    Some(Ok(RawRow {
+                        line,
+                        values,
+                        extras,
+                    }))
+                }
+            },
+            Source::Ndjson { reader, line, buf } => loop {
+                buf.clear();
+                *line += 1;
+                match reader.read_until(b'\n', buf) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Some(Err(Problem {
+                            file: file.to_string(),
+                            line: *line,
+                            column: None,
+                            message: format!("cannot read the file: {e}"),
+                        }));
+                    }
+                }
+                let text = match std::str::from_utf8(buf) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        return Some(Err(Problem {
+                            file: file.to_string(),
+                            line: *line,
+                            column: None,
+                            message: format!(
+                                "invalid UTF-8 at byte {} of the line",
+                                e.valid_up_to() + 1
+                            ),
+                        }));
+                    }
+                };
+                // Blank lines are skipped; so are the brackets and commas of a
+                // JSON array written one object per line, as `tenure export
+                // --format json` writes it.
+                let text = text.trim();
+                let text = text.strip_suffix(',').unwrap_or(text).trim_end();
+                if text.is_empty() || text == "[" || text == "]" {
+                    continue;
+                }
+                return Some(json_row(kind, text, *line, file));
+            },
+        }
+    }
+}
+
+fn csv_problem(file: &str, e: &csv::Error) -> Problem {
+    let (line, message) = match e.kind() {
+        csv::ErrorKind::Utf8 { pos, err } => (
+            pos.as_ref().map_or(0, |p| p.line()),
+            format!("invalid UTF-8 in field {}", err.field() + 1),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => (
+            pos.as_ref().map_or(0, |p| p.line()),
+            format!("expected {expected_len} columns as in the header, found {len}"),
+        ),
+        _ => (
+            e.position().map_or(0, |p| p.line()),
+            format!("cannot read the file: {e}"),
+        ),
+    };
+    Problem {
+        file: file.to_string(),
+        line,
+        column: None,
+        message,
+    }
+}
+
+fn json_row(kind: Kind, text: &str, line: u64, file: &str) -> Result<RawRow, Problem> {
+    let problem = |column: Option<String>, message: String| Problem {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    };
+    let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(o)) => o,
+        Ok(_) => return Err(problem(None, "expected a JSON object".to_string())),
+        Err(e) => {
+            return Err(problem(
+                None,
+                format!("invalid JSON at column {}: {e}", e.column()),
+            ));
+        }
+    };
+    let mut values = vec![None; kind.fields().len()];
+    let mut extras = Vec::new();
+    for (key, value) in obj {
+        let as_text = match &value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            other => Some(other.to_string()),
+        };
+        match kind.field_index(&key) {
+            Some(i) => {
+                let is_object = matches!(
+                    value,
+                    serde_json::Value::Object(_) | serde_json::Value::Array(_)
+                );
+                if is_object && kind.fields()[i].name != "properties" {
+                    return Err(problem(
+                        Some(key),
+                        "expected a single value, not an object or array".into(),
+                    ));
+                }
+                values[i] = as_text;
+            }
+            None if kind == Kind::Accounts => {
+                if let Some(v) = as_text {
+                    extras.push((key, v));
+                }
+            }
+            None => {
+                let expected: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
+                return Err(problem(
+                    Some(key),
+                    format!("unknown field for {kind}; expected {}", expected.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(RawRow {
+        line,
+        values,
+        extras,
+    })
+}
+
+/// Parses one field of a row, collecting problems.
+struct Fields<'a> {
+    kind: Kind,
+    row: &'a RawRow,
+    file: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Fields<'_> {
+    fn problem(&mut self, field: &str, message: String) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line: self.row.line,
+            column: Some(field.to_string()),
+            message,
+        });
+    }
+
+    fn raw(&self, field: &str) -> Option<&str> {
+        let i = self.kind.field_index(field)?;
+        self.row.values[i].as_deref()
+    }
+
+    /// An optional field parsed with `parse`.
+    fn opt<T>(&mut self, field: &str, parse: impl Fn(&str) -> Result<T, ValueError>) -> Option<T> {
+        let raw = self.raw(field)?.to_string();
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(field, e.0);
+                None
+            }
+        }
+    }
+
+    /// A required field: a missing value is a problem.
+    fn req<T>(&mut self, field: &str, parse: impl Fn(&str) -> Result<T, ValueError>) -> Option<T> {
+        if self.raw(field).is_none() {
+            self.problem(field, "a value is required".to_string());
+            return None;
+        }
+        self.opt(field, parse)
+    }
+
+    fn text(&mut self, field: &str) -> Option<String> {
+        self.opt(field, |s| Ok(s.to_string()))
+    }
+}
+
+fn non_negative(s: &str) -> Result<i64, ValueError> {
+    let n = model::parse_int(s)?;
+    if n < 0 {
+        return Err(ValueError(format!("must not be negative, got {n}")));
+    }
+    Ok(n)
+}
+
+fn email(s: &str) -> Result<String, ValueError> {
+    let t = s.trim();
+    match t.split_once('@') {
+        Some((a, b)) if !a.is_empty() && b.contains('.') && !t.contains(' ') => Ok(t.to_string()),
+        _ => Err(ValueError(format!("expected an email address, got {s:?}"))),
+    }
+}
+
+/// A date, also accepting a timestamp (its UTC date), for `created_at`.
+fn date_or_timestamp(s: &str) -> Result<jiff::civil::Date, ValueError> {
+    if s.trim().len() > 10 {
+        model::parse_timestamp(s).map(model::utc_date)
+    } else {
+        model::parse_date(s)
+    }
+}
+
+fn json_object(s: &str) -> Result<String, ValueError> {
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(serde_json::Value::Object(o)) => Ok(serde_json::Value::Object(o).to_string()),
+        Ok(_) => Err(ValueError("expected a JSON object".to_string())),
+        Err(e) => Err(ValueError(format!("invalid JSON: {e}"))),
+    }
+}
+
+/// Parses a raw row into a record, or the problems with it.
+fn parse_record(
+    kind: Kind,
+    row: &RawRow,
+    file: &str,
+    default_currency: Currency,
+) -> Result<Record, Vec<Problem>> {
+    let mut f = Fields {
+        kind,
+        row,
+        file,
+        problems: Vec::new(),
+    };
+    let record = match kind {
+        Kind::Accounts => {
+            let id = f.req("id", model::parse_id);
+            let name = f.req("name", |s| Ok(s.to_string()));
+            let employees = f.opt("employees", non_negative);
+            let trial_start = f.opt("trial_start", model::parse_date);
+            let trial_end = f.opt("trial_end", model::parse_date);
+            if let (Some(s), Some(e)) = (trial_start, trial_end)
+                && e < s
+            {
+                f.problem(
+                    "trial_end",
+                    format!("trial_end {e} is before trial_start {s}"),
+                );
+            }
+            let account = Account {
+                id: id.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                industry: f.text("industry"),
+                employees,
+                region: f.text("region"),
+                plan: f.text("plan"),
+                csm_email: f.opt("csm_email", email),
+                created_at: f.opt("created_at", date_or_timestamp),
+                trial_start,
+                trial_end,
+                attributes: row.extras.iter().cloned().collect::<BTreeMap<_, _>>(),
+            };
+            Record::Account(account)
+        }
+        Kind::Contacts => Record::Contact(Contact {
+            id: f.req("id", model::parse_id).unwrap_or_default(),
+            account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+            email: f.req("email", email).unwrap_or_default(),
+            name: f.text("name"),
+            role: f.text("role"),
+            champion: f.opt("champion", model::parse_bool),
+        }),
+        Kind::Subscriptions => {
+            let currency = f
+                .opt("currency", Currency::parse)
+                .unwrap_or(default_currency);
+            let mrr = f.req("mrr", |s| Money::parse_decimal(s, currency));
+            if let Some(m) = mrr
+                && m.minor < 0
+            {
+                f.problem(
+                    "mrr",
+                    format!("MRR must not be negative, got {}", m.to_decimal_string()),
+                );
+            }
+            let start = f.req("start_date", model::parse_date);
+            let end = f.opt("end_date", model::parse_date);
+            if let (Some(s), Some(e)) = (start, end)
+                && e <= s
+            {
+                f.problem(
+                    "end_date",
+                    format!("end_date {e} must be after start_date {s} (end_date is exclusive)"),
+                );
+            }
+            Record::Subscription(Subscription {
+                id: f.req("id", model::parse_id).unwrap_or_default(),
+                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+                mrr: mrr.unwrap_or(Money::new(0, currency)),
+                plan: f.text("plan"),
+                seats: f.opt("seats", non_negative),
+                start_date: start.unwrap_or(jiff::civil::Date::ZERO),
+                end_date: end,
+                renewal_date: f.opt("renewal_date", model::parse_date),
+            })
+        }
+        Kind::Events => Record::Event(Event {
+            timestamp: f
+                .req("timestamp", model::parse_timestamp)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+            user_id: f.req("user_id", model::parse_id).unwrap_or_default(),
+            event: f.req("event", model::parse_id).unwrap_or_default(),
+            properties: f.opt("properties", json_object),
+            message_id: f.text("message_id"),
+        }),
+        Kind::Tickets => {
+            let opened = f.req("opened_at", model::parse_timestamp);
+            let closed = f.opt("closed_at", model::parse_timestamp);
+            if let (Some(o), Some(c)) = (opened, closed)
+                && c < o
+            {
+                f.problem(
+                    "closed_at",
+                    format!("closed_at {c} is before opened_at {o}"),
+                );
+            }
+            Record::Ticket(Ticket {
+                id: f.req("id", model::parse_id).unwrap_or_default(),
+                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+                opened_at: opened.unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                closed_at: closed,
+                priority: f.opt("priority", Priority::parse),
+                first_contact_resolved: f.opt("first_contact_resolved", model::parse_bool),
+                csat: f.opt("csat", |s| {
+                    SurveyKind::Csat.check_score(model::parse_int(s)?)
+                }),
+            })
+        }
+        Kind::SurveyResponses => {
+            let kind = f.req("kind", SurveyKind::parse);
+            let score = f.req("score", model::parse_int);
+            if let (Some(k), Some(s)) = (kind, score)
+                && let Err(e) = k.check_score(s)
+            {
+                f.problem("score", e.0);
+            }
+            Record::SurveyResponse(SurveyResponse {
+                id: f.req("id", model::parse_id).unwrap_or_default(),
+                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+                contact_id: f.opt("contact_id", model::parse_id),
+                kind: kind.unwrap_or(SurveyKind::Nps),
+                score: score.unwrap_or(0),
+                responded_at: f
+                    .req("responded_at", model::parse_timestamp)
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                comment: f.text("comment"),
+            })
+        }
+        Kind::Engagements => Record::Engagement(Engagement {
+            id: f.req("id", model::parse_id).unwrap_or_default(),
+            account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+            kind: f.req("kind", model::parse_id).unwrap_or_default(),
+            occurred_at: f
+                .req("occurred_at", model::parse_timestamp)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            csm_email: f.opt("csm_email", email),
+            notes: f.text("notes"),
+        }),
+    };
+    if f.problems.is_empty() {
+        Ok(record)
+    } else {
+        Err(f.problems)
+    }
+}
+
+/// Writes a batch of parsed records; keeps the counts.
+struct Writer {
+    kind: Kind,
+    update: Vec<&'static str>,
+    known_accounts: HashSet<String>,
+    create_missing: bool,
+    pending: Vec<Record>,
+    inserted: u64,
+    updated: u64,
+    duplicates_skipped: u64,
+    accounts_created: u64,
+}
+
+impl Writer {
+    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.create_missing && self.kind.has_account() {
+            let mut missing: Vec<Vec<Val>> = Vec::new();
+            for r in &self.pending {
+                let id = r.account_id();
+                if !self.known_accounts.contains(id) {
+                    self.known_accounts.insert(id.to_string());
+                    missing.push(to_values(&Record::Account(Account::bare(id))));
+                }
+            }
+            if !missing.is_empty() {
+                self.accounts_created += missing.len() as u64;
+                write_rows(conn, Kind::Accounts, &missing, &[]).await?;
+            }
+        }
+        let n = self.pending.len() as u64;
+        if self.kind.has_id() {
+            let ids: Vec<&str> = self.pending.iter().filter_map(|r| r.id()).collect();
+            let existing = existing_ids(conn, self.kind, &ids).await?.len() as u64;
+            self.updated += existing;
+            self.inserted += n - existing;
+        }
+        let rows: Vec<Vec<Val>> = self.pending.iter().map(to_values).collect();
+        let written = write_rows(conn, self.kind, &rows, &self.update).await?;
+        if !self.kind.has_id() {
+            self.inserted += written;
+            self.duplicates_skipped += n - written;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+fn file_problem(file: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Invalid(vec![Problem {
+        file: file.to_string(),
+        line: 0,
+        column: None,
+        message: message.into(),
+    }])
+}
+
+impl Store {
+    /// Imports one file of `kind`, all or nothing. `progress` is called with
+    /// the number of bytes of the file read so far.
+    pub async fn import_file(
+        &self,
+        kind: Kind,
+        path: &Path,
+        options: &ImportOptions,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<ImportSummary> {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let file = std::fs::File::open(path)
+            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+        self.import_reader(kind, &name, file, options, progress)
+            .await
+    }
+
+    /// Imports from any reader; `name` is the file name used in messages and
+    /// in the import log.
+    pub async fn import_reader(
+        &self,
+        kind: Kind,
+        name: &str,
+        reader: impl Read + Send,
+        options: &ImportOptions,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<ImportSummary> {
+        let started = Instant::now();
+        let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
+        let mut raw = BufReader::with_capacity(
+            256 * 1024,
+            Tally {
+                inner: reader,
+                state: tally.clone(),
+            },
+        );
+        let head = raw
+            .fill_buf()
+            .map_err(|e| StoreError::io(format!("reading {name}"), e))?;
+        if head.is_empty() {
+            return Err(file_problem(name, "the file is empty"));
+        }
+        let gz = head.starts_with(&[0x1f, 0x8b]);
+        let input: Box<dyn BufRead + Send> = if gz {
+            Box::new(BufReader::with_capacity(
+                256 * 1024,
+                flate2::bufread::MultiGzDecoder::new(raw),
+            ))
+        } else {
+            Box::new(raw)
+        };
+        let format = options.format.unwrap_or_else(|| Format::from_name(name));
+        let (mut source, present) =
+            Source::open(kind, format, input, name).map_err(StoreError::Invalid)?;
+
+        let mut update: Vec<&'static str> = Vec::new();
+        for (i, f) in kind.fields().iter().enumerate() {
+            if present[i] {
+                for c in columns_for_field(kind, f.name) {
+                    if !update.contains(c) {
+                        update.push(c);
+                    }
+                }
+            }
+        }
+        if kind == Kind::Accounts
+            && (format == Format::Ndjson
+                || matches!(&source, Source::Csv { map, .. } if map.iter().any(Option::is_none)))
+        {
+            update.push("attributes");
+        }
+
+        let mut tx = self.pool.begin().await?;
+        let known_accounts = if kind.has_account() {
+            all_account_ids(&mut tx).await?
+        } else {
+            HashSet::new()
+        };
+        let mut writer = Writer {
+            kind,
+            update,
+            known_accounts,
+            create_missing: options.create_missing_accounts,
+            pending: Vec::with_capacity(batch_rows(kind)),
+            inserted: 0,
+            updated: 0,
+            duplicates_skipped: 0,
+            accounts_created: 0,
+        };
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut seen_ids: HashMap<String, u64> = HashMap::new();
+        let mut rows = 0u64;
+        let batch = batch_rows(kind);
+
+        while problems.len() < MAX_PROBLEMS {
+            let Some(next) = source.next_row(kind, name) else {
+                break;
+            };
+            rows += 1;
+            let row = match next {
+                Ok(r) => r,
+                Err(p) => {
+                    problems.push(p);
+                    // A broken CSV structure makes later lines unreliable.
+                    if format == Format::Csv && !p_is_row_local(problems.last()) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let record = match parse_record(kind, &row, name, options.default_currency) {
+                Ok(r) => r,
+                Err(ps) => {
+                    problems.extend(ps);
+                    continue;
+                }
+            };
+            if let Some(id) = record.id() {
+                if let Some(first) = seen_ids.get(id) {
+                    problems.push(Problem {
+                        file: name.to_string(),
+                        line: row.line,
+                        column: Some("id".to_string()),
+                        message: format!("duplicate id {id:?}: already on line {first}"),
+                    });
+                    continue;
+                }
+                seen_ids.insert(id.to_string(), row.line);
+            }
+            if kind.has_account()
+                && !options.create_missing_accounts
+                && !writer.known_accounts.contains(record.account_id())
+            {
+                problems.push(Problem {
+                    file: name.to_string(),
+                    line: row.line,
+                    column: Some("account_id".to_string()),
+                    message: format!(
+                        "account {:?} does not exist (import accounts first, or pass --create-missing-accounts)",
+                        record.account_id()
+                    ),
+                });
+                continue;
+            }
+            if !problems.is_empty() {
+                continue;
+            }
+            writer.pending.push(record);
+            if writer.pending.len() >= batch {
+                writer.flush(&mut tx).await?;
+                progress(tally.lock().map_or(0, |t| t.0));
+            }
+        }
+        problems.truncate(MAX_PROBLEMS);
+        if problems.is_empty() && rows == 0 {
+            problems.push(Problem {
+                file: name.to_string(),
+                line: 0,
+                column: None,
+                message: "the file has no data rows".to_string(),
+            });
+        }
+        if !problems.is_empty() {
+            tx.rollback().await?;
+            return Err(StoreError::Invalid(problems));
+        }
+        writer.flush(&mut tx).await?;
+        // The source has read to the end, so the tally covers the whole file.
+        drop(source);
+        let (bytes, checksum) = {
+            let t = tally
+                .lock()
+                .map_err(|_| file_problem(name, "internal error"))?;
+            (t.0, hex::encode(t.1.clone().finalize()))
+        };
+        progress(bytes);
+        if kind == Kind::Events && !options.allow_reimport {
+            let before: Option<i64> = sqlx::query_scalar(
+                "SELECT imported_at FROM import_log WHERE kind = $1 AND checksum = $2 LIMIT 1",
+            )
+            .bind(kind.as_str())
+            .bind(&checksum)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(at) = before {
+                tx.rollback().await?;
+                let when = jiff::Timestamp::from_microsecond(at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                return Err(file_problem(
+                    name,
+                    format!(
+                        "this file was already imported (at {when}); events have no id, so importing it again would double them. Pass --allow-reimport to import it anyway"
+                    ),
+                ));
+            }
+        }
+        let elapsed = started.elapsed();
+        sqlx::query(
+            "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(rows as i64)
+        .bind(writer.inserted as i64)
+        .bind(writer.updated as i64)
+        .bind(&checksum)
+        .bind(jiff::Timestamp::now().as_microsecond())
+        .bind(elapsed.as_millis() as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ImportSummary {
+            kind,
+            file: name.to_string(),
+            rows,
+            inserted: writer.inserted,
+            updated: writer.updated,
+            duplicates_skipped: writer.duplicates_skipped,
+            accounts_created: writer.accounts_created,
+            checksum,
+            elapsed,
+        })
+    }
+}
+
+/// True when a reading problem concerns one row only (bad UTF-8 or a wrong
+/// number of cells), so that reading can go on.
+fn p_is_row_local(p: Option<&Problem>) -> bool {
+    p.is_some_and(|p| !p.message.starts_with("cannot read the file"))
+}
+
+/// An entry of the import log, for `tenure import --history` style listings.
+#[derive(Debug, Clone)]
+pub struct ImportLogEntry {
+    pub file_name: String,
+    pub kind: String,
+    pub rows: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub checksum: String,
+    pub imported_at: jiff::Timestamp,
+    pub duration_ms: i64,
+}
+
+impl Store {
+    /// The import log, newest first.
+    pub async fn import_log(&self, limit: i64) -> Result<Vec<ImportLogEntry>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms \
+             FROM import_log ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ImportLogEntry {
+                    file_name: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    rows: r.try_get(2)?,
+                    inserted: r.try_get(3)?,
+                    updated: r.try_get(4)?,
+                    checksum: r.try_get(5)?,
+                    imported_at: jiff::Timestamp::from_microsecond(r.try_get(6)?)
+                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                    duration_ms: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_is_guessed_from_the_name() {
+        assert_eq!(Format::from_name("events.ndjson.gz"), Format::Ndjson);
+        assert_eq!(Format::from_name("events.jsonl"), Format::Ndjson);
+        assert_eq!(Format::from_name("accounts.CSV"), Format::Csv);
+        assert_eq!(Format::from_name("accounts.csv.gz"), Format::Csv);
+    }
+
+    #[test]
+    fn problems_name_file_line_and_column() {
+        let p = Problem {
+            file: "accounts.csv".into(),
+            line: 14,
+            column: Some("employees".into()),
+            message: "expected a whole number, got \"12a\"".into(),
+        };
+        assert_eq!(
+            p.to_string(),
+            "accounts.csv line 14, column \"employees\": expected a whole number, got \"12a\""
+        );
+    }
+}

@@ -1,0 +1,519 @@
+//! The store contract: what every backend must do. Runs on SQLite by default
+//! and on PostgreSQL when `TEST_DATABASE_URL` points at a server (the test
+//! script runs it both ways).
+
+use std::io::Write;
+
+use tenure_store::export::ExportFormat;
+use tenure_store::import::{ImportOptions, ImportSummary, Problem};
+use tenure_store::testing::test_db;
+use tenure_store::{Kind, Store, StoreError};
+
+const ACCOUNTS: &str = "\
+name,id,plan,employees,region,tier,industry
+Acme Corp,acc-1,growth,120,EMEA,gold,Software
+Globex,acc-2,starter,8,NA,,Retail
+";
+
+const SUBSCRIPTIONS: &str = "\
+id,account_id,mrr,currency,seats,start_date,end_date,renewal_date,plan
+sub-1,acc-1,1200.50,USD,10,2025-01-01,,2026-01-01,growth
+sub-2,acc-2,99,EUR,,2025-02-15,2025-08-15,,starter
+";
+
+const EVENTS: &str = r#"{"timestamp":"2025-03-01T09:30:00Z","account_id":"acc-1","user_id":"u1","event":"login"}
+{"timestamp":"2025-03-01T23:30:00-02:00","account_id":"acc-1","user_id":"u2","event":"report_created","properties":{"size":3}}
+
+{"timestamp":"2025-03-02T10:00:00.123456Z","account_id":"acc-2","user_id":"u3","event":"login","message_id":"m-1"}
+"#;
+
+async fn import(
+    store: &Store,
+    kind: Kind,
+    name: &str,
+    body: &str,
+) -> Result<ImportSummary, StoreError> {
+    import_with(
+        store,
+        kind,
+        name,
+        body.as_bytes(),
+        &ImportOptions::default(),
+    )
+    .await
+}
+
+async fn import_with(
+    store: &Store,
+    kind: Kind,
+    name: &str,
+    body: &[u8],
+    options: &ImportOptions,
+) -> Result<ImportSummary, StoreError> {
+    store
+        .import_reader(kind, name, body, options, &mut |_| {})
+        .await
+}
+
+/// Imports a bad file and returns its problems, checking that nothing changed.
+async fn rejected(store: &Store, kind: Kind, name: &str, body: &[u8]) -> Vec<Problem> {
+    rejected_with(store, kind, name, body, &ImportOptions::default()).await
+}
+
+async fn rejected_with(
+    store: &Store,
+    kind: Kind,
+    name: &str,
+    body: &[u8],
+    options: &ImportOptions,
+) -> Vec<Problem> {
+    let mut before = Vec::new();
+    for k in Kind::ALL {
+        before.push(store.count(k).await.unwrap());
+    }
+    let err = import_with(store, kind, name, body, options)
+        .await
+        .expect_err("the file should be rejected");
+    let mut after = Vec::new();
+    for k in Kind::ALL {
+        after.push(store.count(k).await.unwrap());
+    }
+    assert_eq!(before, after, "a rejected import must write nothing");
+    match err {
+        StoreError::Invalid(p) => p,
+        other => panic!("expected bad input, got {other}"),
+    }
+}
+
+async fn export_string(store: &Store, kind: Kind, format: ExportFormat) -> String {
+    let mut out = Vec::new();
+    store.export(kind, format, &mut out).await.unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+async fn seeded() -> tenure_store::testing::TestDb {
+    let db = test_db().await;
+    import(&db.store, Kind::Accounts, "accounts.csv", ACCOUNTS)
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_report_status() {
+    let db = test_db().await;
+    db.store.migrate().await.unwrap();
+    let states = db.store.migration_status().await.unwrap();
+    assert!(!states.is_empty());
+    assert!(states.iter().all(|m| m.applied));
+    assert!(db.store.ping().await);
+}
+
+#[tokio::test]
+async fn accounts_import_by_header_name_with_custom_attributes() {
+    let db = test_db().await;
+    let s = import(&db.store, Kind::Accounts, "accounts.csv", ACCOUNTS)
+        .await
+        .unwrap();
+    assert_eq!((s.rows, s.inserted, s.updated), (2, 2, 0));
+    let csv = export_string(&db.store, Kind::Accounts, ExportFormat::Csv).await;
+    assert_eq!(
+        csv,
+        "id,name,industry,employees,region,plan,csm_email,created_at,trial_start,trial_end,tier\n\
+         acc-1,Acme Corp,Software,120,EMEA,growth,,,,,gold\n\
+         acc-2,Globex,Retail,8,NA,starter,,,,,\n"
+    );
+}
+
+#[tokio::test]
+async fn upsert_updates_only_the_columns_the_file_has() {
+    let db = seeded().await;
+    let s = import(
+        &db.store,
+        Kind::Accounts,
+        "plans.csv",
+        "id,name,plan\nacc-1,Acme Corporation,enterprise\nacc-3,Initech,growth\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.inserted, s.updated), (1, 1));
+    let csv = export_string(&db.store, Kind::Accounts, ExportFormat::Csv).await;
+    assert!(
+        csv.contains("acc-1,Acme Corporation,Software,120,EMEA,enterprise,,,,,gold\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("acc-3,Initech,,,,growth,,,,,\n"), "{csv}");
+}
+
+#[tokio::test]
+async fn every_kind_imports_and_exports() {
+    let db = seeded().await;
+    let st = &db.store;
+    import(st, Kind::Subscriptions, "subscriptions.csv", SUBSCRIPTIONS)
+        .await
+        .unwrap();
+    import(
+        st,
+        Kind::Contacts,
+        "contacts.csv",
+        "id,account_id,email,name,role,champion\nc1,acc-1,ada@acme.example,Ada,admin,true\nc2,acc-2,bo@globex.example,,,\n",
+    )
+    .await
+    .unwrap();
+    let s = import(st, Kind::Events, "events.ndjson", EVENTS)
+        .await
+        .unwrap();
+    assert_eq!(s.inserted, 3);
+    import(
+        st,
+        Kind::Tickets,
+        "tickets.csv",
+        "id,account_id,opened_at,closed_at,priority,first_contact_resolved,csat\n\
+         t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4\n\
+         t2,acc-2,2025-03-02T10:00:00Z,,,,\n",
+    )
+    .await
+    .unwrap();
+    import(
+        st,
+        Kind::SurveyResponses,
+        "survey_responses.csv",
+        "id,account_id,contact_id,kind,score,responded_at,comment\n\
+         r1,acc-1,c1,nps,9,2025-03-05T10:00:00Z,\"Great, thanks\"\n\
+         r2,acc-2,,csat,2,2025-03-06T10:00:00Z,\n",
+    )
+    .await
+    .unwrap();
+    import(
+        st,
+        Kind::Engagements,
+        "engagements.csv",
+        "id,account_id,kind,occurred_at,csm_email,notes\ne1,acc-1,business_review,2025-03-10T15:00:00Z,cs@vendor.example,QBR\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        export_string(st, Kind::Subscriptions, ExportFormat::Csv).await,
+        "id,account_id,mrr,currency,plan,seats,start_date,end_date,renewal_date\n\
+         sub-1,acc-1,1200.50,USD,growth,10,2025-01-01,,2026-01-01\n\
+         sub-2,acc-2,99.00,EUR,starter,,2025-02-15,2025-08-15,\n"
+    );
+    assert_eq!(
+        export_string(st, Kind::Events, ExportFormat::Ndjson).await,
+        "{\"timestamp\":\"2025-03-01T09:30:00Z\",\"account_id\":\"acc-1\",\"user_id\":\"u1\",\"event\":\"login\",\"properties\":null,\"message_id\":null}\n\
+         {\"timestamp\":\"2025-03-02T01:30:00Z\",\"account_id\":\"acc-1\",\"user_id\":\"u2\",\"event\":\"report_created\",\"properties\":{\"size\":3},\"message_id\":null}\n\
+         {\"timestamp\":\"2025-03-02T10:00:00.123456Z\",\"account_id\":\"acc-2\",\"user_id\":\"u3\",\"event\":\"login\",\"properties\":null,\"message_id\":\"m-1\"}\n"
+    );
+    assert_eq!(
+        export_string(st, Kind::Contacts, ExportFormat::Json).await,
+        "[\n{\"id\":\"c1\",\"account_id\":\"acc-1\",\"email\":\"ada@acme.example\",\"name\":\"Ada\",\"role\":\"admin\",\"champion\":true},\n\
+         {\"id\":\"c2\",\"account_id\":\"acc-2\",\"email\":\"bo@globex.example\",\"name\":null,\"role\":null,\"champion\":null}\n]\n"
+    );
+    let tickets = export_string(st, Kind::Tickets, ExportFormat::Csv).await;
+    assert!(tickets.contains("t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4\n"));
+    let responses = export_string(st, Kind::SurveyResponses, ExportFormat::Csv).await;
+    assert!(responses.contains("r1,acc-1,c1,nps,9,2025-03-05T10:00:00Z,\"Great, thanks\"\n"));
+    assert_eq!(st.count(Kind::Engagements).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn export_then_import_gives_identical_data_in_every_format() {
+    let src = seeded().await;
+    import(&src.store, Kind::Subscriptions, "s.csv", SUBSCRIPTIONS)
+        .await
+        .unwrap();
+    import(&src.store, Kind::Events, "e.ndjson", EVENTS)
+        .await
+        .unwrap();
+    for format in [ExportFormat::Csv, ExportFormat::Json, ExportFormat::Ndjson] {
+        let dst = test_db().await;
+        for kind in [Kind::Accounts, Kind::Subscriptions, Kind::Events] {
+            let text = export_string(&src.store, kind, format).await;
+            let name = match format {
+                ExportFormat::Csv => format!("{kind}.csv"),
+                ExportFormat::Json => format!("{kind}.json"),
+                ExportFormat::Ndjson => format!("{kind}.ndjson"),
+            };
+            import(&dst.store, kind, &name, &text)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                export_string(&dst.store, kind, format).await,
+                text,
+                "{kind} in {format:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn gzip_files_are_accepted() {
+    let db = seeded().await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(EVENTS.as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let s = import_with(
+        &db.store,
+        Kind::Events,
+        "events.ndjson.gz",
+        &bytes,
+        &ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.inserted, 3);
+}
+
+#[tokio::test]
+async fn events_are_deduplicated_by_message_id_and_a_file_is_not_imported_twice() {
+    let db = seeded().await;
+    import(&db.store, Kind::Events, "events.ndjson", EVENTS)
+        .await
+        .unwrap();
+    let problems = rejected(&db.store, Kind::Events, "events.ndjson", EVENTS.as_bytes()).await;
+    assert!(
+        problems[0].message.contains("already imported"),
+        "{problems:?}"
+    );
+    let again = ImportOptions {
+        allow_reimport: true,
+        ..ImportOptions::default()
+    };
+    let s = import_with(
+        &db.store,
+        Kind::Events,
+        "events.ndjson",
+        EVENTS.as_bytes(),
+        &again,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.inserted, s.duplicates_skipped), (2, 1));
+    let csv = "timestamp,account_id,user_id,event,properties\n2025-04-01T00:00:00Z,acc-2,u9,login,\"{\"\"a\"\":1}\"\n";
+    let s = import(&db.store, Kind::Events, "more.csv", csv)
+        .await
+        .unwrap();
+    assert_eq!(s.inserted, 1);
+}
+
+fn messages(problems: &[Problem]) -> Vec<String> {
+    problems.iter().map(|p| p.to_string()).collect()
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_with_file_line_and_column() {
+    let db = seeded().await;
+    let st = &db.store;
+    let cases: Vec<(Kind, &str, &[u8], &str)> = vec![
+        (
+            Kind::Accounts,
+            "accounts.csv",
+            b"id,plan\nacc-9,growth\n",
+            "accounts.csv line 1, column \"name\": missing required column",
+        ),
+        (
+            Kind::Accounts,
+            "accounts.csv",
+            b"id,name,employees\nacc-9,Nine,12a\n",
+            "accounts.csv line 2, column \"employees\": expected a whole number, got \"12a\"",
+        ),
+        (
+            Kind::Subscriptions,
+            "subscriptions.csv",
+            b"id,account_id,mrr,start_date\ns9,acc-1,100,2025-13-01\n",
+            "subscriptions.csv line 2, column \"start_date\": expected a date YYYY-MM-DD, got \"2025-13-01\"",
+        ),
+        (
+            Kind::Subscriptions,
+            "subscriptions.csv",
+            b"id,account_id,mrr,start_date\ns9,acc-1,-5.00,2025-01-01\n",
+            "subscriptions.csv line 2, column \"mrr\": MRR must not be negative, got -5.00",
+        ),
+        (
+            Kind::Tickets,
+            "tickets.csv",
+            b"id,account_id,opened_at\nt9,acc-1,last tuesday\n",
+            "tickets.csv line 2, column \"opened_at\": expected an RFC 3339 timestamp",
+        ),
+        (
+            Kind::SurveyResponses,
+            "survey_responses.csv",
+            b"id,account_id,kind,score,responded_at\nr9,acc-1,csat,6,2025-01-01T00:00:00Z\n",
+            "survey_responses.csv line 2, column \"score\": score 6 is out of range for csat: expected 1 to 5",
+        ),
+        (
+            Kind::Contacts,
+            "contacts.csv",
+            b"id,account_id,email\nc9,acc-1,a@x.example\nc9,acc-1,b@x.example\n",
+            "contacts.csv line 3, column \"id\": duplicate id \"c9\": already on line 2",
+        ),
+        (
+            Kind::Contacts,
+            "contacts.csv",
+            b"id,account_id,email\nc9,acc-404,a@x.example\n",
+            "contacts.csv line 2, column \"account_id\": account \"acc-404\" does not exist",
+        ),
+        (
+            Kind::Accounts,
+            "accounts.csv",
+            b"id,name\nacc-9,Caf\xe9\n",
+            "accounts.csv line 2: invalid UTF-8 in field 2",
+        ),
+        (
+            Kind::Events,
+            "events.ndjson",
+            b"{\"timestamp\":\"2025-01-01T00:00:00Z\",\"account_id\":\"acc-1\",\"user_id\":\"u\",\"event\":\"e\"}\n{\"bad\xff\": 1}\n",
+            "events.ndjson line 2: invalid UTF-8 at byte 6 of the line",
+        ),
+        (Kind::Accounts, "accounts.csv", b"", "accounts.csv: the file is empty"),
+        (
+            Kind::Accounts,
+            "accounts.csv",
+            b"id,name\n",
+            "accounts.csv: the file has no data rows",
+        ),
+        (
+            Kind::Tickets,
+            "tickets.csv",
+            b"id,account_id,opened_at,severity\nt9,acc-1,2025-01-01T00:00:00Z,1\n",
+            "tickets.csv line 1, column \"severity\": unknown column for tickets",
+        ),
+        (
+            Kind::Events,
+            "events.ndjson",
+            b"{\"timestamp\":\"2025-01-01T00:00:00Z\",\"account_id\":\"acc-1\",\"user_id\":\"u\",\"event\":\"e\",\"properties\":[1]}\n",
+            "events.ndjson line 1, column \"properties\": expected a JSON object",
+        ),
+        (
+            Kind::Events,
+            "events.ndjson",
+            b"{\"timestamp\":\"2025-01-01T00:00:00Z\",\n",
+            "events.ndjson line 1: invalid JSON",
+        ),
+    ];
+    for (kind, name, body, expected) in cases {
+        let problems = rejected(st, kind, name, body).await;
+        let got = messages(&problems);
+        assert!(
+            got.iter().any(|m| m.starts_with(expected)),
+            "expected {expected:?}, got {got:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_row_late_in_a_file_rolls_back_the_whole_file() {
+    let db = seeded().await;
+    let mut body = String::from("timestamp,account_id,user_id,event\n");
+    for i in 0..5000 {
+        body.push_str(&format!(
+            "2025-01-01T00:00:{:02}Z,acc-1,u{i},login\n",
+            i % 60
+        ));
+    }
+    body.push_str("not a time,acc-1,u,login\n");
+    let problems = rejected(&db.store, Kind::Events, "events.csv", body.as_bytes()).await;
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 5002);
+    assert_eq!(db.store.count(Kind::Events).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn at_most_twenty_problems_are_reported() {
+    let db = seeded().await;
+    let mut body = String::from("id,name,employees\n");
+    for i in 0..50 {
+        body.push_str(&format!("a{i},A,many\n"));
+    }
+    let problems = rejected(&db.store, Kind::Accounts, "accounts.csv", body.as_bytes()).await;
+    assert_eq!(problems.len(), 20);
+}
+
+#[tokio::test]
+async fn missing_accounts_can_be_created() {
+    let db = seeded().await;
+    let options = ImportOptions {
+        create_missing_accounts: true,
+        ..ImportOptions::default()
+    };
+    let s = import_with(
+        &db.store,
+        Kind::Contacts,
+        "contacts.csv",
+        b"id,account_id,email\nc1,acc-new,a@new.example\nc2,acc-new,b@new.example\n",
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.inserted, s.accounts_created), (2, 1));
+    assert_eq!(db.store.count(Kind::Accounts).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn imports_are_logged_with_a_checksum() {
+    let db = seeded().await;
+    let log = db.store.import_log(10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].file_name, "accounts.csv");
+    assert_eq!(log[0].kind, "accounts");
+    assert_eq!(log[0].rows, 2);
+    assert_eq!(log[0].checksum.len(), 64);
+}
+
+mod round_trip {
+    //! Property: any valid set of records survives export → import → export.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        // Text with commas, quotes, newlines and non-ASCII letters.
+        proptest::string::string_regex("[a-zA-Z0-9 ,\"é€\n]{1,12}")
+            .unwrap()
+            .prop_filter("not blank", |s| !s.trim().is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+        #[test]
+        fn export_import_round_trips(
+            names in proptest::collection::vec(cell(), 1..6),
+            mrrs in proptest::collection::vec(0i64..10_000_000, 1..6),
+            notes in proptest::collection::vec(proptest::option::of(cell()), 1..6),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let src = test_db().await;
+                let mut accounts = String::from("id,name,segment\n");
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(["id", "name", "segment"]).unwrap();
+                for (i, n) in names.iter().enumerate() {
+                    w.write_record([format!("a{i}"), n.clone(), n.trim().to_string()]).unwrap();
+                }
+                accounts.clear();
+                accounts.push_str(&String::from_utf8(w.into_inner().unwrap()).unwrap());
+                import(&src.store, Kind::Accounts, "accounts.csv", &accounts).await.unwrap();
+                let mut subs = String::from("id,account_id,mrr,start_date\n");
+                for (i, m) in mrrs.iter().enumerate() {
+                    subs.push_str(&format!("s{i},a0,{}.{:02},2025-01-{:02}\n", m / 100, m % 100, i + 1));
+                }
+                import(&src.store, Kind::Subscriptions, "subscriptions.csv", &subs).await.unwrap();
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(["id", "account_id", "kind", "occurred_at", "notes"]).unwrap();
+                for (i, n) in notes.iter().enumerate() {
+                    w.write_record([format!("e{i}"), "a0".into(), "check_in".into(), format!("2025-02-01T10:{:02}:00Z", i), n.clone().unwrap_or_default()]).unwrap();
+                }
+                let engagements = String::from_utf8(w.into_inner().unwrap()).unwrap();
+                import(&src.store, Kind::Engagements, "engagements.csv", &engagements).await.unwrap();
+                for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
+                    let dst = test_db().await;
+                    for kind in [Kind::Accounts, Kind::Subscriptions, Kind::Engagements] {
+                        let text = export_string(&src.store, kind, format).await;
+                        let name = if format == ExportFormat::Csv { "f.csv" } else { "f.ndjson" };
+                        import(&dst.store, kind, name, &text).await.unwrap();
+                        assert_eq!(export_string(&dst.store, kind, format).await, text);
+                    }
+                }
+            });
+        }
+    }
+}

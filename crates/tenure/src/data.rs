@@ -1,0 +1,173 @@
+//! Commands that move data in and out: `db`, `import`, `export`, `init`,
+//! `config check`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use tenure_store::Store;
+use tenure_store::export::ExportFormat;
+use tenure_store::import::{Format, ImportOptions};
+
+use crate::BadInput;
+use crate::cli::{DbCommand, ExportArgs, ImportArgs, InputFormat, OutputFormat, parse_kind};
+use crate::output::thousands;
+
+pub async fn open_store(db: &str) -> Result<Store> {
+    Store::open(db)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(db)))
+}
+
+/// Hides a password in a database URL, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn db(url: &str, command: DbCommand) -> Result<()> {
+    match command {
+        DbCommand::Migrate => {
+            let store = open_store(url).await?;
+            let applied = store.migration_status().await?;
+            println!(
+                "database {} is up to date ({} migrations applied)",
+                redact_url(url),
+                applied.iter().filter(|m| m.applied).count()
+            );
+        }
+        DbCommand::Status => {
+            let store = Store::connect(url)
+                .await
+                .with_context(|| format!("connecting to {}", redact_url(url)))?;
+            let states = store.migration_status().await?;
+            println!("database: {} ({:?})", redact_url(url), store.backend());
+            for m in &states {
+                println!(
+                    "  {:>4}  {:<8} {}",
+                    m.version,
+                    if m.applied { "applied" } else { "pending" },
+                    m.description
+                );
+            }
+            let pending = states.iter().filter(|m| !m.applied).count();
+            if pending > 0 {
+                println!("{pending} pending: run `tenure db migrate`");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress_bar(total: u64, quiet: bool, unit_bytes: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::new(total);
+    let template = if unit_bytes {
+        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta})"
+    } else {
+        "{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    Some(pb)
+}
+
+pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()> {
+    let kind = parse_kind(&args.kind)?;
+    let meta = std::fs::metadata(&args.file)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", args.file.display())))?;
+    if meta.is_dir() {
+        return Err(BadInput(format!("{} is a folder, not a file", args.file.display())).into());
+    }
+    let settings = crate::output::load_settings(config_path)?;
+    let store = open_store(db).await?;
+    let options = ImportOptions {
+        create_missing_accounts: args.create_missing_accounts,
+        default_currency: settings.reporting_currency,
+        format: args.format.map(|f| match f {
+            InputFormat::Csv => Format::Csv,
+            InputFormat::Ndjson => Format::Ndjson,
+        }),
+        allow_reimport: args.allow_reimport,
+    };
+    let pb = progress_bar(meta.len(), args.quiet, true);
+    if let Some(pb) = &pb {
+        pb.set_message(format!("importing {}", args.file.display()));
+    }
+    let mut on_progress = |bytes: u64| {
+        if let Some(pb) = &pb {
+            pb.set_position(bytes);
+        }
+    };
+    let result = store
+        .import_file(kind, &args.file, &options, &mut on_progress)
+        .await;
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let summary = result.with_context(|| format!("importing {} as {kind}", args.file.display()))?;
+    if !args.quiet {
+        let mut line = format!(
+            "{}: {} rows imported as {} ({} inserted, {} updated",
+            summary.file,
+            thousands(summary.rows),
+            kind,
+            thousands(summary.inserted),
+            thousands(summary.updated)
+        );
+        if summary.duplicates_skipped > 0 {
+            line.push_str(&format!(
+                ", {} duplicates skipped",
+                thousands(summary.duplicates_skipped)
+            ));
+        }
+        if summary.accounts_created > 0 {
+            line.push_str(&format!(
+                ", {} accounts created",
+                thousands(summary.accounts_created)
+            ));
+        }
+        line.push_str(&format!(") in {:.2} s", summary.elapsed.as_secs_f64()));
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub async fn export(db: &str, args: ExportArgs) -> Result<()> {
+    let kind = parse_kind(&args.kind)?;
+    let store = open_store(db).await?;
+    let format = match args.format {
+        OutputFormat::Csv => ExportFormat::Csv,
+        OutputFormat::Json => ExportFormat::Json,
+        OutputFormat::Ndjson => ExportFormat::Ndjson,
+    };
+    match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| BadInput(format!("cannot create {}: {e}", path.display())))?;
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+            let n = store.export(kind, format, &mut out).await?;
+            out.flush()?;
+            eprintln!("{}: {} {kind} written", path.display(), thousands(n));
+        }
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
+            store.export(kind, format, &mut out).await?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
