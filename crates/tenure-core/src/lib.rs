@@ -6,4 +6,6 @@
 //! present what comes back. `tests/invariants.rs` checks this crate's
 //! dependency list so that it stays that way.
 
+pub mod config;
+pub mod health;
 pub mod model;

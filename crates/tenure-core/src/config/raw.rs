@@ -1,0 +1,139 @@
+//! The shape of `tenure.toml` as written, for serde. Every value whose line
+//! an error may need is `Spanned`; keys the user must write are `Option` so
+//! that their absence is reported together with other problems instead of
+//! stopping at the first. Unknown keys are rejected by serde
+//! (`deny_unknown_fields`), with the key's position.
+//!
+//! To add a section: a `Raw...` struct here, a field on [`RawConfig`], and a
+//! checking function in the parent module.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub(super) type S<T> = Spanned<T>;
+
+/// `[[value, points], ...]`, each number with its position.
+pub(super) type RawSteps = S<Vec<S<Vec<S<f64>>>>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub currency: RawCurrency,
+    #[serde(default)]
+    pub costs: RawCosts,
+    #[serde(default)]
+    pub health: RawHealth,
+    #[serde(default)]
+    pub server: RawServer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCurrency {
+    pub reporting: Option<S<String>>,
+    #[serde(default)]
+    pub rates: BTreeMap<S<String>, S<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCosts {
+    pub gross_margin: Option<S<f64>>,
+    pub cs_cost_monthly: Option<S<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    pub bands: Option<RawBands>,
+    pub measures: Option<S<Vec<S<RawMeasure>>>>,
+    #[serde(default)]
+    pub scorecards: Vec<S<RawScorecard>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBands {
+    pub yellow_from: Option<S<f64>>,
+    pub green_from: Option<S<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScorecard {
+    pub name: Option<S<String>>,
+    #[serde(rename = "match")]
+    pub matches: Option<S<RawMatch>>,
+    pub measures: Option<S<Vec<S<RawMeasure>>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMatch {
+    pub plan: Option<S<OneOrMany>>,
+    pub industry: Option<S<OneOrMany>>,
+    pub region: Option<S<OneOrMany>>,
+    pub attributes: Option<BTreeMap<S<String>, S<OneOrMany>>>,
+}
+
+/// `"x"` or `["x", "y"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// A measure with every parameter any kind takes; checking rejects those
+/// that do not apply to its kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMeasure {
+    pub name: Option<S<String>>,
+    pub kind: Option<S<String>>,
+    pub weight: Option<S<f64>>,
+    pub window_days: Option<S<i64>>,
+    pub events: Option<S<Vec<S<String>>>>,
+    pub features: Option<S<Vec<S<String>>>>,
+    pub denominator: Option<S<String>>,
+    pub priority_weights: Option<S<RawPriorityWeights>>,
+    pub attribute: Option<S<String>>,
+    pub thresholds: Option<RawSteps>,
+    pub linear: Option<S<RawLinear>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPriorityWeights {
+    pub low: Option<S<f64>>,
+    pub normal: Option<S<f64>>,
+    pub high: Option<S<f64>>,
+    pub urgent: Option<S<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLinear {
+    pub min: Option<S<f64>>,
+    pub max: Option<S<f64>>,
+    pub direction: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub addr: Option<S<String>>,
+    pub stripe_webhook_secret: Option<S<String>>,
+}

@@ -1,0 +1,52 @@
+//! Health scores (DESIGN §5): a scorecard of weighted measures turns each
+//! account's recent activity into a 0–100 score with a colour band and an
+//! explanation.
+//!
+//! The pipeline, for one or many as-of dates:
+//!
+//! 1. [`HealthModel::new`] compiles the `[health]` configuration. Its
+//!    [`SignalPlan`] lists the aggregates the scorecards need.
+//! 2. The store fills one [`AccountSignals`] per account and as-of date,
+//!    either from aggregated queries or by streaming raw rows through a
+//!    [`SignalsBuilder`] (any order, many dates in one pass, no look-ahead).
+//! 3. [`HealthModel::score`] picks each measure's raw value from the signals,
+//!    normalises it to 0–100 ([`Normalisation`]), and averages the points
+//!    weighted over the measures that have data. The [`HealthScore`] carries
+//!    the per-measure explanation, the band and any manual [`Override`].
+//! 4. [`score_deltas`] gives 7- and 30-day trends from stored snapshots;
+//!    [`backtest_stats`] measures how well past scores predicted churn.
+//!
+//! ```
+//! use tenure_core::config::Config;
+//! use tenure_core::health::{HealthModel, SignalsBuilder};
+//!
+//! let config = Config::default();
+//! let model = HealthModel::new(&config.health);
+//! let as_of: jiff::civil::Date = "2025-03-31".parse().unwrap();
+//! let mut b = SignalsBuilder::new(model.plan(), &[as_of], 1, &config.currency);
+//! b.event(0, "u1", "report_created", 1_743_000_000_000_000);
+//! let signals = b.finish().signals(0, 0);
+//! let score = model.score(0, &signals, &[]);
+//! assert!(score.computed.is_some());
+//! ```
+
+mod backtest;
+mod history;
+mod score;
+mod scorecard;
+pub mod signals;
+
+pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats};
+pub use history::{DELTA_TOLERANCE_DAYS, ScoreDeltas, mean_score, score_days_before, score_deltas};
+pub use score::{HealthModel, HealthScore, MeasureResult, Override};
+pub use scorecard::{
+    Band, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
+    PriorityWeights, Scorecard, ScorecardMatch, Step,
+};
+pub use signals::{
+    AccountSignals, EventFilter, EventWindow, FeatureWindow, LatestNps, SignalPlan, SignalsBuilder,
+    SignalsTable, SumCount, TicketCounts, Window, attribute_number,
+};
+
+#[cfg(test)]
+mod tests;
