@@ -6,21 +6,46 @@ use std::path::Path;
 
 /// Crates that would let the core do IO or async work.
 const FORBIDDEN_DEPENDENCIES: &[&str] = &[
-    "sqlx", "tokio", "axum", "hyper", "reqwest", "tower", "async-std", "futures", "mio",
-    "rusqlite", "postgres", "tenure-store", "tenure-server", "getrandom",
+    "sqlx",
+    "tokio",
+    "axum",
+    "hyper",
+    "reqwest",
+    "tower",
+    "async-std",
+    "futures",
+    "mio",
+    "rusqlite",
+    "postgres",
+    "tenure-store",
+    "tenure-server",
+    "getrandom",
 ];
 
 /// Source patterns that mean IO, a clock or an unseeded random source.
 const FORBIDDEN_SOURCE: &[&str] = &[
-    "std::fs", "std::net", "std::process", "std::env", "std::io::stdin", "SystemTime::now",
-    "Instant::now", "Timestamp::now", "Zoned::now", "thread_rng", "rand::rng()", "OsRng",
-    "from_os_rng", "from_entropy", "async fn",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "std::env",
+    "std::io::stdin",
+    "SystemTime::now",
+    "Instant::now",
+    "Timestamp::now",
+    "Zoned::now",
+    "thread_rng",
+    "rand::rng()",
+    "OsRng",
+    "from_os_rng",
+    "from_entropy",
+    "async fn",
 ];
 
 #[test]
 fn core_depends_on_no_io_crate() {
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .expect("reading tenure-core's Cargo.toml");
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .expect("reading tenure-core's Cargo.toml");
     let deps = manifest
         .split("[dependencies]")
         .nth(1)
@@ -34,7 +59,10 @@ fn core_depends_on_no_io_crate() {
         .map(str::trim)
         .filter(|n| !n.is_empty() && !n.starts_with('#'))
         .collect();
-    assert!(!names.is_empty(), "no dependencies found: the parser is wrong");
+    assert!(
+        !names.is_empty(),
+        "no dependencies found: the parser is wrong"
+    );
     for n in &names {
         assert!(
             !FORBIDDEN_DEPENDENCIES.contains(n),
@@ -57,8 +85,14 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn core_source_reads_no_clock_file_or_entropy() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
-    assert!(files.len() > 1, "no source files found: the walker is wrong");
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(
+        files.len() > 1,
+        "no source files found: the walker is wrong"
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).expect("reading a source file");
         for pattern in FORBIDDEN_SOURCE {

@@ -156,9 +156,10 @@ pub fn parse_kind(s: &str) -> Result<Kind> {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&cli.db, args).await,
-        Command::Init { .. } | Command::Config { .. } => {
-            Err(crate::BadInput("configuration is not wired in yet".into()).into())
-        }
+        Command::Init { force } => data::init(&cli.config, force),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => data::config_check(&cli.config),
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,

@@ -92,11 +92,11 @@ pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()
     if meta.is_dir() {
         return Err(BadInput(format!("{} is a folder, not a file", args.file.display())).into());
     }
-    let settings = crate::output::load_settings(config_path)?;
+    let config = crate::output::load_config(config_path)?;
     let store = open_store(db).await?;
     let options = ImportOptions {
         create_missing_accounts: args.create_missing_accounts,
-        default_currency: settings.reporting_currency,
+        default_currency: config.currency.reporting,
         format: args.format.map(|f| match f {
             InputFormat::Csv => Format::Csv,
             InputFormat::Ndjson => Format::Ndjson,
@@ -169,5 +169,39 @@ pub async fn export(db: &str, args: ExportArgs) -> Result<()> {
             out.flush()?;
         }
     }
+    Ok(())
+}
+
+pub fn init(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(BadInput(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        ))
+        .into());
+    }
+    std::fs::write(path, tenure_core::config::DEFAULT_CONFIG)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}; check it with `tenure config check`",
+        path.display()
+    );
+    Ok(())
+}
+
+pub fn config_check(path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        BadInput(format!(
+            "cannot read {}: {e} (run `tenure init` to write one)",
+            path.display()
+        ))
+    })?;
+    let config = crate::output::parse_config_file(path, &text)?;
+    println!(
+        "{}: OK (reporting currency {}, scorecard version {})",
+        path.display(),
+        config.currency.reporting,
+        config.scorecard_hash()
+    );
     Ok(())
 }
