@@ -1,0 +1,155 @@
+//! The `tenure` command as a user runs it: exit codes, messages, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, body: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TENURE_DB", format!("sqlite://{}", self.path("t.db").display()))
+            .env("TENURE_CONFIG", self.path("tenure.toml"))
+            .env_remove("TEST_DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn bad_input(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit code 2\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stderr)
+}
+
+const ACCOUNTS: &[u8] = b"id,name,plan\nacc-1,Acme,growth\nacc-2,Globex,starter\n";
+
+#[test]
+fn import_prints_a_one_line_summary_and_quiet_prints_nothing() {
+    let env = Env::new();
+    let file = env.write("accounts.csv", ACCOUNTS);
+    let out = ok(&env.run(&["import", "accounts", file.to_str().unwrap()]));
+    assert!(
+        out.starts_with("accounts.csv: 2 rows imported as accounts (2 inserted, 0 updated) in "),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1);
+    let out = ok(&env.run(&["import", "accounts", "accounts.csv", "--quiet"]));
+    assert_eq!(out, "");
+}
+
+#[test]
+fn bad_files_exit_2_naming_file_line_and_column_and_write_nothing() {
+    let env = Env::new();
+    env.write("accounts.csv", ACCOUNTS);
+    ok(&env.run(&["import", "accounts", "accounts.csv"]));
+    env.write(
+        "subscriptions.csv",
+        b"id,account_id,mrr,start_date\ns1,acc-1,100,2025-01-01\ns2,acc-1,-4,2025-01-01\n",
+    );
+    let err = bad_input(&env.run(&["import", "subscriptions", "subscriptions.csv"]));
+    assert!(
+        err.contains("subscriptions.csv line 3, column \"mrr\": MRR must not be negative"),
+        "{err}"
+    );
+    let out = ok(&env.run(&["export", "subscriptions"]));
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+}
+
+#[test]
+fn unknown_kinds_and_missing_files_are_bad_input() {
+    let env = Env::new();
+    env.write("accounts.csv", ACCOUNTS);
+    let err = bad_input(&env.run(&["import", "acounts", "accounts.csv"]));
+    assert!(err.contains("unknown kind \"acounts\""), "{err}");
+    let err = bad_input(&env.run(&["import", "accounts", "nope.csv"]));
+    assert!(err.contains("cannot read nope.csv"), "{err}");
+    let err = bad_input(&env.run(&["export", "widgets"]));
+    assert!(err.contains("unknown kind"), "{err}");
+}
+
+#[test]
+fn export_to_a_file_reimports_to_the_same_data() {
+    let env = Env::new();
+    env.write("accounts.csv", b"id,name,tier\nacc-1,\"Acme, Inc.\",gold\n");
+    ok(&env.run(&["import", "accounts", "accounts.csv"]));
+    ok(&env.run(&["export", "accounts", "--format", "ndjson", "--out", "out.ndjson"]));
+    let exported = std::fs::read_to_string(env.path("out.ndjson")).unwrap();
+    assert_eq!(
+        exported,
+        "{\"id\":\"acc-1\",\"name\":\"Acme, Inc.\",\"industry\":null,\"employees\":null,\"region\":null,\"plan\":null,\"csm_email\":null,\"created_at\":null,\"trial_start\":null,\"trial_end\":null,\"tier\":\"gold\"}\n"
+    );
+    let other = Env::new();
+    std::fs::copy(env.path("out.ndjson"), other.path("accounts.ndjson")).unwrap();
+    ok(&other.run(&["import", "accounts", "accounts.ndjson"]));
+    ok(&other.run(&["export", "accounts", "--format", "ndjson", "--out", "again.ndjson"]));
+    assert_eq!(
+        std::fs::read_to_string(other.path("again.ndjson")).unwrap(),
+        exported
+    );
+}
+
+#[test]
+fn init_writes_a_config_that_checks_and_errors_name_their_line() {
+    let env = Env::new();
+    ok(&env.run(&["init"]));
+    let out = ok(&env.run(&["config", "check"]));
+    assert!(out.contains("OK"), "{out}");
+    let err = bad_input(&env.run(&["init"]));
+    assert!(err.contains("already exists"), "{err}");
+    env.write("tenure.toml", b"[costs]\n\ngross_margin = 1.5\n");
+    let err = bad_input(&env.run(&["config", "check"]));
+    assert!(err.contains("tenure.toml line 3: costs.gross_margin"), "{err}");
+}
+
+#[test]
+fn db_status_lists_migrations_and_migrate_applies_them() {
+    let env = Env::new();
+    let out = ok(&env.run(&["db", "status"]));
+    assert!(out.contains("pending"), "{out}");
+    let out = ok(&env.run(&["db", "migrate"]));
+    assert!(out.contains("up to date"), "{out}");
+    let out = ok(&env.run(&["db", "status"]));
+    assert!(out.contains("applied") && !out.contains("pending"), "{out}");
+    assert!(Path::new(&env.path("t.db")).exists());
+}
