@@ -7,5 +7,6 @@
 //! dependency list so that it stays that way.
 
 pub mod config;
+pub mod demo;
 pub mod health;
 pub mod model;
