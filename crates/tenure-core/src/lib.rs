@@ -6,4 +6,5 @@
 //! present what comes back. `tests/invariants.rs` checks this crate's
 //! dependency list so that it stays that way.
 
+pub mod metrics;
 pub mod model;
