@@ -9,4 +9,5 @@
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod metrics;
 pub mod model;
