@@ -19,6 +19,9 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
+
 step "tests on SQLite"
 run_tests --workspace
 
