@@ -411,7 +411,10 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// limited per email and answered with one message whatever was wrong.
 pub async fn login(state: &AppState, email: &str, password: &str) -> Result<NewSession, AppError> {
     let email = email.trim().to_ascii_lowercase();
-    rate_limit(state, &format!("login:{email}"))?;
+    state
+        .login_limiter
+        .check(&email)
+        .map_err(|wait| AppError::rate_limited(wait.as_secs_f64().ceil() as u64))?;
     let candidate = state.store.login_candidate(&email).await?;
     let (hash, user) = match candidate {
         Some((user, hash)) => (hash, Some(user)),

@@ -92,6 +92,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub(crate) limiter: Arc<RateLimiter>,
+    /// Password attempts per email: a small budget against guessing.
+    pub(crate) login_limiter: Arc<RateLimiter>,
     pub(crate) telemetry: Arc<Telemetry>,
 }
 
@@ -100,6 +102,10 @@ impl AppState {
         AppState {
             store,
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+            login_limiter: Arc::new(RateLimiter::new(RateLimit {
+                per_second: 1.0 / 6.0,
+                burst: 10,
+            })),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
         }
