@@ -143,15 +143,15 @@ macro_rules! crud {
         }
 
         #[utoipa::path(get, path = $coll, tag = $tag,
-                                    params($crate::api::crud::ListParams),
-                                    security(("bearer" = [])),
-                                    responses(
-                                        (status = 200, body = $page),
-                                        (status = 400, body = $crate::error::ErrorBody),
-                                        (status = 401, body = $crate::error::ErrorBody),
-                                        (status = 403, body = $crate::error::ErrorBody),
-                                        (status = 429, body = $crate::error::ErrorBody),
-                                    ))]
+                                            params($crate::api::crud::ListParams),
+                                            security(("bearer" = [])),
+                                            responses(
+                                                (status = 200, body = $page),
+                                                (status = 400, body = $crate::error::ErrorBody),
+                                                (status = 401, body = $crate::error::ErrorBody),
+                                                (status = 403, body = $crate::error::ErrorBody),
+                                                (status = 429, body = $crate::error::ErrorBody),
+                                            ))]
         pub async fn $list(
             axum::extract::State(state): axum::extract::State<$crate::AppState>,
             p: $crate::auth::Principal,
@@ -164,16 +164,16 @@ macro_rules! crud {
         }
 
         #[utoipa::path(post, path = $coll, tag = $tag,
-                                    request_body = $in,
-                                    security(("bearer" = [])),
-                                    responses(
-                                        (status = 201, body = $out),
-                                        (status = 401, body = $crate::error::ErrorBody),
-                                        (status = 403, body = $crate::error::ErrorBody),
-                                        (status = 409, body = $crate::error::ErrorBody),
-                                        (status = 413, body = $crate::error::ErrorBody),
-                                        (status = 422, body = $crate::error::ErrorBody),
-                                    ))]
+                                            request_body = $in,
+                                            security(("bearer" = [])),
+                                            responses(
+                                                (status = 201, body = $out),
+                                                (status = 401, body = $crate::error::ErrorBody),
+                                                (status = 403, body = $crate::error::ErrorBody),
+                                                (status = 409, body = $crate::error::ErrorBody),
+                                                (status = 413, body = $crate::error::ErrorBody),
+                                                (status = 422, body = $crate::error::ErrorBody),
+                                            ))]
         pub async fn $create(
             axum::extract::State(state): axum::extract::State<$crate::AppState>,
             p: $crate::auth::Principal,
@@ -184,13 +184,13 @@ macro_rules! crud {
         }
 
         #[utoipa::path(get, path = $item, tag = $tag,
-                                    params(("id" = String, Path)),
-                                    security(("bearer" = [])),
-                                    responses(
-                                        (status = 200, body = $out),
-                                        (status = 401, body = $crate::error::ErrorBody),
-                                        (status = 404, body = $crate::error::ErrorBody),
-                                    ))]
+                                            params(("id" = String, Path)),
+                                            security(("bearer" = [])),
+                                            responses(
+                                                (status = 200, body = $out),
+                                                (status = 401, body = $crate::error::ErrorBody),
+                                                (status = 404, body = $crate::error::ErrorBody),
+                                            ))]
         pub async fn $get(
             axum::extract::State(state): axum::extract::State<$crate::AppState>,
             p: $crate::auth::Principal,
@@ -202,17 +202,17 @@ macro_rules! crud {
         }
 
         #[utoipa::path(put, path = $item, tag = $tag,
-                                    params(("id" = String, Path)),
-                                    request_body = $in,
-                                    security(("bearer" = [])),
-                                    responses(
-                                        (status = 200, body = $out),
-                                        (status = 400, body = $crate::error::ErrorBody),
-                                        (status = 401, body = $crate::error::ErrorBody),
-                                        (status = 403, body = $crate::error::ErrorBody),
-                                        (status = 404, body = $crate::error::ErrorBody),
-                                        (status = 422, body = $crate::error::ErrorBody),
-                                    ))]
+                                            params(("id" = String, Path)),
+                                            request_body = $in,
+                                            security(("bearer" = [])),
+                                            responses(
+                                                (status = 200, body = $out),
+                                                (status = 400, body = $crate::error::ErrorBody),
+                                                (status = 401, body = $crate::error::ErrorBody),
+                                                (status = 403, body = $crate::error::ErrorBody),
+                                                (status = 404, body = $crate::error::ErrorBody),
+                                                (status = 422, body = $crate::error::ErrorBody),
+                                            ))]
         pub async fn $replace(
             axum::extract::State(state): axum::extract::State<$crate::AppState>,
             p: $crate::auth::Principal,
@@ -225,14 +225,14 @@ macro_rules! crud {
         }
 
         #[utoipa::path(delete, path = $item, tag = $tag,
-                                    params(("id" = String, Path)),
-                                    security(("bearer" = [])),
-                                    responses(
-                                        (status = 204),
-                                        (status = 401, body = $crate::error::ErrorBody),
-                                        (status = 403, body = $crate::error::ErrorBody),
-                                        (status = 404, body = $crate::error::ErrorBody),
-                                    ))]
+                                            params(("id" = String, Path)),
+                                            security(("bearer" = [])),
+                                            responses(
+                                                (status = 204),
+                                                (status = 401, body = $crate::error::ErrorBody),
+                                                (status = 403, body = $crate::error::ErrorBody),
+                                                (status = 404, body = $crate::error::ErrorBody),
+                                            ))]
         pub async fn $delete(
             axum::extract::State(state): axum::extract::State<$crate::AppState>,
             p: $crate::auth::Principal,

@@ -490,3 +490,77 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_is_self_co
         .await;
     assert_eq!(js.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn web_forms_need_the_session_csrf_token() {
+    use axum::routing::post;
+    use tenure_server::auth::{CsrfForm, login};
+    use tenure_server::{AppState, ServerConfig};
+
+    #[derive(serde::Deserialize)]
+    struct Note {
+        text: String,
+    }
+    async fn handler(f: CsrfForm<Note>) -> String {
+        format!("{}:{}", f.principal.role, f.form.text)
+    }
+
+    let db = tenure_store::testing::test_db().await;
+    let state = AppState::new(db.store.clone(), ServerConfig::default());
+    let hash = tenure_server::auth::hash_password("pw-123456").unwrap();
+    db.store
+        .create_user(
+            &NewUser {
+                id: "u".into(),
+                email: "c@x.com".into(),
+                name: None,
+                role: Role::Csm,
+                all_accounts: false,
+                password_hash: hash,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let session = login(&state, "c@x.com", "pw-123456").await.unwrap();
+    let cookie = session
+        .set_cookie
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let app = axum::Router::new()
+        .route("/form", post(handler))
+        .with_state(state);
+    let form = |body: String, cookie: Option<&str>| {
+        let mut b = Request::post("/form")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        b.body(Body::from(body)).unwrap()
+    };
+    let status = |req: Request<Body>| {
+        let app = app.clone();
+        async move { tower::ServiceExt::oneshot(app, req).await.unwrap().status() }
+    };
+    let token = session.csrf_token.clone();
+    assert_eq!(
+        status(form(format!("text=hi&csrf_token={token}"), Some(&cookie))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(form("text=hi".into(), Some(&cookie))).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(form("text=hi&csrf_token=guess".into(), Some(&cookie))).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(form(format!("text=hi&csrf_token={token}"), None)).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
