@@ -10,9 +10,13 @@
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
 //! loader), [`rows`] (mapping between rows and core records).
 
+pub mod api;
+pub mod auth;
+pub mod billing;
 pub mod bulk;
 pub mod export;
 pub mod import;
+pub mod ingest;
 pub mod kind;
 pub mod rows;
 pub mod testing;

@@ -62,6 +62,18 @@ pub enum Command {
     Import(ImportArgs),
     /// Export every record of a kind.
     Export(ExportArgs),
+    /// Run the HTTP server: JSON API, Segment-compatible ingest, Stripe webhooks.
+    Serve(crate::serve::ServeArgs),
+    /// Users who log in to the web pages: add, list, password, disable, enable.
+    Users {
+        #[command(subcommand)]
+        command: crate::admin::UsersCommand,
+    },
+    /// API keys and ingest (write) keys: create, list, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: crate::admin::KeysCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,5 +175,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
+        Command::Serve(args) => crate::serve::run(&cli.db, args).await,
+        Command::Users { command } => crate::admin::users(&cli.db, command).await,
+        Command::Keys { command } => crate::admin::keys(&cli.db, command).await,
     }
 }

@@ -2,10 +2,12 @@
 //! command module; the work itself lives in tenure-core (computation),
 //! tenure-store (SQL) and tenure-server (HTTP).
 
+mod admin;
 mod cli;
 mod data;
 mod demo;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,71 @@
+//! `tenure serve`: the HTTP server (JSON API, Segment ingest, Stripe webhooks).
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use tenure_server::{AppState, ServerConfig};
+
+use crate::data::{open_store, redact_url};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TENURE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Log line format (the level comes from RUST_LOG, default info).
+    #[arg(long, env = "TENURE_LOG_FORMAT", value_enum, default_value = "compact")]
+    pub log_format: LogFormat,
+    /// Mark the session cookie Secure: set this when users reach Tenure over HTTPS.
+    #[arg(long, env = "TENURE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Compact,
+    Json,
+}
+
+/// Installs the log subscriber (once; later calls are ignored).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Compact => builder.compact().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// The server settings from the environment.
+pub fn config_from_env(secure_cookies: bool) -> ServerConfig {
+    ServerConfig {
+        stripe_webhook_secret: std::env::var("TENURE_STRIPE_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
+        secure_cookies,
+        ..ServerConfig::default()
+    }
+}
+
+pub async fn run(db: &str, args: ServeArgs) -> Result<()> {
+    init_logging(args.log_format);
+    let store = open_store(db).await?;
+    let config = config_from_env(args.secure_cookies);
+    if config.stripe_webhook_secret.is_none() {
+        tracing::warn!("TENURE_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503");
+    }
+    tracing::info!(database = %redact_url(db), "database ready");
+    let state = AppState::new(store.clone(), config);
+    tenure_server::serve(state, args.addr, tenure_server::shutdown_signal())
+        .await
+        .with_context(|| format!("serving on {}", args.addr))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
