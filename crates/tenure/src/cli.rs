@@ -175,7 +175,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
-        Command::Serve(args) => crate::serve::run(&cli.db, args).await,
+        Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,
         Command::Users { command } => crate::admin::users(&cli.db, command).await,
         Command::Keys { command } => crate::admin::keys(&cli.db, command).await,
     }
