@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{data, demo};
+use crate::{bench, data, demo, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -62,6 +62,22 @@ pub enum Command {
     Import(ImportArgs),
     /// Export every record of a kind.
     Export(ExportArgs),
+    /// Every revenue, retention, satisfaction and usage metric of a period.
+    ///
+    /// Definitions, edge cases and examples: docs/METRICS.md.
+    Metrics(metrics::MetricsArgs),
+    /// MRR analysis (docs/METRICS.md).
+    Mrr {
+        #[command(subcommand)]
+        command: metrics::MrrCommand,
+    },
+    /// Cohort retention by month of first MRR (docs/METRICS.md).
+    Cohorts(metrics::CohortsArgs),
+    /// Benchmarks (docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,5 +179,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
+        Command::Metrics(args) => metrics::run(&cli.db, &cli.config, args).await,
+        Command::Mrr {
+            command: metrics::MrrCommand::Movements(args),
+        } => metrics::movements(&cli.db, &cli.config, args).await,
+        Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
+        Command::Bench { command } => bench::run(&cli.db, &cli.config, command).await,
     }
 }

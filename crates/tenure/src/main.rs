@@ -2,9 +2,11 @@
 //! command module; the work itself lives in tenure-core (computation),
 //! tenure-store (SQL) and tenure-server (HTTP).
 
+mod bench;
 mod cli;
 mod data;
 mod demo;
+mod metrics;
 mod output;
 
 use std::process::ExitCode;
