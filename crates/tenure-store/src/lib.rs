@@ -10,6 +10,7 @@
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
 //! loader), [`rows`] (mapping between rows and core records).
 
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod billing;
