@@ -8,10 +8,12 @@
 //!
 //! Modules: [`import`] (all-or-nothing importers), [`export`] (streaming
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
-//! loader), [`rows`] (mapping between rows and core records).
+//! loader), [`rows`] (mapping between rows and core records), [`health`]
+//! (signal loading, score snapshots, overrides, audit log).
 
 pub mod bulk;
 pub mod export;
+pub mod health;
 pub mod import;
 pub mod kind;
 pub mod rows;

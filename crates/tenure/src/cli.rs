@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{data, demo};
+use crate::{data, demo, health};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -62,6 +62,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Export every record of a kind.
     Export(ExportArgs),
+    /// Health scores: explain, recompute history, override, diff, backtest.
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,5 +165,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
+        Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
     }
 }

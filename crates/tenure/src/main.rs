@@ -5,6 +5,7 @@
 mod cli;
 mod data;
 mod demo;
+mod health;
 mod output;
 
 use std::process::ExitCode;

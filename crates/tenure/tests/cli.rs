@@ -28,7 +28,10 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_tenure"))
             .args(args)
             .current_dir(self.dir.path())
-            .env("TENURE_DB", format!("sqlite://{}", self.path("t.db").display()))
+            .env(
+                "TENURE_DB",
+                format!("sqlite://{}", self.path("t.db").display()),
+            )
             .env("TENURE_CONFIG", self.path("tenure.toml"))
             .env_remove("TEST_DATABASE_URL")
             .output()
@@ -113,7 +116,14 @@ fn export_to_a_file_reimports_to_the_same_data() {
     let env = Env::new();
     env.write("accounts.csv", b"id,name,tier\nacc-1,\"Acme, Inc.\",gold\n");
     ok(&env.run(&["import", "accounts", "accounts.csv"]));
-    ok(&env.run(&["export", "accounts", "--format", "ndjson", "--out", "out.ndjson"]));
+    ok(&env.run(&[
+        "export",
+        "accounts",
+        "--format",
+        "ndjson",
+        "--out",
+        "out.ndjson",
+    ]));
     let exported = std::fs::read_to_string(env.path("out.ndjson")).unwrap();
     assert_eq!(
         exported,
@@ -122,7 +132,14 @@ fn export_to_a_file_reimports_to_the_same_data() {
     let other = Env::new();
     std::fs::copy(env.path("out.ndjson"), other.path("accounts.ndjson")).unwrap();
     ok(&other.run(&["import", "accounts", "accounts.ndjson"]));
-    ok(&other.run(&["export", "accounts", "--format", "ndjson", "--out", "again.ndjson"]));
+    ok(&other.run(&[
+        "export",
+        "accounts",
+        "--format",
+        "ndjson",
+        "--out",
+        "again.ndjson",
+    ]));
     assert_eq!(
         std::fs::read_to_string(other.path("again.ndjson")).unwrap(),
         exported
@@ -139,7 +156,10 @@ fn init_writes_a_config_that_checks_and_errors_name_their_line() {
     assert!(err.contains("already exists"), "{err}");
     env.write("tenure.toml", b"[costs]\n\ngross_margin = 1.5\n");
     let err = bad_input(&env.run(&["config", "check"]));
-    assert!(err.contains("tenure.toml line 3: costs.gross_margin"), "{err}");
+    assert!(
+        err.contains("tenure.toml line 3: costs.gross_margin"),
+        "{err}"
+    );
 }
 
 #[test]
