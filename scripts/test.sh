@@ -26,4 +26,4 @@ step "tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$TENURE_PG_DIR"' EXIT
 export TEST_DATABASE_URL
-run_tests -p tenure-store --test contract
+run_tests -p tenure-store --test contract --test health
