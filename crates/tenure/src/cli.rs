@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{data, demo, health};
+use crate::{bench_health, data, demo, health};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -64,6 +64,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Health scores: explain, recompute history, override, diff, backtest.
     Health(health::HealthArgs),
+    /// Benchmarks (docs/PERFORMANCE.md).
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Health scores on a demo company, against DuckDB.
+    Health(bench_health::BenchHealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,5 +178,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
         Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
+        Command::Bench {
+            command: BenchCommand::Health(args),
+        } => bench_health::run(args).await,
     }
 }

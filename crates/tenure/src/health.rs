@@ -7,6 +7,7 @@
 //! and renders tables or JSON.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -357,9 +358,8 @@ fn fmt_raw(x: Option<f64>) -> String {
 }
 
 fn print_json(v: &Value) -> Result<()> {
-    use std::io::Write;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
+    serde_json::to_writer_pretty(&mut out, v).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
@@ -402,6 +402,7 @@ struct Scored {
 }
 
 async fn show(store: &Store, config: &Config, args: ShowArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let as_of = opt_date(args.as_of.as_deref(), "--as-of")?.unwrap_or_else(today);
     check_rates(store, config).await?;
     let model = HealthModel::new(&config.health);
@@ -510,14 +511,15 @@ async fn show(store: &Store, config: &Config, args: ShowArgs) -> Result<()> {
 
     if args.account.is_some() {
         if let Some(s) = scored.first() {
-            print_explanation(&accounts[s.account], s);
+            print_explanation(&mut out, &accounts[s.account], s)?;
         }
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "{:<20} {:<28} {:>6} {:<7} {:>6} {:>6}  {:<9} note",
         "account", "name", "score", "band", "Δ7d", "Δ30d", "scorecard"
-    );
+    )?;
     for s in &scored {
         let a = &accounts[s.account];
         let missing: Vec<&str> = s.score.missing().collect();
@@ -531,7 +533,8 @@ async fn show(store: &Store, config: &Config, args: ShowArgs) -> Result<()> {
             }
             note.push_str(&format!("missing: {}", missing.join(", ")));
         }
-        println!(
+        writeln!(
+            out,
             "{:<20} {:<28} {:>6} {:<7} {:>6} {:>6}  {:<9} {}",
             truncate(&a.id, 20),
             truncate(&a.name, 28),
@@ -541,7 +544,7 @@ async fn show(store: &Store, config: &Config, args: ShowArgs) -> Result<()> {
             fmt_delta(s.d30),
             &*s.score.scorecard_version,
             note
-        );
+        )?;
     }
     eprintln!("{} accounts as of {as_of}", scored.len());
     Ok(())
@@ -557,20 +560,23 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn print_explanation(a: &Account, s: &Scored) {
+fn print_explanation(out: &mut impl Write, a: &Account, s: &Scored) -> std::io::Result<()> {
     let sc = &s.score;
-    println!("{} ({}) as of {}", a.name, a.id, sc.as_of);
-    println!(
+    writeln!(out, "{} ({}) as of {}", a.name, a.id, sc.as_of)?;
+    writeln!(
+        out,
         "scorecard {} version {}",
         sc.scorecard_name, sc.scorecard_version
-    );
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<28} {:>10} {:>7} {:>7} {:>6} {:>12}",
         "measure", "raw", "points", "weight", "share", "contribution"
-    );
+    )?;
     for m in &sc.measures {
-        println!(
+        writeln!(
+            out,
             "{:<28} {:>10} {:>7} {:>7} {:>6} {:>12}",
             truncate(&m.name, 28),
             fmt_raw(m.raw),
@@ -583,18 +589,20 @@ fn print_explanation(a: &Account, s: &Scored) {
             } else {
                 "missing".to_string()
             },
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{:<28} {:>46}",
         "computed score",
         match (sc.computed, sc.computed_band) {
             (Some(c), Some(b)) => format!("{c:.2} ({})", b.as_str()),
             _ => "no data".to_string(),
         }
-    );
+    )?;
     if let Some(o) = &s.override_row {
-        println!(
+        writeln!(
+            out,
             "override: {:.0} ({}) by {}, set {} until {}: {}",
             o.score,
             sc.band.map_or("-", |b| b.as_str()),
@@ -602,23 +610,26 @@ fn print_explanation(a: &Account, s: &Scored) {
             o.set_on,
             o.until,
             o.reason
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "score {} {}   Δ7d {}   Δ30d {}   MRR {:.2}",
         fmt_opt(sc.score, 2),
         sc.band.map_or("", |b| b.as_str()),
         fmt_delta(s.d7),
         fmt_delta(s.d30),
         s.mrr
-    );
+    )?;
     let missing: Vec<&str> = sc.missing().collect();
     if !missing.is_empty() {
-        println!(
+        writeln!(
+            out,
             "missing (left out, others re-weighted): {}",
             missing.join(", ")
-        );
+        )?;
     }
+    Ok(())
 }
 
 // ----- recompute -----------------------------------------------------------
@@ -705,6 +716,7 @@ async fn history(
     to: Option<String>,
     format: Format,
 ) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let from = opt_date(from.as_deref(), "--from")?;
     let to = opt_date(to.as_deref(), "--to")?;
     let snaps = store.account_snapshots(account, from, to).await?;
@@ -734,12 +746,14 @@ async fn history(
             .collect();
         return print_json(&json!({ "account_id": account, "snapshots": list }));
     }
-    println!(
+    writeln!(
+        out,
         "{:<10} {:>6} {:<7} {:>8} {:<9} note",
         "day", "score", "band", "computed", "scorecard"
-    );
+    )?;
     for s in &snaps {
-        println!(
+        writeln!(
+            out,
             "{:<10} {:>6} {:<7} {:>8} {:<9} {}",
             s.day.to_string(),
             fmt_opt(s.score, 1),
@@ -751,7 +765,7 @@ async fn history(
             } else {
                 ""
             }
-        );
+        )?;
     }
     if snaps.is_empty() {
         eprintln!("no snapshots for {account}: run `tenure health recompute --from DATE`");
@@ -789,6 +803,7 @@ async fn groups(
     interval: Interval,
     format: Format,
 ) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let to = opt_date(to.as_deref(), "--to")?.unwrap_or_else(today);
     let from = opt_date(from.as_deref(), "--from")?.unwrap_or(add_days(to, -90));
     let accounts = store.health_accounts().await?;
@@ -846,12 +861,14 @@ async fn groups(
             .collect();
         return print_json(&json!({ "by": by, "groups": list }));
     }
-    println!(
+    writeln!(
+        out,
         "{:<10} {:<30} {:>8} {:>6} {:>6} {:>6} {:>6}",
         "day", by, "accounts", "mean", "red", "yellow", "green"
-    );
+    )?;
     for (day, g, a) in &rows {
-        println!(
+        writeln!(
+            out,
             "{:<10} {:<30} {:>8} {:>6} {:>6} {:>6} {:>6}",
             day.to_string(),
             truncate(g, 30),
@@ -860,7 +877,7 @@ async fn groups(
             a.bands[0],
             a.bands[1],
             a.bands[2]
-        );
+        )?;
     }
     if rows.is_empty() {
         eprintln!(
@@ -942,6 +959,7 @@ async fn set_override(store: &Store, args: OverrideArgs) -> Result<()> {
 }
 
 async fn list_overrides(store: &Store, all: bool, format: Format) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let today = today();
     let rows: Vec<OverrideRow> = store
         .overrides(None)
@@ -960,10 +978,11 @@ async fn list_overrides(store: &Store, all: bool, format: Format) -> Result<()> 
             .collect();
         return print_json(&json!({ "overrides": list }));
     }
-    println!(
+    writeln!(
+        out,
         "{:>4} {:<20} {:>5} {:<10} {:<10} {:<24} {:<8} reason",
         "id", "account", "score", "set on", "until", "author", "status"
-    );
+    )?;
     for o in &rows {
         let status = if o.applies_on(today) {
             "active"
@@ -974,7 +993,8 @@ async fn list_overrides(store: &Store, all: bool, format: Format) -> Result<()> 
         } else {
             "pending"
         };
-        println!(
+        writeln!(
+            out,
             "{:>4} {:<20} {:>5.0} {:<10} {:<10} {:<24} {:<8} {}",
             o.id,
             truncate(&o.account_id, 20),
@@ -984,7 +1004,7 @@ async fn list_overrides(store: &Store, all: bool, format: Format) -> Result<()> 
             truncate(&o.author, 24),
             status,
             o.reason
-        );
+        )?;
     }
     Ok(())
 }
@@ -1023,6 +1043,7 @@ async fn diff(
     since: &str,
     format: Format,
 ) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let since = parse_date(since, "--since")?;
     let today = today();
     if since > today {
@@ -1121,26 +1142,30 @@ async fn diff(
             "score_change": score_delta, "measures": list,
         }));
     }
-    println!(
+    writeln!(
+        out,
         "{} ({account}): {since} ({}) → {today} ({})",
         accounts[i].name, then.source, now.source
-    );
+    )?;
     if then.version != now.version {
-        println!(
+        writeln!(
+            out,
             "note: the scorecard changed ({} → {}); measures are matched by name",
             then.version, now.version
-        );
+        )?;
     }
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<28} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8}",
         "measure", "raw then", "raw now", "pts then", "pts now", "contrib", "contrib", "change"
-    );
+    )?;
     for n in &names {
         let t = find(&then, n);
         let w = find(&now, n);
         let c = |m: &Option<(String, Option<f64>, Option<f64>, f64)>| m.as_ref().map(|m| m.3);
-        println!(
+        writeln!(
+            out,
             "{:<28} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8}",
             truncate(n, 28),
             fmt_raw(t.as_ref().and_then(|m| m.1)),
@@ -1153,9 +1178,10 @@ async fn diff(
                 (Some(a), Some(b)) => format!("{:+.2}", b - a),
                 _ => "-".into(),
             }
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{:<28} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8} {:>8}",
         "score",
         "",
@@ -1165,12 +1191,13 @@ async fn diff(
         fmt_opt(then.score, 2),
         fmt_opt(now.score, 2),
         fmt_delta(score_delta)
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "band: {} → {}",
         then.band.as_deref().unwrap_or("-"),
         now.band.as_deref().unwrap_or("-")
-    );
+    )?;
     Ok(())
 }
 
@@ -1273,6 +1300,7 @@ pub fn backtest_json(horizon: u32, dates: &[Date], results: &[BacktestResult]) -
 }
 
 async fn backtest(store: &Store, config: &Config, args: BacktestArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if args.horizon == 0 {
         return Err(BadInput("--horizon must be at least 1 day".into()).into());
     }
@@ -1307,35 +1335,47 @@ async fn backtest(store: &Store, config: &Config, args: BacktestArgs) -> Result<
     if args.format == Format::Json {
         return print_json(&backtest_json(args.horizon, &dates, &results));
     }
-    println!(
+    writeln!(
+        out,
         "as-of dates: {} monthly from {} to {}; churned = MRR went to 0 within {} days",
         dates.len(),
         dates[0],
         dates[dates.len() - 1],
         args.horizon
-    );
+    )?;
     let w = 16;
-    print!("{:<28}", "");
+    write!(out, "{:<28}", "")?;
     for r in &results {
-        print!(" {:>w$}", truncate(&r.label, w));
+        write!(out, " {:>w$}", truncate(&r.label, w))?;
     }
-    println!();
+    writeln!(out)?;
     let pct = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", x * 100.0));
-    let line = |name: &str, f: &dyn Fn(&BacktestResult) -> String| {
-        print!("{name:<28}");
+    let line = |out: &mut dyn Write,
+                name: &str,
+                f: &dyn Fn(&BacktestResult) -> String|
+     -> std::io::Result<()> {
+        write!(out, "{name:<28}")?;
         for r in &results {
-            print!(" {:>w$}", f(r));
+            write!(out, " {:>w$}", f(r))?;
         }
-        println!();
+        writeln!(out)
     };
-    line("account-months", &|r| r.stats.accounts.to_string());
-    line("churned", &|r| r.stats.churned.to_string());
-    line("churn rate", &|r| pct(r.stats.churn_rate));
-    line("AUC", &|r| fmt_opt(r.stats.auc, 3));
-    line("churn rate: red", &|r| pct(r.stats.red.churn_rate));
-    line("churn rate: yellow", &|r| pct(r.stats.yellow.churn_rate));
-    line("churn rate: green", &|r| pct(r.stats.green.churn_rate));
-    line("share red / yellow / green", &|r| {
+    line(&mut out, "account-months", &|r| {
+        r.stats.accounts.to_string()
+    })?;
+    line(&mut out, "churned", &|r| r.stats.churned.to_string())?;
+    line(&mut out, "churn rate", &|r| pct(r.stats.churn_rate))?;
+    line(&mut out, "AUC", &|r| fmt_opt(r.stats.auc, 3))?;
+    line(&mut out, "churn rate: red", &|r| {
+        pct(r.stats.red.churn_rate)
+    })?;
+    line(&mut out, "churn rate: yellow", &|r| {
+        pct(r.stats.yellow.churn_rate)
+    })?;
+    line(&mut out, "churn rate: green", &|r| {
+        pct(r.stats.green.churn_rate)
+    })?;
+    line(&mut out, "share red / yellow / green", &|r| {
         let n = r.stats.accounts.max(1) as f64;
         format!(
             "{:.0}/{:.0}/{:.0}%",
@@ -1343,14 +1383,16 @@ async fn backtest(store: &Store, config: &Config, args: BacktestArgs) -> Result<
             r.stats.yellow.accounts as f64 * 100.0 / n,
             r.stats.green.accounts as f64 * 100.0 / n
         )
-    });
-    line("churned while green", &|r| pct(r.stats.churned_while_green));
-    line("worst decile churn rate", &|r| {
+    })?;
+    line(&mut out, "churned while green", &|r| {
+        pct(r.stats.churned_while_green)
+    })?;
+    line(&mut out, "worst decile churn rate", &|r| {
         pct(r.stats.worst_decile_churn_rate)
-    });
-    line("worst decile lift", &|r| {
+    })?;
+    line(&mut out, "worst decile lift", &|r| {
         fmt_opt(r.stats.worst_decile_lift, 2)
-    });
+    })?;
     Ok(())
 }
 

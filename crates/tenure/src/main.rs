@@ -2,6 +2,7 @@
 //! command module; the work itself lives in tenure-core (computation),
 //! tenure-store (SQL) and tenure-server (HTTP).
 
+mod bench_health;
 mod cli;
 mod data;
 mod demo;
