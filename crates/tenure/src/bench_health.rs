@@ -213,11 +213,13 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
         );
     }
 
-    // The default scorecard's backtest: monthly as-of dates over the year
-    // whose 90-day horizon ends by the last simulated day.
+    // The default scorecard's backtest: monthly as-of dates over the
+    // simulated usage whose 90-day horizon ends by the last simulated day.
+    // The first as-of date has a full look-back window of usage behind it.
     let horizon = 90;
     let last = date_from_day(day_number(end) - horizon as i32);
-    let first = date_from_day(day_number(end) - 364);
+    let first =
+        date_from_day(day_number(end) - args.days as i32 + model.plan().lookback_days() as i32);
     let mut dates = Vec::new();
     let mut d = first.first_of_month();
     while d <= last {
