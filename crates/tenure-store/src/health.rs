@@ -353,28 +353,6 @@ impl Store {
             }
         }
 
-        // Users first seen before the horizon. `+ts` keeps SQLite from
-        // walking the ts index over nearly the whole table.
-        if req.plan.needs_known_users {
-            let (pred, binds) = shard.predicate(2);
-            let sql = format!(
-                "SELECT account_id, user_id, MIN(ts) FROM events WHERE +ts < $1{pred} \
-                 GROUP BY account_id, user_id"
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon);
-            for v in &binds {
-                q = q.bind(v.as_str());
-            }
-            let mut rows = q.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let account: &str = row.try_get(0)?;
-                if let Some(&i) = index.get(account) {
-                    let user: &str = row.try_get(1)?;
-                    b.user_first_seen(i, user, row.try_get(2)?);
-                }
-            }
-        }
-
         let (pred, binds) = shard.predicate(1);
         let fetch = |sql: String| {
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -384,6 +362,9 @@ impl Store {
             q.fetch(&self.pool)
         };
 
+        // Per account, the subscriptions with a seat count: (start, end, seats).
+        let mut seat_spans: Vec<Vec<(Date, Option<Date>, i64)>> =
+            vec![Vec::new(); shard.accounts.len()];
         let mut rows = fetch(format!(
             "SELECT account_id, mrr_minor, currency, seats, start_date, end_date, renewal_date \
              FROM subscriptions WHERE 1 = 1{pred}"
@@ -397,14 +378,20 @@ impl Store {
             let currency = Currency::parse(&cur).map_err(|_| {
                 StoreError::Sql(sqlx::Error::Decode(format!("bad currency {cur:?}").into()))
             })?;
+            let seats: Option<i64> = row.try_get(3)?;
+            let start = get_day(&row, 4)?;
+            let stop = get_opt_day(&row, 5)?;
+            if let Some(n) = seats {
+                seat_spans[i].push((start, stop, n));
+            }
             let sub = Subscription {
                 id: String::new(),
                 account_id: account,
                 mrr: Money::new(row.try_get(1)?, currency),
                 plan: None,
-                seats: row.try_get(3)?,
-                start_date: get_day(&row, 4)?,
-                end_date: get_opt_day(&row, 5)?,
+                seats,
+                start_date: start,
+                end_date: stop,
                 renewal_date: get_opt_day(&row, 6)?,
             };
             // Callers check rates first with `subscription_currencies`.
@@ -412,7 +399,70 @@ impl Store {
                 StoreError::Sql(sqlx::Error::Decode(format!("subscriptions: {e}").into()))
             })?;
         }
-        drop(rows);
+        // Users first seen before the horizon, for the accounts whose
+        // active-user ratio divides by known users: all of them, or (for
+        // `auto`) only those without a seat count on some as-of date.
+        if req.plan.needs_known_users {
+            let needy: Vec<usize> = (0..shard.accounts.len())
+                .filter(|&i| {
+                    req.plan.known_users_with_seats
+                        || req.dates.iter().any(|&d| {
+                            let seats: i64 = seat_spans[i]
+                                .iter()
+                                .filter(|(s, e, _)| *s <= d && e.is_none_or(|e| e > d))
+                                .map(|x| x.2)
+                                .sum();
+                            seats <= 0
+                        })
+                })
+                .collect();
+            drop(rows);
+            let feed = |row: AnyRow, b: &mut SignalsBuilder| -> Result<()> {
+                let account: &str = row.try_get(0)?;
+                if let Some(&i) = index.get(account) {
+                    let user: &str = row.try_get(1)?;
+                    b.user_first_seen(i, user, row.try_get(2)?);
+                }
+                Ok(())
+            };
+            if needy.len() * 2 > shard.accounts.len() {
+                // `+ts` keeps SQLite from walking the ts index over nearly
+                // the whole table.
+                let (pred, binds) = shard.predicate(2);
+                let sql = format!(
+                    "SELECT account_id, user_id, MIN(ts) FROM events WHERE +ts < $1{pred} \
+                     GROUP BY account_id, user_id"
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon);
+                for v in &binds {
+                    q = q.bind(v.as_str());
+                }
+                let mut rows = q.fetch(&self.pool);
+                while let Some(row) = rows.try_next().await? {
+                    feed(row, &mut b)?;
+                }
+            } else {
+                for chunk in needy.chunks(500) {
+                    let list: Vec<String> =
+                        (0..chunk.len()).map(|k| format!("${}", k + 2)).collect();
+                    let sql = format!(
+                        "SELECT account_id, user_id, MIN(ts) FROM events \
+                         WHERE ts < $1 AND account_id IN ({}) GROUP BY account_id, user_id",
+                        list.join(", ")
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon);
+                    for &i in chunk {
+                        q = q.bind(shard.accounts[i].id.as_str());
+                    }
+                    let mut rows = q.fetch(&self.pool);
+                    while let Some(row) = rows.try_next().await? {
+                        feed(row, &mut b)?;
+                    }
+                }
+            }
+        } else {
+            drop(rows);
+        }
 
         let mut rows = fetch(format!(
             "SELECT account_id, opened_at, closed_at, priority FROM tickets \
@@ -533,8 +583,11 @@ impl Store {
     /// Writes snapshots (replacing those of the same account and day) in
     /// one transaction, in multi-row statements.
     pub async fn write_snapshots(&self, snapshots: &[Snapshot], now_micros: i64) -> Result<u64> {
+        // SQLite looks `$N` parameters up by name, in time growing with
+        // their number: thousands per statement make preparing it cost more
+        // than running it. A fixed, modest batch is prepared once and cached.
         const COLS: usize = 9;
-        const BATCH: usize = 30_000 / COLS;
+        const BATCH: usize = 64;
         let mut tx = self.pool.begin().await?;
         let mut written = 0;
         for chunk in snapshots.chunks(BATCH) {

@@ -350,3 +350,48 @@ async fn backtest_fixture_has_the_expected_auc() {
     assert_eq!(st.churned_while_green, Some(0.0));
     assert_eq!(st.worst_decile_lift, Some(2.0));
 }
+
+#[tokio::test]
+async fn without_seats_active_users_divide_by_users_ever_seen() {
+    let db = test_db().await;
+    let store = &db.store;
+    import(
+        store,
+        Kind::Accounts,
+        "accounts.csv",
+        "id,name\nb1,One\nb2,Two\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Subscriptions,
+        "subscriptions.csv",
+        "id,account_id,mrr,currency,seats,start_date\nt1,b1,10,USD,,2024-01-01\nt2,b2,10,USD,4,2024-01-01\n",
+    )
+    .await;
+    // Four users long before the scoring window (only known users count
+    // them), one of them active again in February; b2 the same with seats.
+    let mut events = String::from("timestamp,account_id,user_id,event\n");
+    for account in ["b1", "b2"] {
+        for u in 1..=4 {
+            events.push_str(&format!("2024-11-15T10:00:00Z,{account},u{u},login\n"));
+        }
+        events.push_str(&format!("2025-02-20T10:00:00Z,{account},u1,login\n"));
+        events.push_str(&format!("2025-03-05T10:00:00Z,{account},u9,login\n"));
+    }
+    import(store, Kind::Events, "events.csv", &events).await;
+    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    let ratio = |s: &HealthScore| {
+        s.measures
+            .iter()
+            .find(|m| &*m.name == "Active users")
+            .unwrap()
+            .raw
+    };
+    assert_eq!(
+        ratio(&scores[0][0]),
+        Some(0.25),
+        "1 active of 4 known users"
+    );
+    assert_eq!(ratio(&scores[0][1]), Some(0.25), "1 active of 4 seats");
+}

@@ -125,6 +125,11 @@ pub struct SignalPlan {
     /// Whether any measure divides by the number of known users (distinct
     /// users seen on or before the as-of date, over all history).
     pub needs_known_users: bool,
+    /// Whether some measure divides by known users even for accounts with
+    /// a seat count (`denominator = "known_users"`). When false, known users
+    /// only matter for accounts without seats on an as-of date (`auto`), and
+    /// a loader may skip the others.
+    pub known_users_with_seats: bool,
     pub event_filters: Vec<EventFilter>,
     pub event_windows: Vec<EventWindow>,
     pub feature_windows: Vec<FeatureWindow>,
