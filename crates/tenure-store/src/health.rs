@@ -26,7 +26,9 @@ use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tenure_core::config::CurrencyConfig;
-use tenure_core::health::{Override, SignalPlan, SignalsBuilder, SignalsTable};
+use tenure_core::health::{
+    AccountSignals, EventFilter, Override, SignalPlan, SignalsBuilder, SignalsTable, Window,
+};
 use tenure_core::model::{
     Account, Currency, Money, Priority, Subscription, SurveyKind, date_from_day, day_number,
 };
@@ -301,6 +303,130 @@ impl Store {
     /// Loads the signals of a shard of accounts on the requested as-of
     /// dates, one bulk query per table (see the module documentation).
     pub async fn load_signals(&self, req: SignalsRequest<'_>) -> Result<SignalsTable> {
+        self.load_signals_with(req, true).await
+    }
+
+    /// The signals of a shard of accounts on one as-of date (the first of
+    /// `req.dates`), one per account. Instead of streaming the window's
+    /// events, one `GROUP BY account_id` query computes every event slot of
+    /// the plan in the database (distinct active users, counts, features),
+    /// so only one row per account crosses the driver: much faster than
+    /// [`Store::load_signals`] for a single day.
+    pub async fn load_signals_on(&self, req: SignalsRequest<'_>) -> Result<Vec<AccountSignals>> {
+        let Some(&as_of) = req.dates.first() else {
+            return Ok(Vec::new());
+        };
+        let req = SignalsRequest {
+            dates: std::slice::from_ref(&as_of),
+            ..req
+        };
+        let table = self.load_signals_with(req, false).await?;
+        let mut out = table.signals_at(0);
+        out.truncate(req.shard.accounts.len());
+        let plan = req.plan;
+        let needs_events = !plan.active_user_windows.is_empty()
+            || !plan.event_windows.is_empty()
+            || !plan.feature_windows.is_empty();
+        if !needs_events {
+            return Ok(out);
+        }
+        let bounds = |w: &Window| {
+            let (lo, hi) = w.range(as_of);
+            (i64::from(day_number(lo)) * MICROS_PER_DAY, end_micros(hi))
+        };
+        let mut cols = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let param = |names: &mut Vec<String>, n: &str| {
+            names.push(n.to_string());
+            format!("${}", names.len() + 2)
+        };
+        for w in &plan.active_user_windows {
+            let (lo, hi) = bounds(w);
+            cols.push(format!(
+                "COUNT(DISTINCT CASE WHEN ts >= {lo} AND ts < {hi} THEN user_id END)"
+            ));
+        }
+        for ew in &plan.event_windows {
+            let (lo, hi) = bounds(&ew.window);
+            let filter = match &plan.event_filters[ew.filter] {
+                EventFilter::All => String::new(),
+                EventFilter::Named(list) => {
+                    let ps: Vec<String> = list.iter().map(|n| param(&mut names, n)).collect();
+                    format!(" AND event IN ({})", ps.join(", "))
+                }
+            };
+            cols.push(format!(
+                "COUNT(CASE WHEN ts >= {lo} AND ts < {hi}{filter} THEN 1 END)"
+            ));
+        }
+        for fw in &plan.feature_windows {
+            let (lo, hi) = bounds(&fw.window);
+            for f in fw.features.iter().take(64) {
+                let p = param(&mut names, f);
+                cols.push(format!(
+                    "COUNT(CASE WHEN ts >= {lo} AND ts < {hi} AND event = {p} THEN 1 END)"
+                ));
+            }
+        }
+        let horizon =
+            i64::from(day_number(as_of) - plan.lookback_days() as i32 + 1) * MICROS_PER_DAY;
+        let (pred, binds) = req.shard.predicate(names.len() + 3);
+        let sql = format!(
+            "SELECT account_id, {} FROM events WHERE ts >= $1 AND ts < $2{pred} GROUP BY account_id",
+            cols.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(horizon)
+            .bind(end_micros(as_of));
+        for n in &names {
+            q = q.bind(n.as_str());
+        }
+        for v in &binds {
+            q = q.bind(v.as_str());
+        }
+        let index: HashMap<&str, usize> = req
+            .shard
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
+        let mut rows = q.fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let account: &str = row.try_get(0)?;
+            let Some(&i) = index.get(account) else {
+                continue;
+            };
+            let s = &mut out[i];
+            let mut c = 1;
+            let mut next = || -> Result<i64> {
+                c += 1;
+                Ok(row.try_get::<i64, _>(c - 1)?)
+            };
+            for slot in 0..plan.active_user_windows.len() {
+                s.active_users[slot] = u32::try_from(next()?).unwrap_or(u32::MAX);
+            }
+            for slot in 0..plan.event_windows.len() {
+                s.event_counts[slot] = u64::try_from(next()?).unwrap_or(0);
+            }
+            for (slot, fw) in plan.feature_windows.iter().enumerate() {
+                let mut mask = 0u64;
+                for bit in 0..fw.features.len().min(64) {
+                    if next()? > 0 {
+                        mask |= 1 << bit;
+                    }
+                }
+                s.features_used[slot] = mask;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn load_signals_with(
+        &self,
+        req: SignalsRequest<'_>,
+        stream_events: bool,
+    ) -> Result<SignalsTable> {
         let shard = req.shard;
         let index: HashMap<&str, usize> = shard
             .accounts
@@ -325,9 +451,9 @@ impl Store {
         }
 
         // Events in the horizon, one row per account, user, name and day.
-        let needs_events = req.plan.needs_users()
-            || !req.plan.event_windows.is_empty()
-            || !req.plan.feature_windows.is_empty();
+        let needs_events = stream_events && req.plan.needs_users()
+            || stream_events && !req.plan.event_windows.is_empty()
+            || stream_events && !req.plan.feature_windows.is_empty();
         if needs_events {
             let (pred, binds) = shard.predicate(3);
             let sql = format!(
@@ -362,7 +488,7 @@ impl Store {
             q.fetch(&self.pool)
         };
 
-        // Per account, the subscriptions with a seat count: (start, end, seats).
+        // Per account, its subscriptions: (start, end, seats or 0).
         let mut seat_spans: Vec<Vec<(Date, Option<Date>, i64)>> =
             vec![Vec::new(); shard.accounts.len()];
         let mut rows = fetch(format!(
@@ -381,9 +507,7 @@ impl Store {
             let seats: Option<i64> = row.try_get(3)?;
             let start = get_day(&row, 4)?;
             let stop = get_opt_day(&row, 5)?;
-            if let Some(n) = seats {
-                seat_spans[i].push((start, stop, n));
-            }
+            seat_spans[i].push((start, stop, seats.unwrap_or(0)));
             let sub = Subscription {
                 id: String::new(),
                 account_id: account,
@@ -401,18 +525,30 @@ impl Store {
         }
         // Users first seen before the horizon, for the accounts whose
         // active-user ratio divides by known users: all of them, or (for
-        // `auto`) only those without a seat count on some as-of date.
+        // `auto`) only those that lack a seat count on an as-of date on
+        // which they are customers (a subscription runs) or in trial. The
+        // known users of other accounts stay 0 (they are never scored by
+        // them), which spares a scan of the whole event history. Without
+        // streamed events, known users come from every event up to the end
+        // of the as-of day.
+        let known_before = if stream_events { horizon } else { end };
         if req.plan.needs_known_users {
             let needy: Vec<usize> = (0..shard.accounts.len())
                 .filter(|&i| {
+                    let a = &shard.accounts[i];
                     req.plan.known_users_with_seats
                         || req.dates.iter().any(|&d| {
-                            let seats: i64 = seat_spans[i]
+                            let (mut any, mut seats) = (false, 0i64);
+                            for x in seat_spans[i]
                                 .iter()
                                 .filter(|(s, e, _)| *s <= d && e.is_none_or(|e| e > d))
-                                .map(|x| x.2)
-                                .sum();
-                            seats <= 0
+                            {
+                                any = true;
+                                seats += x.2;
+                            }
+                            let trial = matches!((a.trial_start, a.trial_end),
+                                (Some(s), Some(e)) if s <= d && d <= e);
+                            seats <= 0 && (any || trial)
                         })
                 })
                 .collect();
@@ -433,7 +569,7 @@ impl Store {
                     "SELECT account_id, user_id, MIN(ts) FROM events WHERE +ts < $1{pred} \
                      GROUP BY account_id, user_id"
                 );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon);
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(known_before);
                 for v in &binds {
                     q = q.bind(v.as_str());
                 }
@@ -450,7 +586,7 @@ impl Store {
                          WHERE ts < $1 AND account_id IN ({}) GROUP BY account_id, user_id",
                         list.join(", ")
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon);
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(known_before);
                     for &i in chunk {
                         q = q.bind(shard.accounts[i].id.as_str());
                     }

@@ -112,7 +112,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     let all = store.health_accounts().await?;
     let t = Instant::now();
     let table = store
-        .load_signals(SignalsRequest {
+        .load_signals_on(SignalsRequest {
             plan: model.plan(),
             currency: &config.currency,
             dates: &[end],
@@ -124,8 +124,8 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     let t = Instant::now();
     let mut ours = std::collections::HashMap::new();
     for (i, a) in all.iter().enumerate() {
-        let s = table.signals(0, i);
-        let score = model.score(model.scorecard_index(a), &s, &[]);
+        let s = &table[i];
+        let score = model.score(model.scorecard_index(a), s, &[]);
         let in_trial =
             matches!((a.trial_start, a.trial_end), (Some(x), Some(y)) if x <= end && end <= y);
         if s.mrr > 0.0 || in_trial {

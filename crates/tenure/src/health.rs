@@ -16,8 +16,8 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use tenure_core::config::Config;
 use tenure_core::health::{
-    HealthModel, HealthScore, MeasureResult, Override, SignalsTable, backtest_stats,
-    churned_within, score_deltas,
+    AccountSignals, HealthModel, HealthScore, MeasureResult, Override, SignalsTable,
+    backtest_stats, churned_within, score_deltas,
 };
 use tenure_core::model::{Account, Currency, date_from_day, day_number};
 use tenure_store::Store;
@@ -290,10 +290,34 @@ async fn overrides_by_account(store: &Store) -> Result<HashMap<String, Vec<Overr
     Ok(map)
 }
 
+/// Signals loaded for a shard: a table over many dates, or one day's
+/// signals aggregated in the database (faster for a single day).
+enum Loaded {
+    Table(SignalsTable),
+    Day(Vec<AccountSignals>),
+}
+
+impl Loaded {
+    async fn load(store: &Store, req: SignalsRequest<'_>) -> Result<Loaded> {
+        Ok(if req.dates.len() == 1 {
+            Loaded::Day(store.load_signals_on(req).await?)
+        } else {
+            Loaded::Table(store.load_signals(req).await?)
+        })
+    }
+
+    fn signals(&self, date: usize, i: usize) -> AccountSignals {
+        match self {
+            Loaded::Table(t) => t.signals(date, i),
+            Loaded::Day(v) => v[i].clone(),
+        }
+    }
+}
+
 /// Scores one account of a loaded table on its `date`-th date.
 fn score_one(
     model: &HealthModel,
-    table: &SignalsTable,
+    table: &Loaded,
     date: usize,
     i: usize,
     account: &Account,
@@ -438,15 +462,17 @@ async fn show(store: &Store, config: &Config, args: ShowArgs) -> Result<()> {
                 .position(|a| a.id == shard.accounts[0].id)
                 .unwrap_or(0);
         }
-        let table = store
-            .load_signals(SignalsRequest {
+        let table = Loaded::load(
+            store,
+            SignalsRequest {
                 plan: model.plan(),
                 currency: &config.currency,
                 dates: &[as_of],
                 shard: *shard,
                 track_payments,
-            })
-            .await?;
+            },
+        )
+        .await?;
         for (i, account) in shard.accounts.iter().enumerate() {
             let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
             let (score, mrr, oid) = score_one(&model, &table, 0, i, account, ov);
@@ -663,16 +689,18 @@ pub async fn recompute(
     let mut batch: Vec<Snapshot> = Vec::new();
     let now = now_micros();
     for shard in &shards {
-        let table = store
-            .load_signals(SignalsRequest {
+        let table = Loaded::load(
+            store,
+            SignalsRequest {
                 plan: model.plan(),
                 currency: &config.currency,
                 dates: &dates,
                 shard: *shard,
                 track_payments,
-            })
-            .await
-            .context("loading health signals")?;
+            },
+        )
+        .await
+        .context("loading health signals")?;
         for (d, day) in dates.iter().enumerate() {
             for (i, account) in shard.accounts.iter().enumerate() {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
@@ -1068,6 +1096,7 @@ async fn diff(
         .await?;
     let then_idx = 0;
     let now_idx = table.dates().len() - 1;
+    let table = Loaded::Table(table);
     let (now_score, _, _) = score_one(&model, &table, now_idx, 0, &accounts[i], &ov);
     let now = side_of(&now_score, "computed now");
     // The stored snapshot is what Tenure said that day; without one, the
