@@ -371,8 +371,17 @@ impl Store {
         let horizon =
             i64::from(day_number(as_of) - plan.lookback_days() as i32 + 1) * MICROS_PER_DAY;
         let (pred, binds) = req.shard.predicate(names.len() + 3);
+        // On SQLite, `+ts` keeps the planner off the ts index: walking
+        // `events_account_ts` in account order needs no sort for the GROUP BY
+        // and measured 7× faster than sorting a 60-day window of 3 million
+        // events (docs/PERFORMANCE.md).
+        let ts = match self.backend {
+            Backend::Sqlite => "+ts",
+            Backend::Postgres => "ts",
+        };
         let sql = format!(
-            "SELECT account_id, {} FROM events WHERE ts >= $1 AND ts < $2{pred} GROUP BY account_id",
+            "SELECT account_id, {} FROM events WHERE {ts} >= $1 AND {ts} < $2{pred} \
+             GROUP BY account_id",
             cols.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql))

@@ -78,7 +78,7 @@ WITH usage AS (
     WHERE occurred_at < {E} GROUP BY account_id
 ), raw AS (
     SELECT a.id,
-        u.active30 / COALESCE(NULLIF(s.seats, 0), NULLIF(u.known, 0)) AS au,
+        COALESCE(u.active30, 0) / COALESCE(NULLIF(s.seats, 0), NULLIF(u.known, 0)) AS au,
         CASE WHEN u.ev_prev > 0 THEN u.ev_last / u.ev_prev END AS trend,
         COALESCE(u.feats, 0) / 2.0 AS feat,
         CASE WHEN {day} - floor(n.at / {DAY}) < 365 THEN n.score END AS nps,
