@@ -460,9 +460,10 @@ impl Store {
         }
 
         // Events in the horizon, one row per account, user, name and day.
-        let needs_events = stream_events && req.plan.needs_users()
-            || stream_events && !req.plan.event_windows.is_empty()
-            || stream_events && !req.plan.feature_windows.is_empty();
+        let needs_events = stream_events
+            && (req.plan.needs_users()
+                || !req.plan.event_windows.is_empty()
+                || !req.plan.feature_windows.is_empty());
         if needs_events {
             let (pred, binds) = shard.predicate(3);
             let sql = format!(

@@ -293,7 +293,7 @@ async fn overrides_by_account(store: &Store) -> Result<HashMap<String, Vec<Overr
 /// Signals loaded for a shard: a table over many dates, or one day's
 /// signals aggregated in the database (faster for a single day).
 enum Loaded {
-    Table(SignalsTable),
+    Table(Box<SignalsTable>),
     Day(Vec<AccountSignals>),
 }
 
@@ -302,7 +302,7 @@ impl Loaded {
         Ok(if req.dates.len() == 1 {
             Loaded::Day(store.load_signals_on(req).await?)
         } else {
-            Loaded::Table(store.load_signals(req).await?)
+            Loaded::Table(Box::new(store.load_signals(req).await?))
         })
     }
 
@@ -1096,7 +1096,7 @@ async fn diff(
         .await?;
     let then_idx = 0;
     let now_idx = table.dates().len() - 1;
-    let table = Loaded::Table(table);
+    let table = Loaded::Table(Box::new(table));
     let (now_score, _, _) = score_one(&model, &table, now_idx, 0, &accounts[i], &ov);
     let now = side_of(&now_score, "computed now");
     // The stored snapshot is what Tenure said that day; without one, the
