@@ -19,6 +19,9 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
+
 step "tests on SQLite"
 run_tests --workspace
 
@@ -26,4 +29,5 @@ step "tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$TENURE_PG_DIR"' EXIT
 export TEST_DATABASE_URL
-run_tests -p tenure-store --test contract --test health
+run_tests -p tenure-store --test contract --test metrics --test health
+run_tests -p tenure-server

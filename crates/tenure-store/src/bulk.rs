@@ -32,8 +32,11 @@ fn bind<'q>(mut q: Query<'q, Any, AnyArguments>, vals: &'q [Val]) -> Query<'q, A
 }
 
 /// Builds `INSERT INTO t (..) VALUES (..), (..) ON CONFLICT ...` for `n` rows,
-/// updating only `update` columns on conflict.
-fn insert_sql(spec: &TableSpec, n: usize, update: &[&str]) -> String {
+/// updating only `update` columns on conflict. SQLite gets anonymous `?`
+/// placeholders: binding thousands of numbered `$N` parameters makes SQLite
+/// look each name up in a list, quadratic in their number (it was 80% of an
+/// import's time).
+fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> String {
     let cols = spec.columns.len();
     let mut sql = String::with_capacity(64 + n * cols * 6);
     sql.push_str("INSERT INTO ");
@@ -51,9 +54,13 @@ fn insert_sql(spec: &TableSpec, n: usize, update: &[&str]) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&p.to_string());
-            p += 1;
+            if numbered {
+                sql.push('$');
+                sql.push_str(&p.to_string());
+                p += 1;
+            } else {
+                sql.push('?');
+            }
         }
         sql.push(')');
     }
@@ -87,9 +94,10 @@ pub async fn write_rows(
     update: &[&str],
 ) -> Result<u64> {
     let spec = table_spec(kind);
+    let numbered = conn.backend_name() != "SQLite";
     let mut written = 0;
     for chunk in rows.chunks(batch_rows(kind)) {
-        let sql = insert_sql(spec, chunk.len(), update);
+        let sql = insert_sql(spec, chunk.len(), update, numbered);
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
             q = bind(q, row);
@@ -106,8 +114,17 @@ pub async fn existing_ids(
     ids: &[&str],
 ) -> Result<HashSet<String>> {
     let mut found = HashSet::new();
+    let numbered = conn.backend_name() != "SQLite";
     for chunk in ids.chunks(1000) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let placeholders: Vec<String> = (1..=chunk.len())
+            .map(|i| {
+                if numbered {
+                    format!("${i}")
+                } else {
+                    "?".to_string()
+                }
+            })
+            .collect();
         let sql = format!(
             "SELECT id FROM {} WHERE id IN ({})",
             kind.table(),
@@ -191,14 +208,15 @@ mod tests {
 
     #[test]
     fn insert_sql_updates_only_given_columns() {
-        let sql = insert_sql(table_spec(Kind::Contacts), 2, &["id", "email"]);
+        let sql = insert_sql(table_spec(Kind::Contacts), 2, &["id", "email"], true);
         assert_eq!(
             sql,
             "INSERT INTO contacts (id, account_id, email, name, role, champion) VALUES \
              ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12) \
              ON CONFLICT (id) DO UPDATE SET email = excluded.email"
         );
-        let sql = insert_sql(table_spec(Kind::Events), 1, &[]);
+        let sql = insert_sql(table_spec(Kind::Events), 2, &[], false);
+        assert!(sql.contains("VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?) ON"));
         assert!(sql.ends_with("ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING"));
     }
 }

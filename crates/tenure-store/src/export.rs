@@ -57,7 +57,6 @@ impl Store {
         format: ExportFormat,
         out: &mut (dyn Write + Send),
     ) -> Result<u64> {
-        let werr = |e: std::io::Error| StoreError::io("writing the export", e);
         let order = if kind == Kind::Events { "seq" } else { "id" };
         // Accounts' custom attributes become columns: collect their names first.
         let attribute_columns: Vec<String> =
@@ -83,50 +82,112 @@ impl Store {
             kind.table()
         );
         let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&self.pool);
-        let mut n = 0u64;
-        if format == ExportFormat::Csv {
-            let cerr = |e: csv::Error| StoreError::io("writing the export", e.into());
-            let mut w = csv::Writer::from_writer(&mut *out);
-            let mut header: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
-            header.extend(attribute_columns.iter().map(String::as_str));
-            w.write_record(&header).map_err(cerr)?;
-            while let Some(row) = rows.try_next().await? {
-                let rec = from_row(kind, &row)?;
-                let mut cells: Vec<String> = file_values(&rec)
-                    .iter()
-                    .map(|v| v.as_csv().into_owned())
-                    .collect();
-                if let Record::Account(a) = &rec {
-                    for c in &attribute_columns {
-                        cells.push(a.attributes.get(c).cloned().unwrap_or_default());
-                    }
-                }
-                w.write_record(&cells).map_err(cerr)?;
-                n += 1;
-            }
-            w.flush().map_err(werr)?;
-        } else {
-            let array = format == ExportFormat::Json;
-            if array {
-                out.write_all(b"[").map_err(werr)?;
-            }
-            while let Some(row) = rows.try_next().await? {
-                let obj = serde_json::Value::Object(record_json(&from_row(kind, &row)?));
-                if array {
-                    out.write_all(if n == 0 { b"\n" } else { b",\n" })
-                        .map_err(werr)?;
-                }
-                serde_json::to_writer(&mut *out, &obj).map_err(|e| werr(e.into()))?;
-                if !array {
-                    out.write_all(b"\n").map_err(werr)?;
-                }
-                n += 1;
-            }
-            if array {
-                out.write_all(b"\n]\n").map_err(werr)?;
-            }
+        let mut writer = RecordWriter::new(kind, format, &mut *out, attribute_columns)?;
+        while let Some(row) = rows.try_next().await? {
+            writer.write(&from_row(kind, &row)?)?;
         }
+        let n = writer.count();
+        writer.finish()?;
         out.flush().map_err(werr)?;
         Ok(n)
+    }
+}
+
+fn werr(e: std::io::Error) -> StoreError {
+    StoreError::io("writing the export", e)
+}
+
+enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Json { out: W, array: bool },
+}
+
+/// Writes records of one kind in an import-compatible layout; used by
+/// `tenure export` and by `tenure demo --out`.
+pub struct RecordWriter<W: Write> {
+    sink: Sink<W>,
+    attribute_columns: Vec<String>,
+    n: u64,
+}
+
+impl<W: Write> RecordWriter<W> {
+    /// Starts a file (writes the CSV header or the opening bracket).
+    /// `attribute_columns` are the accounts' custom attributes written as
+    /// extra CSV columns, in this order.
+    pub fn new(
+        kind: Kind,
+        format: ExportFormat,
+        mut out: W,
+        attribute_columns: Vec<String>,
+    ) -> Result<Self> {
+        let sink = match format {
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                let mut header: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
+                header.extend(attribute_columns.iter().map(String::as_str));
+                w.write_record(&header).map_err(|e| werr(e.into()))?;
+                Sink::Csv(Box::new(w))
+            }
+            ExportFormat::Json => {
+                out.write_all(b"[").map_err(werr)?;
+                Sink::Json { out, array: true }
+            }
+            ExportFormat::Ndjson => Sink::Json { out, array: false },
+        };
+        Ok(RecordWriter {
+            sink,
+            attribute_columns,
+            n: 0,
+        })
+    }
+
+    /// Writes one record.
+    pub fn write(&mut self, rec: &Record) -> Result<()> {
+        match &mut self.sink {
+            Sink::Csv(w) => {
+                let values = file_values(rec);
+                let mut cells: Vec<std::borrow::Cow<'_, str>> =
+                    values.iter().map(FileValue::as_csv).collect();
+                if let Record::Account(a) = rec {
+                    for c in &self.attribute_columns {
+                        cells.push(a.attributes.get(c).map_or("", String::as_str).into());
+                    }
+                }
+                w.write_record(cells.iter().map(|c| c.as_bytes()))
+                    .map_err(|e| werr(e.into()))?;
+            }
+            Sink::Json { out, array } => {
+                if *array {
+                    out.write_all(if self.n == 0 { b"\n" } else { b",\n" })
+                        .map_err(werr)?;
+                }
+                serde_json::to_writer(&mut *out, &serde_json::Value::Object(record_json(rec)))
+                    .map_err(|e| werr(e.into()))?;
+                if !*array {
+                    out.write_all(b"\n").map_err(werr)?;
+                }
+            }
+        }
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// Ends the file (closing bracket for JSON) and flushes.
+    pub fn finish(self) -> Result<W> {
+        match self.sink {
+            Sink::Csv(w) => w.into_inner().map_err(|e| werr(e.into_error())),
+            Sink::Json { mut out, array } => {
+                if array {
+                    out.write_all(b"\n]\n").map_err(werr)?;
+                }
+                out.flush().map_err(werr)?;
+                Ok(out)
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{bench_health, data, demo, health};
+use crate::{bench, data, demo, health, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -64,18 +64,34 @@ pub enum Command {
     Export(ExportArgs),
     /// Health scores: explain, recompute history, override, diff, backtest.
     Health(health::HealthArgs),
+    /// Run the HTTP server: JSON API, Segment-compatible ingest, Stripe webhooks.
+    Serve(crate::serve::ServeArgs),
+    /// Users who log in to the web pages: add, list, password, disable, enable.
+    Users {
+        #[command(subcommand)]
+        command: crate::admin::UsersCommand,
+    },
+    /// API keys and ingest (write) keys: create, list, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: crate::admin::KeysCommand,
+    },
+    /// Every revenue, retention, satisfaction and usage metric of a period.
+    ///
+    /// Definitions, edge cases and examples: docs/METRICS.md.
+    Metrics(metrics::MetricsArgs),
+    /// MRR analysis (docs/METRICS.md).
+    Mrr {
+        #[command(subcommand)]
+        command: metrics::MrrCommand,
+    },
+    /// Cohort retention by month of first MRR (docs/METRICS.md).
+    Cohorts(metrics::CohortsArgs),
     /// Benchmarks (docs/PERFORMANCE.md).
-    #[command(hide = true)]
     Bench {
         #[command(subcommand)]
-        command: BenchCommand,
+        command: bench::BenchCommand,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Health scores on a demo company, against DuckDB.
-    Health(bench_health::BenchHealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,8 +194,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
         Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
-        Command::Bench {
-            command: BenchCommand::Health(args),
-        } => bench_health::run(args).await,
+        Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,
+        Command::Users { command } => crate::admin::users(&cli.db, command).await,
+        Command::Keys { command } => crate::admin::keys(&cli.db, command).await,
+        Command::Metrics(args) => metrics::run(&cli.db, &cli.config, args).await,
+        Command::Mrr {
+            command: metrics::MrrCommand::Movements(args),
+        } => metrics::movements(&cli.db, &cli.config, args).await,
+        Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
+        Command::Bench { command } => bench::run(&cli.db, &cli.config, command).await,
     }
 }

@@ -1,9 +1,240 @@
-//! `tenure demo`: generate a demo company.
+//! `tenure demo`: simulate a B2B SaaS company (tenure-core's demo module) and
+//! load it into the database through the bulk path, or write it out as
+//! importable files.
+//!
+//! Generation runs on its own threads, one account at a time, while this task
+//! writes the previous accounts; memory stays flat whatever the size.
 
-use anyhow::Result;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Instant;
 
+use anyhow::{Context, Result};
+use tenure_core::demo::{AccountBundle, Demo, DemoConfig};
+use tenure_core::model::parse_date;
+use tenure_store::Kind;
+use tenure_store::bulk::BulkWriter;
+use tenure_store::export::{ExportFormat, RecordWriter};
+use tenure_store::rows::Record;
+
+use crate::BadInput;
 use crate::cli::DemoArgs;
+use crate::data::{open_store, progress_bar};
+use crate::output::thousands;
 
-pub async fn run(_db: &str, _args: DemoArgs) -> Result<()> {
-    Err(crate::BadInput("the demo simulator is not wired in yet".into()).into())
+/// Accounts written per transaction when loading.
+const ACCOUNTS_PER_COMMIT: u32 = 500;
+
+/// Today's UTC date: the default last simulated day.
+pub fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+fn config(args: &DemoArgs) -> Result<DemoConfig> {
+    if args.accounts == 0 {
+        return Err(BadInput("--accounts must be at least 1".into()).into());
+    }
+    if args.days < 30 {
+        return Err(BadInput("--days must be at least 30".into()).into());
+    }
+    let end = match &args.end {
+        Some(s) => parse_date(s).map_err(|e| BadInput(format!("--end: {e}")))?,
+        None => today(),
+    };
+    Ok(DemoConfig {
+        accounts: args.accounts,
+        seed: args.seed,
+        end,
+        days: args.days,
+    })
+}
+
+/// Generates bundles in order on background threads and hands them over
+/// through a bounded channel.
+fn generate(demo: Demo) -> mpsc::Receiver<AccountBundle> {
+    let (tx, rx) = mpsc::sync_channel::<AccountBundle>(256);
+    std::thread::spawn(move || {
+        for i in 0..demo.len() {
+            if tx.send(demo.account(i)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn records(b: AccountBundle) -> impl Iterator<Item = Record> {
+    std::iter::once(Record::Account(b.account))
+        .chain(b.contacts.into_iter().map(Record::Contact))
+        .chain(b.subscriptions.into_iter().map(Record::Subscription))
+        .chain(b.tickets.into_iter().map(Record::Ticket))
+        .chain(b.survey_responses.into_iter().map(Record::SurveyResponse))
+        .chain(b.engagements.into_iter().map(Record::Engagement))
+        .chain(b.events.into_iter().map(Record::Event))
+}
+
+pub async fn run(db: &str, args: DemoArgs) -> Result<()> {
+    let config = config(&args)?;
+    let demo = Demo::new(config.clone());
+    if let Some(dir) = &args.out {
+        return write_files(demo, dir, args.quiet);
+    }
+    let started = Instant::now();
+    let store = open_store(db).await?;
+    let existing = store.count(Kind::Accounts).await?;
+    if existing > 0 {
+        return Err(BadInput(format!(
+            "the database already holds {existing} accounts; run the demo on a new database (e.g. --db sqlite://demo.db)"
+        ))
+        .into());
+    }
+    let csms = demo.csms().to_vec();
+    let total = demo.len();
+    let pb = progress_bar(u64::from(total), args.quiet, false);
+    if let Some(pb) = &pb {
+        pb.set_message("simulating and loading accounts");
+    }
+    let rx = generate(demo);
+    let mut writer = BulkWriter::default();
+    let mut tx = store.pool().begin().await?;
+    let mut done = 0u32;
+    while let Ok(bundle) = rx.recv() {
+        for rec in records(bundle) {
+            writer.push(&mut tx, &rec).await?;
+        }
+        done += 1;
+        if done.is_multiple_of(ACCOUNTS_PER_COMMIT) {
+            writer.flush(&mut tx).await?;
+            tx.commit().await?;
+            tx = store.pool().begin().await?;
+        }
+        if let Some(pb) = &pb {
+            pb.set_position(u64::from(done));
+        }
+    }
+    writer.flush(&mut tx).await?;
+    tx.commit().await.context("saving the demo data")?;
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let w = &writer.written;
+    if !args.quiet {
+        println!(
+            "demo company loaded into {} in {:.1} s: {} accounts, {} contacts, {} subscriptions, {} events, {} tickets, {} survey responses, {} engagements; {} CSMs; history {} to {}",
+            crate::data::redact_url(db),
+            started.elapsed().as_secs_f64(),
+            thousands(w[0]),
+            thousands(w[1]),
+            thousands(w[2]),
+            thousands(w[3]),
+            thousands(w[4]),
+            thousands(w[5]),
+            thousands(w[6]),
+            csms.len(),
+            config
+                .end
+                .checked_sub(jiff::Span::new().days(i64::from(config.days) - 1))
+                .unwrap_or(config.end),
+            config.end
+        );
+    }
+    Ok(())
+}
+
+/// Writes one importable file per kind into `dir`, named after the kind.
+fn write_files(demo: Demo, dir: &Path, quiet: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let started = Instant::now();
+    let open = |kind: Kind| -> Result<RecordWriter<std::io::BufWriter<std::fs::File>>> {
+        let path = dir.join(kind.file_name());
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let format = if kind == Kind::Events {
+            ExportFormat::Ndjson
+        } else {
+            ExportFormat::Csv
+        };
+        Ok(RecordWriter::new(
+            kind,
+            format,
+            std::io::BufWriter::with_capacity(256 * 1024, file),
+            Vec::new(),
+        )?)
+    };
+    // Accounts are written last, once every custom attribute name is known.
+    let mut accounts = Vec::new();
+    let mut attribute_names = BTreeSet::new();
+    let kinds = [
+        Kind::Contacts,
+        Kind::Subscriptions,
+        Kind::Tickets,
+        Kind::SurveyResponses,
+        Kind::Engagements,
+        Kind::Events,
+    ];
+    let mut writers = kinds.iter().map(|k| open(*k)).collect::<Result<Vec<_>>>()?;
+    let total = demo.len();
+    let pb = progress_bar(u64::from(total), quiet, false);
+    let rx = generate(demo);
+    let mut done = 0u64;
+    while let Ok(bundle) = rx.recv() {
+        for rec in records(bundle) {
+            match rec {
+                Record::Account(a) => {
+                    attribute_names.extend(a.attributes.keys().cloned());
+                    accounts.push(a);
+                }
+                other => {
+                    let i = kinds.iter().position(|k| *k == other.kind()).unwrap_or(0);
+                    writers[i].write(&other)?;
+                }
+            }
+        }
+        done += 1;
+        if let Some(pb) = &pb {
+            pb.set_position(done);
+        }
+    }
+    let mut counts: Vec<(Kind, u64)> = Vec::new();
+    for (kind, w) in kinds.iter().zip(writers) {
+        counts.push((*kind, w.count()));
+        w.finish()?;
+    }
+    let path = dir.join(Kind::Accounts.file_name());
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = RecordWriter::new(
+        Kind::Accounts,
+        ExportFormat::Csv,
+        std::io::BufWriter::new(file),
+        attribute_names.into_iter().collect(),
+    )?;
+    for a in accounts {
+        w.write(&Record::Account(a))?;
+    }
+    counts.insert(0, (Kind::Accounts, w.count()));
+    w.finish()?;
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    if !quiet {
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(k, n)| format!("{} {}", k.file_name(), thousands(*n)))
+            .collect();
+        println!(
+            "wrote {} in {:.1} s: {}",
+            dir.display(),
+            started.elapsed().as_secs_f64(),
+            parts.join(", ")
+        );
+        println!(
+            "import them in this order: tenure import accounts {0}/accounts.csv, then contacts, subscriptions, tickets, survey_responses, engagements and events",
+            dir.display()
+        );
+    }
+    Ok(())
 }

@@ -2,12 +2,16 @@
 //! command module; the work itself lives in tenure-core (computation),
 //! tenure-store (SQL) and tenure-server (HTTP).
 
+mod admin;
+mod bench;
 mod bench_health;
 mod cli;
 mod data;
 mod demo;
 mod health;
+mod metrics;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -173,3 +173,104 @@ fn db_status_lists_migrations_and_migrate_applies_them() {
     assert!(out.contains("applied") && !out.contains("pending"), "{out}");
     assert!(Path::new(&env.path("t.db")).exists());
 }
+
+fn read_dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn demo_files_are_deterministic_and_import_cleanly() {
+    let env = Env::new();
+    let args = [
+        "demo",
+        "--accounts",
+        "40",
+        "--seed",
+        "7",
+        "--end",
+        "2025-06-30",
+        "--days",
+        "120",
+    ];
+    let mut first = args.to_vec();
+    first.extend(["--out", "one"]);
+    let mut second = args.to_vec();
+    second.extend(["--out", "two"]);
+    ok(&env.run(&first));
+    ok(&env.run(&second));
+    let one = read_dir_files(&env.path("one"));
+    let two = read_dir_files(&env.path("two"));
+    let names: Vec<&str> = one.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "accounts.csv",
+            "contacts.csv",
+            "engagements.csv",
+            "events.ndjson",
+            "subscriptions.csv",
+            "survey_responses.csv",
+            "tickets.csv"
+        ]
+    );
+    assert!(one == two, "the same seed must give byte-identical files");
+    for kind in [
+        "accounts",
+        "contacts",
+        "subscriptions",
+        "tickets",
+        "survey_responses",
+        "engagements",
+        "events",
+    ] {
+        let file = if kind == "events" {
+            "one/events.ndjson".to_string()
+        } else {
+            format!("one/{kind}.csv")
+        };
+        ok(&env.run(&["import", kind, &file, "--quiet"]));
+    }
+    // The loaded database exports the same accounts the demo wrote.
+    ok(&env.run(&["export", "accounts", "--out", "accounts-again.csv"]));
+    assert_eq!(
+        std::fs::read(env.path("accounts-again.csv")).unwrap(),
+        std::fs::read(env.path("one/accounts.csv")).unwrap()
+    );
+    let mut other_seed = args.to_vec();
+    other_seed[4] = "8";
+    other_seed.extend(["--out", "three"]);
+    ok(&env.run(&other_seed));
+    assert!(read_dir_files(&env.path("three")) != one);
+}
+
+#[test]
+fn demo_loads_the_database_and_refuses_to_mix_with_existing_data() {
+    let env = Env::new();
+    let out = ok(&env.run(&[
+        "demo",
+        "--accounts",
+        "25",
+        "--end",
+        "2025-06-30",
+        "--days",
+        "90",
+        "--no-serve",
+    ]));
+    assert!(out.starts_with("demo company loaded into"), "{out}");
+    assert!(out.contains("25 accounts"), "{out}");
+    let events = ok(&env.run(&["export", "events", "--format", "ndjson"]));
+    assert!(events.lines().count() > 100, "the demo has usage events");
+    let err = bad_input(&env.run(&["demo", "--accounts", "5", "--no-serve"]));
+    assert!(err.contains("already holds 25 accounts"), "{err}");
+}

@@ -1,0 +1,48 @@
+//! The JSON API under `/api/v1/`: one module per route group.
+//!
+//! Handlers are thin: extract (the caller as a [`Principal`](crate::auth::Principal),
+//! the JSON body or query), call the store with the caller's account scope,
+//! answer JSON. Request and response types live next to their routes.
+//!
+//! Route groups owned by other modules plug in here too: [`health`],
+//! [`metrics`], [`mrr`] and [`cohorts`] are empty routers for now, the places
+//! where `/api/v1/health...`, `/api/v1/metrics...`, `/api/v1/mrr/movements`
+//! and `/api/v1/cohorts` will be added.
+
+#[macro_use]
+mod crud;
+
+pub mod accounts;
+pub mod cohorts;
+pub mod contacts;
+pub mod engagements;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod mrr;
+pub mod session;
+pub mod subscriptions;
+pub mod survey_responses;
+pub mod tickets;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// Every route group of `/api/v1/` (paths relative to it).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(session::router())
+        .merge(accounts::router())
+        .merge(contacts::router())
+        .merge(subscriptions::router())
+        .merge(events::router())
+        .merge(tickets::router())
+        .merge(survey_responses::router())
+        .merge(engagements::router())
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(mrr::router())
+        .merge(cohorts::router())
+}

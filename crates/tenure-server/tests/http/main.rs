@@ -1,0 +1,11 @@
+//! HTTP tests of the server: every route through the real router, each test
+//! with its own database (SQLite, or PostgreSQL when `TEST_DATABASE_URL` is
+//! set), plus a smoke test over a real socket. One test binary keeps link
+//! times down.
+
+mod api;
+mod auth_matrix;
+mod common;
+mod ingest;
+mod smoke;
+mod webhooks;

@@ -1,0 +1,401 @@
+//! Segment-style ingest: identify → contact, group → account and membership,
+//! track / page → event.
+//!
+//! The server parses the Segment payloads into [`Incoming`] messages; this
+//! module writes a whole request's messages in one transaction, so a
+//! successful answer means everything is committed. Every `messageId` is
+//! remembered, and a message seen before is skipped. A track call whose
+//! account is not known yet (no `context.groupId` and no group call for its
+//! user) waits in `pending_events` and moves into `events` when the user's
+//! group call arrives.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use jiff::Timestamp;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::bulk::write_rows;
+use crate::rows::Val;
+use crate::{Kind, Result, Store};
+
+/// One parsed Segment message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A user's traits; becomes a contact once the user's account and email are known.
+    Identify {
+        user_id: String,
+        email: Option<String>,
+        name: Option<String>,
+        role: Option<String>,
+    },
+    /// An account's traits, and (with a user) that user's membership.
+    Group {
+        user_id: Option<String>,
+        group_id: String,
+        name: Option<String>,
+        industry: Option<String>,
+        employees: Option<i64>,
+        plan: Option<String>,
+    },
+    /// A usage event (track, page and screen calls).
+    Track {
+        user_id: String,
+        event: String,
+        /// A JSON object as compact text.
+        properties: Option<String>,
+        timestamp: Timestamp,
+        /// `context.groupId`, when the call carries it.
+        group_id: Option<String>,
+    },
+}
+
+/// A message with its de-duplication id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub message_id: Option<String>,
+    pub message: Message,
+}
+
+/// What one ingest request did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Messages processed (not duplicates).
+    pub accepted: u64,
+    /// Messages skipped because their `messageId` was seen before.
+    pub duplicates: u64,
+    /// Events written to `events` directly.
+    pub events: u64,
+    /// Events kept pending until their user's group call.
+    pub pending: u64,
+    /// Pending events moved into `events` by a group call of this request.
+    pub attributed: u64,
+}
+
+impl Store {
+    /// Writes a request's messages, in order, in one transaction.
+    ///
+    /// Track calls are buffered and written in multi-row statements; the
+    /// buffer is flushed before any identify or group call, so every message
+    /// still sees the effects of the ones before it.
+    pub async fn ingest(
+        &self,
+        items: &[Incoming],
+        received_at: Timestamp,
+    ) -> Result<IngestSummary> {
+        let mut tx = self.begin_write().await?;
+        let mut sum = IngestSummary::default();
+        let now = received_at.as_microsecond();
+        let fresh = remember_message_ids(&mut tx, items, now).await?;
+        let mut batch = TrackBatch::default();
+        for (item, is_fresh) in items.iter().zip(fresh) {
+            if !is_fresh {
+                sum.duplicates += 1;
+                continue;
+            }
+            sum.accepted += 1;
+            match &item.message {
+                Message::Track {
+                    user_id,
+                    event,
+                    properties,
+                    timestamp,
+                    group_id,
+                } => {
+                    let account = match group_id {
+                        Some(g) => {
+                            batch.new_accounts.insert(g.clone());
+                            Some(g.clone())
+                        }
+                        None => batch.account_of(&mut tx, user_id).await?,
+                    };
+                    let ts = timestamp.as_microsecond();
+                    match account {
+                        Some(account) => batch.events.push(vec![
+                            Val::Text(Some(account)),
+                            Val::Text(Some(user_id.clone())),
+                            Val::Text(Some(event.clone())),
+                            Val::Int(Some(ts)),
+                            Val::Text(properties.clone()),
+                            Val::Text(item.message_id.clone()),
+                        ]),
+                        None => batch.pending.push(vec![
+                            Val::Text(Some(user_id.clone())),
+                            Val::Text(Some(event.clone())),
+                            Val::Int(Some(ts)),
+                            Val::Text(properties.clone()),
+                            Val::Text(item.message_id.clone()),
+                            Val::Int(Some(now)),
+                        ]),
+                    }
+                }
+                Message::Identify {
+                    user_id,
+                    email,
+                    name,
+                    role,
+                } => {
+                    batch.flush(&mut tx, &mut sum).await?;
+                    sqlx::query(
+                        "INSERT INTO segment_users (user_id, email, name, role, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
+                         email = COALESCE(excluded.email, segment_users.email), \
+                         name = COALESCE(excluded.name, segment_users.name), \
+                         role = COALESCE(excluded.role, segment_users.role), \
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(user_id.as_str())
+                    .bind(email.as_deref())
+                    .bind(name.as_deref())
+                    .bind(role.as_deref())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sync_contact(&mut tx, user_id).await?;
+                }
+                Message::Group {
+                    user_id,
+                    group_id,
+                    name,
+                    industry,
+                    employees,
+                    plan,
+                } => {
+                    batch.flush(&mut tx, &mut sum).await?;
+                    sqlx::query(
+                        "INSERT INTO accounts (id, name, industry, employees, plan, attributes) \
+                         VALUES ($1, $2, $3, $4, $5, '{}') ON CONFLICT (id) DO UPDATE SET \
+                         name = COALESCE($6, accounts.name), \
+                         industry = COALESCE(excluded.industry, accounts.industry), \
+                         employees = COALESCE(excluded.employees, accounts.employees), \
+                         plan = COALESCE(excluded.plan, accounts.plan)",
+                    )
+                    .bind(group_id.as_str())
+                    .bind(name.as_deref().unwrap_or(group_id))
+                    .bind(industry.as_deref())
+                    .bind(*employees)
+                    .bind(plan.as_deref())
+                    .bind(name.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(user) = user_id {
+                        batch
+                            .memberships
+                            .insert(user.clone(), Some(group_id.clone()));
+                        sqlx::query(
+                            "INSERT INTO segment_users (user_id, account_id, updated_at) \
+                             VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET \
+                             account_id = excluded.account_id, updated_at = excluded.updated_at",
+                        )
+                        .bind(user.as_str())
+                        .bind(group_id.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        sync_contact(&mut tx, user).await?;
+                        sum.attributed += sqlx::query(
+                            "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
+                             SELECT $1, user_id, event, ts, properties, message_id FROM pending_events \
+                             WHERE user_id = $2 ORDER BY seq \
+                             ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING",
+                        )
+                        .bind(group_id.as_str())
+                        .bind(user.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        sqlx::query("DELETE FROM pending_events WHERE user_id = $1")
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
+        batch.flush(&mut tx, &mut sum).await?;
+        tx.commit().await?;
+        Ok(sum)
+    }
+
+    /// Number of events waiting for their user's group call.
+    pub async fn pending_event_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM pending_events")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+/// Creates or updates the contact of a Segment user once both the user's
+/// account and email are known. The contact's id is the Segment user id.
+async fn sync_contact(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+    let row =
+        sqlx::query("SELECT account_id, email, name, role FROM segment_users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(()) };
+    let account: Option<String> = row.try_get(0)?;
+    let email: Option<String> = row.try_get(1)?;
+    let (Some(account), Some(email)) = (account, email) else {
+        return Ok(());
+    };
+    let name: Option<String> = row.try_get(2)?;
+    let role: Option<String> = row.try_get(3)?;
+    sqlx::query(
+        "INSERT INTO contacts (id, account_id, email, name, role) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, email = excluded.email, \
+         name = COALESCE(excluded.name, contacts.name), role = COALESCE(excluded.role, contacts.role)",
+    )
+    .bind(user_id)
+    .bind(account)
+    .bind(email)
+    .bind(name)
+    .bind(role)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the request's message ids; returns, for each item, whether it is
+/// new (not seen in an earlier request nor earlier in this one).
+async fn remember_message_ids(
+    conn: &mut AnyConnection,
+    items: &[Incoming],
+    now: i64,
+) -> Result<Vec<bool>> {
+    let mut in_request = HashSet::new();
+    let mut first: Vec<bool> = Vec::with_capacity(items.len());
+    let mut ids: Vec<&str> = Vec::new();
+    for item in items {
+        match &item.message_id {
+            Some(id) => {
+                let new_here = in_request.insert(id.as_str());
+                first.push(new_here);
+                if new_here {
+                    ids.push(id);
+                }
+            }
+            None => first.push(true),
+        }
+    }
+    let numbered = conn.backend_name() != "SQLite";
+    let mut inserted: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            } else {
+                sql.push_str("(?, ?)");
+            }
+        }
+        sql.push_str(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+        // Assembled from placeholders only; the ids are bound.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id).bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            inserted.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(items
+        .iter()
+        .zip(first)
+        .map(|(item, first)| match &item.message_id {
+            Some(id) => first && inserted.contains(id),
+            None => true,
+        })
+        .collect())
+}
+
+/// Track calls of one request waiting to be written together.
+#[derive(Default)]
+struct TrackBatch {
+    /// Accounts named by `context.groupId`, created bare if missing.
+    new_accounts: BTreeSet<String>,
+    /// Rows for `events`.
+    events: Vec<Vec<Val>>,
+    /// Rows for `pending_events`.
+    pending: Vec<Vec<Val>>,
+    /// Each user's account as known in this request.
+    memberships: HashMap<String, Option<String>>,
+}
+
+impl TrackBatch {
+    async fn account_of(&mut self, conn: &mut AnyConnection, user: &str) -> Result<Option<String>> {
+        if let Some(known) = self.memberships.get(user) {
+            return Ok(known.clone());
+        }
+        let account = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT account_id FROM segment_users WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+        self.memberships.insert(user.to_string(), account.clone());
+        Ok(account)
+    }
+
+    async fn flush(&mut self, conn: &mut AnyConnection, sum: &mut IngestSummary) -> Result<()> {
+        if !self.new_accounts.is_empty() {
+            let rows: Vec<Vec<Val>> = std::mem::take(&mut self.new_accounts)
+                .into_iter()
+                .map(|id| {
+                    crate::rows::to_values(&crate::rows::Record::Account(
+                        tenure_core::model::Account::bare(&id),
+                    ))
+                })
+                .collect();
+            write_rows(conn, Kind::Accounts, &rows, &[]).await?;
+        }
+        if !self.events.is_empty() {
+            sum.events += write_rows(conn, Kind::Events, &self.events, &[]).await?;
+            self.events.clear();
+        }
+        if !self.pending.is_empty() {
+            let numbered = conn.backend_name() != "SQLite";
+            for chunk in self.pending.chunks(500) {
+                let mut sql = String::from(
+                    "INSERT INTO pending_events (user_id, event, ts, properties, message_id, received_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    if numbered {
+                        let b = 6 * i;
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${})",
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5,
+                            b + 6
+                        ));
+                    } else {
+                        sql.push_str("(?, ?, ?, ?, ?, ?)");
+                    }
+                }
+                // Assembled from placeholders only; the values are bound.
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Val::Int(i) => q.bind(*i),
+                            Val::Text(t) => q.bind(t.as_deref()),
+                        };
+                    }
+                }
+                q.execute(&mut *conn).await?;
+                sum.pending += chunk.len() as u64;
+            }
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks of the foundation (results go in docs/PERFORMANCE.md):
+#   scripts/bench-import.sh events [N]     import N events (default 1,000,000) from NDJSON into
+#                                          SQLite, against the sqlite3 CLI's .import of the same
+#                                          rows as CSV into a bare table, in the same run
+#   scripts/bench-import.sh demo [N]       generate and load the N-account demo (default 100,000):
+#                                          time and peak memory
+# Installs the sqlite3 CLI from Debian when it is missing. Works in a temp folder it removes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-events}
+n=${2:-}
+cargo build --release -p tenure >&2
+tenure=$PWD/target/release/tenure
+work=$(mktemp -d -t tenure-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Runs a command, prints its wall-clock seconds.
+seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); calc "$e - $s"; }
+calc() { python3 -c "print($1)"; }
+
+case "$what" in
+  events)
+    n=${n:-1000000}
+    if ! command -v sqlite3 >/dev/null; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3) >&2
+    fi
+    # Real-shaped events from the demo company: enough accounts for N events.
+    accounts=$(( n / 1400 + 50 ))
+    "$tenure" demo --accounts "$accounts" --seed 1 --end 2026-01-01 --out data --quiet
+    head -n "$n" data/events.ndjson > events.ndjson
+    rows=$(wc -l < events.ndjson)
+    if [ "$rows" -lt "$n" ]; then echo "the demo gave only $rows events" >&2; exit 1; fi
+    python3 - <<'PY'
+import csv, json
+with open("events.ndjson") as src, open("events.csv", "w", newline="") as dst:
+    w = csv.writer(dst)
+    w.writerow(["timestamp", "account_id", "user_id", "event", "properties"])
+    for line in src:
+        o = json.loads(line)
+        p = o.get("properties")
+        w.writerow([o["timestamp"], o["account_id"], o["user_id"], o["event"], json.dumps(p, separators=(",", ":")) if p is not None else ""])
+PY
+    t_tenure=(); t_bare=(); t_schema=()
+    for run in 1 2 3; do
+      rm -f t.db*
+      "$tenure" --db sqlite://t.db import accounts data/accounts.csv --quiet
+      t_tenure+=("$(seconds "$tenure" --db sqlite://t.db import events events.ndjson --quiet)")
+      rm -f bare.db
+      sqlite3 bare.db "CREATE TABLE events(timestamp TEXT, account_id TEXT, user_id TEXT, event TEXT, properties TEXT);"
+      t_bare+=("$(seconds sqlite3 bare.db ".mode csv" ".import --skip 1 events.csv events")")
+      # A second reference: sqlite3 into a table with Tenure's three event indexes.
+      rm -f idx.db
+      sqlite3 idx.db "CREATE TABLE events(timestamp TEXT, account_id TEXT, user_id TEXT, event TEXT, properties TEXT);
+        CREATE INDEX a ON events(account_id, timestamp); CREATE INDEX b ON events(timestamp);"
+      t_schema+=("$(seconds sqlite3 idx.db "PRAGMA journal_mode=WAL;" ".mode csv" ".import --skip 1 events.csv events")")
+    done
+    tt=$(printf '%s\n' "${t_tenure[@]}" | median)
+    tb=$(printf '%s\n' "${t_bare[@]}" | median)
+    ts=$(printf '%s\n' "${t_schema[@]}" | median)
+    printf 'events: %d (NDJSON %s bytes)\n' "$rows" "$(stat -c %s events.ndjson)"
+    printf 'tenure import events (NDJSON, validated, 3 indexes): %.2f s median of 3, %.0f events/s\n' "$tt" "$(calc "$rows / $tt")"
+    printf 'sqlite3 .import CSV into a bare table:               %.2f s, ratio tenure/sqlite3 = %.2f\n' "$tb" "$(calc "$tt / $tb")"
+    printf 'sqlite3 .import CSV into a table with 2 indexes:     %.2f s, ratio tenure/sqlite3 = %.2f\n' "$ts" "$(calc "$tt / $ts")"
+    ;;
+  demo)
+    n=${n:-100000}
+    /usr/bin/time -v "$tenure" --db sqlite://demo.db demo --accounts "$n" --seed 42 --end 2026-01-01 --no-serve --quiet 2> time.txt
+    grep -E "Elapsed|Maximum resident" time.txt
+    ls -l demo.db | awk '{printf "database size: %.1f GB\n", $5/1e9}'
+    ;;
+  *) echo "usage: scripts/bench-import.sh events [N] | demo [N]" >&2; exit 2 ;;
+esac
