@@ -21,7 +21,7 @@ use crate::output::load_config;
 pub enum BenchCommand {
     /// Time `tenure metrics` for a quarter and a 24-month monthly series.
     Metrics(BenchMetricsArgs),
-    /// Health scores on a demo company, against DuckDB (crate::bench_health).
+    /// Health scores on a demo company, against DuckDB (docs/PERFORMANCE.md).
     Health(crate::bench_health::BenchHealthArgs),
 }
 
