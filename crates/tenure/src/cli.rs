@@ -64,6 +64,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Health scores: explain, recompute history, override, diff, backtest.
     Health(health::HealthArgs),
+    /// Background jobs (today's health scores); `tenure serve` runs them itself.
+    RunJobs(crate::jobs::RunJobsArgs),
     /// Run the HTTP server: JSON API, Segment-compatible ingest, Stripe webhooks.
     Serve(crate::serve::ServeArgs),
     /// Users who log in to the web pages: add, list, password, disable, enable.
@@ -194,6 +196,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
         Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
+        Command::RunJobs(args) => crate::jobs::run(&cli.db, &cli.config, args).await,
         Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,
         Command::Users { command } => crate::admin::users(&cli.db, command).await,
         Command::Keys { command } => crate::admin::keys(&cli.db, command).await,

@@ -9,6 +9,7 @@ mod cli;
 mod data;
 mod demo;
 mod health;
+mod jobs;
 mod metrics;
 mod output;
 mod serve;

@@ -87,9 +87,19 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: ServeArgs) -> Re
     }
     tracing::info!(database = %redact_url(db), "database ready");
     let state = AppState::new(store.clone(), config);
-    tenure_server::serve(state, args.addr, tenure_server::shutdown_signal())
-        .await
-        .with_context(|| format!("serving on {}", args.addr))?;
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = tokio::spawn(crate::jobs::run_forever(
+        store.clone(),
+        file,
+        std::time::Duration::from_secs(30),
+        async {
+            let _ = jobs_stopped.await;
+        },
+    ));
+    let served = tenure_server::serve(state, args.addr, tenure_server::shutdown_signal()).await;
+    let _ = stop_jobs.send(());
+    let _ = jobs.await;
+    served.with_context(|| format!("serving on {}", args.addr))?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -274,3 +274,39 @@ fn demo_loads_the_database_and_refuses_to_mix_with_existing_data() {
     let err = bad_input(&env.run(&["demo", "--accounts", "5", "--no-serve"]));
     assert!(err.contains("already holds 25 accounts"), "{err}");
 }
+
+#[test]
+fn run_jobs_once_scores_today_and_skips_nothing_on_a_fresh_database() {
+    let env = Env::new();
+    ok(&env.run(&[
+        "demo",
+        "--accounts",
+        "30",
+        "--days",
+        "60",
+        "--seed",
+        "4",
+        "--no-serve",
+        "--quiet",
+    ]));
+    let out = ok(&env.run(&["run-jobs", "--once"]));
+    let n: u64 = out
+        .trim()
+        .strip_prefix("health: ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output {out:?}"));
+    assert!(n > 0, "{out}");
+    let history = ok(&env.run(&[
+        "health",
+        "history",
+        "--account",
+        "acc-000003",
+        "--format",
+        "json",
+    ]));
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let snapshots = history["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 1, "{history}");
+    assert!(snapshots[0]["score"].is_number(), "{history}");
+}
