@@ -1,69 +1,10 @@
 //! The `tenure` command as a user runs it: exit codes, messages, files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod common;
 
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, body: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, body).unwrap();
-        p
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tenure"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env(
-                "TENURE_DB",
-                format!("sqlite://{}", self.path("t.db").display()),
-            )
-            .env("TENURE_CONFIG", self.path("tenure.toml"))
-            .env_remove("TEST_DATABASE_URL")
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn bad_input(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected exit code 2\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stderr)
-}
+use common::{Env, bad_input, ok};
 
 const ACCOUNTS: &[u8] = b"id,name,plan\nacc-1,Acme,growth\nacc-2,Globex,starter\n";
 

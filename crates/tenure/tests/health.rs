@@ -1,94 +1,45 @@
 //! `tenure health` as a user runs it: explanation JSON, snapshots and
 //! history, overrides with exit codes, and the backtest's JSON keys.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod common;
 
-impl Env {
-    fn new() -> Env {
-        let env = Env {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        env.write(
-            "accounts.csv",
-            "id,name,plan\na1,Alpha,growth\na2,Beta,growth\na3,Gamma,starter\na4,Delta,starter\n",
-        );
-        env.write(
-            "subscriptions.csv",
-            "id,account_id,mrr,currency,seats,start_date,end_date,renewal_date\n\
+use common::{Env, bad_input, ok};
+
+/// Four accounts: two churn on 2025-04-01, three have February events.
+fn env() -> Env {
+    let env = Env::new();
+    env.write(
+        "accounts.csv",
+        "id,name,plan\na1,Alpha,growth\na2,Beta,growth\na3,Gamma,starter\na4,Delta,starter\n",
+    );
+    env.write(
+        "subscriptions.csv",
+        "id,account_id,mrr,currency,seats,start_date,end_date,renewal_date\n\
              s1,a1,100,USD,10,2024-01-01,2025-04-01,\n\
              s2,a2,100,USD,10,2024-01-01,2025-04-01,\n\
              s3,a3,100,USD,10,2024-01-01,,2026-01-01\n\
              s4,a4,100,USD,10,2024-01-01,,2026-01-01\n",
-        );
-        let mut events = String::from("timestamp,account_id,user_id,event\n");
-        for (account, n) in [("a2", 5), ("a3", 8), ("a4", 3)] {
-            for i in 0..n {
-                events.push_str(&format!(
-                    "2025-02-{:02}T10:00:00Z,{account},u{i},report_created\n",
-                    10 + i
-                ));
-            }
-        }
-        env.write("events.csv", &events);
-        for kind in ["accounts", "subscriptions", "events"] {
-            ok(&env.run(&["import", kind, &format!("{kind}.csv"), "--quiet"]));
-        }
-        env
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, body: &str) {
-        std::fs::write(self.path(name), body).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tenure"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env(
-                "TENURE_DB",
-                format!("sqlite://{}", self.path("t.db").display()),
-            )
-            .env("TENURE_CONFIG", self.path("tenure.toml"))
-            .env("USER", "tester")
-            .env_remove("TEST_DATABASE_URL")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&ok(&self.run(args))).unwrap()
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
     );
-    text(&out.stdout)
+    let mut events = String::from("timestamp,account_id,user_id,event\n");
+    for (account, n) in [("a2", 5), ("a3", 8), ("a4", 3)] {
+        for i in 0..n {
+            events.push_str(&format!(
+                "2025-02-{:02}T10:00:00Z,{account},u{i},report_created\n",
+                10 + i
+            ));
+        }
+    }
+    env.write("events.csv", &events);
+    for kind in ["accounts", "subscriptions", "events"] {
+        ok(&env.run(&["import", kind, &format!("{kind}.csv"), "--quiet"]));
+    }
+    env
 }
 
-fn bad_input(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
-    text(&out.stderr)
+fn json(env: &Env, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(&env.run(args))).unwrap()
 }
 
 /// One measure: events in the last 30 days, 0 → 0 points, 10+ → 100.
@@ -103,8 +54,11 @@ linear = { min = 0, max = 10 }
 
 #[test]
 fn health_json_explains_each_score_worst_first() {
-    let env = Env::new();
-    let v = env.json(&["health", "--as-of", "2025-03-01", "--format", "json"]);
+    let env = env();
+    let v = json(
+        &env,
+        &["health", "--as-of", "2025-03-01", "--format", "json"],
+    );
     let accounts = v["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 4);
     let scores: Vec<f64> = accounts
@@ -130,15 +84,18 @@ fn health_json_explains_each_score_worst_first() {
         assert!(a["scorecard_version"].is_string());
         assert!(a["delta_7d"].is_null());
     }
-    let one = env.json(&[
-        "health",
-        "--as-of",
-        "2025-03-01",
-        "--account",
-        "a3",
-        "--format",
-        "json",
-    ]);
+    let one = json(
+        &env,
+        &[
+            "health",
+            "--as-of",
+            "2025-03-01",
+            "--account",
+            "a3",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(one["account_id"], "a3");
     let table = ok(&env.run(&["health", "--as-of", "2025-03-01", "--account", "a3"]));
     assert!(table.contains("Active users"), "{table}");
@@ -148,7 +105,7 @@ fn health_json_explains_each_score_worst_first() {
 
 #[test]
 fn recompute_stores_history_and_deltas() {
-    let env = Env::new();
+    let env = env();
     ok(&env.run(&[
         "health",
         "recompute",
@@ -158,32 +115,41 @@ fn recompute_stores_history_and_deltas() {
         "2025-03-01",
         "--quiet",
     ]));
-    let h = env.json(&["health", "history", "--account", "a3", "--format", "json"]);
+    let h = json(
+        &env,
+        &["health", "history", "--account", "a3", "--format", "json"],
+    );
     assert_eq!(h["snapshots"].as_array().unwrap().len(), 29);
-    let v = env.json(&[
-        "health",
-        "--as-of",
-        "2025-03-01",
-        "--account",
-        "a3",
-        "--format",
-        "json",
-    ]);
+    let v = json(
+        &env,
+        &[
+            "health",
+            "--as-of",
+            "2025-03-01",
+            "--account",
+            "a3",
+            "--format",
+            "json",
+        ],
+    );
     assert!(v["delta_7d"].is_f64() && v["delta_30d"].is_null(), "{v}");
-    let g = env.json(&[
-        "health",
-        "groups",
-        "--by",
-        "plan",
-        "--from",
-        "2025-02-01",
-        "--to",
-        "2025-03-01",
-        "--interval",
-        "month",
-        "--format",
-        "json",
-    ]);
+    let g = json(
+        &env,
+        &[
+            "health",
+            "groups",
+            "--by",
+            "plan",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--interval",
+            "month",
+            "--format",
+            "json",
+        ],
+    );
     let groups: Vec<&str> = g["groups"]
         .as_array()
         .unwrap()
@@ -196,7 +162,7 @@ fn recompute_stores_history_and_deltas() {
 
 #[test]
 fn overrides_are_set_listed_applied_and_cleared() {
-    let env = Env::new();
+    let env = env();
     ok(&env.run(&[
         "health",
         "override",
@@ -208,13 +174,13 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--until",
         "2099-12-31",
     ]));
-    let list = env.json(&["health", "overrides", "--format", "json"]);
+    let list = json(&env, &["health", "overrides", "--format", "json"]);
     let o = &list["overrides"][0];
     assert_eq!(
         (o["author"].as_str(), o["applies_today"].as_bool()),
         (Some("tester"), Some(true))
     );
-    let v = env.json(&["health", "--account", "a3", "--format", "json"]);
+    let v = json(&env, &["health", "--account", "a3", "--format", "json"]);
     assert_eq!(v["score"], 12.0);
     assert_eq!(v["override"]["reason"], "Champion left");
     ok(&env.run(&[
@@ -225,9 +191,9 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--author",
         "boss@example.com",
     ]));
-    let v = env.json(&["health", "--account", "a3", "--format", "json"]);
+    let v = json(&env, &["health", "--account", "a3", "--format", "json"]);
     assert!(v["override"].is_null());
-    let list = env.json(&["health", "overrides", "--format", "json"]);
+    let list = json(&env, &["health", "overrides", "--format", "json"]);
     assert_eq!(list["overrides"].as_array().unwrap().len(), 0);
 
     bad_input(&env.run(&[
@@ -276,25 +242,28 @@ fn overrides_are_set_listed_applied_and_cleared() {
 
 #[test]
 fn backtest_reports_auc_bands_and_lift_per_scorecard() {
-    let env = Env::new();
+    let env = env();
     env.write("events.toml", EVENT_SCORECARD);
     ok(&env.run(&["init"]));
-    let v = env.json(&[
-        "health",
-        "backtest",
-        "--from",
-        "2025-03-01",
-        "--to",
-        "2025-03-01",
-        "--horizon",
-        "90",
-        "--scorecard",
-        "events.toml",
-        "--scorecard",
-        "tenure.toml",
-        "--format",
-        "json",
-    ]);
+    let v = json(
+        &env,
+        &[
+            "health",
+            "backtest",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-01",
+            "--horizon",
+            "90",
+            "--scorecard",
+            "events.toml",
+            "--scorecard",
+            "tenure.toml",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(v["as_of_dates"], serde_json::json!(["2025-03-01"]));
     let cards = v["scorecards"].as_array().unwrap();
     assert_eq!(cards.len(), 2);

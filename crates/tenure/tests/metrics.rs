@@ -3,13 +3,12 @@
 //! crates/tenure-store/tests/fixtures/metrics).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod common;
+
+use common::{Env, ok, text};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,60 +16,27 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-impl Env {
-    /// A database with the example imported through `tenure import`, and its
-    /// tenure.toml (gross margin 0.8, CS cost 1000, EUR and GBP rates).
-    fn new() -> Env {
-        let env = Env {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::copy(fixture("tenure.toml"), env.dir.path().join("tenure.toml")).unwrap();
-        for (kind, file) in [
-            ("accounts", "accounts.csv"),
-            ("subscriptions", "subscriptions.csv"),
-            ("survey_responses", "survey_responses.csv"),
-            ("tickets", "tickets.csv"),
-            ("events", "events.ndjson"),
-        ] {
-            ok(&env.run(&["import", kind, fixture(file).to_str().unwrap(), "-q"]));
-        }
-        env
+/// A database with the example imported through `tenure import`, and its
+/// tenure.toml (gross margin 0.8, CS cost 1000, EUR and GBP rates).
+fn env() -> Env {
+    let env = Env::new();
+    std::fs::copy(fixture("tenure.toml"), env.path("tenure.toml")).unwrap();
+    for (kind, file) in [
+        ("accounts", "accounts.csv"),
+        ("subscriptions", "subscriptions.csv"),
+        ("survey_responses", "survey_responses.csv"),
+        ("tickets", "tickets.csv"),
+        ("events", "events.ndjson"),
+    ] {
+        ok(&env.run(&["import", kind, fixture(file).to_str().unwrap(), "-q"]));
     }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tenure"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env(
-                "TENURE_DB",
-                format!("sqlite://{}", self.dir.path().join("t.db").display()),
-            )
-            .env("TENURE_CONFIG", self.dir.path().join("tenure.toml"))
-            .env_remove("TEST_DATABASE_URL")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--format", "json"]);
-        serde_json::from_str(&ok(&self.run(&all))).unwrap()
-    }
+    env
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+fn json(env: &Env, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&ok(&env.run(&all))).unwrap()
 }
 
 const MOVEMENT_KEYS: [&str; 5] = [
@@ -83,8 +49,11 @@ const MOVEMENT_KEYS: [&str; 5] = [
 
 #[test]
 fn metrics_json_has_every_design_key_with_the_documented_values() {
-    let env = Env::new();
-    let m = env.json(&["metrics", "--from", "2025-01-01", "--to", "2025-03-31"]);
+    let env = env();
+    let m = json(
+        &env,
+        &["metrics", "--from", "2025-01-01", "--to", "2025-03-31"],
+    );
     let obj = m.as_object().unwrap();
     assert_eq!(obj.len(), 30);
     assert_eq!(obj.keys().next().unwrap(), "mrr_start");
@@ -101,15 +70,15 @@ fn metrics_json_has_every_design_key_with_the_documented_values() {
 
 #[test]
 fn ledger_totals_equal_the_movements_of_metrics_for_any_period() {
-    let env = Env::new();
+    let env = env();
     for (from, to) in [
         ("2025-01-01", "2025-03-31"),
         ("2025-02-01", "2025-02-15"),
         ("2025-02-16", "2025-06-30"),
         ("2023-01-01", "2025-12-31"),
     ] {
-        let m = env.json(&["metrics", "--from", from, "--to", to]);
-        let l = env.json(&["mrr", "movements", "--from", from, "--to", to]);
+        let m = json(&env, &["metrics", "--from", from, "--to", to]);
+        let l = json(&env, &["mrr", "movements", "--from", from, "--to", to]);
         for key in MOVEMENT_KEYS {
             assert_eq!(m[key], l["totals"][key], "{key} for {from}..{to}");
         }
@@ -120,15 +89,18 @@ fn ledger_totals_equal_the_movements_of_metrics_for_any_period() {
 
 #[test]
 fn the_ledger_lists_movements_with_their_subscriptions_and_filters() {
-    let env = Env::new();
-    let l = env.json(&[
-        "mrr",
-        "movements",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2025-03-31",
-    ]);
+    let env = env();
+    let l = json(
+        &env,
+        &[
+            "mrr",
+            "movements",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-03-31",
+        ],
+    );
     let rows = l["movements"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
     assert_eq!(rows[0]["date"], "2025-01-01");
@@ -136,7 +108,10 @@ fn the_ledger_lists_movements_with_their_subscriptions_and_filters() {
     assert_eq!(rows[0]["type"], "new");
     assert_eq!(rows[0]["amount"], 80.0);
     assert_eq!(rows[0]["subscription_ids"], serde_json::json!(["s7"]));
-    let churn = env.json(&["mrr", "movements", "--type", "churn", "--account", "a6"]);
+    let churn = json(
+        &env,
+        &["mrr", "movements", "--type", "churn", "--account", "a6"],
+    );
     let rows = churn["movements"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["mrr_before"], 60.0);
@@ -172,20 +147,23 @@ fn the_ledger_lists_movements_with_their_subscriptions_and_filters() {
 
 #[test]
 fn the_table_shows_why_a_metric_is_undefined() {
-    let env = Env::new();
+    let env = env();
     let table = ok(&env.run(&["metrics", "--from", "2020-01-01", "--to", "2020-01-31"]));
     assert!(table.starts_with("Metrics 2020-01-01 to 2020-01-31 (31 days, USD)"));
     assert!(
         table.contains("n/a (no NPS response in the period)"),
         "{table}"
     );
-    let json = env.json(&["metrics", "--from", "2020-01-01", "--to", "2020-01-31"]);
-    assert!(json["nps"].is_null());
+    let report = json(
+        &env,
+        &["metrics", "--from", "2020-01-01", "--to", "2020-01-31"],
+    );
+    assert!(report["nps"].is_null());
 }
 
 #[test]
 fn a_series_has_one_row_per_interval_in_every_format() {
-    let env = Env::new();
+    let env = env();
     let args = [
         "metrics",
         "--from",
@@ -195,8 +173,8 @@ fn a_series_has_one_row_per_interval_in_every_format() {
         "--interval",
         "month",
     ];
-    let json = env.json(&args);
-    let rows = json.as_array().unwrap();
+    let series = json(&env, &args);
+    let rows = series.as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1]["from"], "2025-02-01");
     assert_eq!(rows[1]["mrr_start"], rows[0]["mrr_end"]);
@@ -212,21 +190,24 @@ fn a_series_has_one_row_per_interval_in_every_format() {
     let table = ok(&env.run(&args));
     assert_eq!(table.lines().filter(|l| l.starts_with("2025-")).count(), 3);
 
-    let weeks = env.json(&[
-        "metrics",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2025-01-20",
-        "--interval",
-        "week",
-    ]);
+    let weeks = json(
+        &env,
+        &[
+            "metrics",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-20",
+            "--interval",
+            "week",
+        ],
+    );
     assert_eq!(weeks.as_array().unwrap().len(), 4);
 }
 
 #[test]
 fn a_currency_without_a_rate_is_bad_input_naming_it() {
-    let env = Env::new();
+    let env = env();
     std::fs::write(
         env.dir.path().join("tenure.toml"),
         "[currency]\nreporting = \"USD\"\n[currency.rates]\nEUR = 1.08\n",
@@ -245,7 +226,7 @@ fn a_currency_without_a_rate_is_bad_input_naming_it() {
 
 #[test]
 fn bad_periods_are_bad_input() {
-    let env = Env::new();
+    let env = env();
     let out = env.run(&["metrics", "--from", "2025-03-01", "--to", "2025-01-01"]);
     assert_eq!(out.status.code(), Some(2));
     let out = env.run(&["metrics", "--from", "yesterday"]);
@@ -254,8 +235,11 @@ fn bad_periods_are_bad_input() {
 
 #[test]
 fn cohorts_show_logo_and_revenue_retention_by_month_of_first_mrr() {
-    let env = Env::new();
-    let logo = env.json(&["cohorts", "--from", "2025-01-01", "--to", "2025-03-31"]);
+    let env = env();
+    let logo = json(
+        &env,
+        &["cohorts", "--from", "2025-01-01", "--to", "2025-03-31"],
+    );
     let rows = logo.as_array().unwrap();
     // 2025-01: a5 (first MRR on 01-01); 2025-02: a7.
     assert_eq!(rows.len(), 2);
@@ -263,7 +247,10 @@ fn cohorts_show_logo_and_revenue_retention_by_month_of_first_mrr() {
     assert_eq!(rows[0]["size"], 1);
     assert_eq!(rows[0]["retention"], serde_json::json!([1.0, 1.0, 1.0]));
     assert_eq!(rows[1]["starting_mrr"], 50.0);
-    let revenue = env.json(&["cohorts", "--metric", "revenue", "--to", "2025-03-31"]);
+    let revenue = json(
+        &env,
+        &["cohorts", "--metric", "revenue", "--to", "2025-03-31"],
+    );
     // Every account's first month, from a2's (2024-01) on.
     assert_eq!(revenue[0]["cohort"], "2024-01");
     let table = ok(&env.run(&["cohorts", "--to", "2025-03-31"]));
