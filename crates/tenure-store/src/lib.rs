@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod kind;
 pub mod rows;
 pub mod testing;
+pub mod web;
 
 use std::time::Duration;
 

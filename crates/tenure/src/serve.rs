@@ -1,7 +1,9 @@
-//! `tenure serve`: the HTTP server (JSON API, Segment ingest, Stripe webhooks).
+//! `tenure serve`: the HTTP server (web dashboard, JSON API, Segment ingest,
+//! Stripe webhooks).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -53,19 +55,35 @@ pub fn config_from_env(secure_cookies: bool) -> ServerConfig {
     }
 }
 
-pub async fn run(db: &str, args: ServeArgs) -> Result<()> {
+pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
+    let tenure_config = crate::output::load_config(config_path)?;
     let store = open_store(db).await?;
     let config = config_from_env(args.secure_cookies);
     if config.stripe_webhook_secret.is_none() {
         tracing::warn!("TENURE_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503");
     }
     tracing::info!(database = %redact_url(db), "database ready");
-    let state = AppState::new(store.clone(), config);
-    tenure_server::serve(state, args.addr, tenure_server::shutdown_signal())
-        .await
-        .with_context(|| format!("serving on {}", args.addr))?;
+    let state = AppState::new(store.clone(), config).with_tenure_config(tenure_config);
+    let listener = bind(args.addr).await?;
+    serve_until_signal(listener, state).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the listening socket, naming the address in the error.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} (use --addr to pick another address)"))
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn serve_until_signal(listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    tenure_server::serve_on(listener, state, tenure_server::shutdown_signal())
+        .await
+        .with_context(|| format!("serving on {addr}"))
 }
