@@ -39,7 +39,7 @@ use tenure_store::auth::KeyKind;
 use tenure_store::ingest::{Incoming, Message};
 
 use crate::AppState;
-use crate::auth::{lookup_key, rate_limit};
+use crate::auth::lookup_key;
 use crate::error::AppError;
 
 /// Largest message, as Segment: 32 KB.
@@ -114,7 +114,10 @@ async fn ingest(
         .await?
         .filter(|k| k.kind == KeyKind::Ingest)
         .ok_or_else(|| AppError::unauthorized("the write key is not valid or was revoked"))?;
-    rate_limit(&state, &format!("ingest:{}", key.id))?;
+    state
+        .ingest_limiter
+        .check(&key.id)
+        .map_err(|wait| AppError::rate_limited(wait.as_secs_f64().ceil() as u64))?;
 
     let received_at = Timestamp::now();
     let items = match single {

@@ -49,8 +49,10 @@ pub struct ServerConfig {
     pub stripe_webhook_secret: Option<String>,
     /// Accepted clock difference for Stripe signatures.
     pub webhook_tolerance: Duration,
-    /// Per caller (API key, session, write key).
+    /// Per caller of the API and the pages (API key or session).
     pub rate_limit: RateLimit,
+    /// Per ingest write key: tracking libraries send many small batches.
+    pub ingest_rate_limit: RateLimit,
     /// Largest JSON API request body.
     pub max_body_bytes: usize,
     /// How long a web session lasts.
@@ -65,6 +67,10 @@ impl Default for ServerConfig {
             stripe_webhook_secret: None,
             webhook_tolerance: Duration::from_secs(300),
             rate_limit: RateLimit::default(),
+            ingest_rate_limit: RateLimit {
+                per_second: 1000.0,
+                burst: 2000,
+            },
             max_body_bytes: 1024 * 1024,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             secure_cookies: false,
@@ -94,6 +100,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) ingest_limiter: Arc<RateLimiter>,
     /// Password attempts per email: a small budget against guessing.
     pub(crate) login_limiter: Arc<RateLimiter>,
     pub(crate) telemetry: Arc<Telemetry>,
@@ -106,6 +113,7 @@ impl AppState {
         AppState {
             store,
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+            ingest_limiter: Arc::new(RateLimiter::new(config.ingest_rate_limit)),
             login_limiter: Arc::new(RateLimiter::new(RateLimit {
                 per_second: 1.0 / 6.0,
                 burst: 10,

@@ -496,7 +496,7 @@ impl Store {
     /// scope itself (its `csm_email`).
     pub async fn create_record(&self, rec: &Record, scope: &Scope) -> Result<Created> {
         let kind = rec.kind();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         check_account(&mut tx, rec, scope).await?;
         if let Some(id) = rec.id() {
             if !existing_ids(&mut tx, kind, &[id]).await?.is_empty() {
@@ -520,7 +520,7 @@ impl Store {
         let id = rec
             .id()
             .ok_or_else(|| invalid("id", "events cannot be replaced"))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);
         w.scope(scope, account_column(kind));
@@ -541,7 +541,7 @@ impl Store {
     /// Deletes a record by id. Deleting an account deletes everything that
     /// belongs to it, events included.
     pub async fn delete_record(&self, kind: Kind, id: &str, scope: &Scope) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);
         w.scope(scope, account_column(kind));

@@ -272,7 +272,7 @@ impl Store {
     /// Disables (or re-enables) a user; disabling also ends their sessions.
     pub async fn set_user_disabled(&self, email: &str, disabled: bool) -> Result<()> {
         let email = email.trim().to_ascii_lowercase();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET disabled = $1 WHERE email = $2")
             .bind(i64::from(disabled))
             .bind(&email)
@@ -297,7 +297,7 @@ impl Store {
     /// Replaces a user's password hash and ends their sessions.
     pub async fn set_password_hash(&self, email: &str, hash: &str) -> Result<()> {
         let email = email.trim().to_ascii_lowercase();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE email = $2")
             .bind(hash)
             .bind(&email)

@@ -94,7 +94,7 @@ impl Store {
         change: &BillingChange,
         now: Timestamp,
     ) -> Result<Applied> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let fresh = sqlx::query(
             "INSERT INTO webhook_events (id, event_type, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO NOTHING",

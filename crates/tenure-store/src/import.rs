@@ -810,7 +810,7 @@ impl Store {
             update.push("attributes");
         }
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
         } else {

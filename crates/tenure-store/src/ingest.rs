@@ -9,10 +9,14 @@
 //! user) waits in `pending_events` and moves into `events` when the user's
 //! group call arrives.
 
-use jiff::Timestamp;
-use sqlx::{AnyConnection, Row};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::{Result, Store};
+use jiff::Timestamp;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::bulk::write_rows;
+use crate::rows::Val;
+use crate::{Kind, Result, Store};
 
 /// One parsed Segment message.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,38 +73,68 @@ pub struct IngestSummary {
 
 impl Store {
     /// Writes a request's messages, in order, in one transaction.
+    ///
+    /// Track calls are buffered and written in multi-row statements; the
+    /// buffer is flushed before any identify or group call, so every message
+    /// still sees the effects of the ones before it.
     pub async fn ingest(
         &self,
         items: &[Incoming],
         received_at: Timestamp,
     ) -> Result<IngestSummary> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut sum = IngestSummary::default();
         let now = received_at.as_microsecond();
-        for item in items {
-            if let Some(id) = &item.message_id {
-                let fresh = sqlx::query(
-                    "INSERT INTO ingest_messages (message_id, received_at) VALUES ($1, $2) \
-                     ON CONFLICT (message_id) DO NOTHING",
-                )
-                .bind(id.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if fresh == 0 {
-                    sum.duplicates += 1;
-                    continue;
-                }
+        let fresh = remember_message_ids(&mut tx, items, now).await?;
+        let mut batch = TrackBatch::default();
+        for (item, is_fresh) in items.iter().zip(fresh) {
+            if !is_fresh {
+                sum.duplicates += 1;
+                continue;
             }
             sum.accepted += 1;
             match &item.message {
+                Message::Track {
+                    user_id,
+                    event,
+                    properties,
+                    timestamp,
+                    group_id,
+                } => {
+                    let account = match group_id {
+                        Some(g) => {
+                            batch.new_accounts.insert(g.clone());
+                            Some(g.clone())
+                        }
+                        None => batch.account_of(&mut tx, user_id).await?,
+                    };
+                    let ts = timestamp.as_microsecond();
+                    match account {
+                        Some(account) => batch.events.push(vec![
+                            Val::Text(Some(account)),
+                            Val::Text(Some(user_id.clone())),
+                            Val::Text(Some(event.clone())),
+                            Val::Int(Some(ts)),
+                            Val::Text(properties.clone()),
+                            Val::Text(item.message_id.clone()),
+                        ]),
+                        None => batch.pending.push(vec![
+                            Val::Text(Some(user_id.clone())),
+                            Val::Text(Some(event.clone())),
+                            Val::Int(Some(ts)),
+                            Val::Text(properties.clone()),
+                            Val::Text(item.message_id.clone()),
+                            Val::Int(Some(now)),
+                        ]),
+                    }
+                }
                 Message::Identify {
                     user_id,
                     email,
                     name,
                     role,
                 } => {
+                    batch.flush(&mut tx, &mut sum).await?;
                     sqlx::query(
                         "INSERT INTO segment_users (user_id, email, name, role, updated_at) \
                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
@@ -126,6 +160,7 @@ impl Store {
                     employees,
                     plan,
                 } => {
+                    batch.flush(&mut tx, &mut sum).await?;
                     sqlx::query(
                         "INSERT INTO accounts (id, name, industry, employees, plan, attributes) \
                          VALUES ($1, $2, $3, $4, $5, '{}') ON CONFLICT (id) DO UPDATE SET \
@@ -143,6 +178,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     if let Some(user) = user_id {
+                        batch
+                            .memberships
+                            .insert(user.clone(), Some(group_id.clone()));
                         sqlx::query(
                             "INSERT INTO segment_users (user_id, account_id, updated_at) \
                              VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET \
@@ -171,69 +209,9 @@ impl Store {
                             .await?;
                     }
                 }
-                Message::Track {
-                    user_id,
-                    event,
-                    properties,
-                    timestamp,
-                    group_id,
-                } => {
-                    let account = match group_id {
-                        Some(g) => {
-                            sqlx::query(
-                                "INSERT INTO accounts (id, name, attributes) VALUES ($1, $1, '{}') \
-                                 ON CONFLICT (id) DO NOTHING",
-                            )
-                            .bind(g.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                            Some(g.clone())
-                        }
-                        None => sqlx::query_scalar::<_, Option<String>>(
-                            "SELECT account_id FROM segment_users WHERE user_id = $1",
-                        )
-                        .bind(user_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .flatten(),
-                    };
-                    let ts = timestamp.as_microsecond();
-                    match account {
-                        Some(account) => {
-                            sum.events += sqlx::query(
-                                "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
-                                 VALUES ($1, $2, $3, $4, $5, $6) \
-                                 ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING",
-                            )
-                            .bind(account.as_str())
-                            .bind(user_id.as_str())
-                            .bind(event.as_str())
-                            .bind(ts)
-                            .bind(properties.as_deref())
-                            .bind(item.message_id.as_deref())
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        }
-                        None => {
-                            sqlx::query(
-                                "INSERT INTO pending_events (user_id, event, ts, properties, message_id, received_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6)",
-                            )
-                            .bind(user_id.as_str())
-                            .bind(event.as_str())
-                            .bind(ts)
-                            .bind(properties.as_deref())
-                            .bind(item.message_id.as_deref())
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            sum.pending += 1;
-                        }
-                    }
-                }
             }
         }
+        batch.flush(&mut tx, &mut sum).await?;
         tx.commit().await?;
         Ok(sum)
     }
@@ -275,4 +253,149 @@ async fn sync_contact(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records the request's message ids; returns, for each item, whether it is
+/// new (not seen in an earlier request nor earlier in this one).
+async fn remember_message_ids(
+    conn: &mut AnyConnection,
+    items: &[Incoming],
+    now: i64,
+) -> Result<Vec<bool>> {
+    let mut in_request = HashSet::new();
+    let mut first: Vec<bool> = Vec::with_capacity(items.len());
+    let mut ids: Vec<&str> = Vec::new();
+    for item in items {
+        match &item.message_id {
+            Some(id) => {
+                let new_here = in_request.insert(id.as_str());
+                first.push(new_here);
+                if new_here {
+                    ids.push(id);
+                }
+            }
+            None => first.push(true),
+        }
+    }
+    let numbered = conn.backend_name() != "SQLite";
+    let mut inserted: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            } else {
+                sql.push_str("(?, ?)");
+            }
+        }
+        sql.push_str(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+        // Assembled from placeholders only; the ids are bound.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id).bind(now);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            inserted.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(items
+        .iter()
+        .zip(first)
+        .map(|(item, first)| match &item.message_id {
+            Some(id) => first && inserted.contains(id),
+            None => true,
+        })
+        .collect())
+}
+
+/// Track calls of one request waiting to be written together.
+#[derive(Default)]
+struct TrackBatch {
+    /// Accounts named by `context.groupId`, created bare if missing.
+    new_accounts: BTreeSet<String>,
+    /// Rows for `events`.
+    events: Vec<Vec<Val>>,
+    /// Rows for `pending_events`.
+    pending: Vec<Vec<Val>>,
+    /// Each user's account as known in this request.
+    memberships: HashMap<String, Option<String>>,
+}
+
+impl TrackBatch {
+    async fn account_of(&mut self, conn: &mut AnyConnection, user: &str) -> Result<Option<String>> {
+        if let Some(known) = self.memberships.get(user) {
+            return Ok(known.clone());
+        }
+        let account = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT account_id FROM segment_users WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+        self.memberships.insert(user.to_string(), account.clone());
+        Ok(account)
+    }
+
+    async fn flush(&mut self, conn: &mut AnyConnection, sum: &mut IngestSummary) -> Result<()> {
+        if !self.new_accounts.is_empty() {
+            let rows: Vec<Vec<Val>> = std::mem::take(&mut self.new_accounts)
+                .into_iter()
+                .map(|id| {
+                    crate::rows::to_values(&crate::rows::Record::Account(
+                        tenure_core::model::Account::bare(&id),
+                    ))
+                })
+                .collect();
+            write_rows(conn, Kind::Accounts, &rows, &[]).await?;
+        }
+        if !self.events.is_empty() {
+            sum.events += write_rows(conn, Kind::Events, &self.events, &[]).await?;
+            self.events.clear();
+        }
+        if !self.pending.is_empty() {
+            let numbered = conn.backend_name() != "SQLite";
+            for chunk in self.pending.chunks(500) {
+                let mut sql = String::from(
+                    "INSERT INTO pending_events (user_id, event, ts, properties, message_id, received_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    if numbered {
+                        let b = 6 * i;
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${})",
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5,
+                            b + 6
+                        ));
+                    } else {
+                        sql.push_str("(?, ?, ?, ?, ?, ?)");
+                    }
+                }
+                // Assembled from placeholders only; the values are bound.
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Val::Int(i) => q.bind(*i),
+                            Val::Text(t) => q.bind(t.as_deref()),
+                        };
+                    }
+                }
+                q.execute(&mut *conn).await?;
+                sum.pending += chunk.len() as u64;
+            }
+            self.pending.clear();
+        }
+        Ok(())
+    }
 }

@@ -10,6 +10,7 @@
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
 //! loader), [`rows`] (mapping between rows and core records).
 
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod billing;
@@ -22,6 +23,7 @@ pub mod rows;
 pub mod testing;
 pub mod web;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -91,6 +93,43 @@ pub struct MigrationState {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Serialises write transactions on SQLite, which allows one writer at a
+    /// time: waiting here is a fair queue, where SQLite's own busy handler
+    /// would sleep and retry and waste most of the time under concurrent
+    /// writes.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction; on SQLite it also holds the store's write lock.
+/// Dereferences to the connection, so `&mut *tx` runs queries in it.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// Normalises a user-given database URL: a bare path or `sqlite:FILE` becomes
@@ -147,7 +186,11 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(10).connect(&url).await?,
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// Connects and brings the schema up to date: what every command but
@@ -156,6 +199,18 @@ impl Store {
         let store = Store::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Begins a transaction that writes (see [`WriteTx`]).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _guard: guard,
+        })
     }
 
     pub fn backend(&self) -> Backend {

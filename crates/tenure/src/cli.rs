@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{data, demo};
+use crate::{bench, data, demo, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -73,6 +73,22 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: crate::admin::KeysCommand,
+    },
+    /// Every revenue, retention, satisfaction and usage metric of a period.
+    ///
+    /// Definitions, edge cases and examples: docs/METRICS.md.
+    Metrics(metrics::MetricsArgs),
+    /// MRR analysis (docs/METRICS.md).
+    Mrr {
+        #[command(subcommand)]
+        command: metrics::MrrCommand,
+    },
+    /// Cohort retention by month of first MRR (docs/METRICS.md).
+    Cohorts(metrics::CohortsArgs),
+    /// Benchmarks (docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
 }
 
@@ -181,5 +197,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,
         Command::Users { command } => crate::admin::users(&cli.db, command).await,
         Command::Keys { command } => crate::admin::keys(&cli.db, command).await,
+        Command::Metrics(args) => metrics::run(&cli.db, &cli.config, args).await,
+        Command::Mrr {
+            command: metrics::MrrCommand::Movements(args),
+        } => metrics::movements(&cli.db, &cli.config, args).await,
+        Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
+        Command::Bench { command } => bench::run(&cli.db, &cli.config, command).await,
     }
 }

@@ -159,7 +159,8 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     }
     println!("stop with Ctrl-C");
     crate::serve::init_logging(crate::serve::LogFormat::Compact);
-    let state = tenure_server::AppState::new(store.clone(), crate::serve::config_from_env(false))
+    let server_config = crate::serve::server_config(&tenure_config, false);
+    let state = tenure_server::AppState::new(store.clone(), server_config)
         .with_tenure_config(tenure_config);
     crate::serve::serve_until_signal(listener, state).await?;
     store.close().await;

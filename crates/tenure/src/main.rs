@@ -3,9 +3,11 @@
 //! tenure-store (SQL) and tenure-server (HTTP).
 
 mod admin;
+mod bench;
 mod cli;
 mod data;
 mod demo;
+mod metrics;
 mod output;
 mod serve;
 

@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure: set this when users reach Tenure over HTTPS.
     #[arg(long, env = "TENURE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Requests per second allowed to each API key or web session (bursts of 4x).
+    #[arg(long, env = "TENURE_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests per second allowed to each ingest write key (bursts of 2x).
+    #[arg(long, env = "TENURE_INGEST_RATE_LIMIT", default_value_t = 1000)]
+    pub ingest_rate_limit: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -44,12 +50,20 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// The server settings from the environment.
-pub fn config_from_env(secure_cookies: bool) -> ServerConfig {
+/// The server settings: the Stripe secret from `TENURE_STRIPE_WEBHOOK_SECRET`,
+/// else from `[server] stripe_webhook_secret` in tenure.toml.
+pub fn server_config(file: &tenure_core::config::Config, secure_cookies: bool) -> ServerConfig {
+    let secret = std::env::var("TENURE_STRIPE_WEBHOOK_SECRET")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            file.server
+                .stripe_webhook_secret
+                .as_ref()
+                .map(|s| s.expose().to_string())
+        });
     ServerConfig {
-        stripe_webhook_secret: std::env::var("TENURE_STRIPE_WEBHOOK_SECRET")
-            .ok()
-            .filter(|s| !s.trim().is_empty()),
+        stripe_webhook_secret: secret,
         secure_cookies,
         ..ServerConfig::default()
     }
@@ -57,14 +71,24 @@ pub fn config_from_env(secure_cookies: bool) -> ServerConfig {
 
 pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
-    let tenure_config = crate::output::load_config(config_path)?;
+    let file = crate::output::load_config(config_path)?;
     let store = open_store(db).await?;
-    let config = config_from_env(args.secure_cookies);
+    let mut config = server_config(&file, args.secure_cookies);
+    config.rate_limit = tenure_server::limits::RateLimit {
+        per_second: f64::from(args.rate_limit.max(1)),
+        burst: args.rate_limit.max(1) * 4,
+    };
+    config.ingest_rate_limit = tenure_server::limits::RateLimit {
+        per_second: f64::from(args.ingest_rate_limit.max(1)),
+        burst: args.ingest_rate_limit.max(1) * 2,
+    };
     if config.stripe_webhook_secret.is_none() {
-        tracing::warn!("TENURE_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe answers 503");
+        tracing::warn!(
+            "no Stripe webhook secret (TENURE_STRIPE_WEBHOOK_SECRET or [server] in tenure.toml): /webhooks/stripe answers 503"
+        );
     }
     tracing::info!(database = %redact_url(db), "database ready");
-    let state = AppState::new(store.clone(), config).with_tenure_config(tenure_config);
+    let state = AppState::new(store.clone(), config).with_tenure_config(file);
     let listener = bind(args.addr).await?;
     serve_until_signal(listener, state).await?;
     store.close().await;
