@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{LEADER, PASSWORD, seeded};
 
 const CHROME_FLAGS: [&str; 9] = [
@@ -94,10 +94,14 @@ struct Session {
 impl Session {
     /// Errors logged by the page (console errors and failed requests).
     async fn errors(&self) -> Vec<String> {
-        let v = self.c.issue_cmd(BrowserLog).await.unwrap_or(Value::Null);
+        let v = self
+            .c
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("reading the browser log");
         v.as_array()
-            .into_iter()
-            .flatten()
+            .expect("the browser log is a list")
+            .iter()
             .filter(|e| e["level"] == "SEVERE")
             .map(|e| e["message"].as_str().unwrap_or("").to_string())
             .collect()
@@ -269,6 +273,22 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
         base,
         shots: screenshot_dir(),
     };
+
+    // The error detector works: a console error and a failed request are caught.
+    s.open("/login", "login").await;
+    s.c.execute(
+        "console.error('detector self-check'); return fetch('/no-such-asset.css').then(r => r.status)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caught = s.errors().await;
+    assert!(
+        caught.iter().any(|e| e.contains("detector self-check"))
+            && caught.iter().any(|e| e.contains("404")),
+        "the browser log does not report errors: {caught:?}"
+    );
 
     // A CSM lands on their accounts.
     s.login(&seeded.csm).await;
