@@ -22,7 +22,7 @@ use tenure_core::config::Config;
 use tenure_core::health::Band;
 use tenure_core::metrics::{
     AccountInput, Dataset, Interval, MetricsInput, Period, Rates, Report, ResponseInput, Settings,
-    SubscriptionInput, TicketInput,
+    SubscriptionInput, TicketInput, Usage, UsageAccumulator,
 };
 use tenure_core::model::{Account, day_number, utc_date};
 use tenure_store::Store;
@@ -101,6 +101,9 @@ pub struct View {
     pub warnings: Vec<String>,
     /// Subscriptions by id, for the ledger's drill-down.
     pub subscriptions: HashMap<String, SubInfo>,
+    /// Usage (DAU, MAU, ...) by the last day of its window, computed from
+    /// events on first use.
+    pub usage: Mutex<HashMap<Date, Arc<Usage>>>,
 }
 
 /// A subscription, as the ledger's drill-down shows it.
@@ -116,6 +119,28 @@ pub struct SubInfo {
 }
 
 impl View {
+    /// Usage metrics for the 30 days ending on `end`, streamed from the
+    /// events once per view and day.
+    pub async fn usage(&self, store: &Store, end: Date) -> Result<Arc<Usage>, AppError> {
+        if let Some(u) = self.usage.lock().expect("usage lock").get(&end) {
+            return Ok(u.clone());
+        }
+        let index: HashMap<String, usize> = self
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        let mut acc = UsageAccumulator::new(&[end]);
+        store.stream_usage(&index, &mut acc).await?;
+        let usage = Arc::new(acc.finish());
+        self.usage
+            .lock()
+            .expect("usage lock")
+            .insert(end, usage.clone());
+        Ok(usage)
+    }
+
     /// The reporting currency's code.
     pub fn currency(&self) -> &str {
         &self.currency
@@ -430,6 +455,7 @@ pub fn build_view(raw: &Raw, config: &Config, scope: &Scope) -> Result<View, App
         csms: csms.into_iter().collect(),
         warnings,
         subscriptions,
+        usage: Mutex::new(HashMap::new()),
     })
 }
 

@@ -4,8 +4,8 @@
 //! drill-down to the subscriptions behind each movement.
 //!
 //! The period's report is computed from the cached dataset on request (one
-//! pass over the accounts' MRR change points). Usage metrics need events and
-//! are left to `tenure metrics`.
+//! pass over the accounts' MRR change points); usage metrics stream the 30
+//! days of events ending with the period once per cached view.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -14,7 +14,7 @@ use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 use tenure_core::metrics::{
-    CohortMetric, CohortQuery, LedgerQuery, Metric, MetricKind, MovementKind, Period,
+    CohortMetric, CohortQuery, LedgerQuery, Metric, MetricKind, MovementKind, Period, Usage,
 };
 use tenure_core::model::parse_date;
 
@@ -228,13 +228,15 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let v = state.web.cache.view(&state, &p.scope()).await?;
-    render(&build(&v, Nav::new(&p, "metrics"), &q))
+    let (period, _) = period(&q, v.today);
+    let usage = v.usage(&state.store, period.to()).await?;
+    render(&build(&v, Nav::new(&p, "metrics"), &q, Some(&usage)))
 }
 
-pub fn build(v: &View, nav: Nav, q: &MetricsQuery) -> MetricsPage {
+pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> MetricsPage {
     let today = v.today;
     let (period, error) = period(q, today);
-    let report = v.dataset.report(period, &v.settings, None);
+    let report = v.dataset.report(period, &v.settings, usage);
     let group_of = |m: Metric| match m {
         Metric::MrrStart
         | Metric::MrrEnd
@@ -267,11 +269,7 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery) -> MetricsPage {
     ];
     for mv in report.values() {
         let m = mv.metric;
-        let reason = if group_of(m) == 3 && mv.value.is_none() {
-            Some("needs events: see `tenure metrics`")
-        } else {
-            mv.reason
-        };
+        let reason = mv.reason;
         groups[group_of(m)].1.push(MetricRow {
             key: m.key(),
             label: m.label(),
