@@ -111,7 +111,10 @@ fn scoring(n: &Normalisation) -> String {
             min,
             max,
             direction,
-        } => format!("linear {min} to {max}, {} is better", direction.as_str()),
+        } => format!(
+            "linear {min} to {max}, {}",
+            direction.as_str().replace('_', " ")
+        ),
     }
 }
 
