@@ -25,7 +25,7 @@ use tenure_core::metrics::{
 };
 use tenure_core::model::{Currency, Money, SurveyKind, day_number};
 
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
@@ -188,12 +188,8 @@ impl Store {
     /// accounts it does not know are skipped (the events table has no
     /// foreign key).
     ///
-    /// Narrow windows are read with one range query on `events.ts` (the
-    /// `events_ts` index) each. The index does not hold the other columns,
-    /// so each row it finds costs a lookup at a random place in the table;
-    /// on SQLite, when the windows span more than [`SCAN_SHARE`] of the
-    /// events' time span, one sequential pass over the table is cheaper and
-    /// is used instead. PostgreSQL's planner makes that choice itself.
+    /// Each window is one range query on the `events_ts` index, which holds
+    /// every column read here, so the scan never visits the table itself.
     pub async fn stream_usage(
         &self,
         accounts: &HashMap<String, usize>,
@@ -204,25 +200,10 @@ impl Store {
             .into_iter()
             .map(|(from, to)| LoadRange { from, to }.micros())
             .collect();
-        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
-            return Ok(0);
-        };
-        let (lo, hi) = (first.0, last.1);
-        let scan = self.backend == Backend::Sqlite && {
-            let (min, max): (Option<i64>, Option<i64>) =
-                sqlx::query_as("SELECT MIN(ts), MAX(ts) FROM events")
-                    .fetch_one(&self.pool)
-                    .await?;
-            let data_span = max.unwrap_or(0) - min.unwrap_or(0) + 1;
-            let window_span: i64 = ranges.iter().map(|r| r.1 - r.0).sum();
-            window_span as f64 > SCAN_SHARE * data_span as f64
-        };
-        let queries: Vec<(i64, i64)> = if scan { vec![(lo, hi)] } else { ranges };
-        let sql = if scan {
-            "SELECT account_id, user_id, ts FROM events NOT INDEXED WHERE ts >= $1 AND ts < $2"
-        } else {
-            "SELECT account_id, user_id, ts FROM events WHERE ts >= $1 AND ts < $2"
-        };
+        // `events_ts` covers (ts, account_id, user_id, event): each window is
+        // one sequential range of the index, never a lookup into the table.
+        let sql = "SELECT account_id, user_id, ts FROM events WHERE ts >= $1 AND ts < $2";
+        let queries = ranges;
         let mut n = 0u64;
         // Consecutive rows usually belong to the same account: remember the
         // last one to skip most hash lookups.
@@ -246,11 +227,3 @@ impl Store {
         Ok(n)
     }
 }
-
-/// On SQLite, windows spanning more than this share of the events' time span
-/// are read with a sequential scan rather than through the `events_ts`
-/// index. On the 20,000-account demo (30 million events over two years) a
-/// quarter's 30-day window (4% of the span) took about as long either way,
-/// while a 24-month series read through the index was many times slower
-/// than one scan (docs/PERFORMANCE.md).
-pub const SCAN_SHARE: f64 = 0.25;

@@ -203,14 +203,23 @@ impl Store {
 
     /// Begins a transaction that writes (see [`WriteTx`]).
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
-        Ok(WriteTx {
-            tx: self.pool.begin().await?,
-            _guard: guard,
-        })
+        match self.backend {
+            // IMMEDIATE takes SQLite's write lock at once (waiting through
+            // busy_timeout). A deferred transaction that reads first and
+            // writes later fails outright with SQLITE_BUSY when another
+            // connection wrote in between.
+            Backend::Sqlite => {
+                let guard = self.write_lock.clone().lock_owned().await;
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _guard: Some(guard),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _guard: None,
+            }),
+        }
     }
 
     pub fn backend(&self) -> Backend {

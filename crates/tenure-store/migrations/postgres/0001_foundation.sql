@@ -54,7 +54,8 @@ CREATE TABLE events (
     message_id TEXT
 );
 CREATE INDEX events_account_ts ON events (account_id, ts);
-CREATE INDEX events_ts ON events (ts);
+-- Covers the window scans of metrics and health (time range, then who and what).
+CREATE INDEX events_ts ON events (ts, account_id, user_id, event);
 CREATE UNIQUE INDEX events_message_id ON events (message_id) WHERE message_id IS NOT NULL;
 
 CREATE TABLE tickets (
