@@ -348,7 +348,7 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(ticks(0.0, 100.0), vec![0.0, 25.0, 50.0, 75.0, 100.0]);
+        assert_eq!(ticks(0.0, 100.0), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
         let t = ticks(-30.0, 1234.0);
         assert!(t[0] <= -30.0 && *t.last().unwrap() >= 1234.0);
     }
