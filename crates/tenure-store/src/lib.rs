@@ -8,7 +8,8 @@
 //!
 //! Modules: [`import`] (all-or-nothing importers), [`export`] (streaming
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
-//! loader), [`rows`] (mapping between rows and core records).
+//! loader), [`rows`] (mapping between rows and core records), [`health`]
+//! (signal loading, score snapshots, overrides, audit log).
 
 pub mod analytics;
 pub mod api;
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod billing;
 pub mod bulk;
 pub mod export;
+pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod kind;

@@ -21,6 +21,8 @@ use crate::output::load_config;
 pub enum BenchCommand {
     /// Time `tenure metrics` for a quarter and a 24-month monthly series.
     Metrics(BenchMetricsArgs),
+    /// Health scores on a demo company, against DuckDB (docs/PERFORMANCE.md).
+    Health(crate::bench_health::BenchHealthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +71,10 @@ fn periods(end: Date) -> (Period, Period) {
 }
 
 pub async fn run(db: &str, config_path: &Path, command: BenchCommand) -> Result<()> {
-    let BenchCommand::Metrics(args) = command;
+    let args = match command {
+        BenchCommand::Metrics(args) => args,
+        BenchCommand::Health(args) => return crate::bench_health::run(args).await,
+    };
     let end = match &args.end {
         Some(s) => {
             tenure_core::model::parse_date(s).map_err(|e| BadInput(format!("--end: {e}")))?

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{bench, data, demo, metrics};
+use crate::{bench, data, demo, health, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -62,6 +62,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Export every record of a kind.
     Export(ExportArgs),
+    /// Health scores: explain, recompute history, override, diff, backtest.
+    Health(health::HealthArgs),
     /// Run the HTTP server: JSON API, Segment-compatible ingest, Stripe webhooks.
     Serve(crate::serve::ServeArgs),
     /// Users who log in to the web pages: add, list, password, disable, enable.
@@ -194,6 +196,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db { command } => data::db(&cli.db, command).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
+        Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
         Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,
         Command::Users { command } => crate::admin::users(&cli.db, command).await,
         Command::Keys { command } => crate::admin::keys(&cli.db, command).await,

@@ -4,9 +4,11 @@
 
 mod admin;
 mod bench;
+mod bench_health;
 mod cli;
 mod data;
 mod demo;
+mod health;
 mod metrics;
 mod output;
 mod serve;

@@ -6,7 +6,10 @@
 //! after the as-of date. Scores must have been computed without look-ahead
 //! (see [`super::signals`]); the labels look ahead by design.
 
+use jiff::civil::Date;
+
 use super::scorecard::{Band, Bands};
+use crate::model::day_number;
 
 /// Accounts and churn in one band.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -94,6 +97,37 @@ pub fn backtest_stats(outcomes: &[(f64, bool)], bands: &Bands) -> BacktestStats 
         worst_decile_lift: worst_decile_rate(&sorted)
             .zip(churn_rate)
             .and_then(|(d, all)| ratio(d, all)),
+    }
+}
+
+/// Whether an account churned within `horizon_days` after `as_of`: some day
+/// in `as_of + 1 ..= as_of + horizon_days` on which none of its paying
+/// subscriptions runs (MRR went to 0), even if it came back later.
+/// `paying` holds each subscription with MRR above zero as `(start_date,
+/// end_date)`, end exclusive, `None` = still running; any order.
+pub fn churned_within(paying: &[(Date, Option<Date>)], as_of: Date, horizon_days: u32) -> bool {
+    let mut spans: Vec<(i32, i32)> = paying
+        .iter()
+        .map(|(s, e)| (day_number(*s), e.map_or(i32::MAX, day_number)))
+        .collect();
+    spans.sort_unstable();
+    let last = day_number(as_of) + horizon_days as i32;
+    // The first day not yet known to be covered.
+    let mut day = day_number(as_of) + 1;
+    loop {
+        if day > last {
+            return false;
+        }
+        let reach = spans
+            .iter()
+            .take_while(|(s, _)| *s <= day)
+            .filter(|(_, e)| *e > day)
+            .map(|(_, e)| *e)
+            .max();
+        match reach {
+            Some(end) => day = end,
+            None => return true,
+        }
     }
 }
 
@@ -203,6 +237,29 @@ mod tests {
         ];
         assert_eq!(auc(&outcomes), Some(0.875));
         assert_eq!(auc_pairs(&outcomes), Some(0.875));
+    }
+
+    #[test]
+    fn churn_is_a_day_without_paying_subscription_within_the_horizon() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let as_of = d("2025-03-31");
+        // Renewed back to back: no gap.
+        let renewed = [
+            (d("2025-01-01"), Some(d("2025-04-10"))),
+            (d("2025-04-10"), None),
+        ];
+        assert!(!churned_within(&renewed, as_of, 90));
+        // A one-day gap on 2025-04-10, inside the horizon.
+        let gap = [
+            (d("2025-01-01"), Some(d("2025-04-10"))),
+            (d("2025-04-11"), None),
+        ];
+        assert!(churned_within(&gap, as_of, 90));
+        // Ends after the horizon: not churned within it.
+        let late = [(d("2025-01-01"), Some(d("2025-06-30")))];
+        assert!(!churned_within(&late, as_of, 90));
+        assert!(churned_within(&late, as_of, 91));
+        assert!(churned_within(&[], as_of, 1));
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod score;
 mod scorecard;
 pub mod signals;
 
-pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats};
+pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats, churned_within};
 pub use history::{DELTA_TOLERANCE_DAYS, ScoreDeltas, mean_score, score_days_before, score_deltas};
 pub use score::{HealthModel, HealthScore, MeasureResult, Override};
 pub use scorecard::{

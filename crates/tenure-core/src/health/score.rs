@@ -389,6 +389,7 @@ fn compile(kind: &MeasureKind, plan: &mut SignalPlan) -> Source {
         } => {
             if *denominator != Denominator::Seats {
                 plan.needs_known_users = true;
+                plan.known_users_with_seats |= *denominator == Denominator::KnownUsers;
             }
             Source::ActiveUsers {
                 slot: plan.active_users_slot(Window::ending_on_as_of(*window_days)),

@@ -125,6 +125,11 @@ pub struct SignalPlan {
     /// Whether any measure divides by the number of known users (distinct
     /// users seen on or before the as-of date, over all history).
     pub needs_known_users: bool,
+    /// Whether some measure divides by known users even for accounts with
+    /// a seat count (`denominator = "known_users"`). When false, known users
+    /// only matter for accounts without seats on an as-of date (`auto`), and
+    /// a loader may skip the others.
+    pub known_users_with_seats: bool,
     pub event_filters: Vec<EventFilter>,
     pub event_windows: Vec<EventWindow>,
     pub feature_windows: Vec<FeatureWindow>,
@@ -492,6 +497,24 @@ impl SignalsBuilder {
 
     /// One product event. `ts_micros` is microseconds since the Unix epoch.
     pub fn event(&mut self, account: usize, user_id: &str, event: &str, ts_micros: i64) {
+        self.events(account, user_id, event, ts_micros, 1);
+    }
+
+    /// `count` events of one name by one user on the UTC day of `ts_micros`:
+    /// the same as calling [`SignalsBuilder::event`] `count` times with
+    /// timestamps on that day. Lets the store aggregate events per account,
+    /// user, name and day in SQL and stream far fewer rows.
+    pub fn events(
+        &mut self,
+        account: usize,
+        user_id: &str,
+        event: &str,
+        ts_micros: i64,
+        count: u32,
+    ) {
+        if count == 0 {
+            return;
+        }
         let day = day_of_micros(ts_micros);
         if day > self.end {
             return;
@@ -541,7 +564,7 @@ impl SignalsBuilder {
             if c.is_empty() {
                 *c = vec![0; len];
             }
-            c[i] = c[i].saturating_add(1);
+            c[i] = c[i].saturating_add(count);
         }
         if let Some(feat) = route.and_then(|r| r.feature) {
             if acc.features.len() < n_features {

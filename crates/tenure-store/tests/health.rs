@@ -1,0 +1,458 @@
+//! Health scores through the store, on SQLite by default and on PostgreSQL
+//! when `TEST_DATABASE_URL` is set: bulk signal loading without look-ahead,
+//! snapshots, overrides with their audit trail, and a backtest fixture.
+
+use jiff::civil::Date;
+use tenure_core::config::{Config, parse_config};
+use tenure_core::health::{HealthModel, HealthScore, backtest_stats, churned_within};
+use tenure_store::health::{NewOverride, Shard, SignalsRequest, Snapshot};
+use tenure_store::import::ImportOptions;
+use tenure_store::testing::test_db;
+use tenure_store::{Kind, Store};
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+async fn import(store: &Store, kind: Kind, name: &str, body: &str) {
+    store
+        .import_reader(
+            kind,
+            name,
+            body.as_bytes(),
+            &ImportOptions {
+                allow_reimport: true,
+                ..ImportOptions::default()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("importing {name}: {e}"));
+}
+
+/// Scores every account on each day, as `tenure health recompute` does.
+async fn score_days(store: &Store, config: &Config, days: &[Date]) -> Vec<Vec<HealthScore>> {
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts().await.unwrap();
+    let table = store
+        .load_signals(SignalsRequest {
+            plan: model.plan(),
+            currency: &config.currency,
+            dates: days,
+            shard: Shard::split(&accounts, usize::MAX)[0],
+            track_payments: store.payments_tracked().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    (0..days.len())
+        .map(|day| {
+            accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| model.score(model.scorecard_index(a), &table.signals(day, i), &[]))
+                .collect()
+        })
+        .collect()
+}
+
+async fn store_snapshots(store: &Store, config: &Config, days: &[Date]) {
+    let accounts = store.health_accounts().await.unwrap();
+    let mut rows = Vec::new();
+    for scores in score_days(store, config, days).await {
+        for (a, s) in accounts.iter().zip(scores) {
+            rows.push(Snapshot {
+                account_id: a.id.clone(),
+                day: s.as_of,
+                score: s.score,
+                band: s.band.map(|b| b.as_str().to_string()),
+                computed: s.computed,
+                override_id: None,
+                scorecard_version: s.scorecard_version.to_string(),
+                measures: format!(
+                    "{:?}",
+                    s.measures
+                        .iter()
+                        .map(|m| m.contribution)
+                        .collect::<Vec<_>>()
+                ),
+            });
+        }
+    }
+    store.write_snapshots(&rows, 0).await.unwrap();
+}
+
+const ACCOUNTS: &str = "\
+id,name,plan
+a1,Alpha,growth
+a2,Beta,growth
+a3,Gamma,starter
+a4,Delta,starter
+";
+
+const SUBSCRIPTIONS: &str = "\
+id,account_id,mrr,currency,seats,start_date,end_date,renewal_date
+s1,a1,100,USD,10,2024-01-01,2025-04-01,
+s2,a2,100,USD,10,2024-01-01,2025-04-01,
+s3,a3,100,USD,10,2024-01-01,,2026-01-01
+s4,a4,100,USD,10,2024-01-01,,2026-01-01
+";
+
+/// Events in February 2025: a2 five, a3 eight, a4 three (a1 none).
+fn february_events() -> String {
+    let mut s = String::from("timestamp,account_id,user_id,event\n");
+    for (account, n) in [("a2", 5), ("a3", 8), ("a4", 3)] {
+        for i in 0..n {
+            s.push_str(&format!(
+                "2025-02-{:02}T10:00:00Z,{account},u{i},report_created\n",
+                10 + i
+            ));
+        }
+    }
+    s
+}
+
+async fn fixture(store: &Store) {
+    import(store, Kind::Accounts, "accounts.csv", ACCOUNTS).await;
+    import(
+        store,
+        Kind::Subscriptions,
+        "subscriptions.csv",
+        SUBSCRIPTIONS,
+    )
+    .await;
+    import(store, Kind::Events, "events.csv", &february_events()).await;
+}
+
+/// A scorecard of one measure: events in the last 30 days, 0 → 0 points,
+/// 10 or more → 100.
+fn event_count_config() -> Config {
+    parse_config(
+        r#"
+[[health.measures]]
+name = "Events"
+kind = "event_count"
+window_days = 30
+weight = 1
+linear = { min = 0, max = 10 }
+"#,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn adding_future_data_never_changes_a_past_snapshot() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    let config = Config::default();
+    let days = [d("2025-02-20"), d("2025-03-05")];
+    store_snapshots(store, &config, &days).await;
+    let before = store.account_snapshots("a3", None, None).await.unwrap();
+    assert_eq!(before.len(), 2);
+
+    // Data dated after 2025-02-20: events, a ticket, an NPS answer, an
+    // engagement and a new subscription.
+    import(
+        store,
+        Kind::Events,
+        "later.csv",
+        "timestamp,account_id,user_id,event\n\
+         2025-02-21T00:00:00Z,a3,u9,integration_synced\n\
+         2025-03-01T12:00:00Z,a3,u10,report_created\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Tickets,
+        "tickets.csv",
+        "id,account_id,opened_at,priority\nt1,a3,2025-02-21T08:00:00Z,urgent\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::SurveyResponses,
+        "surveys.csv",
+        "id,account_id,kind,score,responded_at\nr1,a3,nps,2,2025-02-25T08:00:00Z\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Engagements,
+        "engagements.csv",
+        "id,account_id,kind,occurred_at\ne1,a3,qbr,2025-02-21T00:00:01Z\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Subscriptions,
+        "more.csv",
+        "id,account_id,mrr,currency,seats,start_date\ns5,a3,50,USD,90,2025-02-21\n",
+    )
+    .await;
+    store_snapshots(store, &config, &days).await;
+    let after = store.account_snapshots("a3", None, None).await.unwrap();
+    assert_eq!(after[0], before[0], "the 2025-02-20 snapshot changed");
+    assert_ne!(
+        after[1], before[1],
+        "the later snapshot should see the new data"
+    );
+}
+
+#[tokio::test]
+async fn a_measure_without_data_is_left_out_and_the_rest_reweighted() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    let a3 = &scores[0][2];
+    let missing: Vec<&str> = a3.missing().collect();
+    // No NPS answer, no engagement, no payment tracking; a new account's
+    // trend has no earlier window.
+    assert!(missing.contains(&"Latest NPS"), "{missing:?}");
+    assert!(missing.contains(&"Payment failures"), "{missing:?}");
+    assert!(
+        missing.contains(&"Days since last engagement"),
+        "{missing:?}"
+    );
+    let shares: f64 = a3.measures.iter().filter_map(|m| m.effective_weight).sum();
+    assert!((shares - 1.0).abs() < 1e-12);
+    let total: f64 = a3.measures.iter().map(|m| m.contribution).sum();
+    assert_eq!(Some(total), a3.computed);
+    // Active users: 8 distinct users on 10 seats.
+    let active = a3
+        .measures
+        .iter()
+        .find(|m| &*m.name == "Active users")
+        .unwrap();
+    assert_eq!(active.raw, Some(0.8));
+}
+
+#[tokio::test]
+async fn overrides_expire_clear_and_leave_an_audit_trail() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    let id = store
+        .add_override(
+            &NewOverride {
+                account_id: "a1".into(),
+                score: 15.0,
+                reason: "Champion left".into(),
+                author: "ana@example.com".into(),
+                set_on: d("2025-03-01"),
+                until: d("2025-03-10"),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let unknown = store
+        .add_override(
+            &NewOverride {
+                account_id: "nope".into(),
+                score: 1.0,
+                reason: "x".into(),
+                author: "x".into(),
+                set_on: d("2025-03-01"),
+                until: d("2025-03-10"),
+            },
+            1,
+        )
+        .await;
+    assert!(matches!(
+        unknown,
+        Err(tenure_store::StoreError::NotFound(_))
+    ));
+
+    let rows = store.overrides(Some("a1")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, id);
+    let o = &rows[0];
+    assert!(!o.applies_on(d("2025-02-28")));
+    assert!(o.applies_on(d("2025-03-10")));
+    assert!(
+        !o.applies_on(d("2025-03-11")),
+        "expired overrides stop applying"
+    );
+
+    // Through the model: the override shows on the 5th, not after expiry.
+    let model = HealthModel::new(&event_count_config().health);
+    let ov = [o.to_override().unwrap()];
+    let signals = tenure_core::health::AccountSignals::empty(model.plan(), d("2025-03-05"));
+    assert_eq!(model.score(0, &signals, &ov).score, Some(15.0));
+    let signals = tenure_core::health::AccountSignals::empty(model.plan(), d("2025-03-11"));
+    assert_eq!(model.score(0, &signals, &ov).score, Some(0.0));
+
+    // Clearing on the 5th: applies up to the 4th only.
+    let n = store
+        .clear_overrides("a1", "bo@example.com", d("2025-03-05"), 2)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let o = &store.overrides(Some("a1")).await.unwrap()[0];
+    assert_eq!(o.cleared_by.as_deref(), Some("bo@example.com"));
+    assert!(o.applies_on(d("2025-03-04")));
+    assert!(!o.applies_on(d("2025-03-05")));
+    assert_eq!(
+        store
+            .clear_overrides("a1", "bo", d("2025-03-05"), 3)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let log = store.audit_log(Some("a1")).await.unwrap();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("health.override.set", "ana@example.com"),
+            ("health.override.clear", "bo@example.com")
+        ]
+    );
+    assert!(log[0].details.contains("Champion left"));
+}
+
+#[tokio::test]
+async fn backtest_fixture_has_the_expected_auc() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    // As of 2025-03-01: scores 0 (a1), 50 (a2), 80 (a3), 30 (a4); a1 and a2
+    // stop paying on 2025-04-01. Churned {0, 50} vs retained {30, 80}: three
+    // of the four pairs are ordered right, AUC 0.75.
+    let config = event_count_config();
+    let as_of = d("2025-03-01");
+    let scores = score_days(store, &config, &[as_of]).await;
+    let spans = store.paying_spans().await.unwrap();
+    let accounts = store.health_accounts().await.unwrap();
+    let outcomes: Vec<(f64, bool)> = accounts
+        .iter()
+        .zip(&scores[0])
+        .map(|(a, s)| {
+            let paying: Vec<(Date, Option<Date>)> = spans
+                .iter()
+                .filter(|x| x.0 == a.id)
+                .map(|x| (x.1, x.2))
+                .collect();
+            (s.computed.unwrap(), churned_within(&paying, as_of, 90))
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [(0.0, true), (50.0, true), (80.0, false), (30.0, false)]
+    );
+    let st = backtest_stats(&outcomes, &HealthModel::new(&config.health).bands());
+    assert_eq!(st.auc, Some(0.75));
+    assert_eq!(st.churned_while_green, Some(0.0));
+    assert_eq!(st.worst_decile_lift, Some(2.0));
+}
+
+#[tokio::test]
+async fn without_seats_active_users_divide_by_users_ever_seen() {
+    let db = test_db().await;
+    let store = &db.store;
+    import(
+        store,
+        Kind::Accounts,
+        "accounts.csv",
+        "id,name\nb1,One\nb2,Two\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Subscriptions,
+        "subscriptions.csv",
+        "id,account_id,mrr,currency,seats,start_date\nt1,b1,10,USD,,2024-01-01\nt2,b2,10,USD,4,2024-01-01\n",
+    )
+    .await;
+    // Four users long before the scoring window (only known users count
+    // them), one of them active again in February; b2 the same with seats.
+    let mut events = String::from("timestamp,account_id,user_id,event\n");
+    for account in ["b1", "b2"] {
+        for u in 1..=4 {
+            events.push_str(&format!("2024-11-15T10:00:00Z,{account},u{u},login\n"));
+        }
+        events.push_str(&format!("2025-02-20T10:00:00Z,{account},u1,login\n"));
+        events.push_str(&format!("2025-03-05T10:00:00Z,{account},u9,login\n"));
+    }
+    import(store, Kind::Events, "events.csv", &events).await;
+    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    let ratio = |s: &HealthScore| {
+        s.measures
+            .iter()
+            .find(|m| &*m.name == "Active users")
+            .unwrap()
+            .raw
+    };
+    assert_eq!(
+        ratio(&scores[0][0]),
+        Some(0.25),
+        "1 active of 4 known users"
+    );
+    assert_eq!(ratio(&scores[0][1]), Some(0.25), "1 active of 4 seats");
+}
+
+#[tokio::test]
+async fn one_day_aggregated_in_sql_equals_the_streamed_signals() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    import(
+        store,
+        Kind::Events,
+        "more.csv",
+        "timestamp,account_id,user_id,event\n\
+         2024-11-02T10:00:00Z,a1,old,login\n\
+         2025-01-05T23:59:59Z,a1,u1,integration_synced\n\
+         2025-01-20T00:00:00Z,a3,u1,report_created\n\
+         2025-03-01T23:59:59.999999Z,a4,u7,integration_synced\n\
+         2025-03-02T00:00:00Z,a4,u8,login\n",
+    )
+    .await;
+    import(store, Kind::Accounts, "a5.csv", "id,name\na5,Epsilon\n").await;
+    import(
+        store,
+        Kind::Subscriptions,
+        "s.csv",
+        "id,account_id,mrr,currency,seats,start_date\ns9,a1,5,USD,,2024-01-01\ns10,a5,5,USD,,2024-01-01\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Events,
+        "a5.csv",
+        "timestamp,account_id,user_id,event\n2024-06-01T00:00:00Z,a5,x,login\n2025-01-19T00:00:00Z,a5,y,login\n2025-03-03T00:00:00Z,a5,z,login\n",
+    )
+    .await;
+    let config = Config::default();
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts().await.unwrap();
+    for day in ["2025-01-20", "2025-03-01", "2025-03-02"] {
+        let dates = [d(day)];
+        let req = SignalsRequest {
+            plan: model.plan(),
+            currency: &config.currency,
+            dates: &dates,
+            shard: Shard::split(&accounts, usize::MAX)[0],
+            track_payments: false,
+        };
+        let mut streamed = store.load_signals(req).await.unwrap().signals_at(0);
+        let aggregated = store.load_signals_on(req).await.unwrap();
+        // Known users are only read where the scorecard uses them: with
+        // `denominator = "auto"`, for accounts without seats.
+        for (s, a) in streamed.iter_mut().zip(&aggregated) {
+            if s.seats.unwrap_or(0) > 0 {
+                s.known_users = a.known_users;
+            }
+        }
+        assert_eq!(aggregated, streamed[..accounts.len()], "as of {day}");
+        assert_eq!(
+            aggregated[4].known_users, 2,
+            "a5 has no seats: users ever seen count"
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! `tenure health` as a user runs it: explanation JSON, snapshots and
+//! history, overrides with exit codes, and the backtest's JSON keys.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        env.write(
+            "accounts.csv",
+            "id,name,plan\na1,Alpha,growth\na2,Beta,growth\na3,Gamma,starter\na4,Delta,starter\n",
+        );
+        env.write(
+            "subscriptions.csv",
+            "id,account_id,mrr,currency,seats,start_date,end_date,renewal_date\n\
+             s1,a1,100,USD,10,2024-01-01,2025-04-01,\n\
+             s2,a2,100,USD,10,2024-01-01,2025-04-01,\n\
+             s3,a3,100,USD,10,2024-01-01,,2026-01-01\n\
+             s4,a4,100,USD,10,2024-01-01,,2026-01-01\n",
+        );
+        let mut events = String::from("timestamp,account_id,user_id,event\n");
+        for (account, n) in [("a2", 5), ("a3", 8), ("a4", 3)] {
+            for i in 0..n {
+                events.push_str(&format!(
+                    "2025-02-{:02}T10:00:00Z,{account},u{i},report_created\n",
+                    10 + i
+                ));
+            }
+        }
+        env.write("events.csv", &events);
+        for kind in ["accounts", "subscriptions", "events"] {
+            ok(&env.run(&["import", kind, &format!("{kind}.csv"), "--quiet"]));
+        }
+        env
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, body: &str) {
+        std::fs::write(self.path(name), body).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env(
+                "TENURE_DB",
+                format!("sqlite://{}", self.path("t.db").display()),
+            )
+            .env("TENURE_CONFIG", self.path("tenure.toml"))
+            .env("USER", "tester")
+            .env_remove("TEST_DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&ok(&self.run(args))).unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn bad_input(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    text(&out.stderr)
+}
+
+/// One measure: events in the last 30 days, 0 → 0 points, 10+ → 100.
+const EVENT_SCORECARD: &str = r#"
+[[health.measures]]
+name = "Events"
+kind = "event_count"
+window_days = 30
+weight = 1
+linear = { min = 0, max = 10 }
+"#;
+
+#[test]
+fn health_json_explains_each_score_worst_first() {
+    let env = Env::new();
+    let v = env.json(&["health", "--as-of", "2025-03-01", "--format", "json"]);
+    let accounts = v["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 4);
+    let scores: Vec<f64> = accounts
+        .iter()
+        .map(|a| a["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+    for a in accounts {
+        let total: f64 = a["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["contribution"].as_f64().unwrap())
+            .sum();
+        assert_eq!(Some(total), a["score"].as_f64());
+        assert!(
+            a["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "Latest NPS")
+        );
+        assert!(a["scorecard_version"].is_string());
+        assert!(a["delta_7d"].is_null());
+    }
+    let one = env.json(&[
+        "health",
+        "--as-of",
+        "2025-03-01",
+        "--account",
+        "a3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(one["account_id"], "a3");
+    let table = ok(&env.run(&["health", "--as-of", "2025-03-01", "--account", "a3"]));
+    assert!(table.contains("Active users"), "{table}");
+    bad_input(&env.run(&["health", "--account", "nope"]));
+    bad_input(&env.run(&["health", "--as-of", "March"]));
+}
+
+#[test]
+fn recompute_stores_history_and_deltas() {
+    let env = Env::new();
+    ok(&env.run(&[
+        "health",
+        "recompute",
+        "--from",
+        "2025-02-01",
+        "--to",
+        "2025-03-01",
+        "--quiet",
+    ]));
+    let h = env.json(&["health", "history", "--account", "a3", "--format", "json"]);
+    assert_eq!(h["snapshots"].as_array().unwrap().len(), 29);
+    let v = env.json(&[
+        "health",
+        "--as-of",
+        "2025-03-01",
+        "--account",
+        "a3",
+        "--format",
+        "json",
+    ]);
+    assert!(v["delta_7d"].is_f64() && v["delta_30d"].is_null(), "{v}");
+    let g = env.json(&[
+        "health",
+        "groups",
+        "--by",
+        "plan",
+        "--from",
+        "2025-02-01",
+        "--to",
+        "2025-03-01",
+        "--interval",
+        "month",
+        "--format",
+        "json",
+    ]);
+    let groups: Vec<&str> = g["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["day"] == "2025-03-01")
+        .map(|r| r["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["growth", "starter"]);
+}
+
+#[test]
+fn overrides_are_set_listed_applied_and_cleared() {
+    let env = Env::new();
+    ok(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "12",
+        "--reason",
+        "Champion left",
+        "--until",
+        "2099-12-31",
+    ]));
+    let list = env.json(&["health", "overrides", "--format", "json"]);
+    let o = &list["overrides"][0];
+    assert_eq!(
+        (o["author"].as_str(), o["applies_today"].as_bool()),
+        (Some("tester"), Some(true))
+    );
+    let v = env.json(&["health", "--account", "a3", "--format", "json"]);
+    assert_eq!(v["score"], 12.0);
+    assert_eq!(v["override"]["reason"], "Champion left");
+    ok(&env.run(&[
+        "health",
+        "override",
+        "clear",
+        "a3",
+        "--author",
+        "boss@example.com",
+    ]));
+    let v = env.json(&["health", "--account", "a3", "--format", "json"]);
+    assert!(v["override"].is_null());
+    let list = env.json(&["health", "overrides", "--format", "json"]);
+    assert_eq!(list["overrides"].as_array().unwrap().len(), 0);
+
+    bad_input(&env.run(&[
+        "health",
+        "override",
+        "nope",
+        "--score",
+        "1",
+        "--reason",
+        "x",
+        "--until",
+        "2099-01-01",
+    ]));
+    bad_input(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "101",
+        "--reason",
+        "x",
+        "--until",
+        "2099-01-01",
+    ]));
+    bad_input(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "50",
+        "--reason",
+        "x",
+        "--until",
+        "2000-01-01",
+    ]));
+    bad_input(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "50",
+        "--until",
+        "2099-01-01",
+    ]));
+}
+
+#[test]
+fn backtest_reports_auc_bands_and_lift_per_scorecard() {
+    let env = Env::new();
+    env.write("events.toml", EVENT_SCORECARD);
+    ok(&env.run(&["init"]));
+    let v = env.json(&[
+        "health",
+        "backtest",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-01",
+        "--horizon",
+        "90",
+        "--scorecard",
+        "events.toml",
+        "--scorecard",
+        "tenure.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["as_of_dates"], serde_json::json!(["2025-03-01"]));
+    let cards = v["scorecards"].as_array().unwrap();
+    assert_eq!(cards.len(), 2);
+    // Scores 0, 50 (churned) and 80, 30 (stayed): AUC 3/4.
+    let e = &cards[0];
+    assert_eq!(e["auc"], 0.75);
+    assert_eq!(e["churned_while_green"], 0.0);
+    assert_eq!(e["worst_decile_lift"], 2.0);
+    // Red: 0 (churned) and 30; yellow: 50 (churned); green: 80.
+    assert_eq!(e["churn_rate_by_band"]["red"]["churn_rate"], 0.5);
+    assert_eq!(e["churn_rate_by_band"]["yellow"]["churn_rate"], 1.0);
+    for key in [
+        "auc",
+        "churn_rate_by_band",
+        "churned_while_green",
+        "worst_decile_lift",
+    ] {
+        assert!(cards[1].get(key).is_some(), "{key}");
+    }
+    let diff = ok(&env.run(&["health", "diff", "--account", "a3", "--since", "2025-03-01"]));
+    assert!(diff.contains("Active users"), "{diff}");
+}
