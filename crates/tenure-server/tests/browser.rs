@@ -373,6 +373,14 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
             .await
             .unwrap();
         s.shot("csm-account-override-error").await;
+        // The form came back with 422, as it should; nothing else failed.
+        let logged = s.errors().await;
+        assert!(
+            logged
+                .iter()
+                .all(|m| m.contains("/override") && m.contains("422")),
+            "{logged:?}"
+        );
         s.fill("#o-score", "25").await;
         s.click("#override-form button[type=submit]").await;
         s.c.wait()

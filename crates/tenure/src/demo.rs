@@ -150,6 +150,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     }
     let tenure_config = crate::output::load_config(config_path)?;
     let listener = crate::serve::bind(args.addr).await?;
+    score_health(&store, &tenure_config, config.end, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     println!("\ndashboard: {url}");
@@ -164,6 +165,36 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
         .with_tenure_config(tenure_config);
     crate::serve::serve_until_signal(listener, state).await?;
     store.close().await;
+    Ok(())
+}
+
+/// Scores health on the last simulated day, 30 days before it and at the
+/// last eleven month ends, so that the dashboard has current scores, their
+/// 30-day change and a year of band trend without a full daily history.
+async fn score_health(
+    store: &tenure_store::Store,
+    config: &tenure_core::config::Config,
+    end: jiff::civil::Date,
+    quiet: bool,
+) -> Result<()> {
+    use tenure_core::model::{date_from_day, day_number};
+    let mut days = vec![end, date_from_day(day_number(end) - 30)];
+    let mut first = end.first_of_month();
+    for _ in 0..11 {
+        let last = date_from_day(day_number(first) - 1);
+        days.push(last);
+        first = last.first_of_month();
+    }
+    days.sort();
+    days.dedup();
+    if !quiet {
+        eprintln!("scoring health on {} days...", days.len());
+    }
+    for d in days {
+        crate::health::recompute(store, config, d, d, true)
+            .await
+            .with_context(|| format!("scoring health on {d}"))?;
+    }
     Ok(())
 }
 

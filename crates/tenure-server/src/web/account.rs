@@ -35,8 +35,6 @@ use crate::AppState;
 use crate::auth::{CsrfForm, Principal, random_token};
 use crate::error::AppError;
 
-pub use super::health::load_health_data;
-
 /// Engagement kinds offered by the form (others may come through imports).
 pub const ENGAGEMENT_KINDS: [&str; 6] = ["call", "meeting", "email", "qbr", "onsite", "note"];
 
@@ -235,7 +233,7 @@ async fn build(
         .collect();
     contacts.sort_by(|x, y| y.champion.cmp(&x.champion).then(x.name.cmp(&y.name)));
 
-    let health = health::panel(state, &a, today).await?;
+    let health = health::panel(state, &view, &a, today).await?;
     let band = health.as_ref().map_or("none", |h| h.band);
     let mut facts = vec![
         ("Plan", a.plan.clone().unwrap_or_else(|| "–".into())),

@@ -63,6 +63,8 @@ pub struct Raw {
     pub today: Date,
     pub portfolio: Portfolio,
     pub health: HealthData,
+    /// Whether payment failures are tracked (a health signal).
+    pub track_payments: bool,
 }
 
 /// A row of the accounts table.
@@ -81,6 +83,8 @@ pub type BandCounts = [u32; 4];
 /// The aggregates of one scope.
 #[derive(Debug)]
 pub struct View {
+    /// What the view was built from (every account, in database id order).
+    pub raw: Arc<Raw>,
     pub today: Date,
     pub currency: String,
     pub dataset: Dataset,
@@ -277,16 +281,18 @@ pub async fn load_raw(store: &Store, config: &Config) -> Result<Raw, AppError> {
         .checked_sub(jiff::SignedDuration::from_hours(24 * 400))
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let portfolio = store.web_portfolio(since).await?;
-    let health = super::account::load_health_data(store, config, today).await?;
+    let health = super::health::load_health_data(store, config, today).await?;
+    let track_payments = store.payments_tracked().await?;
     Ok(Raw {
         today,
         portfolio,
         health,
+        track_payments,
     })
 }
 
 /// Builds the aggregates of one scope.
-pub fn build_view(raw: &Raw, config: &Config, scope: &Scope) -> Result<View, AppError> {
+pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View, AppError> {
     let email = match scope {
         Scope::All => None,
         Scope::Csm(e) => Some(e.trim().to_ascii_lowercase()),
@@ -439,6 +445,7 @@ pub fn build_view(raw: &Raw, config: &Config, scope: &Scope) -> Result<View, App
         .collect();
     let warnings = dataset.warnings().to_vec();
     Ok(View {
+        raw: raw.clone(),
         today,
         currency: dataset.currency().as_str().to_string(),
         dataset,

@@ -52,6 +52,7 @@ pub use layout::WebError;
 pub struct WebState {
     pub config: Arc<Config>,
     pub cache: cache::Cache,
+    model: std::sync::OnceLock<tenure_core::health::HealthModel>,
 }
 
 impl WebState {
@@ -59,7 +60,14 @@ impl WebState {
         WebState {
             config: Arc::new(config),
             cache: cache::Cache::default(),
+            model: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The health model of the configured scorecards, compiled once.
+    pub fn model(&self) -> &tenure_core::health::HealthModel {
+        self.model
+            .get_or_init(|| tenure_core::health::HealthModel::new(&self.config.health))
     }
 }
 
