@@ -313,6 +313,32 @@ async fn malformed_queries_and_forms_never_give_a_server_error() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let _ = s;
+    // NUL bytes, which PostgreSQL cannot store, are refused field by field.
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            &format!("{id}/engagements"),
+            &format!("csrf_token={csrf}&kind=call&date=2020-01-01&notes=a%00b"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.count("#e-notes-err"), 1);
+    let r = b
+        .post(
+            &format!("{id}/override"),
+            &format!("csrf_token={csrf}&score=50&reason=a%00b&until=2099-01-01"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let login = send(
+        &app,
+        Method::POST,
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "email=a%00@example.com&password=x",
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

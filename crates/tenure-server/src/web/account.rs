@@ -131,6 +131,10 @@ pub struct PageQuery {
 
 /// The account if the caller may see it (404 otherwise, so existence does not leak).
 async fn account(state: &AppState, p: &Principal, id: &str) -> Result<Account, AppError> {
+    // PostgreSQL cannot hold NUL in text: such an id cannot exist.
+    if id.contains('\0') || id.len() > 500 {
+        return Err(AppError::not_found(format!("account {id:?} not found")));
+    }
     match state
         .store
         .get_record(Kind::Accounts, id, &p.scope())
@@ -468,6 +472,8 @@ pub fn check_engagement(
     let notes = f.notes.trim();
     if notes.chars().count() > 4000 {
         err.notes = Some("Keep notes under 4,000 characters.".into());
+    } else if notes.contains('\0') {
+        err.notes = Some("The notes contain a character that cannot be stored.".into());
     }
     match date {
         Some(d) if err.kind.is_none() && err.notes.is_none() => {
@@ -549,6 +555,8 @@ pub fn check_override(f: &OverrideForm, today: Date) -> Result<CheckedOverride, 
         err.reason = Some("Say why the computed score is wrong.".into());
     } else if reason.chars().count() > 1000 {
         err.reason = Some("Keep the reason under 1,000 characters.".into());
+    } else if reason.contains('\0') {
+        err.reason = Some("The reason contains a character that cannot be stored.".into());
     }
     let until = match parse_date(f.until.trim()) {
         Ok(d) if d < today => {

@@ -80,9 +80,15 @@ pub async fn submit(
         email_error: None,
         password_error: None,
     };
-    if page.email.is_empty() || !page.email.contains('@') || page.email.len() > 320 {
+    if page.email.is_empty()
+        || !page.email.contains('@')
+        || page.email.len() > 320
+        || page.email.chars().any(char::is_control)
+    {
         page.email_error = Some("Enter the email address you sign in with.".into());
     }
+    // Safe to show again: control characters are dropped.
+    page.email.retain(|c| !c.is_control());
     if f.password.is_empty() {
         page.password_error = Some("Enter your password.".into());
     } else if f.password.len() > 1024 {
