@@ -471,9 +471,11 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
 pub const FALLING: f64 = -10.0;
 
 impl Row {
-    /// Red, or falling by [`FALLING`] points or more in 30 days.
+    /// Paying, and red or falling by [`FALLING`] points or more in 30 days.
     pub fn at_risk(&self) -> bool {
-        self.health.band == Some(Band::Red) || self.health.delta30.is_some_and(|d| d <= FALLING)
+        self.mrr_minor > 0
+            && (self.health.band == Some(Band::Red)
+                || self.health.delta30.is_some_and(|d| d <= FALLING))
     }
 }
 

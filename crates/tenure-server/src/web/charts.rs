@@ -196,7 +196,7 @@ pub fn stacked(
     let mut out = String::new();
     open(&mut out, id, title, &describe(labels, &all, fmt));
     axes(&mut out, &f, labels, fmt);
-    let bw = (f.slot() * 0.6).max(2.0);
+    let bw = (f.slot() * 0.6).clamp(2.0, 48.0);
     for (i, label) in labels.iter().enumerate() {
         let x = f.x_center(i) - bw / 2.0;
         for (group, sign) in [(up, 1.0), (down, -1.0)] {
@@ -328,7 +328,7 @@ pub fn bars(
         &describe(labels, std::slice::from_ref(series), fmt),
     );
     axes(&mut out, &f, labels, fmt);
-    let bw = (f.slot() * 0.7).max(1.0);
+    let bw = (f.slot() * 0.7).clamp(1.0, 48.0);
     for (i, v) in series.values.iter().enumerate() {
         let v = v.unwrap_or(0.0);
         let y = f.y(v);
