@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tenure's one test command (README and CI run exactly this):
-#   formatting, lints, every test on SQLite, then the store contract suite and
-#   the server tests again on a throwaway PostgreSQL server started here.
+#   formatting, lints, every test on SQLite (the dashboard's browser suite
+#   included, in headless Chromium), then the store contract suite and the
+#   server tests again on a throwaway PostgreSQL server started here.
+#   Screenshots of every dashboard page land in target/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,22 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   run_tests() { cargo test --no-fail-fast "$@"; }
 fi
+
+# The browser suite drives Debian's Chromium through chromedriver; install
+# them when missing (as root, e.g. in CI) and make the suite mandatory then.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing chromium and chromium-driver"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  fi
+fi
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+  export TENURE_REQUIRE_BROWSER=1
+else
+  echo "warning: chromium or chromedriver is missing: the browser suite will be skipped" >&2
+fi
+mkdir -p target/screenshots
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -10,6 +10,7 @@
 //!   browsable at `/api/docs` ([`openapi`]).
 //! - [`ingest`]: Segment-compatible event ingest under `/v1/`.
 //! - [`webhooks`]: Stripe-format billing webhooks at `/webhooks/stripe`.
+//! - [`web`]: the dashboard's HTML pages (`/`, `/accounts`, `/metrics`, ...).
 //!
 //! Cross-cutting: [`auth`] (keys, passwords, sessions, roles, CSRF),
 //! [`error`] (the one error type), [`limits`] (rate limits) and
@@ -23,6 +24,7 @@ pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;
 
 use std::future::Future;
@@ -102,6 +104,8 @@ pub struct AppState {
     /// Password attempts per email: a small budget against guessing.
     pub(crate) login_limiter: Arc<RateLimiter>,
     pub(crate) telemetry: Arc<Telemetry>,
+    /// The dashboard's configuration and aggregate cache.
+    pub web: Arc<web::WebState>,
 }
 
 impl AppState {
@@ -116,7 +120,14 @@ impl AppState {
             })),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
+            web: Arc::new(web::WebState::default()),
         }
+    }
+
+    /// Uses `config` (tenure.toml: currency, scorecards) for the dashboard.
+    pub fn with_tenure_config(mut self, config: tenure_core::config::Config) -> AppState {
+        self.web = Arc::new(web::WebState::new(config));
+        self
     }
 }
 
@@ -130,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(ingest::router())
         .merge(webhooks::router())
+        .merge(web::router())
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         // JSON API bodies; the ingest and webhook handlers read their bodies

@@ -1,8 +1,13 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
+//!
+//! `/metrics` is shared with the dashboard's metrics page: a request whose
+//! `Accept` header asks for HTML (a browser) gets the page, anything else
+//! (Prometheus, curl) the text exposition.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -33,8 +38,16 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text exposition.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text exposition, or the dashboard page for browsers.
+async fn metrics(State(state): State<AppState>, req: Request) -> Response {
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if html {
+        return Handler::call(crate::web::metrics::page, req, state).await;
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -42,4 +55,5 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.telemetry.render(),
     )
+        .into_response()
 }

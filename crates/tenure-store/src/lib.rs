@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod kind;
 pub mod rows;
 pub mod testing;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -175,6 +175,9 @@ pub struct DemoArgs {
     /// Load the data but do not start the dashboard.
     #[arg(long)]
     pub no_serve: bool,
+    /// Address the dashboard listens on.
+    #[arg(long, env = "TENURE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -187,7 +190,7 @@ pub fn parse_kind(s: &str) -> Result<Kind> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo(args) => demo::run(&cli.db, args).await,
+        Command::Demo(args) => demo::run(&cli.db, &cli.config, args).await,
         Command::Init { force } => data::init(&cli.config, force),
         Command::Config {
             command: ConfigCommand::Check,

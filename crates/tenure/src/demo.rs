@@ -4,6 +4,10 @@
 //!
 //! Generation runs on its own threads, one account at a time, while this task
 //! writes the previous accounts; memory stays flat whatever the size.
+//!
+//! Unless `--no-serve`, the demo then creates three users (an admin, a
+//! leader and one of the simulated CSMs), each with a random password
+//! printed once, and serves the dashboard, printing its URL.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -76,7 +80,7 @@ fn records(b: AccountBundle) -> impl Iterator<Item = Record> {
         .chain(b.events.into_iter().map(Record::Event))
 }
 
-pub async fn run(db: &str, args: DemoArgs) -> Result<()> {
+pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     let config = config(&args)?;
     let demo = Demo::new(config.clone());
     if let Some(dir) = &args.out {
@@ -141,7 +145,115 @@ pub async fn run(db: &str, args: DemoArgs) -> Result<()> {
             config.end
         );
     }
+    if args.no_serve {
+        return Ok(());
+    }
+    let tenure_config = crate::output::load_config(config_path)?;
+    let listener = crate::serve::bind(args.addr).await?;
+    score_health(&store, &tenure_config, config.end, args.quiet).await?;
+    let logins = demo_users(&store, &csms).await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    println!("\ndashboard: {url}");
+    println!("log in with one of these (passwords are shown only now):");
+    for (role, email, password) in &logins {
+        println!("  {role:<7} {email:<36} {password}");
+    }
+    println!("stop with Ctrl-C");
+    crate::serve::init_logging(crate::serve::LogFormat::Compact);
+    let server_config = crate::serve::server_config(&tenure_config, false);
+    let state = tenure_server::AppState::new(store.clone(), server_config)
+        .with_tenure_config(tenure_config.clone());
+    crate::serve::serve_until_signal(listener, state, tenure_config).await?;
+    store.close().await;
     Ok(())
+}
+
+/// Scores health on the last simulated day, 30 days before it and at the
+/// last eleven month ends, so that the dashboard has current scores, their
+/// 30-day change and a year of band trend without a full daily history.
+async fn score_health(
+    store: &tenure_store::Store,
+    config: &tenure_core::config::Config,
+    end: jiff::civil::Date,
+    quiet: bool,
+) -> Result<()> {
+    use tenure_core::model::{date_from_day, day_number};
+    let mut days = vec![end, date_from_day(day_number(end) - 30)];
+    let mut first = end.first_of_month();
+    for _ in 0..11 {
+        let last = date_from_day(day_number(first) - 1);
+        days.push(last);
+        first = last.first_of_month();
+    }
+    days.sort();
+    days.dedup();
+    if !quiet {
+        eprintln!("scoring health on {} days...", days.len());
+    }
+    for d in days {
+        crate::health::recompute(store, config, d, d, true)
+            .await
+            .with_context(|| format!("scoring health on {d}"))?;
+    }
+    Ok(())
+}
+
+/// Creates the demo's users: an admin, a leader and the first simulated CSM.
+/// Returns `(role, email, password)` of each.
+async fn demo_users(
+    store: &tenure_store::Store,
+    csms: &[tenure_core::demo::Csm],
+) -> Result<Vec<(&'static str, String, String)>> {
+    use tenure_server::auth::{hash_password, random_token};
+    use tenure_store::auth::{NewUser, Role};
+    let domain = csms
+        .first()
+        .and_then(|c| c.email.split_once('@'))
+        .map_or("example.com".to_string(), |(_, d)| d.to_string());
+    let mut users = vec![
+        (
+            Role::Admin,
+            "admin",
+            format!("admin@{domain}"),
+            Some("Demo admin".to_string()),
+        ),
+        (
+            Role::Leader,
+            "leader",
+            format!("leader@{domain}"),
+            Some("Demo leader".to_string()),
+        ),
+    ];
+    if let Some(c) = csms.first() {
+        users.push((
+            Role::Csm,
+            "csm",
+            c.email.to_ascii_lowercase(),
+            Some(c.name.clone()),
+        ));
+    }
+    let mut out = Vec::new();
+    for (role, label, email, name) in users {
+        let password = random_token(12);
+        let password_hash = hash_password(&password)
+            .map_err(|e| anyhow::anyhow!("hashing a password: {}", e.message))?;
+        store
+            .create_user(
+                &NewUser {
+                    id: format!("usr_{}", random_token(12)),
+                    email: email.clone(),
+                    name,
+                    role,
+                    all_accounts: false,
+                    password_hash,
+                },
+                jiff::Timestamp::now(),
+            )
+            .await
+            .with_context(|| format!("creating the demo user {email}"))?;
+        out.push((label, email, password));
+    }
+    Ok(out)
 }
 
 /// Writes one importable file per kind into `dir`, named after the kind.

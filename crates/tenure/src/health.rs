@@ -163,7 +163,7 @@ pub struct BacktestArgs {
     /// Last possible as-of date (default: today minus the horizon).
     #[arg(long)]
     pub to: Option<String>,
-    /// Compare these configuration files' [health] sections (default: the current one).
+    /// Compare the health sections of these configuration files (default: the current one).
     #[arg(long = "scorecard")]
     pub scorecards: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]

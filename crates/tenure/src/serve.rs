@@ -1,7 +1,9 @@
-//! `tenure serve`: the HTTP server (JSON API, Segment ingest, Stripe webhooks).
+//! `tenure serve`: the HTTP server (web dashboard, JSON API, Segment ingest,
+//! Stripe webhooks).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -67,7 +69,7 @@ pub fn server_config(file: &tenure_core::config::Config, secure_cookies: bool) -
     }
 }
 
-pub async fn run(db: &str, config_path: &std::path::Path, args: ServeArgs) -> Result<()> {
+pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
     let file = crate::output::load_config(config_path)?;
     let store = open_store(db).await?;
@@ -86,21 +88,41 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: ServeArgs) -> Re
         );
     }
     tracing::info!(database = %redact_url(db), "database ready");
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(store.clone(), config).with_tenure_config(file.clone());
+    let listener = bind(args.addr).await?;
+    serve_until_signal(listener, state, file).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Binds the listening socket, naming the address in the error.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} (use --addr to pick another address)"))
+}
+
+/// Serves until SIGINT or SIGTERM, running the background jobs (today's
+/// health scores, see `jobs`) beside the server.
+pub async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    config: tenure_core::config::Config,
+) -> Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let jobs = tokio::spawn(crate::jobs::run_forever(
-        store.clone(),
-        file,
+        state.store.clone(),
+        config,
         std::time::Duration::from_secs(30),
         async {
             let _ = jobs_stopped.await;
         },
     ));
-    let served = tenure_server::serve(state, args.addr, tenure_server::shutdown_signal()).await;
+    let served = tenure_server::serve_on(listener, state, tenure_server::shutdown_signal()).await;
     let _ = stop_jobs.send(());
     let _ = jobs.await;
-    served.with_context(|| format!("serving on {}", args.addr))?;
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    served.with_context(|| format!("serving on {addr}"))
 }

@@ -1,0 +1,673 @@
+//! `/accounts/{id}`: the account page (the "360"). Header (ARR, plan, CSM,
+//! renewal), health with each measure explained and what changed, health,
+//! MRR and weekly-active-user charts, a timeline (MRR movements,
+//! engagements, tickets, survey answers, usage highlights), contacts and
+//! champions, and the forms to log an engagement and to override the
+//! health score.
+//!
+//! Forms post to `/accounts/{id}/engagements` and `/accounts/{id}/override`
+//! with the session's CSRF token. A form with mistakes is shown again with a
+//! message next to each wrong field (status 422); a saved form redirects
+//! back to the page (303) with a confirmation.
+
+use std::collections::{BTreeMap, HashSet};
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use tenure_core::metrics::{LedgerQuery, MovementKind};
+use tenure_core::model::{Account, Engagement, date_from_day, day_number, parse_date, utc_date};
+use tenure_store::Kind;
+use tenure_store::rows::Record;
+
+use super::accounts::band_label;
+use super::cache::{View, add_days, month_back, today};
+use super::charts::{self, Series};
+use super::health::{self, HealthPanel};
+use super::layout::{Nav, money, render, render_status, thousands, urlencode};
+use super::{WebError, WebUser};
+use crate::AppState;
+use crate::auth::{CsrfForm, Principal, random_token};
+use crate::error::AppError;
+
+/// Engagement kinds offered by the form (others may come through imports).
+pub const ENGAGEMENT_KINDS: [&str; 6] = ["call", "meeting", "email", "qbr", "onsite", "note"];
+
+/// One entry of the timeline.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub date: String,
+    /// For sorting: microseconds.
+    pub at: i64,
+    /// mrr, engagement, ticket, survey, usage.
+    pub kind: &'static str,
+    pub label: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactOut {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub champion: bool,
+}
+
+/// What was typed into the engagement form, and what is wrong with it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EngagementForm {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EngagementErrors {
+    pub kind: Option<String>,
+    pub date: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// What was typed into the override form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    pub score: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub until: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OverrideErrors {
+    pub score: Option<String>,
+    pub reason: Option<String>,
+    pub until: Option<String>,
+    pub form: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub nav: Nav,
+    pub id: String,
+    pub action_base: String,
+    pub name: String,
+    pub facts: Vec<(&'static str, String)>,
+    pub arr: String,
+    pub mrr: String,
+    pub renewal: String,
+    pub health: Option<HealthPanel>,
+    pub band: &'static str,
+    pub band_label: &'static str,
+    pub mrr_chart: String,
+    pub wau_chart: String,
+    pub timeline: Vec<Entry>,
+    pub contacts: Vec<ContactOut>,
+    pub saved: Option<&'static str>,
+    pub kinds: &'static [&'static str],
+    pub eng: EngagementForm,
+    pub eng_err: EngagementErrors,
+    pub ovr: OverrideForm,
+    pub ovr_err: OverrideErrors,
+    pub can_override: bool,
+    pub today: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// The account if the caller may see it (404 otherwise, so existence does not leak).
+async fn account(state: &AppState, p: &Principal, id: &str) -> Result<Account, AppError> {
+    // PostgreSQL cannot hold NUL in text: such an id cannot exist.
+    if id.contains('\0') || id.len() > 500 {
+        return Err(AppError::not_found(format!("account {id:?} not found")));
+    }
+    match state
+        .store
+        .get_record(Kind::Accounts, id, &p.scope())
+        .await?
+    {
+        Record::Account(a) => Ok(a),
+        _ => Err(AppError::not_found(format!("account {id} not found"))),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let saved = match q.ok().and_then(|Query(q)| q.saved).as_deref() {
+        Some("engagement") => Some("Engagement logged."),
+        Some("override") => Some("Health override saved."),
+        _ => None,
+    };
+    let page = build(&state, &p, &id, saved, None, None).await?;
+    render(&page)
+}
+
+async fn build(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    saved: Option<&'static str>,
+    eng: Option<(EngagementForm, EngagementErrors)>,
+    ovr: Option<(OverrideForm, OverrideErrors)>,
+) -> Result<AccountPage, AppError> {
+    let a = account(state, p, id).await?;
+    let view = state.web.cache.view(state, &p.scope()).await?;
+    let today = today();
+    let (eng, eng_err) = eng.unwrap_or_else(|| {
+        (
+            EngagementForm {
+                kind: "call".into(),
+                date: today.to_string(),
+                notes: String::new(),
+            },
+            EngagementErrors::default(),
+        )
+    });
+    let (ovr, ovr_err) = ovr.unwrap_or_else(|| {
+        (
+            OverrideForm {
+                score: String::new(),
+                reason: String::new(),
+                until: add_days(today, 30).to_string(),
+            },
+            OverrideErrors::default(),
+        )
+    });
+    let index = view.dataset.account_index(&a.id);
+    let cur = view.currency().to_string();
+    let mrr_minor = index.map_or(0, |i| view.dataset.mrr_on(i, today));
+    let renewal = index
+        .and_then(|i| view.rows.get(i))
+        .and_then(|r| r.renewal)
+        .map_or("–".to_string(), |d| d.to_string());
+
+    let mut timeline = Vec::new();
+    let mrr_chart = match index {
+        Some(i) => mrr_history(&view, i, today, &mut timeline),
+        None => String::new(),
+    };
+    let since = Timestamp::now()
+        .checked_sub(SignedDuration::from_hours(24 * 7 * 13))
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let uses = state.store.account_day_use(&a.id, since).await?;
+    let wau_chart = usage(&uses, today, &mut timeline);
+
+    for kind in [Kind::Engagements, Kind::Tickets, Kind::SurveyResponses] {
+        for r in state.store.account_records(kind, &a.id).await? {
+            if let Some(e) = entry(&r) {
+                timeline.push(e);
+            }
+        }
+    }
+    timeline.sort_by(|x, y| y.at.cmp(&x.at).then(x.kind.cmp(y.kind)));
+    timeline.truncate(60);
+
+    let mut contacts: Vec<ContactOut> = state
+        .store
+        .account_records(Kind::Contacts, &a.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Contact(c) => Some(ContactOut {
+                name: c.name.unwrap_or_default(),
+                email: c.email,
+                role: c.role.unwrap_or_default(),
+                champion: c.champion == Some(true),
+            }),
+            _ => None,
+        })
+        .collect();
+    contacts.sort_by(|x, y| y.champion.cmp(&x.champion).then(x.name.cmp(&y.name)));
+
+    let health = health::panel(state, &view, &a, today).await?;
+    let band = health.as_ref().map_or("none", |h| h.band);
+    let mut facts = vec![
+        ("Plan", a.plan.clone().unwrap_or_else(|| "–".into())),
+        ("CSM", a.csm_email.clone().unwrap_or_else(|| "–".into())),
+    ];
+    for (k, v) in [("Industry", &a.industry), ("Region", &a.region)] {
+        if let Some(v) = v {
+            facts.push((k, v.clone()));
+        }
+    }
+    if let Some(e) = a.employees {
+        facts.push(("Employees", thousands(e)));
+    }
+    if let Some(c) = a.created_at {
+        facts.push(("Customer since", c.to_string()));
+    }
+    Ok(AccountPage {
+        nav: Nav::new(p, "accounts"),
+        id: a.id.clone(),
+        action_base: format!("/accounts/{}", urlencode(&a.id)),
+        name: a.name.clone(),
+        facts,
+        arr: money(view.units(mrr_minor * 12), &cur, false),
+        mrr: money(view.units(mrr_minor), &cur, false),
+        renewal,
+        can_override: health::OVERRIDES && p.role.can_write(),
+        health,
+        band,
+        band_label: band_label(band),
+        mrr_chart,
+        wau_chart,
+        timeline,
+        contacts,
+        saved,
+        kinds: &ENGAGEMENT_KINDS,
+        eng,
+        eng_err,
+        ovr,
+        ovr_err,
+        today: today.to_string(),
+    })
+}
+
+/// The MRR chart (month ends over two years) and the MRR movements for the timeline.
+fn mrr_history(v: &View, i: usize, today: Date, timeline: &mut Vec<Entry>) -> String {
+    let cur = v.currency().to_string();
+    let first = month_back(today.first_of_month(), 23);
+    let mut labels = Vec::new();
+    let mut values = Vec::new();
+    for k in 0..24 {
+        let start = month_back(today.first_of_month(), 23 - k);
+        let end = start.last_of_month().min(today);
+        if end < first {
+            continue;
+        }
+        labels.push(start.strftime("%b %y").to_string());
+        values.push(Some(v.units(v.dataset.mrr_on(i, end))));
+    }
+    for m in v.dataset.ledger(&LedgerQuery {
+        period: None,
+        account: Some(i),
+        kind: None,
+    }) {
+        let verb = match m.kind {
+            MovementKind::New => "New",
+            MovementKind::Expansion => "Expansion",
+            MovementKind::Contraction => "Contraction",
+            MovementKind::Churn => "Churn",
+            MovementKind::Reactivation => "Reactivation",
+        };
+        timeline.push(Entry {
+            date: m.date.to_string(),
+            at: day_number(m.date) as i64 * 86_400_000_000,
+            kind: "mrr",
+            label: format!("MRR {}", verb.to_lowercase()),
+            text: format!(
+                "{verb}: MRR {} → {}",
+                money(v.units(m.mrr_before_minor), &cur, false),
+                money(v.units(m.mrr_after_minor), &cur, false)
+            ),
+        });
+    }
+    charts::lines(
+        "mrr-history",
+        "MRR at each month end",
+        &labels,
+        &[Series::new("MRR", "s-mrr", values)],
+        None,
+        &|x| money(x, &cur, true),
+    )
+}
+
+/// Weekly active users over 13 weeks, and usage highlights for the timeline.
+fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Entry>) -> String {
+    let t = i64::from(day_number(today));
+    // Week k ends on today - 7 * (12 - k).
+    let mut weeks: Vec<HashSet<&str>> = vec![HashSet::new(); 13];
+    let mut recent: BTreeMap<&str, (i64, HashSet<&str>)> = BTreeMap::new();
+    for u in uses {
+        let back = t - u.day;
+        if (0..91).contains(&back) {
+            weeks[12 - (back / 7) as usize].insert(&u.user_id);
+        }
+        if (0..30).contains(&back) {
+            let e = recent.entry(&u.event).or_default();
+            e.0 += u.count;
+            e.1.insert(&u.user_id);
+        }
+    }
+    let labels: Vec<String> = (0..13)
+        .map(|k| {
+            date_from_day((t - 7 * (12 - k as i64)) as i32)
+                .strftime("%d %b")
+                .to_string()
+        })
+        .collect();
+    let values: Vec<Option<f64>> = weeks.iter().map(|w| Some(w.len() as f64)).collect();
+    let mut top: Vec<_> = recent.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    if !top.is_empty() {
+        let text = top
+            .iter()
+            .take(3)
+            .map(|(e, (n, users))| format!("{e} ×{} by {} users", thousands(*n), users.len()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        timeline.push(Entry {
+            date: today.to_string(),
+            at: i64::from(day_number(today)) * 86_400_000_000,
+            kind: "usage",
+            label: "Usage, last 30 days".into(),
+            text: format!("Top events: {text}"),
+        });
+    }
+    let (last, prev) = (weeks[12].len(), weeks[11].len());
+    if prev >= 5 && last * 2 <= prev {
+        timeline.push(Entry {
+            date: today.to_string(),
+            at: i64::from(day_number(today)) * 86_400_000_000 + 1,
+            kind: "usage",
+            label: "Usage drop".into(),
+            text: format!("Weekly active users fell from {prev} to {last}."),
+        });
+    }
+    charts::bars(
+        "wau",
+        "Weekly active users (weeks ending on the date shown)",
+        &labels,
+        &Series::new("Weekly active users", "s-wau", values),
+        &|x| thousands(x.round() as i64),
+    )
+}
+
+fn entry(r: &Record) -> Option<Entry> {
+    let when = |t: Timestamp| utc_date(t).to_string();
+    Some(match r {
+        Record::Engagement(e) => Entry {
+            date: when(e.occurred_at),
+            at: e.occurred_at.as_microsecond(),
+            kind: "engagement",
+            label: format!("Engagement: {}", e.kind),
+            text: match (&e.csm_email, &e.notes) {
+                (Some(c), Some(n)) => format!("{n} ({c})"),
+                (None, Some(n)) => n.clone(),
+                (Some(c), None) => format!("by {c}"),
+                (None, None) => String::new(),
+            },
+        },
+        Record::Ticket(t) => Entry {
+            date: when(t.opened_at),
+            at: t.opened_at.as_microsecond(),
+            kind: "ticket",
+            label: format!(
+                "Ticket {}",
+                t.priority.map(|p| p.as_str()).unwrap_or("normal")
+            ),
+            text: format!(
+                "{}{}{}",
+                t.id,
+                match t.closed_at {
+                    Some(c) => format!(", closed {}", when(c)),
+                    None => ", open".into(),
+                },
+                t.csat.map(|c| format!(", CSAT {c}/5")).unwrap_or_default()
+            ),
+        },
+        Record::SurveyResponse(s) => Entry {
+            date: when(s.responded_at),
+            at: s.responded_at.as_microsecond(),
+            kind: "survey",
+            label: format!("{} answer", s.kind.as_str().to_uppercase()),
+            text: format!(
+                "Score {}{}",
+                s.score,
+                s.comment
+                    .as_deref()
+                    .map(|c| format!(": “{c}”"))
+                    .unwrap_or_default()
+            ),
+        },
+        _ => return None,
+    })
+}
+
+/// Checks the engagement form; `Ok` holds the engagement to save.
+pub fn check_engagement(
+    f: &EngagementForm,
+    account_id: &str,
+    csm_email: Option<String>,
+    today: Date,
+) -> Result<Engagement, EngagementErrors> {
+    let mut err = EngagementErrors::default();
+    let kind = f.kind.trim().to_ascii_lowercase();
+    if !ENGAGEMENT_KINDS.contains(&kind.as_str()) {
+        err.kind = Some(format!("Choose one of: {}.", ENGAGEMENT_KINDS.join(", ")));
+    }
+    let date = match parse_date(f.date.trim()) {
+        Ok(d) if d > today => {
+            err.date = Some("The date cannot be in the future.".into());
+            None
+        }
+        Ok(d) if d < add_days(today, -3660) => {
+            err.date = Some("The date is more than ten years ago.".into());
+            None
+        }
+        Ok(d) => Some(d),
+        Err(_) => {
+            err.date = Some("Enter a date as YYYY-MM-DD.".into());
+            None
+        }
+    };
+    let notes = f.notes.trim();
+    if notes.chars().count() > 4000 {
+        err.notes = Some("Keep notes under 4,000 characters.".into());
+    } else if notes.contains('\0') {
+        err.notes = Some("The notes contain a character that cannot be stored.".into());
+    }
+    match date {
+        Some(d) if err.kind.is_none() && err.notes.is_none() => {
+            // Today's engagements get the current time, so they sort after earlier ones.
+            let occurred_at = if d == today {
+                Timestamp::now()
+            } else {
+                d.to_zoned(jiff::tz::TimeZone::UTC)
+                    .map(|z| z.timestamp())
+                    .unwrap_or(Timestamp::UNIX_EPOCH)
+                    .checked_add(SignedDuration::from_hours(12))
+                    .unwrap_or(Timestamp::UNIX_EPOCH)
+            };
+            Ok(Engagement {
+                id: format!("eng_{}", random_token(12)),
+                account_id: account_id.to_string(),
+                kind,
+                occurred_at,
+                csm_email,
+                notes: (!notes.is_empty()).then(|| notes.to_string()),
+            })
+        }
+        _ => Err(err),
+    }
+}
+
+pub async fn log_engagement(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<CsrfForm<EngagementForm>, AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, form } = form?;
+    p.require_write()?;
+    let a = account(&state, &p, &id).await?;
+    match check_engagement(&form, &a.id, p.email.clone(), today()) {
+        Ok(e) => {
+            state
+                .store
+                .create_record(&Record::Engagement(e), &p.scope())
+                .await?;
+            state.web.cache.invalidate();
+            Ok(Redirect::to(&format!(
+                "/accounts/{}?saved=engagement#timeline",
+                urlencode(&a.id)
+            ))
+            .into_response())
+        }
+        Err(errors) => {
+            let page = build(&state, &p, &a.id, None, Some((form, errors)), None).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+/// A checked override: score, reason and the last day it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedOverride {
+    pub score: f64,
+    pub reason: String,
+    pub until: Date,
+}
+
+/// Checks the override form.
+pub fn check_override(f: &OverrideForm, today: Date) -> Result<CheckedOverride, OverrideErrors> {
+    let mut err = OverrideErrors::default();
+    let score = match f.score.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=100.0).contains(&s) => Some(s),
+        Ok(_) => {
+            err.score = Some("The score must be between 0 and 100.".into());
+            None
+        }
+        Err(_) => {
+            err.score = Some("Enter a score from 0 to 100.".into());
+            None
+        }
+    };
+    let reason = f.reason.trim();
+    if reason.is_empty() {
+        err.reason = Some("Say why the computed score is wrong.".into());
+    } else if reason.chars().count() > 1000 {
+        err.reason = Some("Keep the reason under 1,000 characters.".into());
+    } else if reason.contains('\0') {
+        err.reason = Some("The reason contains a character that cannot be stored.".into());
+    }
+    let until = match parse_date(f.until.trim()) {
+        Ok(d) if d < today => {
+            err.until = Some("The expiry cannot be in the past.".into());
+            None
+        }
+        Ok(d) if d > add_days(today, 366) => {
+            err.until = Some("An override lasts at most a year.".into());
+            None
+        }
+        Ok(d) => Some(d),
+        Err(_) => {
+            err.until = Some("Enter the last day it applies as YYYY-MM-DD.".into());
+            None
+        }
+    };
+    match (score, until) {
+        (Some(score), Some(until)) if err.reason.is_none() => Ok(CheckedOverride {
+            score,
+            reason: reason.to_string(),
+            until,
+        }),
+        _ => Err(err),
+    }
+}
+
+pub async fn set_override(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<CsrfForm<OverrideForm>, AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, form } = form?;
+    p.require_write()?;
+    let a = account(&state, &p, &id).await?;
+    let today = today();
+    let result = match check_override(&form, today) {
+        Ok(o) => health::save_override(&state, &p, &a, &o, today).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            state.web.cache.invalidate();
+            Ok(Redirect::to(&format!(
+                "/accounts/{}?saved=override#health",
+                urlencode(&a.id)
+            ))
+            .into_response())
+        }
+        Err(errors) => {
+            let page = build(&state, &p, &a.id, None, None, Some((form, errors))).await?;
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn engagement_form_reports_each_field() {
+        let today = d("2026-03-10");
+        let f = EngagementForm {
+            kind: "party".into(),
+            date: "2026-04-01".into(),
+            notes: "x".repeat(5000),
+        };
+        let e = check_engagement(&f, "a1", None, today).unwrap_err();
+        assert!(e.kind.is_some() && e.date.is_some() && e.notes.is_some());
+        let f = EngagementForm {
+            kind: "QBR".into(),
+            date: "2026-03-09".into(),
+            notes: "  renewal talk ".into(),
+        };
+        let e = check_engagement(&f, "a1", Some("c@x".into()), today).unwrap();
+        assert_eq!(
+            (e.kind.as_str(), e.notes.as_deref()),
+            ("qbr", Some("renewal talk"))
+        );
+        assert_eq!(utc_date(e.occurred_at), d("2026-03-09"));
+    }
+
+    #[test]
+    fn override_form_needs_score_reason_and_a_near_expiry() {
+        let today = d("2026-03-10");
+        let bad = OverrideForm {
+            score: "140".into(),
+            reason: " ".into(),
+            until: "2026-03-01".into(),
+        };
+        let e = check_override(&bad, today).unwrap_err();
+        assert!(e.score.is_some() && e.reason.is_some() && e.until.is_some());
+        let e = check_override(
+            &OverrideForm {
+                score: "abc".into(),
+                reason: "r".into(),
+                until: "2028-01-01".into(),
+            },
+            today,
+        )
+        .unwrap_err();
+        assert!(e.score.is_some() && e.until.is_some());
+        let ok = OverrideForm {
+            score: "35".into(),
+            reason: "Champion left".into(),
+            until: "2026-04-10".into(),
+        };
+        assert_eq!(check_override(&ok, today).unwrap().until, d("2026-04-10"));
+    }
+}

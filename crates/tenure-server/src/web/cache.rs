@@ -1,0 +1,510 @@
+//! The portfolio aggregates behind the overview, accounts, metrics and risk
+//! pages, computed once and shared by every request.
+//!
+//! [`Cache::view`] answers from memory. The raw portfolio (accounts,
+//! subscriptions, recent survey responses and tickets, the latest health
+//! scores) is loaded in a few bulk queries; each scope (everything, or one
+//! CSM's accounts) gets a [`View`] built from it on first use: the metrics
+//! [`Dataset`], one [`Row`] per account for the table, twelve monthly reports
+//! and the health band counts. After [`TTL`] or a write through the pages
+//! ([`Cache::invalidate`]) the next request still gets the current view
+//! while one background task reloads, so no request waits on a rebuild
+//! except the very first.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_core::health::Band;
+use tenure_core::metrics::{
+    AccountInput, Dataset, Interval, MetricsInput, Period, Rates, Report, ResponseInput, Settings,
+    SubscriptionInput, TicketInput, Usage, UsageAccumulator,
+};
+use tenure_core::model::{Account, day_number, utc_date};
+use tenure_store::Store;
+use tenure_store::api::Scope;
+use tenure_store::web::Portfolio;
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// How long a loaded portfolio is served before a background reload.
+pub const TTL: Duration = Duration::from_secs(60);
+
+/// Months of monthly reports on the overview.
+pub const MONTHS: usize = 12;
+
+/// One account's current health.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Health {
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    /// Change of the score over the last 30 days.
+    pub delta30: Option<f64>,
+}
+
+/// Health of every scored account on some past days, for the band trend.
+#[derive(Debug, Clone, Default)]
+pub struct HealthData {
+    /// The day of the latest scores.
+    pub day: Option<Date>,
+    pub current: HashMap<String, Health>,
+    /// `(day, account id → band)`, oldest first.
+    pub trend: Vec<(Date, HashMap<String, Band>)>,
+}
+
+/// What is loaded from the store.
+#[derive(Debug)]
+pub struct Raw {
+    pub today: Date,
+    pub portfolio: Portfolio,
+    pub health: HealthData,
+    /// Whether payment failures are tracked (a health signal).
+    pub track_payments: bool,
+}
+
+/// A row of the accounts table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Index in [`View::accounts`] and in the dataset.
+    pub index: usize,
+    pub mrr_minor: i64,
+    pub renewal: Option<Date>,
+    pub health: Health,
+}
+
+/// Band counts: red, yellow, green, not scored.
+pub type BandCounts = [u32; 4];
+
+/// The aggregates of one scope.
+#[derive(Debug)]
+pub struct View {
+    /// What the view was built from (every account, in database id order).
+    pub raw: Arc<Raw>,
+    pub today: Date,
+    pub currency: String,
+    pub dataset: Dataset,
+    pub accounts: Vec<Account>,
+    pub rows: Vec<Row>,
+    /// The last twelve calendar months (the current one to date).
+    pub months: Vec<Report>,
+    /// The last 30 days.
+    pub last30: Report,
+    /// The last 90 days (survey scores need more answers than a month gives).
+    pub last90: Report,
+    pub settings: Settings,
+    pub bands: BandCounts,
+    pub band_trend: Vec<(Date, BandCounts)>,
+    pub health_day: Option<Date>,
+    pub plans: Vec<String>,
+    pub csms: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Subscriptions by id, for the ledger's drill-down.
+    pub subscriptions: HashMap<String, SubInfo>,
+    /// Usage (DAU, MAU, ...) by the last day of its window, computed from
+    /// events on first use.
+    pub usage: Mutex<HashMap<Date, Arc<Usage>>>,
+}
+
+/// A subscription, as the ledger's drill-down shows it.
+#[derive(Debug, Clone)]
+pub struct SubInfo {
+    pub plan: Option<String>,
+    /// `12.50 EUR`, in its own currency.
+    pub mrr: String,
+    pub seats: Option<i64>,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub renewal: Option<Date>,
+}
+
+impl View {
+    /// Usage metrics for the 30 days ending on `end`, streamed from the
+    /// events once per view and day.
+    pub async fn usage(&self, store: &Store, end: Date) -> Result<Arc<Usage>, AppError> {
+        if let Some(u) = self.usage.lock().expect("usage lock").get(&end) {
+            return Ok(u.clone());
+        }
+        let index: HashMap<String, usize> = self
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        let mut acc = UsageAccumulator::new(&[end]);
+        store.stream_usage(&index, &mut acc).await?;
+        let usage = Arc::new(acc.finish());
+        self.usage
+            .lock()
+            .expect("usage lock")
+            .insert(end, usage.clone());
+        Ok(usage)
+    }
+
+    /// The reporting currency's code.
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    /// Money in reporting minor units as currency units.
+    pub fn units(&self, minor: i64) -> f64 {
+        self.dataset.units(minor)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    raw: Option<(Instant, Arc<Raw>)>,
+    stale: bool,
+    views: HashMap<String, Arc<View>>,
+}
+
+/// The cache; one per server.
+#[derive(Default)]
+pub struct Cache {
+    inner: Mutex<Inner>,
+    refreshing: AtomicBool,
+    /// One build at a time.
+    build: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").finish_non_exhaustive()
+    }
+}
+
+fn scope_key(scope: &Scope) -> String {
+    match scope {
+        Scope::All => String::new(),
+        Scope::Csm(e) => e.trim().to_ascii_lowercase(),
+    }
+}
+
+impl Cache {
+    /// Marks the aggregates out of date after a write.
+    pub fn invalidate(&self) {
+        self.inner.lock().expect("cache lock").stale = true;
+    }
+
+    /// The aggregates of `scope`.
+    pub async fn view(&self, state: &AppState, scope: &Scope) -> Result<Arc<View>, AppError> {
+        let key = scope_key(scope);
+        let (raw, stale) = {
+            let inner = self.inner.lock().expect("cache lock");
+            if let Some((at, raw)) = &inner.raw {
+                let stale = inner.stale || at.elapsed() > TTL;
+                if let Some(v) = inner.views.get(&key) {
+                    if stale {
+                        self.refresh_in_background(state);
+                    }
+                    return Ok(v.clone());
+                }
+                (Some(raw.clone()), stale)
+            } else {
+                (None, true)
+            }
+        };
+        let _guard = self.build.lock().await;
+        // Another request may have built it meanwhile.
+        if let Some(v) = self.inner.lock().expect("cache lock").views.get(&key)
+            && raw.is_some()
+        {
+            return Ok(v.clone());
+        }
+        let raw = match raw {
+            Some(r) => {
+                if stale {
+                    self.refresh_in_background(state);
+                }
+                r
+            }
+            None => {
+                let r = Arc::new(load_raw(&state.store, &state.web.config).await?);
+                let mut inner = self.inner.lock().expect("cache lock");
+                inner.raw = Some((Instant::now(), r.clone()));
+                inner.stale = false;
+                inner.views.clear();
+                r
+            }
+        };
+        let config = state.web.config.clone();
+        let scope2 = scope.clone();
+        let view = tokio::task::spawn_blocking(move || build_view(&raw, &config, &scope2))
+            .await
+            .map_err(AppError::internal)??;
+        let view = Arc::new(view);
+        self.inner
+            .lock()
+            .expect("cache lock")
+            .views
+            .insert(key, view.clone());
+        Ok(view)
+    }
+
+    fn refresh_in_background(&self, state: &AppState) {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            let cache = &state.web.cache;
+            match load_raw(&state.store, &state.web.config).await {
+                Ok(raw) => {
+                    let mut inner = cache.inner.lock().expect("cache lock");
+                    inner.raw = Some((Instant::now(), Arc::new(raw)));
+                    inner.stale = false;
+                    inner.views.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "reloading the dashboard cache failed")
+                }
+            }
+            cache.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Today's UTC date.
+pub fn today() -> Date {
+    utc_date(Timestamp::now())
+}
+
+/// Loads the raw portfolio: survey responses and tickets of the last 13 months.
+pub async fn load_raw(store: &Store, config: &Config) -> Result<Raw, AppError> {
+    let today = today();
+    let since = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 400))
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let portfolio = store.web_portfolio(since).await?;
+    let health = super::health::load_health_data(store, config, today).await?;
+    let track_payments = store.payments_tracked().await?;
+    Ok(Raw {
+        today,
+        portfolio,
+        health,
+        track_payments,
+    })
+}
+
+/// Builds the aggregates of one scope.
+pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View, AppError> {
+    let email = match scope {
+        Scope::All => None,
+        Scope::Csm(e) => Some(e.trim().to_ascii_lowercase()),
+    };
+    let p = &raw.portfolio;
+    let mut accounts = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for a in &p.accounts {
+        let visible = match &email {
+            None => true,
+            Some(e) => {
+                a.csm_email
+                    .as_deref()
+                    .map(|c| c.trim().to_ascii_lowercase())
+                    == Some(e.clone())
+            }
+        };
+        if visible {
+            index.insert(a.id.as_str(), accounts.len());
+            accounts.push(a.clone());
+        }
+    }
+    let mut input = MetricsInput {
+        accounts: accounts
+            .iter()
+            .map(|a| AccountInput {
+                id: a.id.clone(),
+                trial_start: a.trial_start,
+                trial_end: a.trial_end,
+            })
+            .collect(),
+        ..MetricsInput::default()
+    };
+    let today = raw.today;
+    let mut renewal: Vec<Option<Date>> = vec![None; accounts.len()];
+    let mut subscriptions = HashMap::new();
+    for s in &p.subscriptions {
+        let Some(&i) = index.get(s.account_id.as_str()) else {
+            continue;
+        };
+        subscriptions.insert(
+            s.id.clone(),
+            SubInfo {
+                plan: s.plan.clone(),
+                mrr: format!("{} {}", s.mrr.to_decimal_string(), s.mrr.currency.as_str()),
+                seats: s.seats,
+                start: s.start_date,
+                end: s.end_date,
+                renewal: s.renewal_date,
+            },
+        );
+        let running = s.start_date <= today && s.end_date.is_none_or(|e| e > today);
+        if running
+            && let Some(r) = s.renewal_date
+            && r >= today
+            && renewal[i].is_none_or(|cur| r < cur)
+        {
+            renewal[i] = Some(r);
+        }
+        input.subscriptions.push(SubscriptionInput {
+            id: s.id.clone(),
+            account: i,
+            mrr: s.mrr,
+            start: s.start_date,
+            end: s.end_date,
+            renewal: s.renewal_date,
+            seats: s.seats,
+        });
+    }
+    for r in &p.responses {
+        if let Some(&i) = index.get(r.account_id.as_str()) {
+            input.responses.push(ResponseInput {
+                id: r.id.clone(),
+                account: i,
+                contact_id: r.contact_id.clone(),
+                kind: r.kind,
+                score: r.score,
+                responded_at: r.responded_at,
+            });
+        }
+    }
+    for t in &p.tickets {
+        if let Some(&i) = index.get(t.account_id.as_str()) {
+            input.tickets.push(TicketInput {
+                account: i,
+                opened_at: t.opened_at,
+                first_contact_resolved: t.first_contact_resolved,
+            });
+        }
+    }
+    let mut rates = Rates::new(config.currency.reporting);
+    for (c, r) in &config.currency.rates {
+        rates = rates.with(*c, *r);
+    }
+    let dataset = Dataset::new(input, &rates)
+        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
+    let settings = Settings {
+        gross_margin: config.costs.gross_margin,
+        cs_cost_monthly: config
+            .costs
+            .cs_cost_monthly
+            .and_then(|m| config.currency.to_reporting(m).ok().or(Some(m.units()))),
+    };
+    let first_month = month_back(today.first_of_month(), MONTHS as i32 - 1);
+    let months = match Period::new(first_month, today) {
+        Ok(p) => dataset.series(p, Interval::Month, &settings, None).reports,
+        Err(_) => Vec::new(),
+    };
+    let last30 = dataset.report(
+        Period::new(add_days(today, -29), today).expect("29 days back is before today"),
+        &settings,
+        None,
+    );
+    let last90 = dataset.report(
+        Period::new(add_days(today, -89), today).expect("89 days back is before today"),
+        &settings,
+        None,
+    );
+    let mut bands = [0u32; 4];
+    let mut rows = Vec::with_capacity(accounts.len());
+    let mut plans = BTreeSet::new();
+    let mut csms = BTreeSet::new();
+    for (i, a) in accounts.iter().enumerate() {
+        let health = raw.health.current.get(&a.id).copied().unwrap_or_default();
+        bands[band_slot(health.band)] += 1;
+        if let Some(p) = &a.plan {
+            plans.insert(p.clone());
+        }
+        if let Some(c) = &a.csm_email {
+            csms.insert(c.to_ascii_lowercase());
+        }
+        rows.push(Row {
+            index: i,
+            mrr_minor: dataset.mrr_on(i, today),
+            renewal: renewal[i],
+            health,
+        });
+    }
+    let band_trend = raw
+        .health
+        .trend
+        .iter()
+        .map(|(day, by_account)| {
+            let mut c = [0u32; 4];
+            for a in &accounts {
+                c[band_slot(by_account.get(&a.id).copied())] += 1;
+            }
+            (*day, c)
+        })
+        .collect();
+    let warnings = dataset.warnings().to_vec();
+    Ok(View {
+        raw: raw.clone(),
+        today,
+        currency: dataset.currency().as_str().to_string(),
+        dataset,
+        accounts,
+        rows,
+        months,
+        last30,
+        last90,
+        settings,
+        bands,
+        band_trend,
+        health_day: raw.health.day,
+        plans: plans.into_iter().collect(),
+        csms: csms.into_iter().collect(),
+        warnings,
+        subscriptions,
+        usage: Mutex::new(HashMap::new()),
+    })
+}
+
+/// A score drop over 30 days that puts an account on the risk board even
+/// when it is not red yet.
+pub const FALLING: f64 = -10.0;
+
+impl Row {
+    /// Paying, and red or falling by [`FALLING`] points or more in 30 days.
+    pub fn at_risk(&self) -> bool {
+        self.mrr_minor > 0
+            && (self.health.band == Some(Band::Red)
+                || self.health.delta30.is_some_and(|d| d <= FALLING))
+    }
+}
+
+/// 0 red, 1 yellow, 2 green, 3 not scored.
+pub fn band_slot(b: Option<Band>) -> usize {
+    match b {
+        Some(Band::Red) => 0,
+        Some(Band::Yellow) => 1,
+        Some(Band::Green) => 2,
+        None => 3,
+    }
+}
+
+/// `d` plus `n` days (negative goes back).
+pub fn add_days(d: Date, n: i32) -> Date {
+    tenure_core::model::date_from_day(day_number(d) + n)
+}
+
+/// The first day of the month `n` months before `first` (a first of month).
+pub fn month_back(first: Date, n: i32) -> Date {
+    let m = i32::from(first.year()) * 12 + i32::from(first.month()) - 1 - n;
+    Date::new(m.div_euclid(12) as i16, (m.rem_euclid(12) + 1) as i8, 1).unwrap_or(first)
+}
+
+/// Counts per key, sorted by key, for small summaries.
+pub fn count_by<K: Ord>(items: impl Iterator<Item = K>) -> BTreeMap<K, usize> {
+    let mut m = BTreeMap::new();
+    for k in items {
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}

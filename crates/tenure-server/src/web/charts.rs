@@ -1,0 +1,383 @@
+//! SVG charts drawn on the server: stacked bars (MRR movements, health
+//! bands), lines (retention, scores) and plain bars (weekly active users).
+//!
+//! Each chart is a self-contained `<svg role="img">` with a `<title>` and a
+//! `<desc>` listing every value, so screen readers and text browsers get the
+//! numbers. Colours come from CSS classes (`s-new`, `s-red`, ...) so that the
+//! page's stylesheet, print included, decides them. Written by hand rather
+//! than with a plotting crate: the charts are few and simple, and this keeps
+//! full control of the markup (titles, classes, text) with no dependency.
+
+use std::fmt::Write;
+
+/// The site icon: a small rising bar chart.
+pub const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f4e79"/><rect x="3" y="9" width="2" height="4" fill="#fff"/><rect x="7" y="6" width="2" height="7" fill="#fff"/><rect x="11" y="3" width="2" height="10" fill="#fff"/></svg>"##;
+
+const W: f64 = 640.0;
+const H: f64 = 220.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 30.0;
+
+/// Escapes text for SVG/HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One named series of values; `class` picks its colour in the CSS.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub class: &'static str,
+    pub values: Vec<Option<f64>>,
+}
+
+impl Series {
+    pub fn new(name: &str, class: &'static str, values: Vec<Option<f64>>) -> Series {
+        Series {
+            name: name.to_string(),
+            class,
+            values,
+        }
+    }
+}
+
+/// Round tick values covering `lo..hi`.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(1e-9);
+    let raw = span / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 5.0)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).floor() * step;
+    let mut out = Vec::new();
+    let mut t = first;
+    // Up to and including the first tick at or above `hi`.
+    loop {
+        out.push(t);
+        if t >= hi - step * 1e-9 || out.len() >= 12 {
+            break;
+        }
+        t += step;
+    }
+    out
+}
+
+struct Frame {
+    lo: f64,
+    hi: f64,
+    n: usize,
+}
+
+impl Frame {
+    fn new(lo: f64, hi: f64, n: usize) -> Frame {
+        let t = ticks(lo, hi);
+        Frame {
+            lo: t.first().copied().unwrap_or(lo).min(lo),
+            hi: t.last().copied().unwrap_or(hi).max(hi),
+            n: n.max(1),
+        }
+    }
+    fn y(&self, v: f64) -> f64 {
+        let h = H - TOP - BOTTOM;
+        TOP + h - (v - self.lo) / (self.hi - self.lo).max(1e-9) * h
+    }
+    fn slot(&self) -> f64 {
+        (W - LEFT - RIGHT) / self.n as f64
+    }
+    fn x_center(&self, i: usize) -> f64 {
+        LEFT + self.slot() * (i as f64 + 0.5)
+    }
+}
+
+fn open(out: &mut String, id: &str, title: &str, desc: &str) {
+    let _ = write!(
+        out,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        esc(title),
+        esc(desc)
+    );
+}
+
+fn axes(out: &mut String, f: &Frame, labels: &[String], fmt: &dyn Fn(f64) -> String) {
+    for t in ticks(f.lo, f.hi) {
+        if t < f.lo - 1e-9 || t > f.hi + 1e-9 {
+            continue;
+        }
+        let y = f.y(t);
+        let _ = write!(
+            out,
+            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0,
+            esc(&fmt(t))
+        );
+    }
+    // At most about twelve labels, evenly spaced.
+    let every = labels.len().div_ceil(12).max(1);
+    for (i, l) in labels.iter().enumerate() {
+        if i % every == 0 {
+            let _ = write!(
+                out,
+                r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                f.x_center(i),
+                H - BOTTOM + 16.0,
+                esc(l)
+            );
+        }
+    }
+}
+
+fn describe(labels: &[String], series: &[Series], fmt: &dyn Fn(f64) -> String) -> String {
+    let mut parts = Vec::new();
+    for (i, l) in labels.iter().enumerate() {
+        let vals: Vec<String> = series
+            .iter()
+            .map(|s| {
+                let v = s.values.get(i).copied().flatten();
+                format!("{} {}", s.name, v.map_or("n/a".to_string(), fmt))
+            })
+            .collect();
+        parts.push(format!("{l}: {}", vals.join(", ")));
+    }
+    parts.join("; ")
+}
+
+fn legend(series: &[Series]) -> String {
+    let mut out = String::from(r#"<ul class="legend">"#);
+    for s in series {
+        let _ = write!(
+            out,
+            r#"<li><span class="key {}"></span>{}</li>"#,
+            s.class,
+            esc(&s.name)
+        );
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// Stacked columns: `up` stacked above zero, `down` (positive amounts)
+/// stacked below it, e.g. MRR gained and lost per month.
+pub fn stacked(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    up: &[Series],
+    down: &[Series],
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let n = labels.len();
+    let sum = |ss: &[Series], i: usize| -> f64 {
+        ss.iter()
+            .map(|s| s.values.get(i).copied().flatten().unwrap_or(0.0).max(0.0))
+            .sum()
+    };
+    let hi = (0..n).map(|i| sum(up, i)).fold(0.0, f64::max);
+    let lo = -(0..n).map(|i| sum(down, i)).fold(0.0, f64::max);
+    let f = Frame::new(lo, if hi == 0.0 && lo == 0.0 { 1.0 } else { hi }, n);
+    let all: Vec<Series> = up.iter().chain(down).cloned().collect();
+    let mut out = String::new();
+    open(&mut out, id, title, &describe(labels, &all, fmt));
+    axes(&mut out, &f, labels, fmt);
+    let bw = (f.slot() * 0.6).clamp(2.0, 48.0);
+    for (i, label) in labels.iter().enumerate() {
+        let x = f.x_center(i) - bw / 2.0;
+        for (group, sign) in [(up, 1.0), (down, -1.0)] {
+            let mut base = 0.0;
+            for s in group {
+                let v = s.values.get(i).copied().flatten().unwrap_or(0.0).max(0.0);
+                if v <= 0.0 {
+                    continue;
+                }
+                let (a, b) = (f.y(base), f.y(base + sign * v));
+                let _ = write!(
+                    out,
+                    r#"<rect class="{}" x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}"><title>{}: {} {}</title></rect>"#,
+                    s.class,
+                    a.min(b),
+                    (a - b).abs().max(0.5),
+                    esc(label),
+                    esc(&s.name),
+                    esc(&fmt(v))
+                );
+                base += sign * v;
+            }
+        }
+    }
+    let z = f.y(0.0);
+    let _ = write!(
+        out,
+        r#"<line class="zero" x1="{LEFT}" x2="{}" y1="{z:.1}" y2="{z:.1}"/></svg>"#,
+        W - RIGHT
+    );
+    out + &legend(&all)
+}
+
+/// Line chart; `None` values break the line. `range` fixes the y axis.
+pub fn lines(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    range: Option<(f64, f64)>,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let n = labels.len();
+    let vals = || {
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied())
+    };
+    let (lo, hi) = match range {
+        Some(r) => r,
+        None => {
+            let lo = vals().fold(f64::INFINITY, f64::min);
+            let hi = vals().fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() {
+                (lo.min(0.0), if hi > lo { hi } else { lo + 1.0 })
+            } else {
+                (0.0, 1.0)
+            }
+        }
+    };
+    let f = Frame::new(lo, hi, n);
+    let mut out = String::new();
+    open(&mut out, id, title, &describe(labels, series, fmt));
+    axes(&mut out, &f, labels, fmt);
+    for s in series {
+        let mut d = String::new();
+        let mut pen = false;
+        for (i, v) in s.values.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1} ",
+                        if pen { "L" } else { "M" },
+                        f.x_center(i),
+                        f.y(*v)
+                    );
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        let _ = write!(out, r#"<path class="line {}" d="{}"/>"#, s.class, d.trim());
+        if n <= 60 {
+            for (i, v) in s.values.iter().enumerate() {
+                if let Some(v) = v {
+                    let _ = write!(
+                        out,
+                        r#"<circle class="dot {}" cx="{:.1}" cy="{:.1}" r="2.5"><title>{}: {} {}</title></circle>"#,
+                        s.class,
+                        f.x_center(i),
+                        f.y(*v),
+                        esc(&labels[i]),
+                        esc(&s.name),
+                        esc(&fmt(*v))
+                    );
+                }
+            }
+        }
+    }
+    out.push_str("</svg>");
+    if series.len() > 1 {
+        out.push_str(&legend(series));
+    }
+    out
+}
+
+/// Plain columns of one series.
+pub fn bars(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &Series,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let hi = series
+        .values
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let f = Frame::new(0.0, hi, labels.len());
+    let mut out = String::new();
+    open(
+        &mut out,
+        id,
+        title,
+        &describe(labels, std::slice::from_ref(series), fmt),
+    );
+    axes(&mut out, &f, labels, fmt);
+    let bw = (f.slot() * 0.7).clamp(1.0, 48.0);
+    for (i, v) in series.values.iter().enumerate() {
+        let v = v.unwrap_or(0.0);
+        let y = f.y(v);
+        let _ = write!(
+            out,
+            r#"<rect class="{}" x="{:.1}" y="{y:.1}" width="{bw:.1}" height="{:.1}"><title>{}: {}</title></rect>"#,
+            series.class,
+            f.x_center(i) - bw / 2.0,
+            (f.y(0.0) - y).max(0.0),
+            esc(&labels[i]),
+            esc(&fmt(v))
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(ticks(0.0, 100.0), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        let t = ticks(-30.0, 1234.0);
+        assert!(t[0] <= -30.0 && *t.last().unwrap() >= 1234.0);
+    }
+
+    #[test]
+    fn charts_have_a_title_a_description_and_escaped_text() {
+        let labels = vec!["Jan <1>".to_string(), "Feb".to_string()];
+        let s = Series::new("New & more", "s-new", vec![Some(5.0), None]);
+        let svg = stacked("c", "MRR", &labels, std::slice::from_ref(&s), &[], &|v| {
+            format!("{v}")
+        });
+        assert!(svg.contains(r#"role="img""#));
+        assert!(svg.contains("<title id=\"c-t\">MRR</title>"));
+        assert!(svg.contains("Jan &lt;1&gt;: New &amp; more 5"));
+        assert!(!svg.contains("Jan <1>"));
+        let l = lines(
+            "l",
+            "T",
+            &labels,
+            std::slice::from_ref(&s),
+            Some((0.0, 10.0)),
+            &|v| format!("{v}"),
+        );
+        assert!(l.contains("<path class=\"line s-new\" d=\"M"));
+        let b = bars("b", "T", &labels, &s, &|v| format!("{v}"));
+        assert_eq!(b.matches("<rect").count(), 2);
+    }
+}

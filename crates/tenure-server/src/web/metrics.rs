@@ -1,0 +1,445 @@
+//! `/metrics` (for browsers; Prometheus gets its text at the same path):
+//! every metric of DESIGN §3 for a chosen period, each with its definition
+//! one click away, the cohort retention heatmap and the MRR ledger with a
+//! drill-down to the subscriptions behind each movement.
+//!
+//! The period's report is computed from the cached dataset on request (one
+//! pass over the accounts' MRR change points); usage metrics stream the 30
+//! days of events ending with the period once per cached view.
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use jiff::civil::Date;
+use serde::Deserialize;
+use tenure_core::metrics::{
+    CohortMetric, CohortQuery, LedgerQuery, Metric, MetricKind, MovementKind, Period, Usage,
+};
+use tenure_core::model::parse_date;
+
+use super::cache::{View, add_days, month_back};
+use super::layout::{Nav, money, num, pct, render, thousands, urlencode};
+use super::{WebError, WebUser};
+use crate::AppState;
+
+/// Short definitions of every metric (DESIGN §3, docs/METRICS.md).
+pub fn definition(m: Metric) -> &'static str {
+    match m {
+        Metric::MrrStart => {
+            "MRR on the day before the period starts: the sum of the mrr of subscriptions running that day."
+        }
+        Metric::MrrEnd => "MRR on the last day of the period.",
+        Metric::ArrEnd => "12 × MRR at the end of the period.",
+        Metric::NewMrr => {
+            "MRR from accounts going from 0 to paying for the first time in their history."
+        }
+        Metric::ExpansionMrr => "Increases of an already paying account's MRR.",
+        Metric::ContractionMrr => "Decreases of a paying account's MRR that leave it above zero.",
+        Metric::ChurnedMrr => "MRR lost when an account's MRR falls to zero.",
+        Metric::ReactivationMrr => "MRR from accounts that paid before, stopped, and pay again.",
+        Metric::Nrr => {
+            "Net revenue retention: the MRR on the last day of the accounts paying the day before the period, divided by their MRR that day."
+        }
+        Metric::Grr => {
+            "Gross revenue retention: like NRR but each account counts at most its starting MRR, so expansion does not count."
+        }
+        Metric::RevenueChurnRate => "1 − GRR.",
+        Metric::LogoChurnRate => {
+            "Accounts paying the day before the period that no longer pay on its last day, divided by those accounts."
+        }
+        Metric::AccountsStart => "Accounts paying on the day before the period.",
+        Metric::AccountsEnd => "Accounts paying on the last day of the period.",
+        Metric::Arpa => "Average revenue per account: MRR at end ÷ accounts at end.",
+        Metric::Cltv => "Customer lifetime value: ARPA × gross margin ÷ monthly logo churn.",
+        Metric::Crc => {
+            "Customer retention cost: CS cost of the period ÷ starting accounts still paying at the end."
+        }
+        Metric::Nps => {
+            "% promoters (9–10) − % detractors (0–6) among NPS answers in the period, counting each contact's latest answer."
+        }
+        Metric::Csat => "Share of CSAT survey answers in the period scoring 4 or 5 (of 5).",
+        Metric::Ces => "Mean customer effort score (1–7, 7 easiest) of answers in the period.",
+        Metric::Fcr => {
+            "Tickets opened in the period resolved at first contact ÷ those with a value."
+        }
+        Metric::RenewalRate => {
+            "Subscriptions due to renew in the period whose account still pays on the renewal day ÷ those due."
+        }
+        Metric::RenewalRateArr => "The renewal rate weighted by each subscription's ARR.",
+        Metric::TrialConversionRate => {
+            "Accounts whose trial started in the period that started paying by 30 days after the trial ended ÷ those trials."
+        }
+        Metric::Dau => "Distinct users with an event on the last day.",
+        Metric::Wau => "Distinct users with an event in the 7 days ending with the last day.",
+        Metric::Mau => "Distinct users with an event in the 30 days ending with the last day.",
+        Metric::Stickiness => "Mean DAU over the 30 days ÷ MAU.",
+        Metric::UsageRate => "Σ min(account MAU, its seats) ÷ Σ seats.",
+        Metric::AvgTimeOnPlatformMinutes => {
+            "Session minutes in the 30-day window ÷ MAU (a session ends after 30 minutes without events)."
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MetricsQuery {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub cohort: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricRow {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub definition: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct CohortOut {
+    pub month: String,
+    pub size: String,
+    pub cells: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubOut {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LedgerOut {
+    pub date: String,
+    pub account: String,
+    pub href: String,
+    pub kind: &'static str,
+    pub amount: String,
+    pub before_after: String,
+    pub subs: Vec<SubOut>,
+}
+
+#[derive(Template)]
+#[template(path = "metrics.html")]
+pub struct MetricsPage {
+    pub nav: Nav,
+    pub from: String,
+    pub to: String,
+    pub error: Option<String>,
+    pub presets: Vec<(&'static str, &'static str, String)>,
+    pub groups: Vec<(&'static str, Vec<MetricRow>)>,
+    pub cohort_metric: &'static str,
+    pub cohort_other: (&'static str, String),
+    pub cohort_months: Vec<String>,
+    pub cohorts: Vec<CohortOut>,
+    pub ledger: Vec<LedgerOut>,
+    pub ledger_total: String,
+    pub ledger_kind: String,
+    pub kind_links: Vec<(&'static str, String, bool)>,
+    pub period_query: String,
+}
+
+fn presets(today: Date) -> Vec<(&'static str, &'static str, Date, Date)> {
+    let q_first = month_back(
+        Date::new(today.year(), (today.month() - 1) / 3 * 3 + 1, 1).unwrap_or(today),
+        0,
+    );
+    let last_q_first = month_back(q_first, 3);
+    vec![
+        ("30d", "Last 30 days", add_days(today, -29), today),
+        ("qtd", "Quarter to date", q_first, today),
+        ("lastq", "Last quarter", last_q_first, add_days(q_first, -1)),
+        (
+            "ytd",
+            "Year to date",
+            Date::new(today.year(), 1, 1).unwrap_or(today),
+            today,
+        ),
+        (
+            "12m",
+            "Last 12 months",
+            month_back(today.first_of_month(), 11),
+            today,
+        ),
+    ]
+}
+
+/// The period from the query: a preset, or from/to dates; a bad value
+/// falls back to the last 30 days with a message.
+fn period(q: &MetricsQuery, today: Date) -> (Period, Option<String>) {
+    let ps = presets(today);
+    let default = Period::new(ps[0].2, ps[0].3).expect("30 days");
+    if let Some(p) = q
+        .preset
+        .as_deref()
+        .and_then(|k| ps.iter().find(|p| p.0 == k))
+    {
+        return (Period::new(p.2, p.3).unwrap_or(default), None);
+    }
+    let (f, t) = (
+        q.from.as_deref().unwrap_or("").trim(),
+        q.to.as_deref().unwrap_or("").trim(),
+    );
+    if f.is_empty() && t.is_empty() {
+        return (default, None);
+    }
+    match (parse_date(f), parse_date(t)) {
+        (Ok(a), Ok(b)) if a <= b && b <= add_days(today, 3660) && a.year() >= 1970 => {
+            (Period::new(a, b).unwrap_or(default), None)
+        }
+        (Ok(a), Ok(b)) if a > b => (
+            default,
+            Some("The period ends before it starts: showing the last 30 days.".into()),
+        ),
+        _ => (
+            default,
+            Some("Enter both dates as YYYY-MM-DD: showing the last 30 days.".into()),
+        ),
+    }
+}
+
+fn show(v: &View, m: Metric, value: Option<f64>, reason: Option<&str>) -> String {
+    let cur = v.currency();
+    match value {
+        None => format!("n/a ({})", reason.unwrap_or("undefined")),
+        Some(x) => match m.kind() {
+            MetricKind::Money => money(x, cur, false),
+            MetricKind::Fraction => pct(Some(x)),
+            MetricKind::Count => thousands(x.round() as i64),
+            MetricKind::Nps => format!("{x:+.1}"),
+            MetricKind::Score => num(Some(x), 2),
+            MetricKind::Minutes => format!("{} min", num(Some(x), 1)),
+        },
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    WebUser(p): WebUser,
+    q: Result<Query<MetricsQuery>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let v = state.web.cache.view(&state, &p.scope()).await?;
+    let (period, _) = period(&q, v.today);
+    let usage = v.usage(&state.store, period.to()).await?;
+    render(&build(&v, Nav::new(&p, "metrics"), &q, Some(&usage)))
+}
+
+pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> MetricsPage {
+    let today = v.today;
+    let (period, error) = period(q, today);
+    let report = v.dataset.report(period, &v.settings, usage);
+    let group_of = |m: Metric| match m {
+        Metric::MrrStart
+        | Metric::MrrEnd
+        | Metric::ArrEnd
+        | Metric::NewMrr
+        | Metric::ExpansionMrr
+        | Metric::ContractionMrr
+        | Metric::ChurnedMrr
+        | Metric::ReactivationMrr
+        | Metric::Arpa
+        | Metric::Cltv
+        | Metric::Crc => 0,
+        Metric::Nrr
+        | Metric::Grr
+        | Metric::RevenueChurnRate
+        | Metric::LogoChurnRate
+        | Metric::AccountsStart
+        | Metric::AccountsEnd
+        | Metric::RenewalRate
+        | Metric::RenewalRateArr
+        | Metric::TrialConversionRate => 1,
+        Metric::Nps | Metric::Csat | Metric::Ces | Metric::Fcr => 2,
+        _ => 3,
+    };
+    let mut groups: Vec<(&'static str, Vec<MetricRow>)> = vec![
+        ("Revenue", vec![]),
+        ("Retention", vec![]),
+        ("Customer voice and support", vec![]),
+        ("Product usage", vec![]),
+    ];
+    for mv in report.values() {
+        let m = mv.metric;
+        let reason = mv.reason;
+        groups[group_of(m)].1.push(MetricRow {
+            key: m.key(),
+            label: m.label(),
+            value: show(v, m, mv.value, reason),
+            definition: definition(m),
+        });
+    }
+
+    let metric = match q.cohort.as_deref() {
+        Some("revenue") => CohortMetric::Revenue,
+        _ => CohortMetric::Logo,
+    };
+    let table = v.dataset.cohorts(&CohortQuery {
+        from: Some(month_back(today.first_of_month(), 11)),
+        as_of: today,
+    });
+    let months = table.rows.iter().map(|r| r.months()).max().unwrap_or(0);
+    let cohorts = table
+        .rows
+        .iter()
+        .map(|r| CohortOut {
+            month: r.month.strftime("%Y-%m").to_string(),
+            size: thousands(r.size as i64),
+            cells: (0..r.months())
+                .map(|k| match r.retention(metric, k) {
+                    Some(x) => {
+                        // Lightness from 92% (0 retention) to 38% (full or more).
+                        let l = 92.0 - (x.min(1.2) / 1.2) * 54.0;
+                        (
+                            format!("{:.0}%", x * 100.0),
+                            format!(
+                                "background: hsl(205 60% {l:.0}%); color: {}",
+                                if l < 60.0 { "#fff" } else { "#111" }
+                            ),
+                        )
+                    }
+                    None => ("–".into(), String::new()),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let kind = q.kind.as_deref().and_then(|k| MovementKind::parse(k).ok());
+    let mut ledger = v.dataset.ledger(&LedgerQuery {
+        period: Some(period),
+        account: None,
+        kind,
+    });
+    ledger.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then(b.amount_minor.cmp(&a.amount_minor))
+    });
+    let cur = v.currency().to_string();
+    let ledger_total = format!(
+        "{} movements, net {}",
+        thousands(ledger.len() as i64),
+        money(
+            v.units(
+                ledger
+                    .iter()
+                    .map(|m| m.mrr_after_minor - m.mrr_before_minor)
+                    .sum()
+            ),
+            &cur,
+            false
+        )
+    );
+    let ledger = ledger
+        .iter()
+        .take(200)
+        .map(|m| {
+            let a = &v.accounts[m.account];
+            LedgerOut {
+                date: m.date.to_string(),
+                account: a.name.clone(),
+                href: format!("/accounts/{}", urlencode(&a.id)),
+                kind: m.kind.as_str(),
+                amount: money(v.units(m.amount_minor), &cur, false),
+                before_after: format!(
+                    "{} → {}",
+                    money(v.units(m.mrr_before_minor), &cur, false),
+                    money(v.units(m.mrr_after_minor), &cur, false)
+                ),
+                subs: m
+                    .subscription_ids
+                    .iter()
+                    .map(|id| SubOut {
+                        id: id.clone(),
+                        text: match v.subscriptions.get(id) {
+                            Some(s) => format!(
+                                "{} · {} MRR{} · {} → {}{}",
+                                s.plan.as_deref().unwrap_or("no plan"),
+                                s.mrr,
+                                s.seats.map(|n| format!(" · {n} seats")).unwrap_or_default(),
+                                s.start,
+                                s.end.map_or("open".to_string(), |d| d.to_string()),
+                                s.renewal
+                                    .map(|d| format!(" · renews {d}"))
+                                    .unwrap_or_default()
+                            ),
+                            None => String::new(),
+                        },
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let period_query = format!("from={}&to={}", period.from(), period.to());
+    let kind_links = std::iter::once(("all", format!("?{period_query}#ledger"), kind.is_none()))
+        .chain(MovementKind::ALL.iter().map(|k| {
+            (
+                k.as_str(),
+                format!("?{period_query}&kind={}#ledger", k.as_str()),
+                kind == Some(*k),
+            )
+        }))
+        .collect();
+    MetricsPage {
+        nav,
+        from: period.from().to_string(),
+        to: period.to().to_string(),
+        error,
+        presets: presets(today)
+            .into_iter()
+            .map(|(k, l, a, b)| (k, l, format!("?from={a}&to={b}")))
+            .collect(),
+        groups,
+        cohort_metric: metric.as_str(),
+        cohort_other: match metric {
+            CohortMetric::Logo => ("revenue", format!("?{period_query}&cohort=revenue#cohorts")),
+            CohortMetric::Revenue => ("logo", format!("?{period_query}&cohort=logo#cohorts")),
+        },
+        cohort_months: (0..months).map(|k| format!("M{k}")).collect(),
+        cohorts,
+        ledger,
+        ledger_total,
+        ledger_kind: kind.map_or("all".into(), |k| k.as_str().to_string()),
+        kind_links,
+        period_query,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_period_falls_back_to_thirty_days_with_a_message() {
+        let today = parse_date("2026-03-10").unwrap();
+        let q = |f: &str, t: &str| MetricsQuery {
+            from: Some(f.into()),
+            to: Some(t.into()),
+            ..MetricsQuery::default()
+        };
+        let (p, e) = period(&q("2026-02-01", "2026-01-01"), today);
+        assert_eq!(p.days(), 30);
+        assert!(e.unwrap().contains("ends before"));
+        let (_, e) = period(&q("yesterday", ""), today);
+        assert!(e.is_some());
+        let (p, e) = period(&q("2026-01-01", "2026-01-31"), today);
+        assert_eq!((p.days(), e), (31, None));
+        let (p, _) = period(
+            &MetricsQuery {
+                preset: Some("lastq".into()),
+                ..MetricsQuery::default()
+            },
+            today,
+        );
+        assert_eq!(p.from().to_string(), "2025-10-01");
+        assert_eq!(p.to().to_string(), "2025-12-31");
+    }
+}

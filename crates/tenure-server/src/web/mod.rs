@@ -1,0 +1,178 @@
+//! The web dashboard: server-rendered pages for people (DESIGN §6).
+//!
+//! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
+//! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
+//! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
+//! (`/risk`) and [`settings`] (`/settings`). [`layout`] holds what every
+//! page shares (navigation, number formats, the HTML error page),
+//! [`charts`] draws SVG charts on the server and [`cache`] keeps the
+//! portfolio aggregates that the overview, accounts, metrics and risk pages
+//! read, so that no request recomputes them over every account.
+//!
+//! Pages take a [`WebUser`]: the caller from the session cookie or an
+//! `Authorization: Bearer` API key (for scripts, monitoring and screenshot
+//! tools); a browser without either is sent to `/login`. Every page reads
+//! through the caller's [`Scope`](tenure_store::api::Scope), so a CSM sees
+//! their own accounts only. Forms that change something go through
+//! [`CsrfForm`](crate::auth::CsrfForm). Templates are askama (escaping by
+//! default); the CSS and the small progressive-enhancement script are
+//! embedded in the binary.
+
+pub mod account;
+pub mod accounts;
+pub mod cache;
+pub mod charts;
+pub mod health;
+pub mod layout;
+pub mod login;
+pub mod metrics;
+pub mod overview;
+pub mod risk;
+pub mod settings;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tenure_core::config::Config;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::AppError;
+
+pub use layout::WebError;
+
+/// What the web pages keep between requests: the configuration in force
+/// (scorecards, currency) and the aggregate cache.
+#[derive(Debug)]
+pub struct WebState {
+    pub config: Arc<Config>,
+    pub cache: cache::Cache,
+    model: std::sync::OnceLock<tenure_core::health::HealthModel>,
+}
+
+impl WebState {
+    pub fn new(config: Config) -> WebState {
+        WebState {
+            config: Arc::new(config),
+            cache: cache::Cache::default(),
+            model: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The health model of the configured scorecards, compiled once.
+    pub fn model(&self) -> &tenure_core::health::HealthModel {
+        self.model
+            .get_or_init(|| tenure_core::health::HealthModel::new(&self.config.health))
+    }
+}
+
+impl Default for WebState {
+    fn default() -> Self {
+        WebState::new(Config::default())
+    }
+}
+
+/// The caller of a page. Without credentials, a browser is redirected to
+/// the login page (see [`FromRequestParts`] below).
+#[derive(Debug, Clone)]
+pub struct WebUser(pub Principal);
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Principal::from_request_parts(parts, state).await {
+            Ok(p) => Ok(WebUser(p)),
+            Err(e)
+                if e.status == StatusCode::UNAUTHORIZED
+                    && !parts.headers.contains_key(header::AUTHORIZATION) =>
+            {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let target = format!("/login?next={}", layout::urlencode(next));
+                let mut resp = Redirect::to(&target).into_response();
+                // A stale cookie is cleared so that the login page starts clean.
+                resp.headers_mut().insert(
+                    header::SET_COOKIE,
+                    HeaderValue::from_static(
+                        "tenure_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                    ),
+                );
+                Err(resp)
+            }
+            Err(e) => Err(WebError::from(e).into_response()),
+        }
+    }
+}
+
+const CSS: &str = include_str!("../../assets/web.css");
+const JS: &str = include_str!("../../assets/web.js");
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        JS,
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        charts::FAVICON,
+    )
+}
+
+/// The pages and their assets.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/accounts", get(accounts::page))
+        .route("/accounts.csv", get(accounts::csv))
+        .route("/accounts/{id}", get(account::page))
+        .route("/accounts/{id}/engagements", post(account::log_engagement))
+        .route("/accounts/{id}/override", post(account::set_override))
+        .route("/risk", get(risk::page))
+        .route("/settings", get(settings::page))
+        .route("/assets/web.css", get(css))
+        .route("/assets/web.js", get(js))
+        .route("/favicon.ico", get(favicon))
+}
+
+impl From<tenure_store::StoreError> for WebError {
+    fn from(e: tenure_store::StoreError) -> WebError {
+        WebError(AppError::from(e))
+    }
+}
+
+/// Turns an [`AppError`] from a page into the HTML error page.
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> WebError {
+        WebError(e)
+    }
+}

@@ -1,0 +1,442 @@
+//! The dashboard in real headless Chromium, driven through Debian's
+//! chromedriver: logs in as a CSM and as a leader, opens every page, uses
+//! the filters and sorting, submits an engagement and a health override and
+//! sees them on the page, and fails on any console error or failed request.
+//! A screenshot of every page goes to `target/screenshots/` (or
+//! `$TENURE_SCREENSHOTS`) for CI to keep.
+//!
+//! Without `chromium` and `chromedriver` on the PATH the test says so and
+//! passes, unless `TENURE_REQUIRE_BROWSER=1` (set by `scripts/test.sh`).
+//! Chromedriver is started by the test on a free port with a fresh profile
+//! directory, and everything runs under one overall timeout.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::{LEADER, PASSWORD, seeded};
+
+const CHROME_FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--window-size=1366,1800",
+];
+
+fn find(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Kills chromedriver when the test ends, however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The legacy log endpoint chromedriver still serves: console messages and
+/// failed loads of the page since the last call.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or("")))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
+    }
+}
+
+struct Session {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Session {
+    /// Errors logged by the page (console errors and failed requests).
+    async fn errors(&self) -> Vec<String> {
+        let v = self
+            .c
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("reading the browser log");
+        v.as_array()
+            .expect("the browser log is a list")
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    async fn check_clean(&self, what: &str) {
+        let errors = self.errors().await;
+        assert!(errors.is_empty(), "{what}: browser errors: {errors:?}");
+        // Every resource the page loaded answered below 400.
+        let bad = self
+            .c
+            .execute(
+                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\
+                 .filter(e => e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(bad, json!([]), "{what}: failed requests");
+    }
+
+    async fn open(&self, path: &str, shot: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("main"))
+            .await
+            .unwrap();
+        self.check_clean(path).await;
+        self.shot(shot).await;
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.c.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(e.text().await.unwrap());
+        }
+        out
+    }
+
+    async fn path(&self) -> String {
+        let u = self.c.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.c.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn login(&self, email: &str) {
+        self.c.delete_all_cookies().await.unwrap();
+        self.open("/login", "login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form button[type=submit]").await;
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("header.top"))
+            .await
+            .unwrap();
+        self.check_clean("after login").await;
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("TENURE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_in_headless_chromium() {
+    let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let (Some(chrome), Some(driver)) = (
+        find(&["chromium", "chromium-browser", "google-chrome"]),
+        find(&["chromedriver"]),
+    ) else {
+        assert!(
+            !required,
+            "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
+        );
+        eprintln!("skipping the browser suite: chromium or chromedriver is not installed");
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(300), run(chrome, driver))
+        .await
+        .expect("the browser suite took more than 5 minutes");
+}
+
+async fn run(chrome: PathBuf, driver: PathBuf) {
+    let seeded = seeded(80).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = seeded.state.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver"),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = CHROME_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": chrome.to_string_lossy(), "args": args}),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    let url = format!("http://127.0.0.1:{port}");
+    let mut client = None;
+    for _ in 0..100 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let s = Session {
+        c: client.expect("chromedriver did not answer within 20 s"),
+        base,
+        shots: screenshot_dir(),
+    };
+
+    // The error detector works: a console error and a failed request are caught.
+    s.open("/login", "login").await;
+    s.c.execute(
+        "console.error('detector self-check'); return fetch('/no-such-asset.css').then(r => r.status)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let caught = s.errors().await;
+    assert!(
+        caught.iter().any(|e| e.contains("detector self-check"))
+            && caught.iter().any(|e| e.contains("404")),
+        "the browser log does not report errors: {caught:?}"
+    );
+
+    // A CSM lands on their accounts.
+    s.login(&seeded.csm).await;
+    assert_eq!(s.path().await, "/accounts");
+    s.shot("csm-accounts").await;
+    assert_eq!(s.text("h1").await, "My accounts");
+    let csms = s.texts("#accounts tbody td:nth-child(3)").await;
+    assert!(
+        csms.iter().all(|c| c.eq_ignore_ascii_case(&seeded.csm)),
+        "{csms:?}"
+    );
+    // Sorting by name, by clicking the header.
+    s.click("th a[data-sort=name]").await;
+    assert!(s.path().await.contains("sort=name&dir=asc"));
+    let names = s.texts("#accounts tbody td:first-child a").await;
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+    // Filtering by plan: the script submits the form when the select changes.
+    let plan = s.texts("#f-plan option").await[1].clone();
+    s.c.find(Locator::Css("#f-plan"))
+        .await
+        .unwrap()
+        .select_by_label(&plan)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if s.path().await.contains("plan=") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#accounts"))
+        .await
+        .unwrap();
+    assert!(s.path().await.contains("plan="), "{}", s.path().await);
+    let plans = s.texts("#accounts tbody td:nth-child(2)").await;
+    assert!(plans.iter().all(|p| *p == plan), "{plans:?}");
+    s.check_clean("filtered accounts").await;
+    s.shot("csm-accounts-filtered").await;
+
+    // The account page: log an engagement and see it in the timeline.
+    s.open("/accounts", "csm-accounts-all").await;
+    s.click("#accounts tbody a").await;
+    s.c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#timeline"))
+        .await
+        .unwrap();
+    s.check_clean("account page").await;
+    s.shot("csm-account").await;
+    s.click("#timeline details.form-box summary").await;
+    s.fill("#e-notes", "Browser suite: renewal plan agreed")
+        .await;
+    s.click("#engagement-form button[type=submit]").await;
+    s.c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#saved"))
+        .await
+        .unwrap();
+    let timeline = s.texts(".timeline li.t-engagement").await;
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.contains("Browser suite: renewal plan agreed")),
+        "{timeline:?}"
+    );
+    s.check_clean("after the engagement").await;
+    s.shot("csm-account-engagement").await;
+    // A health override, when this server can store them.
+    if s.c.find(Locator::Css("#override-form")).await.is_ok() {
+        s.click("#health details.form-box summary").await;
+        // First a mistake, shown next to its field.
+        s.fill("#o-score", "140").await;
+        s.fill("#o-reason", "Champion left; renewal at risk").await;
+        s.click("#override-form button[type=submit]").await;
+        s.c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#o-score-err"))
+            .await
+            .unwrap();
+        s.shot("csm-account-override-error").await;
+        // The form came back with 422, as it should; nothing else failed.
+        let logged = s.errors().await;
+        assert!(
+            logged
+                .iter()
+                .all(|m| m.contains("/override") && m.contains("422")),
+            "{logged:?}"
+        );
+        s.fill("#o-score", "25").await;
+        s.click("#override-form button[type=submit]").await;
+        s.c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#override-note"))
+            .await
+            .unwrap();
+        assert!(s.text("#override-note").await.contains("Champion left"));
+        s.check_clean("after the override").await;
+        s.shot("csm-account-override").await;
+    }
+    for (path, shot) in [
+        ("/", "csm-overview"),
+        ("/risk", "csm-risk"),
+        ("/metrics", "csm-metrics"),
+        ("/settings", "csm-settings"),
+    ] {
+        s.open(path, shot).await;
+    }
+
+    // A leader lands on the overview and sees every page.
+    s.login(LEADER).await;
+    assert_eq!(s.path().await, "/");
+    s.shot("leader-overview").await;
+    assert!(s.text(".stat .big").await.starts_with('$'));
+    for (path, shot) in [
+        ("/accounts", "leader-accounts"),
+        ("/accounts?sort=health&dir=asc", "leader-accounts-by-health"),
+        ("/risk", "leader-risk"),
+        ("/metrics?preset=12m", "leader-metrics"),
+        (
+            "/metrics?preset=12m&cohort=revenue#cohorts",
+            "leader-metrics-cohorts",
+        ),
+        ("/settings", "leader-settings"),
+    ] {
+        s.open(path, shot).await;
+    }
+    s.open("/accounts", "leader-accounts-again").await;
+    s.click("#accounts tbody a").await;
+    s.c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#timeline"))
+        .await
+        .unwrap();
+    s.check_clean("leader account page").await;
+    s.shot("leader-account").await;
+    s.click("header .who button").await;
+    s.c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#email"))
+        .await
+        .unwrap();
+    assert_eq!(s.path().await, "/login?out=1");
+
+    s.c.clone().close().await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark of the web dashboard (results go in docs/PERFORMANCE.md):
+#   scripts/bench-web.sh [ACCOUNTS] [SECONDS]
+# Loads the demo company (default 10,000 accounts, 400 days) into a fresh
+# SQLite database, scores health for today, serves it on loopback, and runs
+# wrk (installed from Debian when missing) against the overview, the
+# accounts table and account pages with a leader's API key, printing the
+# latency percentiles of each. Works in a temp folder it removes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+accounts=${1:-10000}
+secs=${2:-20}
+cargo build --release -p tenure >&2
+tenure=$PWD/target/release/tenure
+work=$(mktemp -d -t tenure-bench-web.XXXXXX)
+server=
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
+if ! command -v wrk >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >&2
+fi
+db=sqlite://$work/bench.db
+"$tenure" --db "$db" demo --accounts "$accounts" --days 400 --seed 42 --no-serve --quiet
+if "$tenure" health --help >/dev/null 2>&1; then
+  "$tenure" --db "$db" health recompute --quiet >/dev/null 2>&1 || "$tenure" --db "$db" health recompute >/dev/null
+fi
+key=$("$tenure" --db "$db" keys create --name bench --role leader | tail -n 1)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUST_LOG=warn "$tenure" --db "$db" serve --addr "127.0.0.1:$port" --rate-limit 1000000 &
+server=$!
+base=http://127.0.0.1:$port
+for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+auth="Authorization: Bearer $key"
+# Warm the cache (the first request builds the portfolio view).
+curl -fs -H "$auth" "$base/" >/dev/null
+ids=$(curl -fs -H "$auth" "$base/accounts.csv" | tail -n +2 | cut -d, -f1 | head -n 200)
+# wrk walks through 200 account pages.
+{
+  echo 'local ids = {'
+  for id in $ids; do echo "  \"$id\","; done
+  echo '}'
+  echo 'local i = 0'
+  echo 'request = function() i = i % #ids + 1; return wrk.format("GET", "/accounts/" .. ids[i]) end'
+} > accounts.lua
+run() {
+  local name=$1; shift
+  echo "== $name"
+  wrk -t2 -c8 -d"${secs}s" --latency -H "$auth" "$@" | grep -E "Requests/sec|^ +(50|90|99)%"
+}
+run "overview /" "$base/"
+run "accounts /accounts (ARR sort, page 1)" "$base/accounts"
+run "accounts /accounts?sort=name&band=red&page=2" "$base/accounts?sort=name&band=red&page=2"
+run "account pages /accounts/{id}" -s accounts.lua "$base"
