@@ -33,21 +33,22 @@ fn bind<'q>(mut q: Query<'q, Any, AnyArguments>, vals: &'q [Val]) -> Query<'q, A
 /// placeholders: binding thousands of numbered `$N` parameters makes SQLite
 /// look each name up in a list, quadratic in their number (it was 80% of an
 /// import's time).
-fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> String {
-    let cols = spec.columns.len();
-    let mut sql = String::with_capacity(64 + n * cols * 6);
-    sql.push_str("INSERT INTO ");
-    sql.push_str(spec.name);
-    sql.push_str(" (");
-    sql.push_str(&spec.columns.join(", "));
-    sql.push_str(") VALUES ");
+/// True when the connection needs numbered `$N` placeholders (PostgreSQL);
+/// SQLite gets anonymous `?` ones in multi-row statements (see [`insert_sql`]).
+pub(crate) fn numbered_placeholders(conn: &AnyConnection) -> bool {
+    conn.backend_name() != "SQLite"
+}
+
+/// Appends `rows` tuples of `width` placeholders, `($1, $2), ($3, $4)` or
+/// `(?, ?), (?, ?)`.
+pub(crate) fn push_value_tuples(sql: &mut String, rows: usize, width: usize, numbered: bool) {
     let mut p = 1;
-    for r in 0..n {
+    for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
         }
         sql.push('(');
-        for c in 0..cols {
+        for c in 0..width {
             if c > 0 {
                 sql.push_str(", ");
             }
@@ -61,6 +62,17 @@ fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> St
         }
         sql.push(')');
     }
+}
+
+fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> String {
+    let cols = spec.columns.len();
+    let mut sql = String::with_capacity(64 + n * cols * 6);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(spec.name);
+    sql.push_str(" (");
+    sql.push_str(&spec.columns.join(", "));
+    sql.push_str(") VALUES ");
+    push_value_tuples(&mut sql, n, cols, numbered);
     match spec.conflict {
         Conflict::MessageId => {
             sql.push_str(" ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING")
@@ -91,7 +103,7 @@ pub async fn write_rows(
     update: &[&str],
 ) -> Result<u64> {
     let spec = table_spec(kind);
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = numbered_placeholders(conn);
     let mut written = 0;
     for chunk in rows.chunks(batch_rows(kind)) {
         let sql = insert_sql(spec, chunk.len(), update, numbered);
@@ -111,22 +123,11 @@ pub async fn existing_ids(
     ids: &[&str],
 ) -> Result<HashSet<String>> {
     let mut found = HashSet::new();
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = numbered_placeholders(conn);
     for chunk in ids.chunks(1000) {
-        let placeholders: Vec<String> = (1..=chunk.len())
-            .map(|i| {
-                if numbered {
-                    format!("${i}")
-                } else {
-                    "?".to_string()
-                }
-            })
-            .collect();
-        let sql = format!(
-            "SELECT id FROM {} WHERE id IN ({})",
-            kind.table(),
-            placeholders.join(", ")
-        );
+        let mut sql = format!("SELECT id FROM {} WHERE id IN ", kind.table());
+        // One tuple of all the ids: `IN ($1, $2, ...)`.
+        push_value_tuples(&mut sql, 1, chunk.len(), numbered);
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             q = q.bind(*id);

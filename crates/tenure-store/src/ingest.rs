@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use jiff::Timestamp;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use crate::bulk::write_rows;
+use crate::bulk::{numbered_placeholders, push_value_tuples, write_rows};
 use crate::rows::Val;
 use crate::{Kind, Result, Store};
 
@@ -277,20 +277,11 @@ async fn remember_message_ids(
             None => first.push(true),
         }
     }
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = numbered_placeholders(conn);
     let mut inserted: HashSet<String> = HashSet::new();
     for chunk in ids.chunks(500) {
         let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
-            } else {
-                sql.push_str("(?, ?)");
-            }
-        }
+        push_value_tuples(&mut sql, chunk.len(), 2, numbered);
         sql.push_str(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
         // Assembled from placeholders only; the ids are bound.
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -357,30 +348,12 @@ impl TrackBatch {
             self.events.clear();
         }
         if !self.pending.is_empty() {
-            let numbered = conn.backend_name() != "SQLite";
+            let numbered = numbered_placeholders(conn);
             for chunk in self.pending.chunks(500) {
                 let mut sql = String::from(
                     "INSERT INTO pending_events (user_id, event, ts, properties, message_id, received_at) VALUES ",
                 );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    if numbered {
-                        let b = 6 * i;
-                        sql.push_str(&format!(
-                            "(${}, ${}, ${}, ${}, ${}, ${})",
-                            b + 1,
-                            b + 2,
-                            b + 3,
-                            b + 4,
-                            b + 5,
-                            b + 6
-                        ));
-                    } else {
-                        sql.push_str("(?, ?, ?, ?, ?, ?)");
-                    }
-                }
+                push_value_tuples(&mut sql, chunk.len(), 6, numbered);
                 // Assembled from placeholders only; the values are bound.
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for row in chunk {
