@@ -25,6 +25,7 @@ use tenure_core::metrics::{
 };
 use tenure_core::model::{Currency, Money, SurveyKind, day_number};
 
+use crate::scan::Bind;
 use crate::{Result, Store, StoreError};
 
 const DAY_MICROS: i64 = 86_400_000_000;
@@ -203,26 +204,26 @@ impl Store {
         // `events_ts` covers (ts, account_id, user_id, event): each window is
         // one sequential range of the index, never a lookup into the table.
         let sql = "SELECT account_id, user_id, ts FROM events WHERE ts >= $1 AND ts < $2";
-        let queries = ranges;
         let mut n = 0u64;
         // Consecutive rows usually belong to the same account: remember the
         // last one to skip most hash lookups.
         let mut last: (String, Option<usize>) = (String::new(), None);
-        for (lo, hi) in queries {
-            let mut rows = sqlx::query(sql).bind(lo).bind(hi).fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let account_id: &str = row.try_get(0)?;
+        for (lo, hi) in ranges {
+            let binds = [Bind::Int(lo), Bind::Int(hi)];
+            self.scan(sql, &binds, |row| {
+                let account_id = row.text(0)?;
                 if last.0 != account_id {
                     last.0.clear();
                     last.0.push_str(account_id);
                     last.1 = accounts.get(account_id).copied();
                 }
-                let Some(account) = last.1 else { continue };
-                let user_id: &str = row.try_get(1)?;
-                // Events between windows (read by a scan) are ignored here.
-                usage.add(account, user_id, row.try_get(2)?);
-                n += 1;
-            }
+                if let Some(account) = last.1 {
+                    usage.add(account, row.text(1)?, row.int(2)?);
+                    n += 1;
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(n)
     }

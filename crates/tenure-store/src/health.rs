@@ -34,6 +34,7 @@ use tenure_core::model::{
 };
 
 use crate::rows::{Record, from_row, select_list};
+use crate::scan::Bind;
 use crate::{Backend, Kind, Result, Store, StoreError};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -79,6 +80,29 @@ impl<'a> Shard<'a> {
             from: Some(accounts[i].id.as_str()),
             before: accounts.get(i + 1).map(|a| a.id.as_str()),
         }
+    }
+
+    /// The shard cut into at most `n` runs of about equal size, which
+    /// together read exactly the shard's rows.
+    pub fn parts(&self, n: usize) -> Vec<Shard<'a>> {
+        let len = self.accounts.len();
+        let n = n.clamp(1, len.max(1));
+        let cut = |k: usize| len * k / n;
+        (0..n)
+            .map(|k| Shard {
+                accounts: &self.accounts[cut(k)..cut(k + 1)],
+                from: if k == 0 {
+                    self.from
+                } else {
+                    Some(self.accounts[cut(k)].id.as_str())
+                },
+                before: if k + 1 == n {
+                    self.before
+                } else {
+                    Some(self.accounts[cut(k + 1)].id.as_str())
+                },
+            })
+            .collect()
     }
 
     /// `AND account_id >= $k AND account_id < $k+1` for the bounds that are set,
@@ -320,14 +344,13 @@ impl Store {
             dates: std::slice::from_ref(&as_of),
             ..req
         };
-        let table = self.load_signals_with(req, false).await?;
-        let mut out = table.signals_at(0);
-        out.truncate(req.shard.accounts.len());
         let plan = req.plan;
         let needs_events = !plan.active_user_windows.is_empty()
             || !plan.event_windows.is_empty()
             || !plan.feature_windows.is_empty();
         if !needs_events {
+            let mut out = self.load_signals_with(req, false).await?.signals_at(0);
+            out.truncate(req.shard.accounts.len());
             return Ok(out);
         }
         let bounds = |w: &Window| {
@@ -370,7 +393,6 @@ impl Store {
         }
         let horizon =
             i64::from(day_number(as_of) - plan.lookback_days() as i32 + 1) * MICROS_PER_DAY;
-        let (pred, binds) = req.shard.predicate(names.len() + 3);
         // On SQLite, `+ts` keeps the planner off the ts index: walking
         // `events_account_ts` in account order needs no sort for the GROUP BY
         // and measured 7× faster than sorting a 60-day window of 3 million
@@ -379,20 +401,36 @@ impl Store {
             Backend::Sqlite => "+ts",
             Backend::Postgres => "ts",
         };
-        let sql = format!(
-            "SELECT account_id, {} FROM events WHERE {ts} >= $1 AND {ts} < $2{pred} \
-             GROUP BY account_id",
-            cols.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(horizon)
-            .bind(end_micros(as_of));
-        for n in &names {
-            q = q.bind(n.as_str());
-        }
-        for v in &binds {
-            q = q.bind(v.as_str());
-        }
+        // The accounts are split into one part per core, each its own query
+        // on its own connection, so that the database aggregates them in
+        // parallel (SQLite runs one statement on one core).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = req.shard.parts(cores.min(4));
+        let queries = parts.iter().map(|part| {
+            let (pred, binds) = part.predicate(names.len() + 3);
+            let sql = format!(
+                "SELECT account_id, {} FROM events WHERE {ts} >= $1 AND {ts} < $2{pred} \
+                 GROUP BY account_id",
+                cols.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(horizon)
+                .bind(end_micros(as_of));
+            for n in &names {
+                q = q.bind(n.clone());
+            }
+            for v in binds {
+                q = q.bind(v);
+            }
+            q.fetch_all(&self.pool)
+        });
+        let (table, results) = futures_util::future::try_join(
+            async { self.load_signals_with(req, false).await },
+            async { Ok(futures_util::future::try_join_all(queries).await?) },
+        )
+        .await?;
+        let mut out = table.signals_at(0);
+        out.truncate(req.shard.accounts.len());
         let index: HashMap<&str, usize> = req
             .shard
             .accounts
@@ -400,8 +438,7 @@ impl Store {
             .enumerate()
             .map(|(i, a)| (a.id.as_str(), i))
             .collect();
-        let mut rows = q.fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
+        for row in results.iter().flatten() {
             let account: &str = row.try_get(0)?;
             let Some(&i) = index.get(account) else {
                 continue;
@@ -471,22 +508,16 @@ impl Store {
                  WHERE ts >= $1 AND ts < $2{pred} \
                  GROUP BY account_id, user_id, event, ts / {MICROS_PER_DAY}"
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(horizon).bind(end);
-            for v in &binds {
-                q = q.bind(v.as_str());
-            }
-            let mut rows = q.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let account: &str = row.try_get(0)?;
-                let Some(&i) = index.get(account) else {
-                    continue;
-                };
-                let user: &str = row.try_get(1)?;
-                let event: &str = row.try_get(2)?;
-                let ts: i64 = row.try_get(3)?;
-                let n: i64 = row.try_get(4)?;
-                b.events(i, user, event, ts, u32::try_from(n).unwrap_or(u32::MAX));
-            }
+            let mut all = vec![Bind::Int(horizon), Bind::Int(end)];
+            all.extend(binds.into_iter().map(Bind::Text));
+            self.scan(&sql, &all, |row| {
+                if let Some(&i) = index.get(row.text(0)?) {
+                    let n = u32::try_from(row.int(4)?).unwrap_or(u32::MAX);
+                    b.events(i, row.text(1)?, row.text(2)?, row.int(3)?, n);
+                }
+                Ok(())
+            })
+            .await?;
         }
 
         let (pred, binds) = shard.predicate(1);
@@ -1052,6 +1083,27 @@ mod tests {
         );
         assert_eq!(Shard::split(&accounts, 10).len(), 1);
         assert_eq!(Shard::split(&[], 10).len(), 1);
+    }
+
+    #[test]
+    fn parts_split_a_shard_without_gaps() {
+        let accounts: Vec<Account> = ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .map(|id| Account::bare(id))
+            .collect();
+        let shard = Shard::split(&accounts, 5)[1];
+        let one: Vec<_> = shard.parts(1).iter().map(|p| (p.from, p.before)).collect();
+        assert_eq!(one, [(Some("f"), None)]);
+        let middle = Shard::split(&accounts, 5)[0];
+        let parts: Vec<_> = middle
+            .parts(2)
+            .iter()
+            .map(|p| (p.from, p.before, p.accounts.len()))
+            .collect();
+        assert_eq!(parts, [(None, Some("c"), 2), (Some("c"), Some("f"), 3)]);
+        // More parts than accounts: one account each.
+        assert_eq!(shard.parts(8).len(), 2);
+        assert_eq!(Shard::split(&[], 10)[0].parts(4).len(), 1);
     }
 
     #[test]

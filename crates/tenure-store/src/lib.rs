@@ -9,7 +9,8 @@
 //! Modules: [`import`] (all-or-nothing importers), [`export`] (streaming
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
 //! loader), [`rows`] (mapping between rows and core records), [`health`]
-//! (signal loading, score snapshots, overrides, audit log).
+//! (signal loading, score snapshots, overrides, audit log), [`scan`] (bulk
+//! reads of millions of rows, which on SQLite bypass sqlx for speed).
 
 pub mod analytics;
 pub mod api;
@@ -22,6 +23,7 @@ pub mod import;
 pub mod ingest;
 pub mod kind;
 pub mod rows;
+pub mod scan;
 pub mod testing;
 pub mod web;
 
@@ -63,6 +65,9 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// SQLite reported an error on a bulk read ([`scan`]).
+    #[error("database error: {0}")]
+    Scan(#[from] rusqlite::Error),
     /// Reading a file or writing output failed.
     #[error("{context}: {source}")]
     Io {
@@ -100,6 +105,8 @@ pub struct Store {
     /// would sleep and retry and waste most of the time under concurrent
     /// writes.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The SQLite database file, which [`scan`] reads directly.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// A write transaction; on SQLite it also holds the store's write lock.
@@ -192,6 +199,7 @@ impl Store {
             pool,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            sqlite_file: scan::sqlite_file(&url),
         })
     }
 
