@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Server benchmarks (results go in docs/PERFORMANCE.md):
 #   scripts/bench-serve.sh ingest   Segment-style ingest over loopback, batches of 100 events,
-#                                   driven by wrk; reference in the same run: `tenure import` of
-#                                   the same number of events from NDJSON
+#                                   driven by wrk with 4 then 16 connections (CONNECTIONS="4 16");
+#                                   reference in the same run: `tenure import` of the same number
+#                                   of events from NDJSON
 #   scripts/bench-serve.sh api      p50/p99 latency of the accounts list and one account at
 #                                   10,000 accounts, driven by wrk
 # Installs wrk from Debian when missing. Works in a temp folder it removes; the server listens
@@ -55,29 +56,35 @@ end
 LUA
     auth="Basic $(printf '%s:' "$key" | base64 -w0)"
     sed -i "1i AUTH = \"$auth\"" batch.lua
-    start_server sqlite://ingest.db
-    wrk -t2 -c4 -d"${duration}s" --latency -s batch.lua "http://127.0.0.1:$port" > wrk.txt
-    kill "$server"; wait "$server" 2>/dev/null || true; server=""
-    requests=$(awk '/requests in/ {print $1}' wrk.txt)
-    errors=$(awk '/Non-2xx/ {print $NF}' wrk.txt); errors=${errors:-0}
-    stored=$(sqlite3 ingest.db "SELECT COUNT(*) FROM events" 2>/dev/null || echo "?")
-    events=$(( (requests - errors) * 100 ))
-    ingest_rate=$(calc "$events / $duration")
-    # Reference: import the same number of events from an NDJSON file.
-    python3 - "$events" <<'PY'
-import sys
-n = int(sys.argv[1])
+    # Same events as in the import reference below: one account of 1,000 per message.
+    python3 - <<'PY'
 with open("same.ndjson", "w") as f:
-    for k in range(n):
+    for k in range(2_000_000):
         f.write('{"timestamp":"2025-12-01T10:00:00Z","account_id":"acc-%06d","user_id":"u-%d","event":"report_created","properties":{"n":%d}}\n' % (k % 1000, k % 100, k % 100))
 PY
-    "$tenure" --db sqlite://import.db import accounts data/accounts.csv --quiet
-    s=$(date +%s.%N); "$tenure" --db sqlite://import.db import events same.ndjson --quiet; e=$(date +%s.%N)
-    import_rate=$(calc "$events / ($e - $s)")
-    grep -E "Latency|99%|requests in|Non-2xx" wrk.txt
-    printf 'ingest: %d events committed in %d s (%s rows in the table) = %.0f events/s\n' "$events" "$duration" "$stored" "$ingest_rate"
-    printf 'tenure import of the same %d events: %.0f events/s\n' "$events" "$import_rate"
-    printf 'ratio ingest/import = %.2f\n' "$(calc "$ingest_rate / $import_rate")"
+    cp ingest.db empty.db
+    for conns in ${CONNECTIONS:-4 16}; do
+      rm -f ingest.db*; cp empty.db ingest.db
+      start_server sqlite://ingest.db
+      wrk -t2 -c"$conns" -d"${duration}s" --latency -s batch.lua "http://127.0.0.1:$port" > wrk.txt
+      kill "$server"; wait "$server" 2>/dev/null || true; server=""
+      requests=$(awk '/requests in/ {print $1}' wrk.txt)
+      errors=$(awk '/Non-2xx/ {print $NF}' wrk.txt); errors=${errors:-0}
+      stored=$(sqlite3 ingest.db "SELECT COUNT(*) FROM events" 2>/dev/null || echo "?")
+      events=$(( (requests - errors) * 100 ))
+      ingest_rate=$(calc "$events / $duration")
+      # Reference: `tenure import` of the same number of events from NDJSON.
+      head -n "$events" same.ndjson > part.ndjson
+      rm -f import.db*
+      "$tenure" --db sqlite://import.db import accounts data/accounts.csv --quiet
+      s=$(date +%s.%N); "$tenure" --db sqlite://import.db import events part.ndjson --quiet; e=$(date +%s.%N)
+      import_rate=$(calc "$events / ($e - $s)")
+      echo "== $conns connections"
+      grep -E "Latency|99%|requests in|Non-2xx" wrk.txt
+      printf 'ingest: %d events committed in %d s (%s rows in the table) = %.0f events/s\n' "$events" "$duration" "$stored" "$ingest_rate"
+      printf 'tenure import of the same %d events: %.0f events/s\n' "$events" "$import_rate"
+      printf 'ratio ingest/import = %.2f\n' "$(calc "$ingest_rate / $import_rate")"
+    done
     ;;
   api)
     "$tenure" --db sqlite://api.db demo --accounts 10000 --seed 5 --end 2026-01-01 --days 30 --no-serve --quiet

@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::bulk::{numbered_placeholders, push_value_tuples, write_rows};
 use crate::rows::Val;
-use crate::{Kind, Result, Store};
+use crate::{Kind, Result, Store, StoreError};
 
 /// One parsed Segment message.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,128 +71,256 @@ pub struct IngestSummary {
     pub attributed: u64,
 }
 
+/// One ingest request waiting to be committed.
+#[derive(Debug)]
+pub(crate) struct Job {
+    items: Vec<Incoming>,
+    received_at: Timestamp,
+    reply: tokio::sync::oneshot::Sender<Result<IngestSummary>>,
+}
+
 impl Store {
-    /// Writes a request's messages, in order, in one transaction.
+    /// Writes a request's messages, in order, and returns once they are
+    /// committed.
     ///
-    /// Track calls are buffered and written in multi-row statements; the
-    /// buffer is flushed before any identify or group call, so every message
-    /// still sees the effects of the ones before it.
+    /// Concurrent requests are committed together (group commit): each
+    /// queues its messages, and whichever request holds the write lock next
+    /// writes every queued request in one transaction, each inside its own
+    /// savepoint, so a request that fails is undone alone while the others
+    /// commit. One commit for several requests writes each shared database
+    /// page once instead of once per request.
     pub async fn ingest(
         &self,
-        items: &[Incoming],
+        items: Vec<Incoming>,
         received_at: Timestamp,
     ) -> Result<IngestSummary> {
-        let mut tx = self.begin_write().await?;
-        let mut sum = IngestSummary::default();
-        let now = received_at.as_microsecond();
-        let fresh = remember_message_ids(&mut tx, items, now).await?;
-        let mut batch = TrackBatch::default();
-        for (item, is_fresh) in items.iter().zip(fresh) {
-            if !is_fresh {
-                sum.duplicates += 1;
-                continue;
-            }
-            sum.accepted += 1;
-            match &item.message {
-                Message::Track {
-                    user_id,
-                    event,
-                    properties,
-                    timestamp,
-                    group_id,
-                } => {
-                    let account = match group_id {
-                        Some(g) => {
-                            batch.new_accounts.insert(g.clone());
-                            Some(g.clone())
-                        }
-                        None => batch.account_of(&mut tx, user_id).await?,
-                    };
-                    let ts = timestamp.as_microsecond();
-                    match account {
-                        Some(account) => batch.events.push(vec![
-                            Val::Text(Some(account)),
-                            Val::Text(Some(user_id.clone())),
-                            Val::Text(Some(event.clone())),
-                            Val::Int(Some(ts)),
-                            Val::Text(properties.clone()),
-                            Val::Text(item.message_id.clone()),
-                        ]),
-                        None => batch.pending.push(vec![
-                            Val::Text(Some(user_id.clone())),
-                            Val::Text(Some(event.clone())),
-                            Val::Int(Some(ts)),
-                            Val::Text(properties.clone()),
-                            Val::Text(item.message_id.clone()),
-                            Val::Int(Some(now)),
-                        ]),
-                    }
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        self.queue_ingest(Job {
+            items,
+            received_at,
+            reply,
+        });
+        let guard = self.write_lock.clone().lock_owned().await;
+        // A writer that held the lock before us may have written our request.
+        if let Ok(done) = answer.try_recv() {
+            return done;
+        }
+        let jobs = std::mem::take(&mut *self.ingest_queue());
+        if jobs.is_empty() {
+            // Written by the writer before us, which is about to answer.
+            drop(guard);
+        } else {
+            // A task of its own, so that a client hanging up on this request
+            // cannot abandon the other requests of the group half-way.
+            let store = self.clone();
+            tokio::spawn(async move { store.write_jobs(guard, jobs).await });
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Sql(sqlx::Error::Protocol(
+                "the ingest writer stopped before answering".into(),
+            )))
+        })
+    }
+
+    fn ingest_queue(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        // A panic while the queue was held leaves it usable: it is a plain list.
+        self.ingest_jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn queue_ingest(&self, job: Job) {
+        self.ingest_queue().push(job);
+    }
+
+    /// Writes queued requests in one transaction and answers each.
+    async fn write_jobs(&self, guard: tokio::sync::OwnedMutexGuard<()>, jobs: Vec<Job>) {
+        let mut tx = match self.begin_write_holding(guard).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let msg = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(shared_failure(&msg)));
                 }
-                Message::Identify {
-                    user_id,
-                    email,
-                    name,
-                    role,
-                } => {
-                    batch.flush(&mut tx, &mut sum).await?;
-                    sqlx::query(
-                        "INSERT INTO segment_users (user_id, email, name, role, updated_at) \
+                return;
+            }
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            results.push(write_job(&mut tx, &job.items, job.received_at).await);
+        }
+        let committed = tx.commit().await.map_err(|e| e.to_string());
+        for (job, result) in jobs.into_iter().zip(results) {
+            let answer = match &committed {
+                Ok(()) => result,
+                Err(msg) => Err(shared_failure(msg)),
+            };
+            let _ = job.reply.send(answer);
+        }
+    }
+    /// Number of events waiting for their user's group call.
+    pub async fn pending_event_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM pending_events")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+/// The error each request of a group gets when the group as a whole fails.
+fn shared_failure(msg: &str) -> StoreError {
+    StoreError::Sql(sqlx::Error::Protocol(format!(
+        "committing ingested events: {msg}"
+    )))
+}
+
+/// One request's messages inside the group's transaction, in a savepoint:
+/// on error the request's writes are undone and the transaction goes on.
+async fn write_job(
+    conn: &mut AnyConnection,
+    items: &[Incoming],
+    received_at: Timestamp,
+) -> Result<IngestSummary> {
+    sqlx::query("SAVEPOINT ingest_request")
+        .execute(&mut *conn)
+        .await?;
+    match write_messages(conn, items, received_at).await {
+        Ok(sum) => {
+            sqlx::query("RELEASE SAVEPOINT ingest_request")
+                .execute(&mut *conn)
+                .await?;
+            Ok(sum)
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT ingest_request")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("RELEASE SAVEPOINT ingest_request")
+                .execute(&mut *conn)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Writes a request's messages in order. Track calls are buffered and
+/// written in multi-row statements; the buffer is flushed before any
+/// identify or group call, so every message still sees the effects of the
+/// ones before it.
+async fn write_messages(
+    conn: &mut AnyConnection,
+    items: &[Incoming],
+    received_at: Timestamp,
+) -> Result<IngestSummary> {
+    let mut sum = IngestSummary::default();
+    let now = received_at.as_microsecond();
+    let fresh = remember_message_ids(conn, items, now).await?;
+    let mut batch = TrackBatch::default();
+    for (item, is_fresh) in items.iter().zip(fresh) {
+        if !is_fresh {
+            sum.duplicates += 1;
+            continue;
+        }
+        sum.accepted += 1;
+        match &item.message {
+            Message::Track {
+                user_id,
+                event,
+                properties,
+                timestamp,
+                group_id,
+            } => {
+                let account = match group_id {
+                    Some(g) => {
+                        batch.new_accounts.insert(g.clone());
+                        Some(g.clone())
+                    }
+                    None => batch.account_of(conn, user_id).await?,
+                };
+                let ts = timestamp.as_microsecond();
+                match account {
+                    Some(account) => batch.events.push(vec![
+                        Val::Text(Some(account)),
+                        Val::Text(Some(user_id.clone())),
+                        Val::Text(Some(event.clone())),
+                        Val::Int(Some(ts)),
+                        Val::Text(properties.clone()),
+                        Val::Text(item.message_id.clone()),
+                    ]),
+                    None => batch.pending.push(vec![
+                        Val::Text(Some(user_id.clone())),
+                        Val::Text(Some(event.clone())),
+                        Val::Int(Some(ts)),
+                        Val::Text(properties.clone()),
+                        Val::Text(item.message_id.clone()),
+                        Val::Int(Some(now)),
+                    ]),
+                }
+            }
+            Message::Identify {
+                user_id,
+                email,
+                name,
+                role,
+            } => {
+                batch.flush(conn, &mut sum).await?;
+                sqlx::query(
+                    "INSERT INTO segment_users (user_id, email, name, role, updated_at) \
                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
                          email = COALESCE(excluded.email, segment_users.email), \
                          name = COALESCE(excluded.name, segment_users.name), \
                          role = COALESCE(excluded.role, segment_users.role), \
                          updated_at = excluded.updated_at",
-                    )
-                    .bind(user_id.as_str())
-                    .bind(email.as_deref())
-                    .bind(name.as_deref())
-                    .bind(role.as_deref())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    sync_contact(&mut tx, user_id).await?;
-                }
-                Message::Group {
-                    user_id,
-                    group_id,
-                    name,
-                    industry,
-                    employees,
-                    plan,
-                } => {
-                    batch.flush(&mut tx, &mut sum).await?;
-                    sqlx::query(
-                        "INSERT INTO accounts (id, name, industry, employees, plan, attributes) \
+                )
+                .bind(user_id.as_str())
+                .bind(email.as_deref())
+                .bind(name.as_deref())
+                .bind(role.as_deref())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                sync_contact(conn, user_id).await?;
+            }
+            Message::Group {
+                user_id,
+                group_id,
+                name,
+                industry,
+                employees,
+                plan,
+            } => {
+                batch.flush(conn, &mut sum).await?;
+                sqlx::query(
+                    "INSERT INTO accounts (id, name, industry, employees, plan, attributes) \
                          VALUES ($1, $2, $3, $4, $5, '{}') ON CONFLICT (id) DO UPDATE SET \
                          name = COALESCE($6, accounts.name), \
                          industry = COALESCE(excluded.industry, accounts.industry), \
                          employees = COALESCE(excluded.employees, accounts.employees), \
                          plan = COALESCE(excluded.plan, accounts.plan)",
-                    )
-                    .bind(group_id.as_str())
-                    .bind(name.as_deref().unwrap_or(group_id))
-                    .bind(industry.as_deref())
-                    .bind(*employees)
-                    .bind(plan.as_deref())
-                    .bind(name.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
-                    if let Some(user) = user_id {
-                        batch
-                            .memberships
-                            .insert(user.clone(), Some(group_id.clone()));
-                        sqlx::query(
-                            "INSERT INTO segment_users (user_id, account_id, updated_at) \
+                )
+                .bind(group_id.as_str())
+                .bind(name.as_deref().unwrap_or(group_id))
+                .bind(industry.as_deref())
+                .bind(*employees)
+                .bind(plan.as_deref())
+                .bind(name.as_deref())
+                .execute(&mut *conn)
+                .await?;
+                if let Some(user) = user_id {
+                    batch
+                        .memberships
+                        .insert(user.clone(), Some(group_id.clone()));
+                    sqlx::query(
+                        "INSERT INTO segment_users (user_id, account_id, updated_at) \
                              VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET \
                              account_id = excluded.account_id, updated_at = excluded.updated_at",
-                        )
-                        .bind(user.as_str())
-                        .bind(group_id.as_str())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        sync_contact(&mut tx, user).await?;
-                        sum.attributed += sqlx::query(
+                    )
+                    .bind(user.as_str())
+                    .bind(group_id.as_str())
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    sync_contact(conn, user).await?;
+                    sum.attributed += sqlx::query(
                             "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
                              SELECT $1, user_id, event, ts, properties, message_id FROM pending_events \
                              WHERE user_id = $2 ORDER BY seq \
@@ -200,28 +328,19 @@ impl Store {
                         )
                         .bind(group_id.as_str())
                         .bind(user.as_str())
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?
                         .rows_affected();
-                        sqlx::query("DELETE FROM pending_events WHERE user_id = $1")
-                            .bind(user.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    sqlx::query("DELETE FROM pending_events WHERE user_id = $1")
+                        .bind(user.as_str())
+                        .execute(&mut *conn)
+                        .await?;
                 }
             }
         }
-        batch.flush(&mut tx, &mut sum).await?;
-        tx.commit().await?;
-        Ok(sum)
     }
-
-    /// Number of events waiting for their user's group call.
-    pub async fn pending_event_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM pending_events")
-            .fetch_one(&self.pool)
-            .await?)
-    }
+    batch.flush(conn, &mut sum).await?;
+    Ok(sum)
 }
 
 /// Creates or updates the contact of a Segment user once both the user's

@@ -107,6 +107,8 @@ pub struct Store {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// The SQLite database file, which [`scan`] reads directly.
     sqlite_file: Option<std::path::PathBuf>,
+    /// Ingest requests waiting to be committed together ([`ingest`]).
+    ingest_jobs: Arc<std::sync::Mutex<Vec<ingest::Job>>>,
 }
 
 /// A write transaction; on SQLite it also holds the store's write lock.
@@ -200,6 +202,7 @@ impl Store {
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             sqlite_file: scan::sqlite_file(&url),
+            ingest_jobs: Arc::default(),
         })
     }
 
@@ -214,22 +217,35 @@ impl Store {
     /// Begins a transaction that writes (see [`WriteTx`]).
     pub async fn begin_write(&self) -> Result<WriteTx> {
         match self.backend {
-            // IMMEDIATE takes SQLite's write lock at once (waiting through
-            // busy_timeout). A deferred transaction that reads first and
-            // writes later fails outright with SQLITE_BUSY when another
-            // connection wrote in between.
             Backend::Sqlite => {
                 let guard = self.write_lock.clone().lock_owned().await;
-                Ok(WriteTx {
-                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    _guard: Some(guard),
-                })
+                self.begin_write_holding(guard).await
             }
             Backend::Postgres => Ok(WriteTx {
                 tx: self.pool.begin().await?,
                 _guard: None,
             }),
         }
+    }
+
+    /// Begins a write transaction with the store's write lock held by the
+    /// caller; the transaction keeps it until it ends.
+    async fn begin_write_holding(
+        &self,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<WriteTx> {
+        let tx = match self.backend {
+            // IMMEDIATE takes SQLite's write lock at once (waiting through
+            // busy_timeout). A deferred transaction that reads first and
+            // writes later fails outright with SQLITE_BUSY when another
+            // connection wrote in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx {
+            tx,
+            _guard: Some(guard),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -333,3 +333,38 @@ async fn limits_and_bad_requests_are_json_errors() {
         StatusCode::OK
     );
 }
+
+/// Concurrent requests are committed together (group commit): every
+/// request is answered only once its events are stored, each event exactly
+/// once even when two concurrent requests carry the same `messageId`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_all_commit_with_duplicates_stored_once() {
+    let app = App::new().await;
+    let key = app.ingest_key().await;
+    let now = Timestamp::now().to_string();
+    let batch = |r: usize| {
+        let mut msgs: Vec<Value> = (0..20)
+            .map(|i| {
+                json!({"type": "track", "userId": format!("u-{i}"), "event": "report_created",
+                       "messageId": format!("r{r}-m{i}"), "timestamp": now,
+                       "context": {"groupId": format!("acct-{}", r % 3)}})
+            })
+            .collect();
+        // Every request also repeats one message shared by all of them.
+        msgs.push(
+            json!({"type": "track", "userId": "u-shared", "event": "login",
+                         "messageId": "shared", "timestamp": now,
+                         "context": {"groupId": "acct-0"}}),
+        );
+        json!({"batch": msgs, "sentAt": now})
+    };
+    let bodies: Vec<Value> = (0..16).map(batch).collect();
+    let answers =
+        futures_util::future::join_all(bodies.iter().map(|b| send(&app, "/v1/batch", &key, b)))
+            .await;
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let stored = app.db.store.count(Kind::Events).await.unwrap();
+    assert_eq!(stored, 16 * 20 + 1);
+}
