@@ -27,7 +27,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tenure_core::config::CurrencyConfig;
 use tenure_core::health::{
-    AccountSignals, EventFilter, Override, SignalPlan, SignalsBuilder, SignalsTable, Window,
+    AccountSignals, DayEvents, EventFilter, Override, SignalPlan, SignalsBuilder, SignalsTable,
+    Window,
 };
 use tenure_core::model::{
     Account, Currency, Money, Priority, Subscription, SurveyKind, date_from_day, day_number,
@@ -353,6 +354,9 @@ impl Store {
             out.truncate(req.shard.accounts.len());
             return Ok(out);
         }
+        if self.scans_in_parallel() {
+            return self.day_signals_by_scan(req, as_of).await;
+        }
         let bounds = |w: &Window| {
             let (lo, hi) = w.range(as_of);
             (i64::from(day_number(lo)) * MICROS_PER_DAY, end_micros(hi))
@@ -465,6 +469,66 @@ impl Store {
                 s.features_used[slot] = mask;
             }
         }
+        Ok(out)
+    }
+
+    /// [`Store::load_signals_on`] on SQLite: the events of the look-back are
+    /// read as raw rows from the covering `events_ts` index (one sequential
+    /// range per core, each on its own thread) and aggregated in
+    /// [`DayEvents`]. SQLite's own `GROUP BY` runs on one core and measured
+    /// slower than reading the rows out through `rusqlite`.
+    async fn day_signals_by_scan(
+        &self,
+        req: SignalsRequest<'_>,
+        as_of: Date,
+    ) -> Result<Vec<AccountSignals>> {
+        let plan = req.plan;
+        let n = req.shard.accounts.len();
+        let index: HashMap<&str, usize> = req
+            .shard
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
+        let mut out = self.load_signals_with(req, false).await?.signals_at(0);
+        out.truncate(n);
+        let Some((lo, hi)) = DayEvents::new(plan, as_of, 0).span() else {
+            return Ok(out);
+        };
+        let (pred, binds) = req.shard.predicate(3);
+        let sql = format!(
+            "SELECT account_id, user_id, event, ts FROM events WHERE ts >= $1 AND ts < $2{pred}"
+        );
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as i64;
+        let parts: Vec<Vec<Bind>> = (0..cores)
+            .map(|k| {
+                let mut b = vec![
+                    Bind::Int(lo + (hi - lo) * k / cores),
+                    Bind::Int(lo + (hi - lo) * (k + 1) / cores),
+                ];
+                b.extend(binds.iter().cloned().map(Bind::Text));
+                b
+            })
+            .collect();
+        let days = self
+            .scan_parallel(
+                &sql,
+                &parts,
+                || DayEvents::new(plan, as_of, n),
+                |d, row| {
+                    if let Some(&i) = index.get(row.text(0)?) {
+                        d.add(i, row.text(1)?, row.text(2)?, row.int(3)?);
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        let mut all = DayEvents::new(plan, as_of, n);
+        for d in days {
+            all.merge(d);
+        }
+        all.apply(&mut out);
         Ok(out)
     }
 

@@ -139,6 +139,59 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether [`Store::scan_parallel`] runs its parts at once (SQLite file).
+    pub(crate) fn scans_in_parallel(&self) -> bool {
+        self.sqlite_file.is_some()
+    }
+
+    /// Runs the same read-only query once per set of binds, each part
+    /// feeding its own state made by `init`; returns the states in order.
+    /// On SQLite every part runs on its own thread and connection, so a
+    /// scan split into ranges uses every core; elsewhere the parts run one
+    /// after another through [`Store::scan`].
+    pub async fn scan_parallel<T, I, F>(
+        &self,
+        sql: &str,
+        parts: &[Vec<Bind>],
+        init: I,
+        f: F,
+    ) -> Result<Vec<T>>
+    where
+        T: Send,
+        I: Fn() -> T + Sync,
+        F: Fn(&mut T, &dyn ScanRow) -> Result<()> + Sync,
+    {
+        if let Some(path) = &self.sqlite_file {
+            return run_blocking(|| {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = parts
+                        .iter()
+                        .map(|binds| {
+                            scope.spawn(|| {
+                                let mut state = init();
+                                scan_sqlite(path, sql, binds, &mut |row| f(&mut state, row))?;
+                                Ok(state)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                })
+            });
+        }
+        let mut states = Vec::with_capacity(parts.len());
+        for binds in parts {
+            let mut state = init();
+            self.scan(sql, binds, |row| f(&mut state, row)).await?;
+            states.push(state);
+        }
+        Ok(states)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

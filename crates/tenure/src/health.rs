@@ -267,10 +267,15 @@ async fn check_rates(store: &Store, config: &Config) -> Result<()> {
 /// Accounts per shard so that the builder's memory stays around a
 /// gigabyte whatever the date range: the demo data measured about 220 bytes
 /// per account and day of horizon (1.9 GB for 20,000 accounts over 425 days).
+/// A single date is loaded by aggregating its windows (`load_signals_on`),
+/// whose memory does not grow with the look-back: one shard.
 fn shard_size(model: &HealthModel, dates: &[Date]) -> usize {
     let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
         return usize::MAX;
     };
+    if first == last {
+        return usize::MAX;
+    }
     let horizon =
         (day_number(*last) - day_number(*first)) as usize + model.plan().lookback_days() as usize;
     (5_000_000 / horizon.max(1)).max(1_000)

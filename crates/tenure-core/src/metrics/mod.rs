@@ -72,6 +72,7 @@ pub use input::{
 };
 pub use ledger::{LedgerEntry, LedgerQuery, Movement, MovementKind, MovementTotals};
 pub use report::{Metric, MetricKind, MetricValue, Report, Series};
+pub(crate) use usage::hash_id;
 pub use usage::{Usage, UsageAccumulator, UsageWindow};
 
 /// Days in an average month (365.25 ÷ 12), used to turn a period's length

@@ -194,7 +194,7 @@ impl UsageAccumulator {
 
 /// A 96-bit hash of a user id: two lanes of folded multiplies (as in
 /// foldhash) over 8-byte words, each finished with murmur3's 64-bit mixer.
-fn hash_id(bytes: &[u8]) -> (u64, u32) {
+pub(crate) fn hash_id(bytes: &[u8]) -> (u64, u32) {
     const K1: u64 = 0x9e37_79b9_7f4a_7c15;
     const K2: u64 = 0xf135_7aea_2e62_a9c5;
     fn fold(x: u64, k: u64) -> u64 {
