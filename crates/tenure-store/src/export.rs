@@ -97,6 +97,18 @@ fn werr(e: std::io::Error) -> StoreError {
     StoreError::io("writing the export", e)
 }
 
+/// A CSV writer's error, keeping the underlying IO error (a closed pipe
+/// must stay recognisable, so that `tenure export | head` ends quietly).
+fn csv_werr(e: csv::Error) -> StoreError {
+    if !matches!(e.kind(), csv::ErrorKind::Io(_)) {
+        return werr(std::io::Error::other(e));
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => werr(io),
+        other => werr(std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
 enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json { out: W, array: bool },
@@ -125,7 +137,7 @@ impl<W: Write> RecordWriter<W> {
                 let mut w = csv::Writer::from_writer(out);
                 let mut header: Vec<&str> = kind.fields().iter().map(|f| f.name).collect();
                 header.extend(attribute_columns.iter().map(String::as_str));
-                w.write_record(&header).map_err(|e| werr(e.into()))?;
+                w.write_record(&header).map_err(csv_werr)?;
                 Sink::Csv(Box::new(w))
             }
             ExportFormat::Json => {
@@ -154,7 +166,7 @@ impl<W: Write> RecordWriter<W> {
                     }
                 }
                 w.write_record(cells.iter().map(|c| c.as_bytes()))
-                    .map_err(|e| werr(e.into()))?;
+                    .map_err(csv_werr)?;
             }
             Sink::Json { out, array } => {
                 if *array {
@@ -162,6 +174,7 @@ impl<W: Write> RecordWriter<W> {
                         .map_err(werr)?;
                 }
                 serde_json::to_writer(&mut *out, &serde_json::Value::Object(record_json(rec)))
+                    // serde_json hands IO errors back unchanged.
                     .map_err(|e| werr(e.into()))?;
                 if !*array {
                     out.write_all(b"\n").map_err(werr)?;

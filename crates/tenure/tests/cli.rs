@@ -4,7 +4,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{Env, bad_input, ok};
+use common::{Env, bad_input, ok, text};
 
 const ACCOUNTS: &[u8] = b"id,name,plan\nacc-1,Acme,growth\nacc-2,Globex,starter\n";
 
@@ -50,6 +50,47 @@ fn unknown_kinds_and_missing_files_are_bad_input() {
     assert!(err.contains("cannot read nope.csv"), "{err}");
     let err = bad_input(&env.run(&["export", "widgets"]));
     assert!(err.contains("unknown kind"), "{err}");
+}
+
+/// `tenure export ... | head -1`: a reader that stops early is not an error.
+#[test]
+fn export_into_a_pipe_closed_early_ends_quietly() {
+    use std::io::BufRead;
+    let env = Env::new();
+    let mut csv = String::from("timestamp,account_id,user_id,event\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!("2025-01-01T00:00:00Z,acc-1,u{i},login\n"));
+    }
+    env.write("events.csv", csv);
+    ok(&env.run(&[
+        "import",
+        "events",
+        "events.csv",
+        "--create-missing-accounts",
+    ]));
+    for format in ["csv", "json", "ndjson"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenure"))
+            .args(["export", "events", "--format", format])
+            .current_dir(env.dir.path())
+            .env(
+                "TENURE_DB",
+                format!("sqlite://{}", env.path("t.db").display()),
+            )
+            .env_remove("TEST_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The reader is dropped here: the pipe closes with most rows unsent.
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "{format}");
+    }
 }
 
 #[test]
