@@ -34,6 +34,7 @@ use tenure_core::model::{
     Account, Currency, Money, Priority, Subscription, SurveyKind, date_from_day, day_number,
 };
 
+use crate::bulk::{numbered_placeholders, push_value_tuples};
 use crate::rows::{Record, from_row, select_list};
 use crate::scan::Bind;
 use crate::{Backend, Kind, Result, Store, StoreError};
@@ -824,31 +825,19 @@ impl Store {
     /// Writes snapshots (replacing those of the same account and day) in
     /// one transaction, in multi-row statements.
     pub async fn write_snapshots(&self, snapshots: &[Snapshot], now_micros: i64) -> Result<u64> {
-        // SQLite looks `$N` parameters up by name, in time growing with
-        // their number: thousands per statement make preparing it cost more
-        // than running it. A fixed, modest batch is prepared once and cached.
+        // A fixed, modest batch is prepared once and cached; on SQLite with
+        // anonymous `?` placeholders, which it binds by position.
         const COLS: usize = 9;
         const BATCH: usize = 64;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        let numbered = numbered_placeholders(&tx);
         let mut written = 0;
         for chunk in snapshots.chunks(BATCH) {
             let mut sql = String::with_capacity(200 + chunk.len() * 60);
             sql.push_str(&format!(
                 "INSERT INTO health_snapshots ({SNAPSHOT_COLUMNS}, computed_at) VALUES "
             ));
-            for r in 0..chunk.len() {
-                if r > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..COLS {
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${}", r * COLS + c + 1));
-                }
-                sql.push(')');
-            }
+            push_value_tuples(&mut sql, chunk.len(), COLS, numbered);
             sql.push_str(
                 " ON CONFLICT (account_id, day) DO UPDATE SET score = excluded.score, \
                  band = excluded.band, computed = excluded.computed, \
@@ -956,7 +945,7 @@ impl Store {
     /// Adds a manual override and its audit entry, in one transaction.
     /// Fails with [`StoreError::NotFound`] for an unknown account.
     pub async fn add_override(&self, o: &NewOverride, now_micros: i64) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
             .bind(&o.account_id)
             .fetch_optional(&mut *tx)
@@ -1005,7 +994,7 @@ impl Store {
         today: Date,
         now_micros: i64,
     ) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "SELECT {OVERRIDE_COLUMNS} FROM health_overrides \
              WHERE account_id = $1 AND cleared_on IS NULL AND valid_until >= $2"

@@ -47,20 +47,27 @@ E60 = E - 60 * DAY
 # The default scorecard (docs/HEALTH.md). Payment failures are not tracked
 # in the demo data, so that measure has no data and is left out.
 SQL = f"""
-WITH usage AS (
-    SELECT account_id,
-        COUNT(DISTINCT user_id) FILTER (WHERE ts >= {E30}) AS active30,
-        COUNT(DISTINCT user_id) AS known,
-        COUNT(*) FILTER (WHERE ts >= {E30}) AS ev_last,
-        COUNT(*) FILTER (WHERE ts >= {E60} AND ts < {E30}) AS ev_prev,
-        COUNT(DISTINCT event) FILTER (WHERE ts >= {E30}
-            AND event IN ('report_created', 'integration_synced')) AS feats
-    FROM events WHERE ts < {E} GROUP BY account_id
-), subs AS (
+WITH subs AS (
     SELECT account_id, SUM(mrr_minor) AS mrr, SUM(seats) AS seats,
         MIN(renewal_date) FILTER (WHERE renewal_date >= DATE '{as_of}') AS next_renewal
     FROM subscriptions
     WHERE start_date <= DATE '{as_of}' AND (end_date IS NULL OR end_date > DATE '{as_of}')
+    GROUP BY account_id
+), usage AS (
+    -- Only the 60-day look-back of the measures, as Tenure reads.
+    SELECT account_id,
+        COUNT(DISTINCT user_id) FILTER (WHERE ts >= {E30}) AS active30,
+        COUNT(*) FILTER (WHERE ts >= {E30}) AS ev_last,
+        COUNT(*) FILTER (WHERE ts < {E30}) AS ev_prev,
+        COUNT(DISTINCT event) FILTER (WHERE ts >= {E30}
+            AND event IN ('report_created', 'integration_synced')) AS feats
+    FROM events WHERE ts >= {E60} AND ts < {E} GROUP BY account_id
+), known AS (
+    -- Users ever seen: the denominator only where no seat count is known.
+    SELECT account_id, COUNT(DISTINCT user_id) AS known FROM events
+    WHERE ts < {E} AND account_id IN (
+        SELECT a.id FROM accounts a LEFT JOIN subs s ON s.account_id = a.id
+        WHERE COALESCE(s.seats, 0) = 0)
     GROUP BY account_id
 ), nps AS (
     SELECT account_id, MAX(responded_at) AS at,
@@ -78,7 +85,7 @@ WITH usage AS (
     WHERE occurred_at < {E} GROUP BY account_id
 ), raw AS (
     SELECT a.id,
-        COALESCE(u.active30, 0) / COALESCE(NULLIF(s.seats, 0), NULLIF(u.known, 0)) AS au,
+        COALESCE(u.active30, 0) / COALESCE(NULLIF(s.seats, 0), NULLIF(k.known, 0)) AS au,
         CASE WHEN u.ev_prev > 0 THEN u.ev_last / u.ev_prev END AS trend,
         COALESCE(u.feats, 0) / 2.0 AS feat,
         CASE WHEN {day} - floor(n.at / {DAY}) < 365 THEN n.score END AS nps,
@@ -87,6 +94,7 @@ WITH usage AS (
         s.next_renewal - DATE '{as_of}' AS to_renewal
     FROM accounts a
     LEFT JOIN usage u ON u.account_id = a.id
+    LEFT JOIN known k ON k.account_id = a.id
     LEFT JOIN subs s ON s.account_id = a.id
     LEFT JOIN nps n ON n.account_id = a.id
     LEFT JOIN tix t ON t.account_id = a.id
