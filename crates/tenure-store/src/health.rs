@@ -36,7 +36,7 @@ use tenure_core::model::{
 
 use crate::bulk::{numbered_placeholders, push_value_tuples};
 use crate::rows::{Record, from_row, select_list};
-use crate::scan::Bind;
+use crate::scan::{Bind, ScanRow};
 use crate::{Backend, Kind, Result, Store, StoreError};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -230,6 +230,14 @@ pub struct AuditEntry {
     pub entity_id: Option<String>,
     /// JSON object.
     pub details: String,
+}
+
+fn decode(msg: String) -> StoreError {
+    StoreError::Sql(sqlx::Error::Decode(msg.into()))
+}
+
+fn parse_day(s: &str) -> Result<Date> {
+    s.parse().map_err(|_| decode(format!("bad date {s:?}")))
 }
 
 fn get_day(row: &AnyRow, i: usize) -> Result<Date> {
@@ -586,49 +594,41 @@ impl Store {
         }
 
         let (pred, binds) = shard.predicate(1);
-        let fetch = |sql: String| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for v in &binds {
-                q = q.bind(v.clone());
-            }
-            q.fetch(&self.pool)
-        };
+        let binds: Vec<Bind> = binds.into_iter().map(Bind::Text).collect();
 
         // Per account, its subscriptions: (start, end, seats or 0).
         let mut seat_spans: Vec<Vec<(Date, Option<Date>, i64)>> =
             vec![Vec::new(); shard.accounts.len()];
-        let mut rows = fetch(format!(
+        let sql = format!(
             "SELECT account_id, mrr_minor, currency, seats, start_date, end_date, renewal_date \
              FROM subscriptions WHERE 1 = 1{pred}"
-        ));
-        while let Some(row) = rows.try_next().await? {
-            let account: String = row.try_get(0)?;
-            let Some(&i) = index.get(account.as_str()) else {
-                continue;
+        );
+        self.scan(&sql, &binds, |row| {
+            let account = row.text(0)?;
+            let Some(&i) = index.get(account) else {
+                return Ok(());
             };
-            let cur: String = row.try_get(2)?;
-            let currency = Currency::parse(&cur).map_err(|_| {
-                StoreError::Sql(sqlx::Error::Decode(format!("bad currency {cur:?}").into()))
-            })?;
-            let seats: Option<i64> = row.try_get(3)?;
-            let start = get_day(&row, 4)?;
-            let stop = get_opt_day(&row, 5)?;
+            let cur = row.text(2)?;
+            let currency = Currency::parse(cur).map_err(|_| decode(format!("bad currency {cur:?}")))?;
+            let seats = row.opt_int(3)?;
+            let start = parse_day(row.text(4)?)?;
+            let stop = row.opt_text(5)?.map(parse_day).transpose()?;
             seat_spans[i].push((start, stop, seats.unwrap_or(0)));
             let sub = Subscription {
                 id: String::new(),
-                account_id: account,
-                mrr: Money::new(row.try_get(1)?, currency),
+                account_id: account.to_string(),
+                mrr: Money::new(row.int(1)?, currency),
                 plan: None,
                 seats,
                 start_date: start,
                 end_date: stop,
-                renewal_date: get_opt_day(&row, 6)?,
+                renewal_date: row.opt_text(6)?.map(parse_day).transpose()?,
             };
             // Callers check rates first with `subscription_currencies`.
-            b.subscription(i, &sub).map_err(|e| {
-                StoreError::Sql(sqlx::Error::Decode(format!("subscriptions: {e}").into()))
-            })?;
-        }
+            b.subscription(i, &sub)
+                .map_err(|e| decode(format!("subscriptions: {e}")))
+        })
+        .await?;
         // Users first seen before the horizon, for the accounts whose
         // active-user ratio divides by known users: all of them, or (for
         // `auto`) only those that lack a seat count on an as-of date on
@@ -658,12 +658,9 @@ impl Store {
                         })
                 })
                 .collect();
-            drop(rows);
-            let feed = |row: AnyRow, b: &mut SignalsBuilder| -> Result<()> {
-                let account: &str = row.try_get(0)?;
-                if let Some(&i) = index.get(account) {
-                    let user: &str = row.try_get(1)?;
-                    b.user_first_seen(i, user, row.try_get(2)?);
+            let mut feed = |row: &dyn ScanRow| -> Result<()> {
+                if let Some(&i) = index.get(row.text(0)?) {
+                    b.user_first_seen(i, row.text(1)?, row.int(2)?);
                 }
                 Ok(())
             };
@@ -675,14 +672,9 @@ impl Store {
                     "SELECT account_id, user_id, MIN(ts) FROM events WHERE +ts < $1{pred} \
                      GROUP BY account_id, user_id"
                 );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(known_before);
-                for v in &binds {
-                    q = q.bind(v.as_str());
-                }
-                let mut rows = q.fetch(&self.pool);
-                while let Some(row) = rows.try_next().await? {
-                    feed(row, &mut b)?;
-                }
+                let mut all = vec![Bind::Int(known_before)];
+                all.extend(binds.into_iter().map(Bind::Text));
+                self.scan(&sql, &all, &mut feed).await?;
             } else {
                 for chunk in needy.chunks(500) {
                     let list: Vec<String> =
@@ -692,72 +684,68 @@ impl Store {
                          WHERE ts < $1 AND account_id IN ({}) GROUP BY account_id, user_id",
                         list.join(", ")
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(known_before);
-                    for &i in chunk {
-                        q = q.bind(shard.accounts[i].id.as_str());
-                    }
-                    let mut rows = q.fetch(&self.pool);
-                    while let Some(row) = rows.try_next().await? {
-                        feed(row, &mut b)?;
-                    }
+                    let mut all = vec![Bind::Int(known_before)];
+                    all.extend(
+                        chunk
+                            .iter()
+                            .map(|&i| Bind::Text(shard.accounts[i].id.clone())),
+                    );
+                    self.scan(&sql, &all, &mut feed).await?;
                 }
             }
-        } else {
-            drop(rows);
         }
 
-        let mut rows = fetch(format!(
+        let sql = format!(
             "SELECT account_id, opened_at, closed_at, priority FROM tickets \
              WHERE opened_at < {end}{pred}"
-        ));
-        while let Some(row) = rows.try_next().await? {
-            let account: &str = row.try_get(0)?;
-            if let Some(&i) = index.get(account) {
-                let p: Option<String> = row.try_get(3)?;
-                let priority = p.and_then(|p| Priority::parse(&p).ok());
-                b.ticket(i, row.try_get(1)?, row.try_get(2)?, priority);
+        );
+        self.scan(&sql, &binds, |row| {
+            if let Some(&i) = index.get(row.text(0)?) {
+                let priority = row.opt_text(3)?.and_then(|p| Priority::parse(p).ok());
+                b.ticket(i, row.int(1)?, row.opt_int(2)?, priority);
             }
-        }
-        drop(rows);
+            Ok(())
+        })
+        .await?;
 
-        let mut rows = fetch(format!(
+        let sql = format!(
             "SELECT account_id, kind, score, responded_at FROM survey_responses \
              WHERE kind IN ('nps', 'csat') AND responded_at < {end}{pred}"
-        ));
-        while let Some(row) = rows.try_next().await? {
-            let account: &str = row.try_get(0)?;
-            if let Some(&i) = index.get(account) {
-                let kind: &str = row.try_get(1)?;
-                if let Ok(kind) = SurveyKind::parse(kind) {
-                    b.survey_response(i, kind, row.try_get(2)?, row.try_get(3)?);
-                }
+        );
+        self.scan(&sql, &binds, |row| {
+            if let Some(&i) = index.get(row.text(0)?)
+                && let Ok(kind) = SurveyKind::parse(row.text(1)?)
+            {
+                b.survey_response(i, kind, row.int(2)?, row.int(3)?);
             }
-        }
-        drop(rows);
+            Ok(())
+        })
+        .await?;
 
-        let mut rows = fetch(format!(
+        let sql = format!(
             "SELECT account_id, MAX(occurred_at) FROM engagements \
              WHERE occurred_at < {end}{pred} GROUP BY account_id, occurred_at / {MICROS_PER_DAY}"
-        ));
-        while let Some(row) = rows.try_next().await? {
-            let account: &str = row.try_get(0)?;
-            if let Some(&i) = index.get(account) {
-                b.engagement(i, row.try_get(1)?);
+        );
+        self.scan(&sql, &binds, |row| {
+            if let Some(&i) = index.get(row.text(0)?) {
+                b.engagement(i, row.int(1)?);
             }
-        }
-        drop(rows);
+            Ok(())
+        })
+        .await?;
 
         if req.track_payments && !req.plan.payment_windows.is_empty() {
-            let mut rows = fetch(format!(
+            let sql = format!(
                 "SELECT account_id, occurred_at FROM payment_failures \
                  WHERE occurred_at < {end}{pred}"
-            ));
-            while let Some(row) = rows.try_next().await? {
-                let account: &str = row.try_get(0)?;
-                if let Some(&i) = index.get(account) {
-                    b.payment_failure(i, row.try_get(1)?);
+            );
+            self.scan(&sql, &binds, |row| {
+                if let Some(&i) = index.get(row.text(0)?) {
+                    b.payment_failure(i, row.int(1)?);
                 }
-            }
+                Ok(())
+            })
+            .await?;
         }
         Ok(b.finish())
     }

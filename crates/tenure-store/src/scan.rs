@@ -34,6 +34,8 @@ pub enum Bind {
 pub trait ScanRow {
     fn text(&self, i: usize) -> Result<&str>;
     fn int(&self, i: usize) -> Result<i64>;
+    fn opt_text(&self, i: usize) -> Result<Option<&str>>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
 }
 
 impl ScanRow for AnyRow {
@@ -41,6 +43,12 @@ impl ScanRow for AnyRow {
         Ok(self.try_get(i)?)
     }
     fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<&str>> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         Ok(self.try_get(i)?)
     }
 }
@@ -54,6 +62,16 @@ impl ScanRow for rusqlite::Row<'_> {
     fn int(&self, i: usize) -> Result<i64> {
         self.get_ref(i)
             .and_then(|v| v.as_i64().map_err(Into::into))
+            .map_err(StoreError::from)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<&str>> {
+        self.get_ref(i)
+            .and_then(|v| v.as_str_or_null().map_err(Into::into))
+            .map_err(StoreError::from)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get_ref(i)
+            .and_then(|v| v.as_i64_or_null().map_err(Into::into))
             .map_err(StoreError::from)
     }
 }
