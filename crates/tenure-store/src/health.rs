@@ -609,7 +609,8 @@ impl Store {
                 return Ok(());
             };
             let cur = row.text(2)?;
-            let currency = Currency::parse(cur).map_err(|_| decode(format!("bad currency {cur:?}")))?;
+            let currency =
+                Currency::parse(cur).map_err(|_| decode(format!("bad currency {cur:?}")))?;
             let seats = row.opt_int(3)?;
             let start = parse_day(row.text(4)?)?;
             let stop = row.opt_text(5)?.map(parse_day).transpose()?;
