@@ -15,11 +15,8 @@
 
 use std::collections::HashMap;
 
-use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenure_core::metrics::{
     AccountInput, MetricsInput, ResponseInput, SubscriptionInput, TicketInput, UsageAccumulator,
 };
@@ -70,9 +67,8 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     ))
 }
 
-fn date(row: &AnyRow, i: usize) -> Result<Option<Date>> {
-    let s: Option<String> = row.try_get(i)?;
-    s.map(|s| s.parse::<Date>().map_err(|_| corrupt("date", &s)))
+fn date(s: Option<&str>) -> Result<Option<Date>> {
+    s.map(|s| s.parse::<Date>().map_err(|_| corrupt("date", s)))
         .transpose()
 }
 
@@ -88,19 +84,22 @@ impl Store {
     pub async fn load_metrics_input(&self, range: Option<LoadRange>) -> Result<MetricsLoad> {
         let mut load = MetricsLoad::default();
 
-        let mut rows = sqlx::query("SELECT id, trial_start, trial_end FROM accounts ORDER BY id")
-            .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            let id: String = row.try_get(0)?;
-            load.account_index
-                .insert(id.clone(), load.input.accounts.len());
-            load.input.accounts.push(AccountInput {
-                id,
-                trial_start: date(&row, 1)?,
-                trial_end: date(&row, 2)?,
-            });
-        }
-        drop(rows);
+        let (index, accounts) = (&mut load.account_index, &mut load.input.accounts);
+        self.scan(
+            "SELECT id, trial_start, trial_end FROM accounts ORDER BY id",
+            &[],
+            |row| {
+                let id = row.text(0)?.to_string();
+                index.insert(id.clone(), accounts.len());
+                accounts.push(AccountInput {
+                    id,
+                    trial_start: date(row.opt_text(1)?)?,
+                    trial_end: date(row.opt_text(2)?)?,
+                });
+                Ok(())
+            },
+        )
+        .await?;
 
         let index = &load.account_index;
         let account = |id: &str| -> Result<usize> {
@@ -110,76 +109,76 @@ impl Store {
                 .ok_or_else(|| corrupt("account reference", id))
         };
 
-        let mut rows = sqlx::query(
+        let mut currencies: HashMap<String, Currency> = HashMap::new();
+        let subscriptions = &mut load.input.subscriptions;
+        self.scan(
             "SELECT id, account_id, mrr_minor, currency, start_date, end_date, renewal_date, seats \
              FROM subscriptions",
+            &[],
+            |row| {
+                let code = row.text(3)?;
+                let currency = match currencies.get(code) {
+                    Some(c) => *c,
+                    None => {
+                        let c = Currency::parse(code).map_err(|_| corrupt("currency", code))?;
+                        currencies.insert(code.to_string(), c);
+                        c
+                    }
+                };
+                subscriptions.push(SubscriptionInput {
+                    id: row.text(0)?.to_string(),
+                    account: account(row.text(1)?)?,
+                    mrr: Money::new(row.int(2)?, currency),
+                    start: date(row.opt_text(4)?)?.ok_or_else(|| corrupt("start_date", "NULL"))?,
+                    end: date(row.opt_text(5)?)?,
+                    renewal: date(row.opt_text(6)?)?,
+                    seats: row.opt_int(7)?,
+                });
+                Ok(())
+            },
         )
-        .fetch(&self.pool);
-        let mut currencies: HashMap<String, Currency> = HashMap::new();
-        while let Some(row) = rows.try_next().await? {
-            let code: String = row.try_get(3)?;
-            let currency = match currencies.get(&code) {
-                Some(c) => *c,
-                None => {
-                    let c = Currency::parse(&code).map_err(|_| corrupt("currency", &code))?;
-                    currencies.insert(code, c);
-                    c
-                }
-            };
-            let account_id: String = row.try_get(1)?;
-            load.input.subscriptions.push(SubscriptionInput {
-                id: row.try_get(0)?,
-                account: account(&account_id)?,
-                mrr: Money::new(row.try_get(2)?, currency),
-                start: date(&row, 4)?.ok_or_else(|| corrupt("start_date", "NULL"))?,
-                end: date(&row, 5)?,
-                renewal: date(&row, 6)?,
-                seats: row.try_get(7)?,
-            });
-        }
-        drop(rows);
+        .await?;
 
         let Some(range) = range else {
             return Ok(load);
         };
         let (lo, hi) = range.micros();
-        let mut rows = sqlx::query(
+        let span = [Bind::Int(lo), Bind::Int(hi)];
+        let responses = &mut load.input.responses;
+        self.scan(
             "SELECT id, account_id, contact_id, kind, score, responded_at FROM survey_responses \
              WHERE responded_at >= $1 AND responded_at < $2",
+            &span,
+            |row| {
+                let kind = row.text(3)?;
+                responses.push(ResponseInput {
+                    id: row.text(0)?.to_string(),
+                    account: account(row.text(1)?)?,
+                    contact_id: row.opt_text(2)?.map(str::to_string),
+                    kind: SurveyKind::parse(kind).map_err(|_| corrupt("survey kind", kind))?,
+                    score: row.int(4)?,
+                    responded_at: timestamp(row.int(5)?)?,
+                });
+                Ok(())
+            },
         )
-        .bind(lo)
-        .bind(hi)
-        .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            let account_id: String = row.try_get(1)?;
-            let kind: String = row.try_get(3)?;
-            load.input.responses.push(ResponseInput {
-                id: row.try_get(0)?,
-                account: account(&account_id)?,
-                contact_id: row.try_get(2)?,
-                kind: SurveyKind::parse(&kind).map_err(|_| corrupt("survey kind", &kind))?,
-                score: row.try_get(4)?,
-                responded_at: timestamp(row.try_get(5)?)?,
-            });
-        }
-        drop(rows);
+        .await?;
 
-        let mut rows = sqlx::query(
+        let tickets = &mut load.input.tickets;
+        self.scan(
             "SELECT account_id, opened_at, first_contact_resolved FROM tickets \
              WHERE opened_at >= $1 AND opened_at < $2",
+            &span,
+            |row| {
+                tickets.push(TicketInput {
+                    account: account(row.text(0)?)?,
+                    opened_at: timestamp(row.int(1)?)?,
+                    first_contact_resolved: row.opt_int(2)?.map(|v| v != 0),
+                });
+                Ok(())
+            },
         )
-        .bind(lo)
-        .bind(hi)
-        .fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            let account_id: String = row.try_get(0)?;
-            let resolved: Option<i64> = row.try_get(2)?;
-            load.input.tickets.push(TicketInput {
-                account: account(&account_id)?,
-                opened_at: timestamp(row.try_get(1)?)?,
-                first_contact_resolved: resolved.map(|v| v != 0),
-            });
-        }
+        .await?;
         Ok(load)
     }
 
