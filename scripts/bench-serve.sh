@@ -35,8 +35,6 @@ start_server() {
 case "$what" in
   ingest)
     "$tenure" demo --accounts 1000 --seed 3 --end 2026-01-01 --days 60 --out data --quiet
-    "$tenure" --db sqlite://ingest.db import accounts data/accounts.csv --quiet
-    key=$("$tenure" --db sqlite://ingest.db keys create --ingest --name bench | tail -n 1)
     cat > batch.lua <<'LUA'
 -- Each request: a Segment batch of 100 track calls with unique messageIds.
 local counter = 0
@@ -55,22 +53,24 @@ request = function()
   return wrk.format("POST", "/v1/batch", {["Content-Type"] = "application/json", ["Authorization"] = AUTH}, body)
 end
 LUA
-    auth="Basic $(printf '%s:' "$key" | base64 -w0)"
-    sed -i "1i AUTH = \"$auth\"" batch.lua
     # Same events as in the import reference below: one account of 1,000 per message.
     python3 - <<'PY'
 with open("same.ndjson", "w") as f:
     for k in range(2_000_000):
         f.write('{"timestamp":"2025-12-01T10:00:00Z","account_id":"acc-%06d","user_id":"u-%d","event":"report_created","properties":{"n":%d}}\n' % (k % 1000, k % 100, k % 100))
 PY
-    cp ingest.db empty.db
     for conns in ${CONNECTIONS:-4 16}; do
-      rm -f ingest.db*; cp empty.db ingest.db
+      rm -f ingest.db*
+      "$tenure" --db sqlite://ingest.db import accounts data/accounts.csv --quiet
+      key=$("$tenure" --db sqlite://ingest.db keys create --ingest --name bench | tail -n 1)
+      auth="Basic $(printf '%s:' "$key" | base64 -w0)"
+      { echo "AUTH = \"$auth\""; cat batch.lua; } > run.lua
       start_server sqlite://ingest.db --ingest-rate-limit 100000000
-      wrk -t2 -c"$conns" -d"${duration}s" --latency -s batch.lua "http://127.0.0.1:$port" > wrk.txt
+      wrk -t2 -c"$conns" -d"${duration}s" --latency -s run.lua "http://127.0.0.1:$port" > wrk.txt
       kill "$server"; wait "$server" 2>/dev/null || true; server=""
       requests=$(awk '/requests in/ {print $1}' wrk.txt)
       errors=$(awk '/Non-2xx/ {print $NF}' wrk.txt); errors=${errors:-0}
+      if [ "$errors" != 0 ]; then cat wrk.txt; tail -5 server.log; echo "error responses" >&2; exit 1; fi
       stored=$(sqlite3 ingest.db "SELECT COUNT(*) FROM events" 2>/dev/null || echo "?")
       events=$(( (requests - errors) * 100 ))
       ingest_rate=$(calc "$events / $duration")
