@@ -406,6 +406,7 @@ impl Store {
         }
         let horizon =
             i64::from(day_number(as_of) - plan.lookback_days() as i32 + 1) * MICROS_PER_DAY;
+        // PostgreSQL (and an in-memory SQLite database) aggregate in SQL.
         // On SQLite, `+ts` keeps the planner off the ts index: walking
         // `events_account_ts` in account order needs no sort for the GROUP BY
         // and measured 7× faster than sorting a 60-day window of 3 million
@@ -415,8 +416,8 @@ impl Store {
             Backend::Postgres => "ts",
         };
         // The accounts are split into one part per core, each its own query
-        // on its own connection, so that the database aggregates them in
-        // parallel (SQLite runs one statement on one core).
+        // on its own connection, so that the parts are aggregated in
+        // parallel whatever the database's own plan.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = req.shard.parts(cores.min(4));
         let queries = parts.iter().map(|part| {
