@@ -84,6 +84,15 @@ impl<'a> Shard<'a> {
         }
     }
 
+    /// The position of each of the shard's accounts, by id.
+    pub fn index(&self) -> HashMap<&'a str, usize> {
+        self.accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect()
+    }
+
     /// The shard cut into at most `n` runs of about equal size, which
     /// together read exactly the shard's rows.
     pub fn parts(&self, n: usize) -> Vec<Shard<'a>> {
@@ -445,13 +454,7 @@ impl Store {
         .await?;
         let mut out = table.signals_at(0);
         out.truncate(req.shard.accounts.len());
-        let index: HashMap<&str, usize> = req
-            .shard
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
+        let index = req.shard.index();
         for row in results.iter().flatten() {
             let account: &str = row.try_get(0)?;
             let Some(&i) = index.get(account) else {
@@ -494,13 +497,7 @@ impl Store {
     ) -> Result<Vec<AccountSignals>> {
         let plan = req.plan;
         let n = req.shard.accounts.len();
-        let index: HashMap<&str, usize> = req
-            .shard
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
+        let index = req.shard.index();
         let mut out = self.load_signals_with(req, false).await?.signals_at(0);
         out.truncate(n);
         let Some((lo, hi)) = DayEvents::new(plan, as_of, 0).span() else {
@@ -548,12 +545,7 @@ impl Store {
         stream_events: bool,
     ) -> Result<SignalsTable> {
         let shard = req.shard;
-        let index: HashMap<&str, usize> = shard
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
+        let index = shard.index();
         let mut b = SignalsBuilder::new(req.plan, req.dates, shard.accounts.len(), req.currency);
         b.track_payments(req.track_payments);
         let Some(last) = req.dates.iter().max().copied() else {
