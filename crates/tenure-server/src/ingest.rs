@@ -271,6 +271,47 @@ pub fn corrected_timestamp(
     }
 }
 
+/// The text fields of a message that go into text columns as they are.
+fn texts(m: &Message) -> Vec<&String> {
+    match m {
+        Message::Identify {
+            user_id,
+            email,
+            name,
+            role,
+        } => [Some(user_id), email.as_ref(), name.as_ref(), role.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Message::Group {
+            user_id,
+            group_id,
+            name,
+            industry,
+            plan,
+            ..
+        } => [
+            user_id.as_ref(),
+            Some(group_id),
+            name.as_ref(),
+            industry.as_ref(),
+            plan.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Message::Track {
+            user_id,
+            event,
+            group_id,
+            ..
+        } => [Some(user_id), Some(event), group_id.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    }
+}
+
 /// Parses one message; `Ok(None)` for calls Tenure accepts but does not use (alias).
 fn parse_message(
     m: &Map<String, Value>,
@@ -376,6 +417,18 @@ fn parse_message(
         "alias" => return Ok(None),
         other => return Err(bad(&format!("unknown type {other:?}"))),
     };
+    // PostgreSQL cannot store U+0000 in text; refuse it on every backend
+    // rather than answer 500 on one. (Properties are stored as JSON text,
+    // where it stays escaped.)
+    if message_id
+        .iter()
+        .chain(texts(&message))
+        .any(|t| t.contains('\0'))
+    {
+        return Err(bad(
+            "ids, names and traits must not contain the character U+0000",
+        ));
+    }
     Ok(Some(Incoming {
         message_id,
         message,

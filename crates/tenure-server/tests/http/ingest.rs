@@ -250,6 +250,15 @@ async fn limits_and_bad_requests_are_json_errors() {
         .body(Body::from(gzip(inflated.as_bytes())))
         .unwrap();
     assert_error(&app.call(req).await, 413, "payload_too_large");
+    // U+0000 cannot be stored in PostgreSQL text: refused on every backend.
+    for m in [
+        json!({"type": "track", "userId": "u", "event": "A\u{0}B", "context": {"groupId": "g"}}),
+        json!({"type": "identify", "userId": "u\u{0}", "traits": {"email": "a@b.c"}}),
+        json!({"type": "group", "userId": "u", "groupId": "g", "traits": {"name": "N\u{0}"}}),
+    ] {
+        let r = send(&app, "/v1/batch", &key, &json!({"batch": [m]})).await;
+        assert_error(&r, 400, "bad_request");
+    }
     assert_eq!(
         events(&app).await.len() + app.db.store.pending_event_count().await.unwrap() as usize,
         0,
