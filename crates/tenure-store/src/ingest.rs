@@ -396,26 +396,44 @@ async fn remember_message_ids(
             None => first.push(true),
         }
     }
+    // Ids seen in earlier requests are looked up first, then the new ones
+    // inserted: only the (usually no) duplicates come back as rows, where
+    // `INSERT ... RETURNING` would hand every new id back through the
+    // driver. The write lock is held, so nothing can come in between.
     let numbered = numbered_placeholders(conn);
-    let mut inserted: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for chunk in ids.chunks(500) {
-        let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
-        push_value_tuples(&mut sql, chunk.len(), 2, numbered);
-        sql.push_str(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+        let mut sql = String::from("SELECT message_id FROM ingest_messages WHERE message_id IN ");
+        push_value_tuples(&mut sql, 1, chunk.len(), numbered);
         // Assembled from placeholders only; the ids are bound.
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
-            q = q.bind(*id).bind(now);
+            q = q.bind(*id);
         }
         for row in q.fetch_all(&mut *conn).await? {
-            inserted.insert(row.try_get::<String, _>(0)?);
+            seen.insert(row.try_get::<String, _>(0)?);
         }
+        let fresh: Vec<&str> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !seen.contains(*id))
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
+        push_value_tuples(&mut sql, fresh.len(), 2, numbered);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in fresh {
+            q = q.bind(id).bind(now);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(items
         .iter()
         .zip(first)
         .map(|(item, first)| match &item.message_id {
-            Some(id) => first && inserted.contains(id),
+            Some(id) => first && !seen.contains(id),
             None => true,
         })
         .collect())
@@ -452,15 +470,26 @@ impl TrackBatch {
 
     async fn flush(&mut self, conn: &mut AnyConnection, sum: &mut IngestSummary) -> Result<()> {
         if !self.new_accounts.is_empty() {
-            let rows: Vec<Vec<Val>> = std::mem::take(&mut self.new_accounts)
-                .into_iter()
-                .map(|id| {
-                    crate::rows::to_values(&crate::rows::Record::Account(
-                        tenure_core::model::Account::bare(&id),
-                    ))
-                })
-                .collect();
-            write_rows(conn, Kind::Accounts, &rows, &[]).await?;
+            // A bare account (name = id) for each group id not known yet;
+            // only the id is bound, since nearly all exist already.
+            let ids = std::mem::take(&mut self.new_accounts);
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let numbered = numbered_placeholders(conn);
+            for chunk in ids.chunks(500) {
+                let mut sql = String::from(
+                    "INSERT INTO accounts (id, name, attributes) SELECT column1, column1, '{}' FROM (VALUES ",
+                );
+                push_value_tuples(&mut sql, chunk.len(), 1, numbered);
+                // `WHERE true` lets SQLite parse the upsert after a SELECT; the
+                // columns of a VALUES list are named column1, ... on both backends.
+                sql.push_str(") AS v WHERE true ON CONFLICT (id) DO NOTHING");
+                // Assembled from placeholders only; the ids are bound.
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *conn).await?;
+            }
         }
         if !self.events.is_empty() {
             sum.events += write_rows(conn, Kind::Events, &self.events, &[]).await?;

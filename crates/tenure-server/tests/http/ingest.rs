@@ -376,4 +376,18 @@ async fn concurrent_batches_all_commit_with_duplicates_stored_once() {
     }
     let stored = app.db.store.count(Kind::Events).await.unwrap();
     assert_eq!(stored, 16 * 20 + 1);
+    // Each `context.groupId` not known before became a bare account.
+    for id in ["acct-0", "acct-1", "acct-2"] {
+        let Record::Account(a) = app
+            .db
+            .store
+            .get_record(Kind::Accounts, id, &Scope::All)
+            .await
+            .unwrap()
+        else {
+            panic!("{id} is not an account")
+        };
+        assert_eq!(a.name, id);
+    }
+    assert_eq!(app.db.store.count(Kind::Accounts).await.unwrap(), 3);
 }
