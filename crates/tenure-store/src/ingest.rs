@@ -399,7 +399,8 @@ async fn remember_message_ids(
     // Ids seen in earlier requests are looked up first, then the new ones
     // inserted: only the (usually no) duplicates come back as rows, where
     // `INSERT ... RETURNING` would hand every new id back through the
-    // driver. The write lock is held, so nothing can come in between.
+    // driver. This process's write lock is held, so none of its own
+    // requests can come in between.
     let numbered = numbered_placeholders(conn);
     let mut seen: HashSet<String> = HashSet::new();
     for chunk in ids.chunks(500) {
@@ -423,6 +424,11 @@ async fn remember_message_ids(
         }
         let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
         push_value_tuples(&mut sql, fresh.len(), 2, numbered);
+        // Another server process on the same PostgreSQL database may have
+        // taken an id since the lookup: the events' unique index then
+        // refuses the second copy (that request fails; its retry is
+        // recognised as a duplicate).
+        sql.push_str(" ON CONFLICT (message_id) DO NOTHING");
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in fresh {
             q = q.bind(id).bind(now);
