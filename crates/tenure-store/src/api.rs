@@ -7,8 +7,6 @@
 //! so their existence does not leak.
 
 use jiff::Timestamp;
-use sqlx::any::{Any, AnyArguments};
-use sqlx::query::Query;
 // Dynamic SQL here is assembled only from static column and table names (the
 // table specs in `rows` and the fixed lists below); every value is bound.
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -17,6 +15,7 @@ use tenure_core::model::{Account, Event};
 use crate::bulk::{existing_ids, write_rows};
 use crate::import::Problem;
 use crate::rows::{Record, from_row, select_list, table_spec, to_values};
+use crate::scan::{Bind, bind_all};
 use crate::{Kind, Result, Store, StoreError};
 
 /// A rejected request value, reported like an import problem: `column` is
@@ -172,25 +171,6 @@ pub enum Created {
     Created,
     /// A record with that id (or an event with that message id) already exists; nothing changed.
     AlreadyExists,
-}
-
-/// A bound value for dynamically assembled queries.
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-fn bind_all<'q>(
-    mut q: Query<'q, Any, AnyArguments>,
-    binds: &'q [Bind],
-) -> Query<'q, Any, AnyArguments> {
-    for b in binds {
-        q = match b {
-            Bind::Int(i) => q.bind(*i),
-            Bind::Text(s) => q.bind(s.as_str()),
-        };
-    }
-    q
 }
 
 /// Accumulates `WHERE` conditions with numbered placeholders.

@@ -29,6 +29,20 @@ pub enum Bind {
     Text(String),
 }
 
+/// Binds `binds` to a sqlx query in order.
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(*i),
+            Bind::Text(s) => q.bind(s.as_str()),
+        };
+    }
+    q
+}
+
 /// One row of a scan, whichever driver produced it. Text borrows from the
 /// row; columns are numbered from 0.
 pub trait ScanRow {
@@ -142,14 +156,8 @@ impl Store {
         if let Some(path) = &self.sqlite_file {
             return run_blocking(|| scan_sqlite(path, sql, binds, &mut f));
         }
-        let mut q = sqlx::query(AssertSqlSafe(sql.to_string()));
-        for b in binds {
-            q = match b {
-                Bind::Int(v) => q.bind(*v),
-                Bind::Text(v) => q.bind(v.clone()),
-            };
-        }
-        let mut rows = q.fetch(&self.pool);
+        let mut rows =
+            bind_all(sqlx::query(AssertSqlSafe(sql.to_string())), binds).fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             f(&row)?;
         }
