@@ -534,7 +534,19 @@ impl Store {
             return Err(StoreError::NotFound(format!("{} {id}", kind_noun(kind))));
         }
         if kind == Kind::Accounts {
+            // The usage rollups first, while the events still say which
+            // days and blocks hold the account's rows (their primary keys
+            // start with the day or block): events are only ever deleted
+            // with their account.
             for sql in [
+                "DELETE FROM usage_days WHERE account_id = $1 AND day IN \
+                 (SELECT DISTINCT (ts - ((ts % 86400000000) + 86400000000) % 86400000000) \
+                 / 86400000000 FROM events WHERE account_id = $1)",
+                "DELETE FROM usage_users WHERE account_id = $1 AND block IN \
+                 (SELECT DISTINCT (d - ((d % 64) + 64) % 64) / 64 FROM \
+                 (SELECT (ts - ((ts % 86400000000) + 86400000000) % 86400000000) \
+                 / 86400000000 AS d FROM events WHERE account_id = $1) e)",
+                "DELETE FROM usage_user_first WHERE account_id = $1",
                 "DELETE FROM events WHERE account_id = $1",
                 "UPDATE segment_users SET account_id = NULL WHERE account_id = $1",
             ] {

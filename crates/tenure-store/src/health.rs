@@ -119,19 +119,130 @@ impl<'a> Shard<'a> {
     /// `AND account_id >= $k AND account_id < $k+1` for the bounds that are set,
     /// numbering placeholders from `next`; returns the bound values in order.
     fn predicate(&self, next: usize) -> (String, Vec<String>) {
+        self.predicate_on("account_id", next)
+    }
+
+    /// [`Shard::predicate`] on another column holding account ids.
+    fn predicate_on(&self, column: &str, next: usize) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut binds = Vec::new();
         let mut p = next;
         if let Some(from) = self.from {
-            sql.push_str(&format!(" AND account_id >= ${p}"));
+            sql.push_str(&format!(" AND {column} >= ${p}"));
             binds.push(from.to_string());
             p += 1;
         }
         if let Some(before) = self.before {
-            sql.push_str(&format!(" AND account_id < ${p}"));
+            sql.push_str(&format!(" AND {column} < ${p}"));
             binds.push(before.to_string());
         }
         (sql, binds)
+    }
+}
+
+/// First and last day number of a window on an as-of date.
+fn window_days(w: &Window, as_of: Date) -> (i32, i32) {
+    let (lo, hi) = w.range(as_of);
+    (day_number(lo), day_number(hi))
+}
+
+/// The event slots of [`Store::load_signals_on`] as the database summed
+/// them: per account position, the values of the active-user windows, and
+/// of the event windows followed by one 0/1 per feature.
+#[derive(Debug, Default)]
+struct DaySlots {
+    users: Vec<(usize, Vec<i64>)>,
+    events: Vec<(usize, Vec<i64>)>,
+}
+
+impl DaySlots {
+    fn apply(self, plan: &SignalPlan, out: &mut [AccountSignals]) {
+        for (i, v) in self.users {
+            for (slot, &x) in v.iter().enumerate() {
+                out[i].active_users[slot] = u32::try_from(x).unwrap_or(u32::MAX);
+            }
+        }
+        for (i, v) in self.events {
+            let s = &mut out[i];
+            let mut v = v.into_iter();
+            for slot in 0..plan.event_windows.len() {
+                s.event_counts[slot] = v.next().map_or(0, |x| u64::try_from(x).unwrap_or(0));
+            }
+            for (slot, fw) in plan.feature_windows.iter().enumerate() {
+                let mut mask = 0u64;
+                for bit in 0..fw.features.len().min(64) {
+                    if v.next().unwrap_or(0) > 0 {
+                        mask |= 1 << bit;
+                    }
+                }
+                s.features_used[slot] = mask;
+            }
+        }
+    }
+}
+
+/// A shard's account ids sorted by their bytes (SQLite's order for text
+/// keys), packed in one buffer, with each one's position in the shard.
+/// Rollup rows come sorted by account id within each day or block, so a
+/// [`IdCursor`] finds their accounts by walking forward instead of hashing
+/// every id into a table scattered over memory (which measured as the
+/// largest cost of reading the rollups).
+struct SortedIds {
+    bytes: String,
+    /// (start in `bytes`, end, position in the shard), sorted by id.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl SortedIds {
+    fn new(accounts: &[Account]) -> SortedIds {
+        let mut order: Vec<usize> = (0..accounts.len()).collect();
+        order.sort_unstable_by(|&a, &b| accounts[a].id.as_bytes().cmp(accounts[b].id.as_bytes()));
+        let mut bytes = String::new();
+        let mut spans = Vec::with_capacity(order.len());
+        for i in order {
+            let start = bytes.len();
+            bytes.push_str(&accounts[i].id);
+            spans.push((start, bytes.len(), i));
+        }
+        SortedIds { bytes, spans }
+    }
+
+    fn key(&self, k: usize) -> &[u8] {
+        let (a, b, _) = self.spans[k];
+        &self.bytes.as_bytes()[a..b]
+    }
+
+    fn cursor(&self) -> IdCursor<'_> {
+        IdCursor {
+            ids: self,
+            pos: 0,
+            group: None,
+        }
+    }
+}
+
+/// Walks [`SortedIds`] along rows sorted by (group, account id).
+struct IdCursor<'a> {
+    ids: &'a SortedIds,
+    pos: usize,
+    group: Option<i64>,
+}
+
+impl IdCursor<'_> {
+    /// The shard position of account `id` on a row of `group` (a day or a
+    /// block); `None` for an account outside the shard. Rows must come in
+    /// order of group, then id within a group.
+    fn find(&mut self, group: i64, id: &str) -> Option<usize> {
+        if self.group != Some(group) {
+            self.group = Some(group);
+            self.pos = 0;
+        }
+        let id = id.as_bytes();
+        let n = self.ids.spans.len();
+        while self.pos < n && self.ids.key(self.pos) < id {
+            self.pos += 1;
+        }
+        (self.pos < n && self.ids.key(self.pos) == id).then(|| self.ids.spans[self.pos].2)
     }
 }
 
@@ -310,13 +421,14 @@ impl Store {
             "SELECT {} FROM accounts ORDER BY id",
             select_list(Kind::Accounts)
         );
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            if let Record::Account(a) = from_row(Kind::Accounts, &row)? {
+        self.scan(&sql, &[], |row| {
+            if let Record::Account(a) = from_row(Kind::Accounts, row)? {
                 out.push(a);
             }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 
@@ -350,11 +462,11 @@ impl Store {
     }
 
     /// The signals of a shard of accounts on one as-of date (the first of
-    /// `req.dates`), one per account. Instead of streaming the window's
-    /// events, one `GROUP BY account_id` query computes every event slot of
-    /// the plan in the database (distinct active users, counts, features),
-    /// so only one row per account crosses the driver: much faster than
-    /// [`Store::load_signals`] for a single day.
+    /// `req.dates`), one per account. The events' part comes from the usage
+    /// rollups (`usage_days`, `usage_users`), which triggers keep up to date
+    /// as events are written: a row per account, day and event name and a
+    /// row per user and 64 days instead of every event. Much faster than
+    /// [`Store::load_signals`] for a single day, with the same result.
     pub async fn load_signals_on(&self, req: SignalsRequest<'_>) -> Result<Vec<AccountSignals>> {
         let Some(&as_of) = req.dates.first() else {
             return Ok(Vec::new());
@@ -363,180 +475,248 @@ impl Store {
             dates: std::slice::from_ref(&as_of),
             ..req
         };
-        let plan = req.plan;
-        let needs_events = !plan.active_user_windows.is_empty()
-            || !plan.event_windows.is_empty()
-            || !plan.feature_windows.is_empty();
-        if !needs_events {
+        let n = req.shard.accounts.len();
+        let load = async {
             let mut out = self.load_signals_with(req, false).await?.signals_at(0);
-            out.truncate(req.shard.accounts.len());
-            return Ok(out);
-        }
+            out.truncate(n);
+            Ok::<_, StoreError>(out)
+        };
         if self.scans_in_parallel() {
-            return self.day_signals_by_scan(req, as_of).await;
+            // On a SQLite file every read here is a `rusqlite` scan that
+            // completes without waiting on the async runtime: the other
+            // tables are read on one thread while the rollups are read on
+            // others, each driven to completion by a plain executor.
+            let (out, days) = crate::scan::run_blocking(|| {
+                std::thread::scope(|s| {
+                    let other = s.spawn(|| futures_executor::block_on(load));
+                    let days = futures_executor::block_on(self.day_events_by_scan(req, as_of));
+                    let out = other
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (out, days)
+                })
+            });
+            let (mut out, days) = (out?, days?);
+            days.apply(&mut out);
+            Ok(out)
+        } else {
+            let (mut out, slots) =
+                futures_util::future::try_join(load, self.day_slots_in_sql(req, as_of)).await?;
+            slots.apply(req.plan, &mut out);
+            Ok(out)
         }
-        let bounds = |w: &Window| {
-            let (lo, hi) = w.range(as_of);
-            (i64::from(day_number(lo)) * MICROS_PER_DAY, end_micros(hi))
-        };
-        let mut cols = Vec::new();
-        let mut names: Vec<String> = Vec::new();
-        let param = |names: &mut Vec<String>, n: &str| {
-            names.push(n.to_string());
-            format!("${}", names.len() + 2)
-        };
-        for w in &plan.active_user_windows {
-            let (lo, hi) = bounds(w);
-            cols.push(format!(
-                "COUNT(DISTINCT CASE WHEN ts >= {lo} AND ts < {hi} THEN user_id END)"
-            ));
-        }
-        for ew in &plan.event_windows {
-            let (lo, hi) = bounds(&ew.window);
-            let filter = match &plan.event_filters[ew.filter] {
-                EventFilter::All => String::new(),
-                EventFilter::Named(list) => {
-                    let ps: Vec<String> = list.iter().map(|n| param(&mut names, n)).collect();
-                    format!(" AND event IN ({})", ps.join(", "))
-                }
-            };
-            cols.push(format!(
-                "COUNT(CASE WHEN ts >= {lo} AND ts < {hi}{filter} THEN 1 END)"
-            ));
-        }
-        for fw in &plan.feature_windows {
-            let (lo, hi) = bounds(&fw.window);
-            for f in fw.features.iter().take(64) {
-                let p = param(&mut names, f);
-                cols.push(format!(
-                    "COUNT(CASE WHEN ts >= {lo} AND ts < {hi} AND event = {p} THEN 1 END)"
-                ));
-            }
-        }
-        let horizon =
-            i64::from(day_number(as_of) - plan.lookback_days() as i32 + 1) * MICROS_PER_DAY;
-        // PostgreSQL (and an in-memory SQLite database) aggregate in SQL.
-        // On SQLite, `+ts` keeps the planner off the ts index: walking
-        // `events_account_ts` in account order needs no sort for the GROUP BY
-        // and measured 7× faster than sorting a 60-day window of 3 million
-        // events (docs/PERFORMANCE.md).
-        let ts = match self.backend {
-            Backend::Sqlite => "+ts",
-            Backend::Postgres => "ts",
-        };
-        // The accounts are split into one part per core, each its own query
-        // on its own connection, so that the parts are aggregated in
-        // parallel whatever the database's own plan.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let parts = req.shard.parts(cores.min(4));
-        let queries = parts.iter().map(|part| {
-            let (pred, binds) = part.predicate(names.len() + 3);
-            let sql = format!(
-                "SELECT account_id, {} FROM events WHERE {ts} >= $1 AND {ts} < $2{pred} \
-                 GROUP BY account_id",
-                cols.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(horizon)
-                .bind(end_micros(as_of));
-            for n in &names {
-                q = q.bind(n.clone());
-            }
-            for v in binds {
-                q = q.bind(v);
-            }
-            q.fetch_all(&self.pool)
-        });
-        let (table, results) = futures_util::future::try_join(
-            async { self.load_signals_with(req, false).await },
-            async { Ok(futures_util::future::try_join_all(queries).await?) },
-        )
-        .await?;
-        let mut out = table.signals_at(0);
-        out.truncate(req.shard.accounts.len());
-        let index = req.shard.index();
-        for row in results.iter().flatten() {
-            let account: &str = row.try_get(0)?;
-            let Some(&i) = index.get(account) else {
-                continue;
-            };
-            let s = &mut out[i];
-            let mut c = 1;
-            let mut next = || -> Result<i64> {
-                c += 1;
-                Ok(row.try_get::<i64, _>(c - 1)?)
-            };
-            for slot in 0..plan.active_user_windows.len() {
-                s.active_users[slot] = u32::try_from(next()?).unwrap_or(u32::MAX);
-            }
-            for slot in 0..plan.event_windows.len() {
-                s.event_counts[slot] = u64::try_from(next()?).unwrap_or(0);
-            }
-            for (slot, fw) in plan.feature_windows.iter().enumerate() {
-                let mut mask = 0u64;
-                for bit in 0..fw.features.len().min(64) {
-                    if next()? > 0 {
-                        mask |= 1 << bit;
-                    }
-                }
-                s.features_used[slot] = mask;
-            }
-        }
-        Ok(out)
     }
 
-    /// [`Store::load_signals_on`] on SQLite: the events of the look-back are
-    /// read as raw rows from the covering `events_ts` index (one sequential
-    /// range per core, each on its own thread) and aggregated in
-    /// [`DayEvents`]. SQLite's own `GROUP BY` runs on one core and measured
-    /// slower than reading the rows out through `rusqlite`.
-    async fn day_signals_by_scan(
-        &self,
-        req: SignalsRequest<'_>,
-        as_of: Date,
-    ) -> Result<Vec<AccountSignals>> {
+    /// [`Store::load_signals_on`]'s event slots aggregated by the database
+    /// (PostgreSQL, in-memory SQLite): one `GROUP BY account_id` over each
+    /// rollup, the shard cut into one part per core, each part on its own
+    /// connection, so that only one row per account and table comes back.
+    async fn day_slots_in_sql(&self, req: SignalsRequest<'_>, as_of: Date) -> Result<DaySlots> {
         let plan = req.plan;
-        let n = req.shard.accounts.len();
+        let probe = DayEvents::new(plan, as_of, 0);
         let index = req.shard.index();
-        let mut out = self.load_signals_with(req, false).await?.signals_at(0);
-        out.truncate(n);
-        let Some((lo, hi)) = DayEvents::new(plan, as_of, 0).span() else {
-            return Ok(out);
-        };
-        let (pred, binds) = req.shard.predicate(3);
-        let sql = format!(
-            "SELECT account_id, user_id, event, ts FROM events WHERE ts >= $1 AND ts < $2{pred}"
-        );
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as i64;
-        let parts: Vec<Vec<Bind>> = (0..cores)
-            .map(|k| {
-                let mut b = vec![
-                    Bind::Int(lo + (hi - lo) * k / cores),
-                    Bind::Int(lo + (hi - lo) * (k + 1) / cores),
-                ];
-                b.extend(binds.iter().cloned().map(Bind::Text));
-                b
-            })
-            .collect();
-        let days = self
-            .scan_parallel(
-                &sql,
-                &parts,
-                || DayEvents::new(plan, as_of, n),
-                |d, row| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = req.shard.parts(cores.min(4));
+        let mut slots = DaySlots::default();
+
+        if let Some((lo, hi)) = probe.event_days() {
+            let mut cols = Vec::new();
+            let mut binds = vec![Bind::Int(lo.into()), Bind::Int(hi.into())];
+            let mut param = |b: Bind| {
+                binds.push(b);
+                format!("${}", binds.len())
+            };
+            for ew in &plan.event_windows {
+                let (lo, hi) = window_days(&ew.window, as_of);
+                let filter = match &plan.event_filters[ew.filter] {
+                    EventFilter::All => String::new(),
+                    EventFilter::Named(list) => {
+                        let ps: Vec<String> =
+                            list.iter().map(|n| param(Bind::Text(n.clone()))).collect();
+                        format!(" AND event IN ({})", ps.join(", "))
+                    }
+                };
+                cols.push(format!(
+                    "CAST(SUM(CASE WHEN day >= {lo} AND day <= {hi}{filter} THEN n ELSE 0 END) \
+                     AS BIGINT)"
+                ));
+            }
+            for fw in &plan.feature_windows {
+                let (lo, hi) = window_days(&fw.window, as_of);
+                for f in fw.features.iter().take(64) {
+                    let p = param(Bind::Text(f.clone()));
+                    cols.push(format!(
+                        "CAST(MAX(CASE WHEN day >= {lo} AND day <= {hi} AND event = {p} \
+                         THEN 1 ELSE 0 END) AS BIGINT)"
+                    ));
+                }
+            }
+            let sql = |pred: &str| {
+                format!(
+                    "SELECT account_id, {} FROM usage_days WHERE day >= $1 AND day <= $2{pred} \
+                     GROUP BY account_id",
+                    cols.join(", ")
+                )
+            };
+            slots.events = self
+                .grouped(&parts, &index, &binds, cols.len(), sql)
+                .await?;
+        }
+        if let Some((lo, hi)) = probe.user_days() {
+            let mut cols = Vec::new();
+            let mut binds = vec![
+                Bind::Int(lo.div_euclid(64).into()),
+                Bind::Int(hi.div_euclid(64).into()),
+            ];
+            for blocks in probe.user_blocks() {
+                let mut any = Vec::new();
+                for (first, mask) in blocks {
+                    binds.push(Bind::Int(mask as i64));
+                    any.push(format!(
+                        "(block = {} AND (days & ${}) <> 0)",
+                        first / 64,
+                        binds.len()
+                    ));
+                }
+                cols.push(format!(
+                    "COUNT(DISTINCT CASE WHEN {} THEN user_id END)",
+                    any.join(" OR ")
+                ));
+            }
+            let sql = |pred: &str| {
+                format!(
+                    "SELECT account_id, {} FROM usage_users WHERE block >= $1 AND block <= $2{pred} \
+                     GROUP BY account_id",
+                    cols.join(", ")
+                )
+            };
+            slots.users = self
+                .grouped(&parts, &index, &binds, cols.len(), sql)
+                .await?;
+        }
+        Ok(slots)
+    }
+
+    /// Runs a `SELECT account_id, <numbers> ... GROUP BY account_id` once
+    /// per part of a shard (`sql` gets the part's account predicate, whose
+    /// placeholders follow `binds`), at once; returns each known account's
+    /// position and its `width` numbers.
+    async fn grouped(
+        &self,
+        parts: &[Shard<'_>],
+        index: &HashMap<&str, usize>,
+        binds: &[Bind],
+        width: usize,
+        sql: impl Fn(&str) -> String,
+    ) -> Result<Vec<(usize, Vec<i64>)>> {
+        let queries = parts.iter().map(|part| {
+            let (pred, more) = part.predicate(binds.len() + 1);
+            let mut all = binds.to_vec();
+            all.extend(more.into_iter().map(Bind::Text));
+            let sql = sql(&pred);
+            async move {
+                let mut out = Vec::new();
+                self.scan(&sql, &all, |row| {
                     if let Some(&i) = index.get(row.text(0)?) {
-                        d.add(i, row.text(1)?, row.text(2)?, row.int(3)?);
+                        let v = (1..=width).map(|c| row.int(c)).collect::<Result<_>>()?;
+                        out.push((i, v));
                     }
                     Ok(())
-                },
-            )
-            .await?;
+                })
+                .await?;
+                Ok::<_, StoreError>(out)
+            }
+        });
+        let parts = futures_util::future::try_join_all(queries).await?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// The rollup rows of the look-back read out and added up in
+    /// [`DayEvents`] (SQLite file): `usage_days` split into one day range
+    /// per core, `usage_users` into one part per block and run of accounts,
+    /// each part on its own thread. SQLite's own `GROUP BY` runs on one core
+    /// and measured several times slower.
+    async fn day_events_by_scan<'p>(
+        &self,
+        req: SignalsRequest<'p>,
+        as_of: Date,
+    ) -> Result<DayEvents<'p>> {
+        let plan = req.plan;
+        let n = req.shard.accounts.len();
+        let ids = SortedIds::new(req.shard.accounts);
         let mut all = DayEvents::new(plan, as_of, n);
-        for d in days {
-            all.merge(d);
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let (pred, binds) = req.shard.predicate(3);
+        let init = || (DayEvents::new(plan, as_of, n), ids.cursor());
+        if let Some((lo, hi)) = all.event_days() {
+            // Days hold about the same number of rows each.
+            let span = i64::from(hi - lo) + 1;
+            let k = (cores as i64).min(span);
+            let sql = format!(
+                "SELECT day, account_id, event, n FROM usage_days \
+                 WHERE day >= $1 AND day < $2{pred} ORDER BY day, account_id"
+            );
+            let parts: Vec<(String, Vec<Bind>)> = (0..k)
+                .map(|i| {
+                    let mut b = vec![
+                        Bind::Int(i64::from(lo) + span * i / k),
+                        Bind::Int(i64::from(lo) + span * (i + 1) / k),
+                    ];
+                    b.extend(binds.iter().cloned().map(Bind::Text));
+                    (sql.clone(), b)
+                })
+                .collect();
+            for (d, _) in self
+                .scan_parallel(&parts, init, |(d, cursor), row| {
+                    let day = row.int(0)?;
+                    if let Some(i) = cursor.find(day, row.text(1)?) {
+                        let day = i32::try_from(day).unwrap_or(i32::MAX);
+                        let count = u64::try_from(row.int(3)?).unwrap_or(0);
+                        d.add_events(i, row.text(2)?, day, count);
+                    }
+                    Ok(())
+                })
+                .await?
+            {
+                all.merge(d);
+            }
         }
-        all.apply(&mut out);
-        Ok(out)
+        if let Some((lo, hi)) = all.user_days() {
+            // One part per block and run of accounts: `block = $1` keeps
+            // the account bounds usable to seek in the primary key. A
+            // window spans one or two blocks.
+            let blocks: Vec<i64> = (lo.div_euclid(64)..=hi.div_euclid(64))
+                .map(i64::from)
+                .collect();
+            let runs = req.shard.parts((cores / blocks.len()).max(1));
+            let mut parts: Vec<(String, Vec<Bind>)> = Vec::new();
+            for &block in &blocks {
+                for run in &runs {
+                    let (pred, binds) = run.predicate(2);
+                    let sql = format!(
+                        "SELECT block, account_id, user_id, days FROM usage_users \
+                         WHERE block = $1{pred} ORDER BY account_id"
+                    );
+                    let mut b = vec![Bind::Int(block)];
+                    b.extend(binds.into_iter().map(Bind::Text));
+                    parts.push((sql, b));
+                }
+            }
+            for (d, _) in self
+                .scan_parallel(&parts, init, |(d, cursor), row| {
+                    let block = row.int(0)?;
+                    if let Some(i) = cursor.find(block, row.text(1)?) {
+                        let first = i32::try_from(block * 64).unwrap_or(i32::MAX);
+                        d.add_user_days(i, row.text(2)?, first, row.int(3)? as u64);
+                    }
+                    Ok(())
+                })
+                .await?
+            {
+                all.merge(d);
+            }
+        }
+        Ok(all)
     }
 
     async fn load_signals_with(
@@ -652,21 +832,22 @@ impl Store {
                         })
                 })
                 .collect();
+            // Each user's first day comes from the `usage_user_first`
+            // rollup (one row per account and user), not from the events.
+            let before_day = known_before.div_euclid(MICROS_PER_DAY);
             let mut feed = |row: &dyn ScanRow| -> Result<()> {
                 if let Some(&i) = index.get(row.text(0)?) {
-                    b.user_first_seen(i, row.text(1)?, row.int(2)?);
+                    b.user_first_seen(i, row.text(1)?, row.int(2)? * MICROS_PER_DAY);
                 }
                 Ok(())
             };
             if needy.len() * 2 > shard.accounts.len() {
-                // `+ts` keeps SQLite from walking the ts index over nearly
-                // the whole table.
                 let (pred, binds) = shard.predicate(2);
                 let sql = format!(
-                    "SELECT account_id, user_id, MIN(ts) FROM events WHERE +ts < $1{pred} \
-                     GROUP BY account_id, user_id"
+                    "SELECT account_id, user_id, first_day FROM usage_user_first \
+                     WHERE first_day < $1{pred}"
                 );
-                let mut all = vec![Bind::Int(known_before)];
+                let mut all = vec![Bind::Int(before_day)];
                 all.extend(binds.into_iter().map(Bind::Text));
                 self.scan(&sql, &all, &mut feed).await?;
             } else {
@@ -674,11 +855,11 @@ impl Store {
                     let list: Vec<String> =
                         (0..chunk.len()).map(|k| format!("${}", k + 2)).collect();
                     let sql = format!(
-                        "SELECT account_id, user_id, MIN(ts) FROM events \
-                         WHERE ts < $1 AND account_id IN ({}) GROUP BY account_id, user_id",
+                        "SELECT account_id, user_id, first_day FROM usage_user_first \
+                         WHERE first_day < $1 AND account_id IN ({})",
                         list.join(", ")
                     );
-                    let mut all = vec![Bind::Int(known_before)];
+                    let mut all = vec![Bind::Int(before_day)];
                     all.extend(
                         chunk
                             .iter()
@@ -689,9 +870,15 @@ impl Store {
             }
         }
 
+        // Only what some as-of date can use: a ticket closed by the end of
+        // the first date is never open on a later one; CSAT answers before
+        // every CSAT window are never counted; for a single date only the
+        // latest engagement matters.
+        let first = req.dates.iter().min().copied().unwrap_or(last);
+        let first_end = end_micros(first);
         let sql = format!(
             "SELECT account_id, opened_at, closed_at, priority FROM tickets \
-             WHERE opened_at < {end}{pred}"
+             WHERE opened_at < {end} AND (closed_at IS NULL OR closed_at >= {first_end}){pred}"
         );
         self.scan(&sql, &binds, |row| {
             if let Some(&i) = index.get(row.text(0)?) {
@@ -702,9 +889,17 @@ impl Store {
         })
         .await?;
 
+        let csat_from = req
+            .plan
+            .csat_windows
+            .iter()
+            .map(|w| i64::from(day_number(w.range(first).0)) * MICROS_PER_DAY)
+            .min()
+            .unwrap_or(end);
         let sql = format!(
             "SELECT account_id, kind, score, responded_at FROM survey_responses \
-             WHERE kind IN ('nps', 'csat') AND responded_at < {end}{pred}"
+             WHERE (kind = 'nps' OR (kind = 'csat' AND responded_at >= {csat_from})) \
+             AND responded_at < {end}{pred}"
         );
         self.scan(&sql, &binds, |row| {
             if let Some(&i) = index.get(row.text(0)?)
@@ -716,9 +911,14 @@ impl Store {
         })
         .await?;
 
+        let per_day = if req.dates.len() == 1 {
+            String::new()
+        } else {
+            format!(", occurred_at / {MICROS_PER_DAY}")
+        };
         let sql = format!(
             "SELECT account_id, MAX(occurred_at) FROM engagements \
-             WHERE occurred_at < {end}{pred} GROUP BY account_id, occurred_at / {MICROS_PER_DAY}"
+             WHERE occurred_at < {end}{pred} GROUP BY account_id{per_day}"
         );
         self.scan(&sql, &binds, |row| {
             if let Some(&i) = index.get(row.text(0)?) {
@@ -1096,6 +1296,25 @@ async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_cursor_finds_accounts_along_sorted_rows() {
+        let accounts: Vec<Account> = ["b", "a", "ab", "c"]
+            .iter()
+            .map(|id| Account::bare(id))
+            .collect();
+        let ids = SortedIds::new(&accounts);
+        let mut c = ids.cursor();
+        // Day 1: a, ab, ab, x (unknown), then day 2 starts over.
+        assert_eq!(c.find(1, "a"), Some(1));
+        assert_eq!(c.find(1, "ab"), Some(2));
+        assert_eq!(c.find(1, "ab"), Some(2));
+        assert_eq!(c.find(1, "bb"), None);
+        assert_eq!(c.find(1, "c"), Some(3));
+        assert_eq!(c.find(1, "d"), None);
+        assert_eq!(c.find(2, "a"), Some(1));
+        assert_eq!(c.find(2, "b"), Some(0));
+    }
 
     #[test]
     fn shards_cover_every_account_once() {

@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use tenure_core::model::{
     Account, Contact, Currency, Engagement, Event, Money, Priority, Subscription, SurveyKind,
     SurveyResponse, Ticket,
 };
 
+use crate::scan::ScanRow;
 use crate::{Kind, Result, StoreError};
 
 /// A value bound to a column. Nulls keep their type: PostgreSQL rejects a
@@ -314,15 +313,17 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     ))
 }
 
-fn get_date(row: &AnyRow, i: usize) -> Result<Option<Date>> {
-    let s: Option<String> = row.try_get(i)?;
-    s.map(|s| s.parse::<Date>().map_err(|_| corrupt("date", &s)))
+fn get_date(row: &dyn ScanRow, i: usize) -> Result<Option<Date>> {
+    row.opt_text(i)?
+        .map(|s| s.parse::<Date>().map_err(|_| corrupt("date", s)))
         .transpose()
 }
 
-fn get_ts(row: &AnyRow, i: usize) -> Result<Option<Timestamp>> {
-    let v: Option<i64> = row.try_get(i)?;
-    v.map(|us| Timestamp::from_microsecond(us).map_err(|_| corrupt("timestamp", &us.to_string())))
+fn get_ts(row: &dyn ScanRow, i: usize) -> Result<Option<Timestamp>> {
+    row.opt_int(i)?
+        .map(|us| {
+            Timestamp::from_microsecond(us).map_err(|_| corrupt("timestamp", &us.to_string()))
+        })
         .transpose()
 }
 
@@ -330,14 +331,14 @@ fn req<T>(v: Option<T>, what: &str) -> Result<T> {
     v.ok_or_else(|| corrupt(what, "NULL"))
 }
 
-fn get_bool(row: &AnyRow, i: usize) -> Result<Option<bool>> {
-    Ok(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0))
+fn get_bool(row: &dyn ScanRow, i: usize) -> Result<Option<bool>> {
+    Ok(row.opt_int(i)?.map(|v| v != 0))
 }
 
 /// Reads a row selected with [`select_list`] back into a record.
-pub fn from_row(kind: Kind, row: &AnyRow) -> Result<Record> {
-    let s = |i: usize| row.try_get::<Option<String>, _>(i);
-    let n = |i: usize| row.try_get::<Option<i64>, _>(i);
+pub fn from_row(kind: Kind, row: &dyn ScanRow) -> Result<Record> {
+    let s = |i: usize| row.opt_text(i).map(|t| t.map(str::to_string));
+    let n = |i: usize| row.opt_int(i);
     Ok(match kind {
         Kind::Accounts => {
             let attrs: Option<String> = s(10)?;

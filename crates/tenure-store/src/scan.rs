@@ -105,7 +105,7 @@ pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
 /// worker hands its other tasks to another thread first, so a long scan in
 /// the server does not stall requests; elsewhere (a current-thread runtime,
 /// as in tests) it simply runs.
-fn run_blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn run_blocking<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
@@ -171,15 +171,14 @@ impl Store {
         self.sqlite_file.is_some()
     }
 
-    /// Runs the same read-only query once per set of binds, each part
+    /// Runs read-only queries, one per part (SQL and its binds), each part
     /// feeding its own state made by `init`; returns the states in order.
     /// On SQLite every part runs on its own thread and connection, so a
     /// scan split into ranges uses every core; elsewhere the parts run one
     /// after another through [`Store::scan`].
     pub async fn scan_parallel<T, I, F>(
         &self,
-        sql: &str,
-        parts: &[Vec<Bind>],
+        parts: &[(String, Vec<Bind>)],
         init: I,
         f: F,
     ) -> Result<Vec<T>>
@@ -193,7 +192,7 @@ impl Store {
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = parts
                         .iter()
-                        .map(|binds| {
+                        .map(|(sql, binds)| {
                             scope.spawn(|| {
                                 let mut state = init();
                                 scan_sqlite(path, sql, binds, &mut |row| f(&mut state, row))?;
@@ -209,7 +208,7 @@ impl Store {
             });
         }
         let mut states = Vec::with_capacity(parts.len());
-        for binds in parts {
+        for (sql, binds) in parts {
             let mut state = init();
             self.scan(sql, binds, |row| f(&mut state, row)).await?;
             states.push(state);

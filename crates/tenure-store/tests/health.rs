@@ -456,3 +456,251 @@ async fn one_day_aggregated_in_sql_equals_the_streamed_signals() {
         );
     }
 }
+
+type Rollup = Vec<(i64, String, String, i64)>;
+
+/// The usage rollups as the triggers keep them, and as computed from the
+/// events table, both sorted: (day, account, event, n), (block, account,
+/// user, days) and (0, account, user, first day).
+async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup); 2] {
+    use std::collections::BTreeMap;
+    let mut days = Vec::new();
+    let sql = "SELECT day, account_id, event, n FROM usage_days ORDER BY day, account_id, event";
+    store
+        .scan(sql, &[], |r| {
+            days.push((
+                r.int(0)?,
+                r.text(1)?.to_string(),
+                r.text(2)?.to_string(),
+                r.int(3)?,
+            ));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut users = Vec::new();
+    let sql = "SELECT block, account_id, user_id, days FROM usage_users \
+               ORDER BY block, account_id, user_id";
+    store
+        .scan(sql, &[], |r| {
+            users.push((
+                r.int(0)?,
+                r.text(1)?.to_string(),
+                r.text(2)?.to_string(),
+                r.int(3)?,
+            ));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut first = Vec::new();
+    let sql = "SELECT account_id, user_id, first_day FROM usage_user_first \
+               ORDER BY account_id, user_id";
+    store
+        .scan(sql, &[], |r| {
+            first.push((0, r.text(0)?.to_string(), r.text(1)?.to_string(), r.int(2)?));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut want_first: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+    let mut want_days: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+    let mut want_users: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+    store
+        .scan(
+            "SELECT account_id, user_id, event, ts FROM events",
+            &[],
+            |r| {
+                let day = r.int(3)?.div_euclid(86_400_000_000);
+                let (a, u, e) = (r.text(0)?, r.text(1)?, r.text(2)?);
+                *want_days.entry((day, a.into(), e.into())).or_default() += 1;
+                *want_users
+                    .entry((day.div_euclid(64), a.into(), u.into()))
+                    .or_default() |= 1 << day.rem_euclid(64);
+                let f = want_first.entry((0, a.into(), u.into())).or_insert(day);
+                *f = (*f).min(day);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    let flat = |m: BTreeMap<(i64, String, String), i64>| {
+        m.into_iter().map(|((a, b, c), d)| (a, b, c, d)).collect()
+    };
+    [
+        (days, users, first),
+        (flat(want_days), flat(want_users), flat(want_first)),
+    ]
+}
+
+#[tokio::test]
+async fn usage_rollups_follow_every_write_of_events() {
+    use tenure_store::api::Scope;
+    use tenure_store::ingest::{Incoming, Message};
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    // Day edges, a day before 1970, bit 63 of a block (1970-01-01 + 63 days
+    // is 1970-03-05) and a user active across two blocks.
+    import(
+        store,
+        Kind::Events,
+        "edges.csv",
+        "timestamp,account_id,user_id,event\n\
+         1969-12-31T23:59:59Z,a1,old,login\n\
+         1970-03-05T12:00:00Z,a1,old,login\n\
+         1970-03-06T00:00:00Z,a1,old,login\n\
+         2025-03-01T23:59:59.999999Z,a2,u1,login\n\
+         2025-03-02T00:00:00Z,a2,u1,login\n\
+         2025-03-02T00:00:00Z,a2,u1,report_created\n",
+    )
+    .await;
+    let track = |id: &str, user: &str, day: &str| Incoming {
+        message_id: Some(id.to_string()),
+        message: Message::Track {
+            user_id: user.to_string(),
+            event: "login".to_string(),
+            properties: None,
+            timestamp: format!("{day}T10:00:00Z").parse().unwrap(),
+            group_id: Some("a3".to_string()),
+        },
+    };
+    let now = "2025-03-10T00:00:00Z".parse().unwrap();
+    store
+        .ingest(
+            vec![
+                track("m1", "u5", "2025-03-03"),
+                track("m2", "u5", "2025-03-04"),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    // A message seen before adds nothing.
+    store
+        .ingest(
+            vec![
+                track("m1", "u5", "2025-03-03"),
+                track("m3", "u6", "2025-03-04"),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let [got, want] = rollups(store).await;
+    assert_eq!(got, want);
+    assert!(got.0.iter().any(|r| r.0 == -1), "a day before 1970");
+    assert!(
+        got.1.iter().any(|r| r.0 == 0 && r.3 < 0),
+        "bit 63 of block 0"
+    );
+    assert!(got.0.iter().any(|r| r.1 == "a3" && r.3 == 1));
+    assert!(
+        got.2
+            .iter()
+            .any(|r| r.1 == "a1" && r.2 == "old" && r.3 == -1),
+        "first seen the day before 1970"
+    );
+
+    store
+        .delete_record(Kind::Accounts, "a2", &Scope::All)
+        .await
+        .unwrap();
+    let [got, want] = rollups(store).await;
+    assert_eq!(got, want);
+    assert!(got.0.iter().all(|r| r.1 != "a2") && got.1.iter().all(|r| r.1 != "a2"));
+    assert!(got.2.iter().all(|r| r.1 != "a2"));
+    assert!(
+        got.0.iter().any(|r| r.1 == "a1"),
+        "other accounts keep theirs"
+    );
+}
+
+/// Today's signals read only the tickets, answers and engagements a date
+/// can use: check them against values worked out by hand.
+#[tokio::test]
+async fn one_day_reads_the_tickets_answers_and_engagements_it_needs() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    import(
+        store,
+        Kind::Tickets,
+        "t.csv",
+        "id,account_id,opened_at,closed_at,priority\n\
+         t1,a3,2025-01-01T00:00:00Z,2025-02-27T23:59:59Z,high\n\
+         t2,a3,2025-01-01T00:00:00Z,2025-02-28T00:00:00Z,high\n\
+         t3,a3,2025-02-01T00:00:00Z,,urgent\n\
+         t4,a3,2025-03-01T00:00:00Z,,low\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::SurveyResponses,
+        "s.csv",
+        "id,account_id,kind,score,responded_at\n\
+         r1,a3,csat,1,2025-01-28T23:59:59Z\n\
+         r2,a3,csat,4,2025-01-29T00:00:00Z\n\
+         r3,a3,csat,5,2025-02-27T00:00:00Z\n\
+         r4,a3,nps,3,2023-01-01T00:00:00Z\n\
+         r5,a4,nps,9,2023-01-01T00:00:00Z\n\
+         r6,a4,nps,7,2025-02-01T00:00:00Z\n\
+         r7,a4,nps,10,2025-03-01T00:00:00Z\n",
+    )
+    .await;
+    import(
+        store,
+        Kind::Engagements,
+        "e.csv",
+        "id,account_id,kind,occurred_at\n\
+         e1,a3,call,2024-05-01T10:00:00Z\n\
+         e2,a3,qbr,2025-02-10T10:00:00Z\n\
+         e3,a3,call,2025-03-01T10:00:00Z\n",
+    )
+    .await;
+    let config = parse_config(
+        r#"
+[[health.measures]]
+name = "CSAT"
+kind = "csat_average"
+window_days = 30
+weight = 1
+linear = { min = 1, max = 5 }
+"#,
+    )
+    .unwrap();
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts().await.unwrap();
+    let dates = [d("2025-02-27")];
+    let req = SignalsRequest {
+        plan: model.plan(),
+        currency: &config.currency,
+        dates: &dates,
+        shard: Shard::split(&accounts, usize::MAX)[0],
+        track_payments: false,
+    };
+    let day = store.load_signals_on(req).await.unwrap();
+    let (a3, a4) = (&day[2], &day[3]);
+    // t1 closed on the 27th, t2 the day after, t3 open, t4 not yet opened.
+    assert_eq!((a3.open_tickets.high, a3.open_tickets.urgent), (1, 1));
+    assert_eq!(a3.open_tickets.low, 0);
+    // The 30 days to 2025-02-27 start on 2025-01-29.
+    assert_eq!((a3.csat[0].sum, a3.csat[0].count), (9.0, 2));
+    assert_eq!(a3.latest_nps.as_ref().map(|n| n.score), Some(3.0));
+    assert_eq!(a4.latest_nps.as_ref().map(|n| n.score), Some(7.0));
+    assert_eq!(a3.last_engagement, Some(d("2025-02-10")));
+    assert_eq!(day[0].last_engagement, None);
+    // A range of dates sees the same on its first date.
+    let dates = [d("2025-02-27"), d("2025-03-01")];
+    let table = store
+        .load_signals(SignalsRequest {
+            dates: &dates,
+            ..req
+        })
+        .await
+        .unwrap();
+    assert_eq!(table.signals_at(0)[..4], day[..4]);
+    let later = &table.signals_at(1)[2];
+    assert_eq!(later.open_tickets.low, 1);
+    assert_eq!(later.last_engagement, Some(d("2025-03-01")));
+}

@@ -1,5 +1,7 @@
-//! The event signals of many accounts on one as-of date, from raw event rows
-//! in any order: what today's scores need from the events table.
+//! The event signals of many accounts on one as-of date: what today's
+//! scores need from the events, fed either raw event rows or the store's
+//! usage rollups (event counts per account, day and name; active days per
+//! user in blocks of 64 days), in any order.
 //!
 //! [`SignalsBuilder`](super::SignalsBuilder) handles many as-of dates in one
 //! pass and keeps a day-by-day history per account and user. For a single
@@ -11,31 +13,46 @@
 
 use jiff::civil::Date;
 
-use super::signals::{AccountSignals, SignalPlan, Window};
+use super::signals::{AccountSignals, SignalPlan};
 use crate::metrics::hash_id;
 use crate::model::day_number;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-/// `[lo, hi)` in microseconds for a window on an as-of day.
-fn micros(w: &Window, as_of: i32) -> (i64, i64) {
-    let hi = as_of - w.ends_days_before as i32;
-    let lo = hi - w.days as i32 + 1;
-    (i64::from(lo) * DAY_MICROS, i64::from(hi + 1) * DAY_MICROS)
+/// The UTC day (days since 1970-01-01) of a timestamp in microseconds.
+pub fn day_of_micros(ts: i64) -> i32 {
+    ts.div_euclid(DAY_MICROS) as i32
 }
 
-/// Accumulates event rows for one as-of date (see the module documentation).
+/// The bits of a 64-day block starting on `first` that fall in the days
+/// `lo..=hi`.
+fn block_mask(first: i32, (lo, hi): (i32, i32)) -> u64 {
+    let a = i64::from(lo) - i64::from(first);
+    let b = i64::from(hi) - i64::from(first);
+    if b < 0 || a > 63 || a > b {
+        return 0;
+    }
+    let (a, b) = (a.max(0) as u32, b.min(63) as u32);
+    (u64::MAX >> (63 - b)) & (u64::MAX << a)
+}
+
+fn hull<'a>(ranges: impl Iterator<Item = &'a (i32, i32)>) -> Option<(i32, i32)> {
+    ranges.copied().reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// Accumulates events for one as-of date (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct DayEvents<'p> {
     plan: &'p SignalPlan,
     accounts: usize,
-    users_at: Vec<(i64, i64)>,
-    /// Per active-user window: (account, user hash) of each row in it.
+    /// First and last day of each active-user window.
+    users_at: Vec<(i32, i32)>,
+    /// Per active-user window: (account, user hash) of each user active in it.
     users: Vec<Vec<(u32, u64, u32)>>,
-    events_at: Vec<(i64, i64)>,
+    events_at: Vec<(i32, i32)>,
     /// `accounts × event windows`, account-major.
     counts: Vec<u64>,
-    features_at: Vec<(i64, i64)>,
+    features_at: Vec<(i32, i32)>,
     /// `accounts × feature windows`, account-major.
     masks: Vec<u64>,
 }
@@ -50,60 +67,101 @@ impl<'p> DayEvents<'p> {
             users_at: plan
                 .active_user_windows
                 .iter()
-                .map(|w| micros(w, day))
+                .map(|w| w.day_range(day))
                 .collect(),
             users: vec![Vec::new(); plan.active_user_windows.len()],
             events_at: plan
                 .event_windows
                 .iter()
-                .map(|w| micros(&w.window, day))
+                .map(|w| w.window.day_range(day))
                 .collect(),
             counts: vec![0; accounts * plan.event_windows.len()],
             features_at: plan
                 .feature_windows
                 .iter()
-                .map(|w| micros(&w.window, day))
+                .map(|w| w.window.day_range(day))
                 .collect(),
             masks: vec![0; accounts * plan.feature_windows.len()],
         }
     }
 
-    /// `[from, to)` in microseconds: every row the windows can use.
-    pub fn span(&self) -> Option<(i64, i64)> {
-        let all = self
-            .users_at
-            .iter()
-            .chain(&self.events_at)
-            .chain(&self.features_at);
-        all.copied().reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    /// First and last day (both included) that any window covers.
+    pub fn days(&self) -> Option<(i32, i32)> {
+        hull(
+            self.users_at
+                .iter()
+                .chain(&self.events_at)
+                .chain(&self.features_at),
+        )
     }
 
-    /// One event of account `account` (index below `accounts`).
+    /// First and last day that the event-count and feature windows cover.
+    pub fn event_days(&self) -> Option<(i32, i32)> {
+        hull(self.events_at.iter().chain(&self.features_at))
+    }
+
+    /// First and last day that the active-user windows cover.
+    pub fn user_days(&self) -> Option<(i32, i32)> {
+        hull(self.users_at.iter())
+    }
+
+    /// Each active-user window's 64-day blocks, as (first day of the block,
+    /// bits of the block inside the window).
+    pub fn user_blocks(&self) -> Vec<Vec<(i32, u64)>> {
+        self.users_at
+            .iter()
+            .map(|&(lo, hi)| {
+                let first = |d: i32| d.div_euclid(64) * 64;
+                (first(lo)..=first(hi))
+                    .step_by(64)
+                    .map(|b| (b, block_mask(b, (lo, hi))))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// One event of account `account` (index below `accounts`) at `ts`
+    /// microseconds.
     pub fn add(&mut self, account: usize, user: &str, event: &str, ts: i64) {
+        let day = day_of_micros(ts);
+        self.add_events(account, event, day, 1);
+        self.add_user_days(account, user, day, 1);
+    }
+
+    /// `n` events named `event` of account `account` on `day` (a
+    /// [`day_number`]).
+    pub fn add_events(&mut self, account: usize, event: &str, day: i32, n: u64) {
         debug_assert!(account < self.accounts);
-        let inside = |(lo, hi): (i64, i64)| lo <= ts && ts < hi;
-        let mut hash = None;
-        for (slot, &at) in self.users_at.iter().enumerate() {
-            if inside(at) {
-                let (a, b) = *hash.get_or_insert_with(|| hash_id(user.as_bytes()));
-                self.users[slot].push((account as u32, a, b));
-            }
-        }
-        let n = self.events_at.len();
+        let inside = |(lo, hi): (i32, i32)| lo <= day && day <= hi;
+        let k = self.events_at.len();
         for (slot, &at) in self.events_at.iter().enumerate() {
             let w = &self.plan.event_windows[slot];
             if inside(at) && self.plan.event_filters[w.filter].matches(event) {
-                self.counts[account * n + slot] += 1;
+                self.counts[account * k + slot] += n;
             }
         }
-        let n = self.features_at.len();
+        let k = self.features_at.len();
         for (slot, &at) in self.features_at.iter().enumerate() {
             if !inside(at) {
                 continue;
             }
             let features = &self.plan.feature_windows[slot].features;
             if let Some(bit) = features.iter().take(64).position(|f| f == event) {
-                self.masks[account * n + slot] |= 1 << bit;
+                self.masks[account * k + slot] |= 1 << bit;
+            }
+        }
+    }
+
+    /// The days user `user` of account `account` was active among the 64
+    /// days from `first_day`: bit `k` of `days` stands for `first_day + k`.
+    /// The same user may come again with other days (another block).
+    pub fn add_user_days(&mut self, account: usize, user: &str, first_day: i32, days: u64) {
+        debug_assert!(account < self.accounts);
+        let mut hash = None;
+        for (slot, &at) in self.users_at.iter().enumerate() {
+            if days & block_mask(first_day, at) != 0 {
+                let (a, b) = *hash.get_or_insert_with(|| hash_id(user.as_bytes()));
+                self.users[slot].push((account as u32, a, b));
             }
         }
     }
@@ -201,15 +259,90 @@ mod tests {
     }
 
     #[test]
-    fn the_span_covers_the_longest_look_back() {
+    fn the_days_cover_the_longest_look_back() {
         let config = Config::default();
         let model = HealthModel::new(&config.health);
         let as_of: Date = "2025-03-31".parse().unwrap();
         let d = DayEvents::new(model.plan(), as_of, 0);
         // 60 days: the usage trend compares 30 days with the 30 before.
-        assert_eq!(
-            d.span(),
-            Some((ts("2025-01-31T00:00:00Z"), ts("2025-04-01T00:00:00Z")))
+        let day = |s: &str| day_number(s.parse().unwrap());
+        assert_eq!(d.days(), Some((day("2025-01-31"), day("2025-03-31"))));
+    }
+
+    /// Usage rollups (per account, name and day; per user and 64-day
+    /// block) give what the raw rows give, whichever blocks they fall in.
+    #[test]
+    fn rollups_give_what_the_rows_give() {
+        use std::collections::BTreeMap;
+        let config = Config::default();
+        let model = HealthModel::new(&config.health);
+        let plan = model.plan();
+        let as_of: Date = "2025-03-31".parse().unwrap();
+        let mut rows = Vec::new();
+        for k in 0..400i64 {
+            let account = (k % 3) as usize;
+            let user = format!("u{}", k % 7);
+            let event = ["login", "report_created", "integration_synced"][(k % 5 % 3) as usize];
+            let t = ts("2025-01-01T00:00:00Z") + k * 23 * 3_600_000_000;
+            rows.push((account, user, event, t));
+        }
+        let mut by_rows = DayEvents::new(plan, as_of, 3);
+        let mut counts: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
+        let mut blocks: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
+        for (a, u, e, t) in &rows {
+            by_rows.add(*a, u, e, *t);
+            let day = day_of_micros(*t);
+            *counts.entry((*a, *e, day)).or_default() += 1;
+            *blocks
+                .entry((*a, u.as_str(), day.div_euclid(64) * 64))
+                .or_default() |= 1 << day.rem_euclid(64);
+        }
+        let mut by_rollups = DayEvents::new(plan, as_of, 3);
+        for (&(a, e, day), &n) in &counts {
+            by_rollups.add_events(a, e, day, n);
+        }
+        for (&(a, u, first), &days) in &blocks {
+            by_rollups.add_user_days(a, u, first, days);
+        }
+        let signals = |d: DayEvents<'_>| {
+            let mut out = vec![AccountSignals::empty(plan, as_of); 3];
+            d.apply(&mut out);
+            out
+        };
+        let (rows, rollups) = (signals(by_rows), signals(by_rollups));
+        assert_eq!(rows, rollups);
+        assert!(
+            rows.iter()
+                .all(|s| s.active_users[0] > 0 && s.event_counts[0] > 0)
         );
+    }
+
+    #[test]
+    fn block_masks_cut_a_window_at_the_block_edges() {
+        assert_eq!(block_mask(0, (0, 63)), u64::MAX);
+        assert_eq!(block_mask(0, (-10, 200)), u64::MAX);
+        assert_eq!(block_mask(0, (63, 100)), 1 << 63);
+        assert_eq!(block_mask(64, (0, 63)), 0);
+        assert_eq!(block_mask(0, (64, 70)), 0);
+        assert_eq!(block_mask(10, (0, 10)), 1);
+        assert_eq!(block_mask(0, (2, 4)), 0b11100);
+        assert_eq!(block_mask(-64, (-1, 5)), 1 << 63);
+        let config = Config::default();
+        let model = HealthModel::new(&config.health);
+        // 2025-03-02 ..= 2025-03-31 are days 20149 ..= 20178: blocks 20096
+        // (bits 53 to 63) and 20160 (bits 0 to 18).
+        let d = DayEvents::new(model.plan(), "2025-03-31".parse().unwrap(), 0);
+        assert_eq!(
+            d.user_blocks(),
+            [vec![(20096, u64::MAX << 53), (20160, (1 << 19) - 1)]]
+        );
+    }
+
+    #[test]
+    fn days_before_1970_are_floored() {
+        assert_eq!(day_of_micros(0), 0);
+        assert_eq!(day_of_micros(-1), -1);
+        assert_eq!(day_of_micros(DAY_MICROS - 1), 0);
+        assert_eq!(day_of_micros(-DAY_MICROS), -1);
     }
 }

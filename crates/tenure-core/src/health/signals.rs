@@ -77,7 +77,7 @@ impl Window {
         self.days + self.ends_days_before
     }
 
-    fn day_range(&self, as_of: i32) -> (i32, i32) {
+    pub(crate) fn day_range(&self, as_of: i32) -> (i32, i32) {
         let hi = as_of - self.ends_days_before as i32;
         (hi - self.days as i32 + 1, hi)
     }
