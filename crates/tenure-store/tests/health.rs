@@ -450,6 +450,22 @@ async fn one_day_aggregated_in_sql_equals_the_streamed_signals() {
             }
         }
         assert_eq!(aggregated, streamed[..accounts.len()], "as of {day}");
+        // One account at a time (the web page's shard) reads the same.
+        for i in 0..accounts.len() {
+            let one = store
+                .load_signals_on(SignalsRequest {
+                    shard: Shard::one(&accounts, i),
+                    ..req
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                one,
+                [aggregated[i].clone()],
+                "{} as of {day}",
+                accounts[i].id
+            );
+        }
         assert_eq!(
             aggregated[4].known_users, 2,
             "a5 has no seats: users ever seen count"
