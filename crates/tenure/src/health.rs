@@ -708,13 +708,13 @@ pub async fn recompute(
         .await
         .context("loading health signals")?;
         for (d, day) in dates.iter().enumerate() {
-            for (i, account) in shard.accounts.iter().enumerate() {
+            let snapshot = |i: usize, account: &Account| {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
                 let (score, mrr, override_id) = score_one(&model, &table, d, i, account, ov);
                 if !is_scored(account, mrr, *day) && override_id.is_none() {
-                    continue;
+                    return None;
                 }
-                batch.push(Snapshot {
+                Some(Snapshot {
                     account_id: account.id.clone(),
                     day: *day,
                     score: score.score,
@@ -723,8 +723,31 @@ pub async fn recompute(
                     override_id,
                     scorecard_version: score.scorecard_version.to_string(),
                     measures: measures_json(&score),
-                });
-            }
+                })
+            };
+            // Scoring is pure: a large shard is cut into one run per core.
+            let runs = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let per_run = shard.accounts.len().div_ceil(runs).max(2_000);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shard
+                    .accounts
+                    .chunks(per_run)
+                    .enumerate()
+                    .map(|(k, chunk)| {
+                        let snapshot = &snapshot;
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(j, a)| snapshot(k * per_run + j, a))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    batch.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                }
+            });
             if batch.len() >= 20_000 {
                 written += store.write_snapshots(&batch, now).await?;
                 batch.clear();
