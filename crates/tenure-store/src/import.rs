@@ -464,6 +464,11 @@ impl Fields<'_> {
     /// An optional field parsed with `parse`.
     fn opt<T>(&mut self, field: &str, parse: impl Fn(&str) -> Result<T, ValueError>) -> Option<T> {
         let raw = self.raw(field)?.to_string();
+        if raw.contains('\0') {
+            // PostgreSQL cannot store it in text: refused on every backend.
+            self.problem(field, "must not contain the character U+0000".to_string());
+            return None;
+        }
         match parse(&raw) {
             Ok(v) => Some(v),
             Err(e) => {

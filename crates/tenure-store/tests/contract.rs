@@ -314,6 +314,18 @@ async fn bad_input_is_rejected_with_file_line_and_column() {
         (
             Kind::Accounts,
             "accounts.csv",
+            b"id,name\nacc-9,Ni\0ne\n",
+            "accounts.csv line 2, column \"name\": must not contain the character U+0000",
+        ),
+        (
+            Kind::Events,
+            "events.ndjson",
+            b"{\"timestamp\":\"2025-01-01T00:00:00Z\",\"account_id\":\"acc-1\",\"user_id\":\"u\\u0000\",\"event\":\"login\"}\n",
+            "events.ndjson line 1, column \"user_id\": must not contain the character U+0000",
+        ),
+        (
+            Kind::Accounts,
+            "accounts.csv",
             b"id,name,employees\nacc-9,Nine,12a\n",
             "accounts.csv line 2, column \"employees\": expected a whole number, got \"12a\"",
         ),
