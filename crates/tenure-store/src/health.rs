@@ -698,15 +698,24 @@ impl Store {
                 .map(i64::from)
                 .collect();
             let runs = req.shard.parts((cores / blocks.len()).max(1));
+            // Only users active in some window of the block come out.
+            let windows = all.user_blocks();
+            let mask_of = |block: i64| {
+                windows
+                    .iter()
+                    .flatten()
+                    .filter(|(first, _)| i64::from(*first) == block * 64)
+                    .fold(0u64, |m, (_, bits)| m | bits)
+            };
             let mut parts: Vec<(String, Vec<Bind>)> = Vec::new();
             for &block in &blocks {
                 for run in &runs {
-                    let (pred, binds) = run.predicate(2);
+                    let (pred, binds) = run.predicate(3);
                     let sql = format!(
                         "SELECT block, account_id, user_id, days FROM usage_users \
-                         WHERE block = $1{pred} ORDER BY account_id"
+                         WHERE block = $1 AND (days & $2) <> 0{pred} ORDER BY account_id"
                     );
-                    let mut b = vec![Bind::Int(block)];
+                    let mut b = vec![Bind::Int(block), Bind::Int(mask_of(block) as i64)];
                     b.extend(binds.into_iter().map(Bind::Text));
                     parts.push((sql, b));
                 }
@@ -956,11 +965,14 @@ impl Store {
     /// The distinct currencies of all subscriptions, to check exchange rates
     /// before loading signals.
     pub async fn subscription_currencies(&self) -> Result<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT DISTINCT currency FROM subscriptions ORDER BY currency")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        let mut out = Vec::new();
+        let sql = "SELECT DISTINCT currency FROM subscriptions ORDER BY currency";
+        self.scan(sql, &[], |row| {
+            out.push(row.text(0)?.to_string());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Every subscription with MRR above zero as `(account_id, start_date,
