@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 what=${1:-events}
 n=${2:-}
 cargo build --release -p tenure >&2
-tenure=$PWD/target/release/tenure
+# TENURE_BIN runs another build (for instance an older one) for comparison.
+tenure=${TENURE_BIN:-$PWD/target/release/tenure}
 work=$(mktemp -d -t tenure-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
