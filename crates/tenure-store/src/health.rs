@@ -5,13 +5,17 @@
 //! accounts in the database's own id order, or all of them) and any number of
 //! as-of dates with one query per table, never one per account:
 //!
-//! * events inside the scorecards' horizon are read through the `events_ts`
-//!   index and aggregated in SQL to one row per account, user, event name and
-//!   day, which the core [`SignalsBuilder`] takes with a count;
-//! * known users (distinct users ever seen) come from one `GROUP BY account_id,
-//!   user_id` over the events before the horizon;
-//! * subscriptions, tickets, survey responses, engagements and payment
-//!   failures are few and streamed whole.
+//! * for one date ([`Store::load_signals_on`], today's scores), the usage
+//!   rollups that triggers keep as events are written (`usage_days`,
+//!   `usage_users`, migration 0005) feed the core [`DayEvents`];
+//! * for many dates ([`Store::load_signals`]), events inside the scorecards'
+//!   horizon are read through the `events_ts` index and aggregated in SQL to
+//!   one row per account, user, event name and day, which the core
+//!   [`SignalsBuilder`] takes with a count;
+//! * known users (distinct users ever seen) come from `usage_user_first`,
+//!   each user's first day;
+//! * subscriptions, tickets (those still open on the first date), survey
+//!   responses, engagements and payment failures are few and streamed.
 //!
 //! Rows dated after the last as-of date are filtered in SQL or dropped by the
 //! builder, so a score for a past day only sees what existed on that day.

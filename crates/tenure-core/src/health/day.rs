@@ -15,14 +15,7 @@ use jiff::civil::Date;
 
 use super::signals::{AccountSignals, SignalPlan};
 use crate::metrics::hash_id;
-use crate::model::day_number;
-
-const DAY_MICROS: i64 = 86_400_000_000;
-
-/// The UTC day (days since 1970-01-01) of a timestamp in microseconds.
-pub fn day_of_micros(ts: i64) -> i32 {
-    ts.div_euclid(DAY_MICROS) as i32
-}
+use crate::model::{day_number, day_of_micros};
 
 /// The bits of a 64-day block starting on `first` that fall in the days
 /// `lo..=hi`.
@@ -340,6 +333,7 @@ mod tests {
 
     #[test]
     fn days_before_1970_are_floored() {
+        const DAY_MICROS: i64 = 86_400_000_000;
         assert_eq!(day_of_micros(0), 0);
         assert_eq!(day_of_micros(-1), -1);
         assert_eq!(day_of_micros(DAY_MICROS - 1), 0);

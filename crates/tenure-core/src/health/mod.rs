@@ -38,7 +38,7 @@ mod scorecard;
 pub mod signals;
 
 pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats, churned_within};
-pub use day::{DayEvents, day_of_micros};
+pub use day::DayEvents;
 pub use history::{DELTA_TOLERANCE_DAYS, ScoreDeltas, mean_score, score_days_before, score_deltas};
 pub use score::{HealthModel, HealthScore, MeasureResult, Override};
 pub use scorecard::{
