@@ -14,7 +14,7 @@ use tenure_core::model::{Account, Event};
 
 use crate::bulk::{existing_ids, write_rows};
 use crate::import::Problem;
-use crate::rows::{Record, from_row, select_list, table_spec, to_values};
+use crate::rows::{Record, Val, from_row, select_list, table_spec, to_values};
 use crate::scan::{Bind, bind_all};
 use crate::{Kind, Result, Store, StoreError};
 
@@ -27,6 +27,20 @@ pub fn invalid(column: &str, message: impl Into<String>) -> StoreError {
         column: Some(column.to_string()),
         message: message.into(),
     }])
+}
+
+/// A record's column values for a write, refusing text with U+0000, which
+/// PostgreSQL cannot store (refused on every backend alike).
+fn checked_values(rec: &Record) -> Result<Vec<Val>> {
+    let values = to_values(rec);
+    for (column, v) in table_spec(rec.kind()).columns.iter().zip(&values) {
+        if let Val::Text(Some(s)) = v
+            && s.contains('\0')
+        {
+            return Err(invalid(column, "must not contain the character U+0000"));
+        }
+    }
+    Ok(values)
 }
 
 /// Which accounts a caller may see.
@@ -482,9 +496,15 @@ impl Store {
             if !existing_ids(&mut tx, kind, &[id]).await?.is_empty() {
                 return Ok(Created::AlreadyExists);
             }
-            write_rows(&mut tx, kind, &[to_values(rec)], table_spec(kind).columns).await?;
+            write_rows(
+                &mut tx,
+                kind,
+                &[checked_values(rec)?],
+                table_spec(kind).columns,
+            )
+            .await?;
         } else {
-            let n = write_rows(&mut tx, kind, &[to_values(rec)], &[]).await?;
+            let n = write_rows(&mut tx, kind, &[checked_values(rec)?], &[]).await?;
             if n == 0 {
                 return Ok(Created::AlreadyExists);
             }
@@ -513,7 +533,13 @@ impl Store {
             return Err(StoreError::NotFound(format!("{} {id}", kind_noun(kind))));
         }
         check_account(&mut tx, rec, scope).await?;
-        write_rows(&mut tx, kind, &[to_values(rec)], table_spec(kind).columns).await?;
+        write_rows(
+            &mut tx,
+            kind,
+            &[checked_values(rec)?],
+            table_spec(kind).columns,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

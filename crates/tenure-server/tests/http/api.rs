@@ -259,6 +259,27 @@ async fn bad_bodies_are_answered_with_json_errors() {
         )
         .await;
     assert_error(&r, 422, "invalid");
+    // U+0000 cannot be stored in PostgreSQL text: refused on every backend.
+    let r = app
+        .post(
+            "/api/v1/accounts",
+            &admin,
+            json!({"id": "b", "name": "B\u{0}"}),
+        )
+        .await;
+    assert_error(&r, 422, "invalid");
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("name") && msg.contains("U+0000"), "{msg}");
+    let r = app
+        .put(
+            "/api/v1/accounts/a",
+            &admin,
+            json!({"id": "a", "name": "A", "region": "\u{0}"}),
+        )
+        .await;
+    assert_error(&r, 422, "invalid");
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("region") && msg.contains("U+0000"), "{msg}");
     let req = Request::builder()
         .method(Method::POST)
         .uri("/api/v1/accounts")
