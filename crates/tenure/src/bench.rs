@@ -4,6 +4,7 @@
 //! scripts/bench.sh can compare both with a reference computed by DuckDB.
 //! docs/PERFORMANCE.md has the figures and how to reproduce them.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -135,10 +136,9 @@ pub async fn run(db: &str, config_path: &Path, command: BenchCommand) -> Result<
             }),
         );
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::Value::Object(workloads))?
-    );
+    // A closed pipe (`| head`) ends the command quietly, as elsewhere.
+    let json = serde_json::to_string_pretty(&serde_json::Value::Object(workloads))?;
+    writeln!(std::io::stdout().lock(), "{json}")?;
     Ok(())
 }
 

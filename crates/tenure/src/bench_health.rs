@@ -225,7 +225,11 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
         work.join("bench-health.json"),
         serde_json::to_string_pretty(&out)?,
     )?;
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&out)?
+    )?;
     Ok(())
 }
 

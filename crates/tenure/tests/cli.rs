@@ -94,6 +94,42 @@ fn export_into_a_pipe_closed_early_ends_quietly() {
 }
 
 #[test]
+fn bench_metrics_into_a_closed_pipe_ends_quietly() {
+    let env = Env::new();
+    env.write(
+        "events.csv",
+        "timestamp,account_id,user_id,event\n2025-01-01T00:00:00Z,acc-1,u1,login\n",
+    );
+    ok(&env.run(&[
+        "import",
+        "events",
+        "events.csv",
+        "--create-missing-accounts",
+    ]));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenure"))
+        .args(["bench", "metrics", "--runs", "1", "--end", "2025-12-31"])
+        .current_dir(env.dir.path())
+        .env(
+            "TENURE_DB",
+            format!("sqlite://{}", env.path("t.db").display()),
+        )
+        .env_remove("TEST_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the report is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn export_to_a_file_reimports_to_the_same_data() {
     let env = Env::new();
     env.write("accounts.csv", b"id,name,tier\nacc-1,\"Acme, Inc.\",gold\n");
