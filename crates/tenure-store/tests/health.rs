@@ -475,50 +475,46 @@ async fn one_day_aggregated_in_sql_equals_the_streamed_signals() {
 
 type Rollup = Vec<(i64, String, String, i64)>;
 
+/// The rows of a query selecting (number, text, text, number).
+async fn quads(store: &Store, sql: &str) -> Rollup {
+    let mut out = Vec::new();
+    store
+        .scan(sql, &[], |r| {
+            out.push((
+                r.int(0)?,
+                r.text(1)?.to_string(),
+                r.text(2)?.to_string(),
+                r.int(3)?,
+            ));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    out
+}
+
 /// The usage rollups as the triggers keep them, and as computed from the
 /// events table, both sorted: (day, account, event, n), (block, account,
 /// user, days) and (0, account, user, first day).
 async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup); 2] {
     use std::collections::BTreeMap;
-    let mut days = Vec::new();
-    let sql = "SELECT day, account_id, event, n FROM usage_days ORDER BY day, account_id, event";
-    store
-        .scan(sql, &[], |r| {
-            days.push((
-                r.int(0)?,
-                r.text(1)?.to_string(),
-                r.text(2)?.to_string(),
-                r.int(3)?,
-            ));
-            Ok(())
-        })
-        .await
-        .unwrap();
-    let mut users = Vec::new();
-    let sql = "SELECT block, account_id, user_id, days FROM usage_users \
-               ORDER BY block, account_id, user_id";
-    store
-        .scan(sql, &[], |r| {
-            users.push((
-                r.int(0)?,
-                r.text(1)?.to_string(),
-                r.text(2)?.to_string(),
-                r.int(3)?,
-            ));
-            Ok(())
-        })
-        .await
-        .unwrap();
-    let mut first = Vec::new();
-    let sql = "SELECT account_id, user_id, first_day FROM usage_user_first \
-               ORDER BY account_id, user_id";
-    store
-        .scan(sql, &[], |r| {
-            first.push((0, r.text(0)?.to_string(), r.text(1)?.to_string(), r.int(2)?));
-            Ok(())
-        })
-        .await
-        .unwrap();
+    let days = quads(
+        store,
+        "SELECT day, account_id, event, n FROM usage_days ORDER BY day, account_id, event",
+    )
+    .await;
+    let users = quads(
+        store,
+        "SELECT block, account_id, user_id, days FROM usage_users \
+         ORDER BY block, account_id, user_id",
+    )
+    .await;
+    let first = quads(
+        store,
+        "SELECT 0, account_id, user_id, first_day FROM usage_user_first \
+         ORDER BY account_id, user_id",
+    )
+    .await;
     let mut want_first: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_days: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_users: BTreeMap<(i64, String, String), i64> = BTreeMap::new();

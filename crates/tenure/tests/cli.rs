@@ -69,18 +69,7 @@ fn export_into_a_pipe_closed_early_ends_quietly() {
         "--create-missing-accounts",
     ]));
     for format in ["csv", "json", "ndjson"] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenure"))
-            .args(["export", "events", "--format", format])
-            .current_dir(env.dir.path())
-            .env(
-                "TENURE_DB",
-                format!("sqlite://{}", env.path("t.db").display()),
-            )
-            .env_remove("TEST_DATABASE_URL")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = env.spawn_piped(&["export", "events", "--format", format]);
         let mut first = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -106,18 +95,7 @@ fn bench_metrics_into_a_closed_pipe_ends_quietly() {
         "events.csv",
         "--create-missing-accounts",
     ]));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenure"))
-        .args(["bench", "metrics", "--runs", "1", "--end", "2025-12-31"])
-        .current_dir(env.dir.path())
-        .env(
-            "TENURE_DB",
-            format!("sqlite://{}", env.path("t.db").display()),
-        )
-        .env_remove("TEST_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_piped(&["bench", "metrics", "--runs", "1", "--end", "2025-12-31"]);
     // The reader goes away before the report is written.
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();

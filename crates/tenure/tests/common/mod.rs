@@ -26,10 +26,10 @@ impl Env {
         p
     }
 
-    /// Runs `tenure ARGS` in the folder.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tenure"))
-            .args(args)
+    /// `tenure ARGS` set up to run in the folder.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tenure"));
+        c.args(args)
             .current_dir(self.dir.path())
             .env(
                 "TENURE_DB",
@@ -37,8 +37,22 @@ impl Env {
             )
             .env("TENURE_CONFIG", self.path("tenure.toml"))
             .env("USER", "tester")
-            .env_remove("TEST_DATABASE_URL")
-            .output()
+            .env_remove("TEST_DATABASE_URL");
+        c
+    }
+
+    /// Runs `tenure ARGS` in the folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Starts `tenure ARGS` in the folder with standard output and error
+    /// piped back.
+    pub fn spawn_piped(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap()
     }
 }
