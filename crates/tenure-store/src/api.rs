@@ -490,21 +490,16 @@ impl Store {
     /// scope itself (its `csm_email`).
     pub async fn create_record(&self, rec: &Record, scope: &Scope) -> Result<Created> {
         let kind = rec.kind();
+        let values = [checked_values(rec)?];
         let mut tx = self.begin_write().await?;
         check_account(&mut tx, rec, scope).await?;
         if let Some(id) = rec.id() {
             if !existing_ids(&mut tx, kind, &[id]).await?.is_empty() {
                 return Ok(Created::AlreadyExists);
             }
-            write_rows(
-                &mut tx,
-                kind,
-                &[checked_values(rec)?],
-                table_spec(kind).columns,
-            )
-            .await?;
+            write_rows(&mut tx, kind, &values, table_spec(kind).columns).await?;
         } else {
-            let n = write_rows(&mut tx, kind, &[checked_values(rec)?], &[]).await?;
+            let n = write_rows(&mut tx, kind, &values, &[]).await?;
             if n == 0 {
                 return Ok(Created::AlreadyExists);
             }
@@ -520,6 +515,7 @@ impl Store {
         let id = rec
             .id()
             .ok_or_else(|| invalid("id", "events cannot be replaced"))?;
+        let values = [checked_values(rec)?];
         let mut tx = self.begin_write().await?;
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);
@@ -533,13 +529,7 @@ impl Store {
             return Err(StoreError::NotFound(format!("{} {id}", kind_noun(kind))));
         }
         check_account(&mut tx, rec, scope).await?;
-        write_rows(
-            &mut tx,
-            kind,
-            &[checked_values(rec)?],
-            table_spec(kind).columns,
-        )
-        .await?;
+        write_rows(&mut tx, kind, &values, table_spec(kind).columns).await?;
         tx.commit().await?;
         Ok(())
     }

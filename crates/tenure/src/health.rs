@@ -687,6 +687,7 @@ pub async fn recompute(
         .map(date_from_day)
         .collect();
     let shards = Shard::split(&accounts, shard_size(&model, &dates));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pb = progress_bar((shards.len() * dates.len()) as u64, quiet, false);
     if let Some(pb) = &pb {
         pb.set_message("scoring");
@@ -707,6 +708,8 @@ pub async fn recompute(
         )
         .await
         .context("loading health signals")?;
+        // Scoring is pure: a large shard is cut into one run per core.
+        let per_run = shard.accounts.len().div_ceil(cores).max(2_000);
         for (d, day) in dates.iter().enumerate() {
             let snapshot = |i: usize, account: &Account| {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
@@ -725,9 +728,6 @@ pub async fn recompute(
                     measures: measures_json(&score),
                 })
             };
-            // Scoring is pure: a large shard is cut into one run per core.
-            let runs = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let per_run = shard.accounts.len().div_ceil(runs).max(2_000);
             std::thread::scope(|scope| {
                 let handles: Vec<_> = shard
                     .accounts

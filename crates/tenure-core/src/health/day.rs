@@ -78,17 +78,8 @@ impl<'p> DayEvents<'p> {
         }
     }
 
-    /// First and last day (both included) that any window covers.
-    pub fn days(&self) -> Option<(i32, i32)> {
-        hull(
-            self.users_at
-                .iter()
-                .chain(&self.events_at)
-                .chain(&self.features_at),
-        )
-    }
-
-    /// First and last day that the event-count and feature windows cover.
+    /// First and last day (both included) that the event-count and feature
+    /// windows cover.
     pub fn event_days(&self) -> Option<(i32, i32)> {
         hull(self.events_at.iter().chain(&self.features_at))
     }
@@ -257,9 +248,11 @@ mod tests {
         let model = HealthModel::new(&config.health);
         let as_of: Date = "2025-03-31".parse().unwrap();
         let d = DayEvents::new(model.plan(), as_of, 0);
-        // 60 days: the usage trend compares 30 days with the 30 before.
+        // 60 days: the usage trend compares 30 days with the 30 before;
+        // active users look back 30.
         let day = |s: &str| day_number(s.parse().unwrap());
-        assert_eq!(d.days(), Some((day("2025-01-31"), day("2025-03-31"))));
+        assert_eq!(d.event_days(), Some((day("2025-01-31"), day("2025-03-31"))));
+        assert_eq!(d.user_days(), Some((day("2025-03-02"), day("2025-03-31"))));
     }
 
     /// Usage rollups (per account, name and day; per user and 64-day
