@@ -554,20 +554,28 @@ impl Store {
             // days and blocks hold the account's rows (their primary keys
             // start with the day or block): events are only ever deleted
             // with their account.
+            const DAYS: &str = "SELECT DISTINCT (ts - ((ts % 86400000000) + 86400000000) \
+                % 86400000000) / 86400000000 AS d FROM events WHERE account_id = $1";
+            let by_day = |table: &str| {
+                format!("DELETE FROM {table} WHERE account_id = $1 AND day IN ({DAYS})")
+            };
             for sql in [
-                "DELETE FROM usage_days WHERE account_id = $1 AND day IN \
-                 (SELECT DISTINCT (ts - ((ts % 86400000000) + 86400000000) % 86400000000) \
-                 / 86400000000 FROM events WHERE account_id = $1)",
-                "DELETE FROM usage_users WHERE account_id = $1 AND block IN \
-                 (SELECT DISTINCT (d - ((d % 64) + 64) % 64) / 64 FROM \
-                 (SELECT (ts - ((ts % 86400000000) + 86400000000) % 86400000000) \
-                 / 86400000000 AS d FROM events WHERE account_id = $1) e)",
-                "DELETE FROM usage_user_first WHERE account_id = $1",
-                "DELETE FROM events WHERE account_id = $1",
-                "UPDATE segment_users SET account_id = NULL WHERE account_id = $1",
+                by_day("usage_days"),
+                by_day("usage_totals"),
+                format!(
+                    "DELETE FROM usage_users WHERE account_id = $1 AND block IN \
+                     (SELECT DISTINCT (d - ((d % 64) + 64) % 64) / 64 FROM ({DAYS}) e)"
+                ),
+                "DELETE FROM usage_user_first WHERE account_id = $1".into(),
+                "DELETE FROM events WHERE account_id = $1".into(),
+                "UPDATE segment_users SET account_id = NULL WHERE account_id = $1".into(),
             ] {
-                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
+            crate::health::delete_snapshots(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use futures_util::TryStreamExt;
 use jiff::civil::Date;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tenure_core::config::CurrencyConfig;
 use tenure_core::health::{
     AccountSignals, DayEvents, EventFilter, Override, SignalPlan, SignalsBuilder, SignalsTable,
@@ -158,37 +158,66 @@ fn window_days(w: &Window, as_of: Date) -> (i32, i32) {
     (day_number(lo), day_number(hi))
 }
 
-/// The event slots of [`Store::load_signals_on`] as the database summed
-/// them: per account position, the values of the active-user windows, and
-/// of the event windows followed by one 0/1 per feature.
-#[derive(Debug, Default)]
-struct DaySlots {
-    users: Vec<(usize, Vec<i64>)>,
-    events: Vec<(usize, Vec<i64>)>,
+/// What a column of a [`DaySlots`] query holds.
+#[derive(Debug, Clone, Copy)]
+enum SlotColumn {
+    /// Events in event window `slot`.
+    Count(usize),
+    /// 1 when feature `bit` of feature window `slot` was used, else 0.
+    Feature(usize, u32),
 }
 
+/// The event slots of [`Store::load_signals_on`] as the database summed
+/// them: per account position, the values of the active-user windows, and
+/// the event slots of one or two queries (totals, named events), each with
+/// what its columns hold.
+#[derive(Debug, Default)]
+struct DaySlots {
+    users: Grouped,
+    events: Vec<(Vec<SlotColumn>, Grouped)>,
+}
+
+/// Rows of a grouped query: an account's position and its numbers.
+type Grouped = Vec<(usize, Vec<i64>)>;
+
 impl DaySlots {
-    fn apply(self, plan: &SignalPlan, out: &mut [AccountSignals]) {
+    fn apply(self, out: &mut [AccountSignals]) {
         for (i, v) in self.users {
             for (slot, &x) in v.iter().enumerate() {
                 out[i].active_users[slot] = u32::try_from(x).unwrap_or(u32::MAX);
             }
         }
-        for (i, v) in self.events {
-            let s = &mut out[i];
-            let mut v = v.into_iter();
-            for slot in 0..plan.event_windows.len() {
-                s.event_counts[slot] = v.next().map_or(0, |x| u64::try_from(x).unwrap_or(0));
-            }
-            for (slot, fw) in plan.feature_windows.iter().enumerate() {
-                let mut mask = 0u64;
-                for bit in 0..fw.features.len().min(64) {
-                    if v.next().unwrap_or(0) > 0 {
-                        mask |= 1 << bit;
+        for (columns, rows) in self.events {
+            for (i, v) in rows {
+                let s = &mut out[i];
+                for (c, x) in columns.iter().zip(v) {
+                    match *c {
+                        SlotColumn::Count(slot) => {
+                            s.event_counts[slot] += u64::try_from(x).unwrap_or(0);
+                        }
+                        SlotColumn::Feature(slot, bit) if x > 0 => {
+                            s.features_used[slot] |= 1 << bit;
+                        }
+                        SlotColumn::Feature(..) => {}
                     }
                 }
-                s.features_used[slot] = mask;
             }
+        }
+    }
+}
+
+/// Each event name's bit in `usage_totals.names` (migration 0006): names
+/// numbered 1 to 62 have bit `number - 1`, later ones none.
+struct NameBits(HashMap<String, i64>);
+
+impl NameBits {
+    /// As [`DayEvents::use_totals`] wants it: `Some(0)` for a name never
+    /// seen, `None` for one without a bit.
+    fn bit(&self, name: &str) -> Option<u64> {
+        match self.0.get(name) {
+            None => Some(0),
+            Some(&id) if (1..=62).contains(&id) => Some(1 << (id - 1)),
+            Some(_) => None,
         }
     }
 }
@@ -514,7 +543,7 @@ impl Store {
         } else {
             let (mut out, slots) =
                 futures_util::future::try_join(load, self.day_slots_in_sql(req, as_of)).await?;
-            slots.apply(req.plan, &mut out);
+            slots.apply(&mut out);
             Ok(out)
         }
     }
@@ -525,55 +554,107 @@ impl Store {
     /// connection, so that only one row per account and table comes back.
     async fn day_slots_in_sql(&self, req: SignalsRequest<'_>, as_of: Date) -> Result<DaySlots> {
         let plan = req.plan;
-        let probe = DayEvents::new(plan, as_of, 0);
+        let mut probe = DayEvents::new(plan, as_of, 0);
         let index = req.shard.index();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = req.shard.parts(cores.min(4));
         let mut slots = DaySlots::default();
 
         if let Some((lo, hi)) = probe.event_days() {
-            let mut cols = Vec::new();
-            let mut binds = Vec::new();
-            let mut param = |b: Bind| {
-                binds.push(b);
-                format!("${}", binds.len())
+            let bits = self.name_bits().await?;
+            probe.use_totals(|name| bits.bit(name));
+            let named = probe.named_events();
+            let by_name = !named.is_empty();
+            let inside = |w: &Window| {
+                let (lo, hi) = window_days(w, as_of);
+                format!("day >= {lo} AND day <= {hi}")
             };
-            for ew in &plan.event_windows {
-                let (lo, hi) = window_days(&ew.window, as_of);
-                let filter = match &plan.event_filters[ew.filter] {
-                    EventFilter::All => String::new(),
-                    EventFilter::Named(list) => {
-                        let ps: Vec<String> =
-                            list.iter().map(|n| param(Bind::Text(n.clone()))).collect();
-                        format!(" AND event IN ({})", ps.join(", "))
-                    }
-                };
-                cols.push(format!(
-                    "CAST(SUM(CASE WHEN day >= {lo} AND day <= {hi}{filter} THEN n ELSE 0 END) \
-                     AS BIGINT)"
-                ));
-            }
-            for fw in &plan.feature_windows {
-                let (lo, hi) = window_days(&fw.window, as_of);
-                for f in fw.features.iter().take(64) {
-                    let p = param(Bind::Text(f.clone()));
+            // Totals: windows of every event, and features with bits.
+            let mut cols = Vec::new();
+            let mut columns = Vec::new();
+            for (slot, ew) in plan.event_windows.iter().enumerate() {
+                if plan.event_filters[ew.filter] == EventFilter::All {
                     cols.push(format!(
-                        "CAST(MAX(CASE WHEN day >= {lo} AND day <= {hi} AND event = {p} \
-                         THEN 1 ELSE 0 END) AS BIGINT)"
+                        "CAST(SUM(CASE WHEN {} THEN n ELSE 0 END) AS BIGINT)",
+                        inside(&ew.window)
                     ));
+                    columns.push(SlotColumn::Count(slot));
                 }
             }
-            let sql = |pred: &str| {
-                format!(
-                    "SELECT account_id, {} FROM usage_days WHERE day IN ({}){pred} \
-                     GROUP BY account_id",
-                    cols.join(", "),
-                    day_list(lo, hi)
-                )
-            };
-            slots.events = self
-                .grouped(&parts, &index, &binds, cols.len(), sql)
-                .await?;
+            if let Some(feature_bits) = probe.feature_bits() {
+                for (slot, fw) in plan.feature_windows.iter().enumerate() {
+                    for (k, b) in feature_bits[slot].iter().enumerate() {
+                        // A bit is a number below 2^62, never input.
+                        cols.push(format!(
+                            "CAST(MAX(CASE WHEN {} AND (names & {b}) <> 0 THEN 1 ELSE 0 END) \
+                             AS BIGINT)",
+                            inside(&fw.window)
+                        ));
+                        columns.push(SlotColumn::Feature(slot, k as u32));
+                    }
+                }
+            }
+            if !cols.is_empty() {
+                let sql = |pred: &str| {
+                    format!(
+                        "SELECT account_id, {} FROM usage_totals WHERE day IN ({}){pred} \
+                         GROUP BY account_id",
+                        cols.join(", "),
+                        day_list(lo, hi)
+                    )
+                };
+                let rows = self.grouped(&parts, &index, &[], cols.len(), sql).await?;
+                slots.events.push((columns, rows));
+            }
+            // Named events: their own windows, and features without bits.
+            if by_name {
+                let binds: Vec<Bind> = named.iter().map(|n| Bind::Text(n.to_string())).collect();
+                let param = |name: &str| {
+                    let k = named.iter().position(|n| *n == name).unwrap_or(0);
+                    format!("${}", k + 1)
+                };
+                let mut cols = Vec::new();
+                let mut columns = Vec::new();
+                for (slot, ew) in plan.event_windows.iter().enumerate() {
+                    if let EventFilter::Named(list) = &plan.event_filters[ew.filter] {
+                        let ps: Vec<String> = list.iter().map(|n| param(n)).collect();
+                        cols.push(format!(
+                            "CAST(SUM(CASE WHEN {} AND event IN ({}) THEN n ELSE 0 END) \
+                             AS BIGINT)",
+                            inside(&ew.window),
+                            ps.join(", ")
+                        ));
+                        columns.push(SlotColumn::Count(slot));
+                    }
+                }
+                if probe.feature_bits().is_none() {
+                    for (slot, fw) in plan.feature_windows.iter().enumerate() {
+                        for (k, f) in fw.features.iter().take(64).enumerate() {
+                            cols.push(format!(
+                                "CAST(MAX(CASE WHEN {} AND event = {} THEN 1 ELSE 0 END) \
+                                 AS BIGINT)",
+                                inside(&fw.window),
+                                param(f)
+                            ));
+                            columns.push(SlotColumn::Feature(slot, k as u32));
+                        }
+                    }
+                }
+                let all: Vec<String> = (1..=named.len()).map(|k| format!("${k}")).collect();
+                let sql = |pred: &str| {
+                    format!(
+                        "SELECT account_id, {} FROM usage_days WHERE day IN ({}) \
+                         AND event IN ({}){pred} GROUP BY account_id",
+                        cols.join(", "),
+                        day_list(lo, hi),
+                        all.join(", ")
+                    )
+                };
+                let rows = self
+                    .grouped(&parts, &index, &binds, cols.len(), sql)
+                    .await?;
+                slots.events.push((columns, rows));
+            }
         }
         if let Some((lo, hi)) = probe.user_days() {
             let mut cols = Vec::new();
@@ -621,7 +702,7 @@ impl Store {
         binds: &[Bind],
         width: usize,
         sql: impl Fn(&str) -> String,
-    ) -> Result<Vec<(usize, Vec<i64>)>> {
+    ) -> Result<Grouped> {
         let queries = parts.iter().map(|part| {
             let (pred, more) = part.predicate(binds.len() + 1);
             let mut all = binds.to_vec();
@@ -644,11 +725,23 @@ impl Store {
         Ok(parts.into_iter().flatten().collect())
     }
 
+    /// Each event name's bit in `usage_totals.names`.
+    async fn name_bits(&self) -> Result<NameBits> {
+        let mut out = HashMap::new();
+        self.scan("SELECT id, name FROM usage_names", &[], |row| {
+            out.insert(row.text(1)?.to_string(), row.int(0)?);
+            Ok(())
+        })
+        .await?;
+        Ok(NameBits(out))
+    }
+
     /// The rollup rows of the look-back read out and added up in
-    /// [`DayEvents`] (SQLite file): `usage_days` split into one day range
-    /// per core, `usage_users` into one part per block and run of accounts,
-    /// each part on its own thread. SQLite's own `GROUP BY` runs on one core
-    /// and measured several times slower.
+    /// [`DayEvents`] (SQLite file): `usage_totals` (and `usage_days` for
+    /// named events) split into one day range per core, `usage_users` into
+    /// one part per block and run of accounts, each part on its own thread.
+    /// SQLite's own `GROUP BY` runs on one core and measured several times
+    /// slower.
     async fn day_events_by_scan<'p>(
         &self,
         req: SignalsRequest<'p>,
@@ -657,10 +750,14 @@ impl Store {
         let plan = req.plan;
         let n = req.shard.accounts.len();
         let ids = SortedIds::new(req.shard.accounts);
-        let mut all = DayEvents::new(plan, as_of, n);
+        let mut empty = DayEvents::new(plan, as_of, n);
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-        let (pred, binds) = req.shard.predicate(1);
-        let init = || (DayEvents::new(plan, as_of, n), ids.cursor());
+        if empty.event_days().is_some() {
+            let bits = self.name_bits().await?;
+            empty.use_totals(|name| bits.bit(name));
+        }
+        let init = || (empty.clone(), ids.cursor());
+        let mut all = empty.clone();
         if let Some((lo, hi)) = all.event_days() {
             // Days hold about the same number of rows each.
             let span = i64::from(hi - lo) + 1;
@@ -668,30 +765,61 @@ impl Store {
             // `day IN (...)` rather than a range: one seek per day, so the
             // account bounds of a small shard (the web page scores one
             // account) also narrow the read.
-            let parts: Vec<(String, Vec<Bind>)> = (0..k)
-                .map(|i| {
-                    let (from, to) = (lo + (span * i / k) as i32, lo + (span * (i + 1) / k) as i32);
-                    let sql = format!(
-                        "SELECT day, account_id, event, n FROM usage_days \
-                         WHERE day IN ({}){pred} ORDER BY day, account_id",
-                        day_list(from, to - 1)
-                    );
-                    (sql, binds.iter().cloned().map(Bind::Text).collect())
-                })
-                .collect();
+            let parts = |select: &str, names: &[&str]| -> Vec<(String, Vec<Bind>)> {
+                let names: Vec<Bind> = names.iter().map(|n| Bind::Text(n.to_string())).collect();
+                let named = if names.is_empty() {
+                    String::new()
+                } else {
+                    let ps: Vec<String> = (1..=names.len()).map(|k| format!("${k}")).collect();
+                    format!(" AND event IN ({})", ps.join(", "))
+                };
+                let (pred, binds) = req.shard.predicate(names.len() + 1);
+                (0..k)
+                    .map(|i| {
+                        let from = lo + (span * i / k) as i32;
+                        let to = lo + (span * (i + 1) / k) as i32;
+                        let sql = format!(
+                            "{select} WHERE day IN ({}){named}{pred} ORDER BY day, account_id",
+                            day_list(from, to - 1)
+                        );
+                        let mut b = names.clone();
+                        b.extend(binds.iter().cloned().map(Bind::Text));
+                        (sql, b)
+                    })
+                    .collect()
+            };
+            let totals = parts("SELECT day, account_id, n, names FROM usage_totals", &[]);
             for (d, _) in self
-                .scan_parallel(&parts, init, |(d, cursor), row| {
+                .scan_parallel(&totals, init, |(d, cursor), row| {
                     let day = row.int(0)?;
                     if let Some(i) = cursor.find(day, row.text(1)?) {
                         let day = i32::try_from(day).unwrap_or(i32::MAX);
-                        let count = u64::try_from(row.int(3)?).unwrap_or(0);
-                        d.add_events(i, row.text(2)?, day, count);
+                        let count = u64::try_from(row.int(2)?).unwrap_or(0);
+                        d.add_totals(i, day, count, row.int(3)? as u64);
                     }
                     Ok(())
                 })
                 .await?
             {
                 all.merge(d);
+            }
+            let named = all.named_events();
+            if !named.is_empty() {
+                let rows = parts("SELECT day, account_id, event, n FROM usage_days", &named);
+                for (d, _) in self
+                    .scan_parallel(&rows, init, |(d, cursor), row| {
+                        let day = row.int(0)?;
+                        if let Some(i) = cursor.find(day, row.text(1)?) {
+                            let day = i32::try_from(day).unwrap_or(i32::MAX);
+                            let count = u64::try_from(row.int(3)?).unwrap_or(0);
+                            d.add_named(i, row.text(2)?, day, count);
+                        }
+                        Ok(())
+                    })
+                    .await?
+                {
+                    all.merge(d);
+                }
             }
         }
         if let Some((lo, hi)) = all.user_days() {
@@ -1046,7 +1174,7 @@ impl Store {
             ));
             push_value_tuples(&mut sql, chunk.len(), COLS, numbered);
             sql.push_str(
-                " ON CONFLICT (account_id, day) DO UPDATE SET score = excluded.score, \
+                " ON CONFLICT (day, account_id) DO UPDATE SET score = excluded.score, \
                  band = excluded.band, computed = excluded.computed, \
                  override_id = excluded.override_id, \
                  scorecard_version = excluded.scorecard_version, \
@@ -1079,17 +1207,22 @@ impl Store {
         from: Option<Date>,
         to: Option<Date>,
     ) -> Result<Vec<Snapshot>> {
-        let sql = format!(
-            "SELECT {SNAPSHOT_COLUMNS} FROM health_snapshots \
-             WHERE account_id = $1 AND day >= $2 AND day <= $3 ORDER BY day"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(account_id)
-            .bind(from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string()))
-            .bind(to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string()))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(snapshot_row).collect()
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::new();
+        for list in snapshot_days(&mut conn, from, to).await? {
+            let sql = format!(
+                "SELECT {SNAPSHOT_COLUMNS} FROM health_snapshots \
+                 WHERE day IN ({list}) AND account_id = $1 ORDER BY day"
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(account_id)
+                .fetch_all(&mut *conn)
+                .await?;
+            for row in &rows {
+                out.push(snapshot_row(row)?);
+            }
+        }
+        Ok(out)
     }
 
     /// The snapshot of one account on a day, if stored.
@@ -1292,6 +1425,51 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The days from `from` to `to` (open ends: the first and last stored)
+/// that snapshots may hold, as lists of SQL date literals of up to 1,000
+/// days each. Snapshots are keyed by day first (migration 0007), so an
+/// account's rows are read or deleted with one seek per day, never a scan of
+/// every account's rows.
+async fn snapshot_days(
+    conn: &mut AnyConnection,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Result<Vec<String>> {
+    let row = sqlx::query("SELECT MIN(day), MAX(day) FROM health_snapshots")
+        .fetch_one(&mut *conn)
+        .await?;
+    let (Some(first), Some(last)) = (get_opt_day(&row, 0)?, get_opt_day(&row, 1)?) else {
+        return Ok(Vec::new());
+    };
+    let from = day_number(from.map_or(first, |d| d.max(first)));
+    let to = day_number(to.map_or(last, |d| d.min(last)));
+    let days: Vec<i32> = (from..=to).collect();
+    // Dates formatted here, never input.
+    Ok(days
+        .chunks(1000)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|&d| format!("'{}'", date_from_day(d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect())
+}
+
+/// Deletes every snapshot of an account (with the account, in its
+/// transaction).
+pub(crate) async fn delete_snapshots(conn: &mut AnyConnection, account_id: &str) -> Result<()> {
+    for list in snapshot_days(conn, None, None).await? {
+        let sql = format!("DELETE FROM health_snapshots WHERE day IN ({list}) AND account_id = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn audit(

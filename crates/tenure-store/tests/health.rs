@@ -7,6 +7,7 @@ use tenure_core::config::{Config, parse_config};
 use tenure_core::health::{HealthModel, HealthScore, backtest_stats, churned_within};
 use tenure_store::health::{NewOverride, Shard, SignalsRequest, Snapshot};
 use tenure_store::import::ImportOptions;
+use tenure_store::scan::Bind;
 use tenure_store::testing::test_db;
 use tenure_store::{Kind, Store};
 
@@ -196,6 +197,41 @@ async fn adding_future_data_never_changes_a_past_snapshot() {
         after[1], before[1],
         "the later snapshot should see the new data"
     );
+
+    // Bounds narrow the days read.
+    let range = |from: Option<&str>, to: Option<&str>| {
+        store.account_snapshots("a3", from.map(d), to.map(d))
+    };
+    assert_eq!(range(Some("2025-02-21"), None).await.unwrap(), after[1..]);
+    assert_eq!(range(None, Some("2025-03-04")).await.unwrap(), after[..1]);
+    assert_eq!(
+        range(Some("2025-01-01"), Some("2099-01-01")).await.unwrap(),
+        after
+    );
+    assert!(range(Some("2025-03-06"), None).await.unwrap().is_empty());
+    // Deleting an account deletes its snapshots, and only its.
+    let count = |account: &'static str| async move {
+        let mut n = 0;
+        store
+            .scan(
+                "SELECT COUNT(*) FROM health_snapshots WHERE account_id = $1",
+                &[Bind::Text(account.into())],
+                |r| {
+                    n = r.int(0)?;
+                    Ok(())
+                },
+            )
+            .await
+            .unwrap();
+        n
+    };
+    let others = count("a2").await;
+    assert!(others > 0 && count("a3").await == 2);
+    store
+        .delete_record(Kind::Accounts, "a3", &tenure_store::api::Scope::All)
+        .await
+        .unwrap();
+    assert_eq!((count("a3").await, count("a2").await), (0, others));
 }
 
 #[tokio::test]
@@ -428,49 +464,123 @@ async fn one_day_aggregated_in_sql_equals_the_streamed_signals() {
         "timestamp,account_id,user_id,event\n2024-06-01T00:00:00Z,a5,x,login\n2025-01-19T00:00:00Z,a5,y,login\n2025-03-03T00:00:00Z,a5,z,login\n",
     )
     .await;
-    let config = Config::default();
-    let model = HealthModel::new(&config.health);
+    // 62 more event names: `late_feature` comes after them, so it has no
+    // bit in `usage_totals.names` and is read by name from `usage_days`.
+    let mut csv = String::from("timestamp,account_id,user_id,event\n");
+    for k in 0..62 {
+        csv.push_str(&format!("2025-02-20T10:00:00Z,a2,u1,e{k:02}\n"));
+    }
+    csv.push_str("2025-02-21T10:00:00Z,a3,u2,late_feature\n");
+    csv.push_str("2025-02-21T11:00:00Z,a3,u2,late_feature\n");
+    import(store, Kind::Events, "names.csv", &csv).await;
+    let named = parse_config(
+        r#"
+[[health.measures]]
+name = "Active users"
+kind = "active_user_ratio"
+window_days = 30
+denominator = "auto"
+weight = 1
+thresholds = [[0, 0]]
+
+[[health.measures]]
+name = "Logins and late features"
+kind = "event_count"
+window_days = 20
+events = ["login", "late_feature"]
+weight = 1
+thresholds = [[0, 0]]
+
+[[health.measures]]
+name = "Trend"
+kind = "event_trend"
+window_days = 15
+weight = 1
+thresholds = [[0, 0]]
+
+[[health.measures]]
+name = "Features"
+kind = "feature_adoption"
+window_days = 45
+features = ["integration_synced", "late_feature", "never_seen", "report_created"]
+weight = 1
+thresholds = [[0, 0]]
+"#,
+    )
+    .unwrap();
     let accounts = store.health_accounts().await.unwrap();
-    for day in ["2025-01-20", "2025-03-01", "2025-03-02"] {
-        let dates = [d(day)];
-        let req = SignalsRequest {
+    let cases = [
+        (
+            Config::default(),
+            ["2025-01-20", "2025-03-01", "2025-03-02"],
+        ),
+        (named, ["2025-02-20", "2025-03-01", "2025-03-02"]),
+    ];
+    for (config, days) in &cases {
+        let model = HealthModel::new(&config.health);
+        for day in days {
+            let dates = [d(day)];
+            let req = SignalsRequest {
+                plan: model.plan(),
+                currency: &config.currency,
+                dates: &dates,
+                shard: Shard::split(&accounts, usize::MAX)[0],
+                track_payments: false,
+            };
+            let mut streamed = store.load_signals(req).await.unwrap().signals_at(0);
+            let aggregated = store.load_signals_on(req).await.unwrap();
+            // Known users are only read where the scorecard uses them: with
+            // `denominator = "auto"`, for accounts without seats.
+            for (s, a) in streamed.iter_mut().zip(&aggregated) {
+                if s.seats.unwrap_or(0) > 0 {
+                    s.known_users = a.known_users;
+                }
+            }
+            assert_eq!(aggregated, streamed[..accounts.len()], "as of {day}");
+            // One account at a time (the web page's shard) reads the same.
+            for i in 0..accounts.len() {
+                let one = store
+                    .load_signals_on(SignalsRequest {
+                        shard: Shard::one(&accounts, i),
+                        ..req
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    one,
+                    [aggregated[i].clone()],
+                    "{} as of {day}",
+                    accounts[i].id
+                );
+            }
+            assert_eq!(
+                aggregated[4].known_users, 2,
+                "a5 has no seats: users ever seen count"
+            );
+        }
+    }
+    // The named scorecard saw the late feature and named events.
+    let model = HealthModel::new(&cases[1].0.health);
+    let dates = [d("2025-03-02")];
+    let day = store
+        .load_signals_on(SignalsRequest {
             plan: model.plan(),
-            currency: &config.currency,
+            currency: &cases[1].0.currency,
             dates: &dates,
             shard: Shard::split(&accounts, usize::MAX)[0],
             track_payments: false,
-        };
-        let mut streamed = store.load_signals(req).await.unwrap().signals_at(0);
-        let aggregated = store.load_signals_on(req).await.unwrap();
-        // Known users are only read where the scorecard uses them: with
-        // `denominator = "auto"`, for accounts without seats.
-        for (s, a) in streamed.iter_mut().zip(&aggregated) {
-            if s.seats.unwrap_or(0) > 0 {
-                s.known_users = a.known_users;
-            }
-        }
-        assert_eq!(aggregated, streamed[..accounts.len()], "as of {day}");
-        // One account at a time (the web page's shard) reads the same.
-        for i in 0..accounts.len() {
-            let one = store
-                .load_signals_on(SignalsRequest {
-                    shard: Shard::one(&accounts, i),
-                    ..req
-                })
-                .await
-                .unwrap();
-            assert_eq!(
-                one,
-                [aggregated[i].clone()],
-                "{} as of {day}",
-                accounts[i].id
-            );
-        }
-        assert_eq!(
-            aggregated[4].known_users, 2,
-            "a5 has no seats: users ever seen count"
-        );
-    }
+        })
+        .await
+        .unwrap();
+    assert_eq!(day[2].event_counts[0], 2, "a3's two late features");
+    assert_eq!(
+        day[2].features_used[0], 0b1010,
+        "a3: late_feature and report_created"
+    );
+    assert_eq!(
+        day[3].features_used[0], 0b1001,
+        "a4: integration_synced and report_created"
+    );
 }
 
 type Rollup = Vec<(i64, String, String, i64)>;
@@ -495,8 +605,9 @@ async fn quads(store: &Store, sql: &str) -> Rollup {
 
 /// The usage rollups as the triggers keep them, and as computed from the
 /// events table, both sorted: (day, account, event, n), (block, account,
-/// user, days) and (0, account, user, first day).
-async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup); 2] {
+/// user, days), (0, account, user, first day) and (day, account, names
+/// seen joined by commas, n).
+async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup, Rollup); 2] {
     use std::collections::BTreeMap;
     let days = quads(
         store,
@@ -515,6 +626,45 @@ async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup); 2] {
          ORDER BY account_id, user_id",
     )
     .await;
+    let mut names: BTreeMap<i64, String> = BTreeMap::new();
+    store
+        .scan("SELECT id, name FROM usage_names", &[], |r| {
+            names.insert(r.int(0)?, r.text(1)?.to_string());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(names.keys().all(|&id| id <= 62), "every name has a bit");
+    let totals = quads(
+        store,
+        "SELECT day, account_id, '', n FROM usage_totals ORDER BY day, account_id",
+    )
+    .await;
+    let mut bits = Vec::new();
+    store
+        .scan(
+            "SELECT names FROM usage_totals ORDER BY day, account_id",
+            &[],
+            |r| {
+                bits.push(r.int(0)?);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    let totals: Rollup = totals
+        .into_iter()
+        .zip(bits)
+        .map(|((day, a, _, n), bits)| {
+            let mut seen: Vec<&str> = names
+                .iter()
+                .filter(|&(id, _)| bits & (1 << (id - 1)) != 0)
+                .map(|(_, name)| name.as_str())
+                .collect();
+            seen.sort_unstable();
+            (day, a, seen.join(","), n)
+        })
+        .collect();
     let mut want_first: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_days: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_users: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
@@ -539,9 +689,27 @@ async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup); 2] {
     let flat = |m: BTreeMap<(i64, String, String), i64>| {
         m.into_iter().map(|((a, b, c), d)| (a, b, c, d)).collect()
     };
+    let mut want_totals: BTreeMap<(i64, String), (Vec<String>, i64)> = BTreeMap::new();
+    for ((day, a, e), n) in &want_days {
+        let t = want_totals.entry((*day, a.clone())).or_default();
+        t.0.push(e.clone());
+        t.1 += n;
+    }
+    let want_totals = want_totals
+        .into_iter()
+        .map(|((day, a), (mut seen, n))| {
+            seen.sort();
+            (day, a, seen.join(","), n)
+        })
+        .collect();
     [
-        (days, users, first),
-        (flat(want_days), flat(want_users), flat(want_first)),
+        (days, users, first, totals),
+        (
+            flat(want_days),
+            flat(want_users),
+            flat(want_first),
+            want_totals,
+        ),
     ]
 }
 
@@ -621,7 +789,7 @@ async fn usage_rollups_follow_every_write_of_events() {
     let [got, want] = rollups(store).await;
     assert_eq!(got, want);
     assert!(got.0.iter().all(|r| r.1 != "a2") && got.1.iter().all(|r| r.1 != "a2"));
-    assert!(got.2.iter().all(|r| r.1 != "a2"));
+    assert!(got.2.iter().all(|r| r.1 != "a2") && got.3.iter().all(|r| r.1 != "a2"));
     assert!(
         got.0.iter().any(|r| r.1 == "a1"),
         "other accounts keep theirs"

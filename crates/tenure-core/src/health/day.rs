@@ -13,7 +13,7 @@
 
 use jiff::civil::Date;
 
-use super::signals::{AccountSignals, SignalPlan};
+use super::signals::{AccountSignals, EventFilter, SignalPlan};
 use crate::metrics::hash_id;
 use crate::model::{day_number, day_of_micros};
 
@@ -40,14 +40,25 @@ pub struct DayEvents<'p> {
     accounts: usize,
     /// First and last day of each active-user window.
     users_at: Vec<(i32, i32)>,
-    /// Per active-user window: (account, user hash) of each user active in it.
+    /// Per active-user window: (account, user hash) of each user active in
+    /// it, to count distinct users.
     users: Vec<Vec<(u32, u64, u32)>>,
+    /// `accounts × active-user windows`, account-major: users counted
+    /// without hashing, for windows inside one 64-day block (rollup rows
+    /// are distinct users there).
+    user_counts: Vec<u32>,
     events_at: Vec<(i32, i32)>,
     /// `accounts × event windows`, account-major.
     counts: Vec<u64>,
     features_at: Vec<(i32, i32)>,
     /// `accounts × feature windows`, account-major.
     masks: Vec<u64>,
+    /// Whether events come as per-day totals (see [`DayEvents::use_totals`]).
+    totals: bool,
+    /// With totals: per feature window, each feature's bit in the totals'
+    /// name sets (0 for a name never seen); `None` when some feature has no
+    /// bit, so that features come from named rows.
+    feature_bits: Option<Vec<Vec<u64>>>,
 }
 
 impl<'p> DayEvents<'p> {
@@ -63,6 +74,7 @@ impl<'p> DayEvents<'p> {
                 .map(|w| w.day_range(day))
                 .collect(),
             users: vec![Vec::new(); plan.active_user_windows.len()],
+            user_counts: vec![0; accounts * plan.active_user_windows.len()],
             events_at: plan
                 .event_windows
                 .iter()
@@ -75,6 +87,8 @@ impl<'p> DayEvents<'p> {
                 .map(|w| w.window.day_range(day))
                 .collect(),
             masks: vec![0; accounts * plan.feature_windows.len()],
+            totals: false,
+            feature_bits: None,
         }
     }
 
@@ -109,20 +123,114 @@ impl<'p> DayEvents<'p> {
     pub fn add(&mut self, account: usize, user: &str, event: &str, ts: i64) {
         let day = day_of_micros(ts);
         self.add_events(account, event, day, 1);
-        self.add_user_days(account, user, day, 1);
+        self.user_active(account, user, day, 1, false);
     }
 
     /// `n` events named `event` of account `account` on `day` (a
     /// [`day_number`]).
     pub fn add_events(&mut self, account: usize, event: &str, day: i32, n: u64) {
+        self.count(account, event, day, n, true, true);
+    }
+
+    /// From now on, events come as per-day totals ([`DayEvents::add_totals`])
+    /// and, for what totals cannot answer, rows of the
+    /// [`named_events`](DayEvents::named_events) only
+    /// ([`DayEvents::add_named`]). `bit(name)` is the bit an event name has
+    /// in the totals' name sets: `Some(0)` for a name never seen, `None` for
+    /// a name that has no bit.
+    pub fn use_totals(&mut self, bit: impl Fn(&str) -> Option<u64>) {
+        self.totals = true;
+        self.feature_bits = self
+            .plan
+            .feature_windows
+            .iter()
+            .map(|fw| {
+                fw.features
+                    .iter()
+                    .take(64)
+                    .map(|f| bit(f))
+                    .collect::<Option<Vec<u64>>>()
+            })
+            .collect();
+    }
+
+    /// With totals: per feature window, each feature's bit in the totals'
+    /// name sets; `None` when some feature has none (features then come
+    /// from named rows).
+    pub fn feature_bits(&self) -> Option<&[Vec<u64>]> {
+        self.feature_bits.as_deref()
+    }
+
+    /// With totals: the event names whose own rows are still needed (those
+    /// of named event filters, and the features when some has no bit),
+    /// sorted. Empty when totals answer everything.
+    pub fn named_events(&self) -> Vec<&'p str> {
+        let mut names: Vec<&str> = Vec::new();
+        for w in &self.plan.event_windows {
+            if let EventFilter::Named(list) = &self.plan.event_filters[w.filter] {
+                names.extend(list.iter().map(String::as_str));
+            }
+        }
+        if self.feature_bits.is_none() {
+            for fw in &self.plan.feature_windows {
+                names.extend(fw.features.iter().take(64).map(String::as_str));
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// With totals: account `account` had `n` events of any name on `day`,
+    /// of the names whose bits are set in `names`.
+    pub fn add_totals(&mut self, account: usize, day: i32, n: u64, names: u64) {
+        debug_assert!(self.totals && account < self.accounts);
+        let k = self.events_at.len();
+        for (slot, &(lo, hi)) in self.events_at.iter().enumerate() {
+            let w = &self.plan.event_windows[slot];
+            if lo <= day && day <= hi && self.plan.event_filters[w.filter] == EventFilter::All {
+                self.counts[account * k + slot] += n;
+            }
+        }
+        let Some(bits) = &self.feature_bits else {
+            return;
+        };
+        let k = self.features_at.len();
+        for (slot, &(lo, hi)) in self.features_at.iter().enumerate() {
+            if lo <= day && day <= hi {
+                let used = bits[slot]
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, b)| names & b != 0)
+                    .fold(0u64, |m, (f, _)| m | 1 << f);
+                self.masks[account * k + slot] |= used;
+            }
+        }
+    }
+
+    /// With totals: `n` events named `event` (one of the
+    /// [`named_events`](DayEvents::named_events)) of account `account` on
+    /// `day`, for what the totals do not answer.
+    pub fn add_named(&mut self, account: usize, event: &str, day: i32, n: u64) {
+        debug_assert!(self.totals);
+        let features = self.feature_bits.is_none();
+        self.count(account, event, day, n, false, features);
+    }
+
+    /// Counts `n` events named `event` in the event windows (those of every
+    /// event too, with `all`) and, with `features`, the feature windows.
+    fn count(&mut self, account: usize, event: &str, day: i32, n: u64, all: bool, features: bool) {
         debug_assert!(account < self.accounts);
         let inside = |(lo, hi): (i32, i32)| lo <= day && day <= hi;
         let k = self.events_at.len();
         for (slot, &at) in self.events_at.iter().enumerate() {
-            let w = &self.plan.event_windows[slot];
-            if inside(at) && self.plan.event_filters[w.filter].matches(event) {
+            let filter = &self.plan.event_filters[self.plan.event_windows[slot].filter];
+            if inside(at) && (all || *filter != EventFilter::All) && filter.matches(event) {
                 self.counts[account * k + slot] += n;
             }
+        }
+        if !features {
+            return;
         }
         let k = self.features_at.len();
         for (slot, &at) in self.features_at.iter().enumerate() {
@@ -137,13 +245,33 @@ impl<'p> DayEvents<'p> {
     }
 
     /// The days user `user` of account `account` was active among the 64
-    /// days from `first_day`: bit `k` of `days` stands for `first_day + k`.
-    /// The same user may come again with other days (another block).
+    /// days from `first_day` (a multiple of 64): bit `k` of `days` stands
+    /// for `first_day + k`. Each user comes at most once per block (as in
+    /// the `usage_users` rollup), and again for other blocks.
     pub fn add_user_days(&mut self, account: usize, user: &str, first_day: i32, days: u64) {
+        self.user_active(account, user, first_day, days, true);
+    }
+
+    /// With `once_per_block`, a user active in a window that lies inside
+    /// one block is simply counted: no other row can name them there.
+    fn user_active(
+        &mut self,
+        account: usize,
+        user: &str,
+        first: i32,
+        days: u64,
+        once_per_block: bool,
+    ) {
         debug_assert!(account < self.accounts);
+        let k = self.users_at.len();
         let mut hash = None;
-        for (slot, &at) in self.users_at.iter().enumerate() {
-            if days & block_mask(first_day, at) != 0 {
+        for (slot, &(lo, hi)) in self.users_at.iter().enumerate() {
+            if days & block_mask(first, (lo, hi)) == 0 {
+                continue;
+            }
+            if once_per_block && lo.div_euclid(64) == hi.div_euclid(64) {
+                self.user_counts[account * k + slot] += 1;
+            } else {
                 let (a, b) = *hash.get_or_insert_with(|| hash_id(user.as_bytes()));
                 self.users[slot].push((account as u32, a, b));
             }
@@ -154,6 +282,9 @@ impl<'p> DayEvents<'p> {
     pub fn merge(&mut self, other: DayEvents<'_>) {
         for (mine, theirs) in self.users.iter_mut().zip(other.users) {
             mine.extend(theirs);
+        }
+        for (a, b) in self.user_counts.iter_mut().zip(other.user_counts) {
+            *a += b;
         }
         for (a, b) in self.counts.iter_mut().zip(other.counts) {
             *a += b;
@@ -166,6 +297,7 @@ impl<'p> DayEvents<'p> {
     /// Writes the active users, event counts and features used into each
     /// account's signals (`signals[i]` is account `i`).
     pub fn apply(self, signals: &mut [AccountSignals]) {
+        let k = self.users_at.len();
         for (slot, mut pairs) in self.users.into_iter().enumerate() {
             pairs.sort_unstable();
             pairs.dedup();
@@ -173,6 +305,11 @@ impl<'p> DayEvents<'p> {
                 if let Some(s) = signals.get_mut(account as usize) {
                     s.active_users[slot] = s.active_users[slot].saturating_add(1);
                 }
+            }
+        }
+        for (i, s) in signals.iter_mut().enumerate().take(self.accounts) {
+            for (slot, &n) in self.user_counts[i * k..(i + 1) * k].iter().enumerate() {
+                s.active_users[slot] = s.active_users[slot].saturating_add(n);
             }
         }
         let n = self.events_at.len();
@@ -255,52 +392,145 @@ mod tests {
         assert_eq!(d.user_days(), Some((day("2025-03-02"), day("2025-03-31"))));
     }
 
+    /// A scorecard counting named events beside all events and features.
+    const NAMED_TOML: &str = r#"
+[[health.measures]]
+name = "Reports"
+kind = "event_count"
+window_days = 10
+events = ["report_created", "login"]
+weight = 1
+thresholds = [[0, 0]]
+
+[[health.measures]]
+name = "Trend"
+kind = "event_trend"
+window_days = 30
+weight = 1
+thresholds = [[0, 0]]
+
+[[health.measures]]
+name = "Features"
+kind = "feature_adoption"
+window_days = 20
+features = ["integration_synced", "never_seen", "report_created"]
+weight = 1
+thresholds = [[0, 0]]
+"#;
+
     /// Usage rollups (per account, name and day; per user and 64-day
-    /// block) give what the raw rows give, whichever blocks they fall in.
+    /// block; per account and day with a set of names) give what the raw
+    /// rows give, whichever blocks they fall in, for the default scorecard
+    /// and one with named event counts, whether every feature has a bit in
+    /// the totals' name sets or not.
     #[test]
     fn rollups_give_what_the_rows_give() {
         use std::collections::BTreeMap;
-        let config = Config::default();
-        let model = HealthModel::new(&config.health);
-        let plan = model.plan();
-        let as_of: Date = "2025-03-31".parse().unwrap();
-        let mut rows = Vec::new();
-        for k in 0..400i64 {
-            let account = (k % 3) as usize;
-            let user = format!("u{}", k % 7);
-            let event = ["login", "report_created", "integration_synced"][(k % 5 % 3) as usize];
-            let t = ts("2025-01-01T00:00:00Z") + k * 23 * 3_600_000_000;
-            rows.push((account, user, event, t));
+        let named = crate::config::parse_config(NAMED_TOML).unwrap();
+        let default = Config::default();
+        // The 30 days of active users span two blocks, then one.
+        for as_of in ["2025-03-31", "2025-04-20"] {
+            let as_of: Date = as_of.parse().unwrap();
+            let mut rows = Vec::new();
+            for k in 0..400i64 {
+                let account = (k % 3) as usize;
+                let user = format!("u{}", k % 7);
+                let event = ["login", "report_created", "integration_synced"][(k % 5 % 3) as usize];
+                let t = ts("2025-01-01T00:00:00Z") + k * 23 * 3_600_000_000;
+                rows.push((account, user, event, t));
+            }
+            let mut counts: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
+            let mut blocks: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
+            for (a, u, e, t) in &rows {
+                let day = day_of_micros(*t);
+                *counts.entry((*a, *e, day)).or_default() += 1;
+                *blocks
+                    .entry((*a, u.as_str(), day.div_euclid(64) * 64))
+                    .or_default() |= 1 << day.rem_euclid(64);
+            }
+            // Names numbered in order, one (`missing`) perhaps without a bit.
+            let bit = |missing: &'static str| {
+                move |name: &str| match name {
+                    _ if name == missing => None,
+                    "login" => Some(1 << 0),
+                    "report_created" => Some(1 << 1),
+                    "integration_synced" => Some(1 << 2),
+                    _ => Some(0),
+                }
+            };
+            let mut totals: BTreeMap<(usize, i32), (u64, u64)> = BTreeMap::new();
+            for (&(a, e, day), &n) in &counts {
+                let t = totals.entry((a, day)).or_default();
+                t.0 += n;
+                t.1 |= bit("")(e).unwrap();
+            }
+            for config in [&default, &named] {
+                let model = HealthModel::new(&config.health);
+                let plan = model.plan();
+                let signals = |d: DayEvents<'_>| {
+                    let mut out = vec![AccountSignals::empty(plan, as_of); 3];
+                    d.apply(&mut out);
+                    out
+                };
+                let mut by_rows = DayEvents::new(plan, as_of, 3);
+                for (a, u, e, t) in &rows {
+                    by_rows.add(*a, u, e, *t);
+                }
+                let by_rows = signals(by_rows);
+                assert!(by_rows.iter().all(|s| {
+                    s.active_users.iter().all(|&u| u > 0)
+                        && s.event_counts.iter().all(|&n| n > 0)
+                        && s.features_used.iter().all(|&m| m != 0)
+                }));
+                let add_users = |d: &mut DayEvents<'_>| {
+                    for (&(a, u, first), &days) in &blocks {
+                        d.add_user_days(a, u, first, days);
+                    }
+                };
+                let mut by_days = DayEvents::new(plan, as_of, 3);
+                for (&(a, e, day), &n) in &counts {
+                    by_days.add_events(a, e, day, n);
+                }
+                add_users(&mut by_days);
+                assert_eq!(signals(by_days), by_rows);
+                for missing in ["", "report_created"] {
+                    let mut by_totals = DayEvents::new(plan, as_of, 3);
+                    by_totals.use_totals(bit(missing));
+                    for (&(a, day), &(n, names)) in &totals {
+                        by_totals.add_totals(a, day, n, names);
+                    }
+                    let wanted = by_totals.named_events();
+                    for (&(a, e, day), &n) in &counts {
+                        if wanted.contains(&e) {
+                            by_totals.add_named(a, e, day, n);
+                        }
+                    }
+                    add_users(&mut by_totals);
+                    assert_eq!(signals(by_totals), by_rows);
+                }
+            }
+            // What each scorecard still reads by name.
+            let model = HealthModel::new(&named.health);
+            let mut d = DayEvents::new(model.plan(), as_of, 0);
+            d.use_totals(bit(""));
+            assert_eq!(d.named_events(), ["login", "report_created"]);
+            d.use_totals(bit("report_created"));
+            assert_eq!(
+                d.named_events(),
+                [
+                    "integration_synced",
+                    "login",
+                    "never_seen",
+                    "report_created"
+                ]
+            );
+            let model = HealthModel::new(&default.health);
+            let mut d = DayEvents::new(model.plan(), as_of, 0);
+            d.use_totals(bit("login"));
+            assert!(d.named_events().is_empty(), "login is no feature there");
+            d.use_totals(bit("report_created"));
+            assert_eq!(d.named_events(), ["integration_synced", "report_created"]);
         }
-        let mut by_rows = DayEvents::new(plan, as_of, 3);
-        let mut counts: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
-        let mut blocks: BTreeMap<(usize, &str, i32), u64> = BTreeMap::new();
-        for (a, u, e, t) in &rows {
-            by_rows.add(*a, u, e, *t);
-            let day = day_of_micros(*t);
-            *counts.entry((*a, *e, day)).or_default() += 1;
-            *blocks
-                .entry((*a, u.as_str(), day.div_euclid(64) * 64))
-                .or_default() |= 1 << day.rem_euclid(64);
-        }
-        let mut by_rollups = DayEvents::new(plan, as_of, 3);
-        for (&(a, e, day), &n) in &counts {
-            by_rollups.add_events(a, e, day, n);
-        }
-        for (&(a, u, first), &days) in &blocks {
-            by_rollups.add_user_days(a, u, first, days);
-        }
-        let signals = |d: DayEvents<'_>| {
-            let mut out = vec![AccountSignals::empty(plan, as_of); 3];
-            d.apply(&mut out);
-            out
-        };
-        let (rows, rollups) = (signals(by_rows), signals(by_rollups));
-        assert_eq!(rows, rollups);
-        assert!(
-            rows.iter()
-                .all(|s| s.active_users[0] > 0 && s.event_counts[0] > 0)
-        );
     }
 
     #[test]
