@@ -89,7 +89,7 @@ impl<'a> Shard<'a> {
     }
 
     /// The position of each of the shard's accounts, by id.
-    pub fn index(&self) -> HashMap<&'a str, usize> {
+    pub fn index(&self) -> AccountIndex<'a> {
         self.accounts
             .iter()
             .enumerate()
@@ -221,6 +221,10 @@ impl NameBits {
         }
     }
 }
+
+/// Account positions by id, with a fast hash: every row of the tables read
+/// for health looks its account up here.
+pub type AccountIndex<'a> = HashMap<&'a str, usize, foldhash::fast::RandomState>;
 
 /// A shard's account ids sorted by their bytes (SQLite's order for text
 /// keys), packed in one buffer, with each one's position in the shard.
@@ -458,18 +462,47 @@ fn snapshot_row(row: &AnyRow) -> Result<Snapshot> {
 impl Store {
     /// Every account, in the database's id order (the order [`Shard`]s use).
     pub async fn health_accounts(&self) -> Result<Vec<Account>> {
-        let sql = format!(
-            "SELECT {} FROM accounts ORDER BY id",
-            select_list(Kind::Accounts)
-        );
-        let mut out = Vec::new();
-        self.scan(&sql, &[], |row| {
+        let columns = select_list(Kind::Accounts);
+        let account = |out: &mut Vec<Account>, row: &dyn ScanRow| {
             if let Record::Account(a) = from_row(Kind::Accounts, row)? {
                 out.push(a);
             }
             Ok(())
+        };
+        if !self.scans_in_parallel() {
+            let sql = format!("SELECT {columns} FROM accounts ORDER BY id");
+            let mut out = Vec::new();
+            self.scan(&sql, &[], |row| account(&mut out, row)).await?;
+            return Ok(out);
+        }
+        // A SQLite file: the table read in its own order, by rowid ranges on
+        // one thread per core, then sorted here. SQLite orders text by its
+        // bytes, as Rust does; reading in key order would cost a lookup per
+        // account from the primary key's index.
+        let mut bounds = (0, 0);
+        self.scan("SELECT MIN(rowid), MAX(rowid) FROM accounts", &[], |row| {
+            bounds = (row.opt_int(0)?.unwrap_or(0), row.opt_int(1)?.unwrap_or(-1));
+            Ok(())
         })
         .await?;
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as i64;
+        let (lo, span) = (bounds.0, bounds.1 - bounds.0 + 1);
+        let parts: Vec<(String, Vec<Bind>)> = (0..cores)
+            .map(|k| {
+                let sql =
+                    format!("SELECT {columns} FROM accounts WHERE rowid >= $1 AND rowid < $2");
+                let from = lo + span.max(0) * k / cores;
+                let to = lo + span.max(0) * (k + 1) / cores;
+                (sql, vec![Bind::Int(from), Bind::Int(to)])
+            })
+            .collect();
+        let mut out: Vec<Account> = self
+            .scan_parallel(&parts, Vec::new, account)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
@@ -698,7 +731,7 @@ impl Store {
     async fn grouped(
         &self,
         parts: &[Shard<'_>],
-        index: &HashMap<&str, usize>,
+        index: &AccountIndex<'_>,
         binds: &[Bind],
         width: usize,
         sql: impl Fn(&str) -> String,
@@ -839,12 +872,15 @@ impl Store {
                     .filter(|(first, _)| i64::from(*first) == block * 64)
                     .fold(0u64, |m, (_, bits)| m | bits)
             };
+            // Users are told apart by id only across blocks.
+            let ids = all.needs_user_ids();
+            let user = if ids { ", user_id" } else { "" };
             let mut parts: Vec<(String, Vec<Bind>)> = Vec::new();
             for &block in &blocks {
                 for run in &runs {
                     let (pred, binds) = run.predicate(3);
                     let sql = format!(
-                        "SELECT block, account_id, user_id, days FROM usage_users \
+                        "SELECT block, account_id, days{user} FROM usage_users \
                          WHERE block = $1 AND (days & $2) <> 0{pred} ORDER BY account_id"
                     );
                     let mut b = vec![Bind::Int(block), Bind::Int(mask_of(block) as i64)];
@@ -857,7 +893,8 @@ impl Store {
                     let block = row.int(0)?;
                     if let Some(i) = cursor.find(block, row.text(1)?) {
                         let first = i32::try_from(block * 64).unwrap_or(i32::MAX);
-                        d.add_user_days(i, row.text(2)?, first, row.int(3)? as u64);
+                        let user = if ids { row.text(3)? } else { "" };
+                        d.add_user_days(i, user, first, row.int(2)? as u64);
                     }
                     Ok(())
                 })
@@ -1158,10 +1195,43 @@ impl Store {
     }
 
     /// Writes snapshots (replacing those of the same account and day) in
-    /// one transaction, in multi-row statements.
+    /// one transaction: on a SQLite file through one prepared statement on
+    /// a `rusqlite` connection (see `scan::write_sqlite`), elsewhere in
+    /// multi-row statements.
     pub async fn write_snapshots(&self, snapshots: &[Snapshot], now_micros: i64) -> Result<u64> {
-        // A fixed, modest batch is prepared once and cached; on SQLite with
-        // anonymous `?` placeholders, which it binds by position.
+        const UPSERT: &str = " ON CONFLICT (day, account_id) DO UPDATE SET score = excluded.score, \
+             band = excluded.band, computed = excluded.computed, \
+             override_id = excluded.override_id, \
+             scorecard_version = excluded.scorecard_version, \
+             measures = excluded.measures, computed_at = excluded.computed_at";
+        if let Some(path) = &self.sqlite_file {
+            let _guard = self.write_lock.clone().lock_owned().await;
+            return crate::scan::run_blocking(|| {
+                crate::scan::write_sqlite(path, |tx| {
+                    let mut stmt = tx.prepare(&format!(
+                        "INSERT INTO health_snapshots ({SNAPSHOT_COLUMNS}, computed_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9){UPSERT}"
+                    ))?;
+                    let mut written = 0;
+                    for s in snapshots {
+                        written += stmt.execute(rusqlite::params![
+                            s.account_id,
+                            s.day.to_string(),
+                            s.score,
+                            s.band,
+                            s.computed,
+                            s.override_id,
+                            s.scorecard_version,
+                            s.measures,
+                            now_micros,
+                        ])? as u64;
+                    }
+                    Ok(written)
+                })
+            });
+        }
+        // A fixed, modest batch is prepared once and cached; on in-memory
+        // SQLite with anonymous `?` placeholders, which it binds by position.
         const COLS: usize = 9;
         const BATCH: usize = 64;
         let mut tx = self.begin_write().await?;
@@ -1173,13 +1243,7 @@ impl Store {
                 "INSERT INTO health_snapshots ({SNAPSHOT_COLUMNS}, computed_at) VALUES "
             ));
             push_value_tuples(&mut sql, chunk.len(), COLS, numbered);
-            sql.push_str(
-                " ON CONFLICT (day, account_id) DO UPDATE SET score = excluded.score, \
-                 band = excluded.band, computed = excluded.computed, \
-                 override_id = excluded.override_id, \
-                 scorecard_version = excluded.scorecard_version, \
-                 measures = excluded.measures, computed_at = excluded.computed_at",
-            );
+            sql.push_str(UPSERT);
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for s in chunk {
                 q = q

@@ -113,6 +113,31 @@ pub(crate) fn run_blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Runs `f` in one write transaction on its own `rusqlite` connection to a
+/// SQLite file, for bulk writes of many rows through one prepared statement
+/// (SQLx binds every value through its own types and a worker thread, which
+/// measured as a third of storing a day's health snapshots). The caller
+/// holds the store's write lock; `BEGIN IMMEDIATE` takes SQLite's.
+pub(crate) fn write_sqlite<T>(
+    path: &Path,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // As the pool's connections (`Store::connect`).
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;",
+    )?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
 fn scan_sqlite(
     path: &Path,
     sql: &str,

@@ -329,7 +329,16 @@ fn score_one(
     account: &Account,
     overrides: &[OverrideRow],
 ) -> (HealthScore, f64, Option<i64>) {
-    let signals = table.signals(date, i);
+    score_signals(model, table.signals(date, i), account, overrides)
+}
+
+/// [`score_one`] from signals already at hand.
+fn score_signals(
+    model: &HealthModel,
+    signals: AccountSignals,
+    account: &Account,
+    overrides: &[OverrideRow],
+) -> (HealthScore, f64, Option<i64>) {
     let active: Vec<(Override, i64)> = overrides
         .iter()
         .filter_map(|o| Some((o.to_override()?, o.id)))
@@ -675,12 +684,19 @@ pub async fn recompute(
     to: Date,
     quiet: bool,
 ) -> Result<u64> {
-    check_rates(store, config).await?;
+    // Exchange rates are checked while the accounts load (both read
+    // whole tables).
+    let rates = tokio::spawn({
+        let (store, config) = (store.clone(), config.clone());
+        async move { check_rates(&store, &config).await }
+    });
+    let accounts = store.health_accounts().await;
+    rates.await??;
+    let accounts = accounts?;
     let model = HealthModel::new(&config.health);
     store
         .save_scorecards(&scorecards_of(&model, config), now_micros())
         .await?;
-    let accounts = store.health_accounts().await?;
     let track_payments = store.payments_tracked().await?;
     let overrides = overrides_by_account(store).await?;
     let dates: Vec<Date> = (day_number(from)..=day_number(to))
@@ -713,7 +729,13 @@ pub async fn recompute(
         for (d, day) in dates.iter().enumerate() {
             let snapshot = |i: usize, account: &Account| {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-                let (score, mrr, override_id) = score_one(&model, &table, d, i, account, ov);
+                let signals = table.signals(d, i);
+                // Accounts neither paying nor in trial are scored only for
+                // an override that may apply.
+                if ov.is_empty() && !is_scored(account, signals.mrr, *day) {
+                    return None;
+                }
+                let (score, mrr, override_id) = score_signals(&model, signals, account, ov);
                 if !is_scored(account, mrr, *day) && override_id.is_none() {
                     return None;
                 }

@@ -244,6 +244,15 @@ impl<'p> DayEvents<'p> {
         }
     }
 
+    /// Whether [`DayEvents::add_user_days`] needs true user ids: only when
+    /// an active-user window spans more than one 64-day block are users
+    /// told apart by id; otherwise any id will do.
+    pub fn needs_user_ids(&self) -> bool {
+        self.users_at
+            .iter()
+            .any(|&(lo, hi)| lo.div_euclid(64) != hi.div_euclid(64))
+    }
+
     /// The days user `user` of account `account` was active among the 64
     /// days from `first_day` (a multiple of 64): bit `k` of `days` stands
     /// for `first_day + k`. Each user comes at most once per block (as in
