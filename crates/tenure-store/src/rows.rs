@@ -307,6 +307,16 @@ pub fn select_list(kind: Kind) -> String {
     table_spec(kind).columns.join(", ")
 }
 
+/// [`select_list`] with NULL read in place of the column `skipped`.
+pub fn select_list_without(kind: Kind, skipped: &str) -> String {
+    table_spec(kind)
+        .columns
+        .iter()
+        .map(|&c| if c == skipped { "NULL" } else { c })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Sql(sqlx::Error::Decode(
         format!("stored {what} {value:?} is not valid").into(),

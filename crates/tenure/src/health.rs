@@ -690,10 +690,10 @@ pub async fn recompute(
         let (store, config) = (store.clone(), config.clone());
         async move { check_rates(&store, &config).await }
     });
-    let accounts = store.health_accounts().await;
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts_with(model.reads_attributes()).await;
     rates.await??;
     let accounts = accounts?;
-    let model = HealthModel::new(&config.health);
     store
         .save_scorecards(&scorecards_of(&model, config), now_micros())
         .await?;
@@ -708,9 +708,13 @@ pub async fn recompute(
     if let Some(pb) = &pb {
         pb.set_message("scoring");
     }
-    let mut written = 0;
+    let mut writer = SnapshotWriter {
+        store: store.clone(),
+        now: now_micros(),
+        pending: None,
+        written: 0,
+    };
     let mut batch: Vec<Snapshot> = Vec::new();
-    let now = now_micros();
     for shard in &shards {
         let table = Loaded::load(
             store,
@@ -724,8 +728,6 @@ pub async fn recompute(
         )
         .await
         .context("loading health signals")?;
-        // Scoring is pure: a large shard is cut into one run per core.
-        let per_run = shard.accounts.len().div_ceil(cores).max(2_000);
         for (d, day) in dates.iter().enumerate() {
             let snapshot = |i: usize, account: &Account| {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
@@ -750,40 +752,86 @@ pub async fn recompute(
                     measures: measures_json(&score),
                 })
             };
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = shard
-                    .accounts
-                    .chunks(per_run)
-                    .enumerate()
-                    .map(|(k, chunk)| {
-                        let snapshot = &snapshot;
-                        scope.spawn(move || {
-                            chunk
-                                .iter()
-                                .enumerate()
-                                .filter_map(|(j, a)| snapshot(k * per_run + j, a))
-                                .collect::<Vec<_>>()
+            // Scored a part at a time, each part cut into one run per core
+            // (scoring is pure), so that the last part's snapshots are
+            // stored while the next is scored.
+            for (c, part) in shard.accounts.chunks(SCORE_PART).enumerate() {
+                let per_run = part.len().div_ceil(cores).max(2_000);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = part
+                        .chunks(per_run)
+                        .enumerate()
+                        .map(|(k, run)| {
+                            let snapshot = &snapshot;
+                            let first = c * SCORE_PART + k * per_run;
+                            scope.spawn(move || {
+                                run.iter()
+                                    .enumerate()
+                                    .filter_map(|(j, a)| snapshot(first + j, a))
+                                    .collect::<Vec<_>>()
+                            })
                         })
-                    })
-                    .collect();
-                for h in handles {
-                    batch.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                        .collect();
+                    for h in handles {
+                        batch.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                    }
+                });
+                if batch.len() >= 10_000 {
+                    writer.send(std::mem::take(&mut batch)).await?;
                 }
-            });
-            if batch.len() >= 20_000 {
-                written += store.write_snapshots(&batch, now).await?;
-                batch.clear();
             }
             if let Some(pb) = &pb {
                 pb.inc(1);
             }
         }
     }
-    written += store.write_snapshots(&batch, now).await?;
+    writer.send(batch).await?;
+    let written = writer.finish().await?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
     Ok(written)
+}
+
+/// Accounts scored at a time by [`recompute`] before their snapshots go to
+/// the [`SnapshotWriter`].
+const SCORE_PART: usize = 25_000;
+
+/// Stores batches of snapshots in the background while the next batch is
+/// scored; one write at a time, so at most two batches are held.
+struct SnapshotWriter {
+    store: Store,
+    now: i64,
+    pending: Option<tokio::task::JoinHandle<Result<u64>>>,
+    written: u64,
+}
+
+impl SnapshotWriter {
+    /// Waits for the write before, then starts writing `batch`.
+    async fn send(&mut self, batch: Vec<Snapshot>) -> Result<()> {
+        self.wait().await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (store, now) = (self.store.clone(), self.now);
+        self.pending = Some(tokio::spawn(async move {
+            Ok(store.write_snapshots(&batch, now).await?)
+        }));
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> Result<()> {
+        if let Some(h) = self.pending.take() {
+            self.written += h.await??;
+        }
+        Ok(())
+    }
+
+    /// The number of snapshots written, once the last write is done.
+    async fn finish(mut self) -> Result<u64> {
+        self.wait().await?;
+        Ok(self.written)
+    }
 }
 
 // ----- history and groups ----------------------------------------------------

@@ -286,3 +286,51 @@ fn backtest_reports_auc_bands_and_lift_per_scorecard() {
     let diff = ok(&env.run(&["health", "diff", "--account", "a3", "--since", "2025-03-01"]));
     assert!(diff.contains("Active users"), "{diff}");
 }
+
+/// A scorecard chosen by a custom attribute, with a measure that is one:
+/// recompute reads the attributes it needs.
+#[test]
+fn recompute_scores_by_custom_attributes() {
+    let env = env();
+    env.write(
+        "tiers.csv",
+        "id,name,plan,tier,health_index\na3,Gamma,starter,gold,55\na4,Delta,starter,silver,10\n",
+    );
+    ok(&env.run(&["import", "accounts", "tiers.csv", "--quiet"]));
+    env.write(
+        "tenure.toml",
+        format!(
+            "{EVENT_SCORECARD}
+[[health.scorecards]]
+name = \"gold\"
+match = {{ attributes = {{ tier = \"gold\" }} }}
+
+[[health.scorecards.measures]]
+name = \"Health index\"
+kind = \"custom_attribute\"
+attribute = \"health_index\"
+weight = 1
+linear = {{ min = 0, max = 100 }}
+"
+        ),
+    );
+    let day = ["--from", "2025-03-01", "--to", "2025-03-01", "--quiet"];
+    ok(&env.run(&[&["health", "recompute"][..], &day[..]].concat()));
+    let score = |account: &str| {
+        let h = json(
+            &env,
+            &[
+                "health",
+                "history",
+                "--account",
+                account,
+                "--format",
+                "json",
+            ],
+        );
+        let s = h["snapshots"][0]["score"].as_f64().unwrap();
+        (s * 1e6).round() / 1e6
+    };
+    assert_eq!(score("a3"), 55.0, "gold: its health index");
+    assert_eq!(score("a4"), 30.0, "silver: 3 events of 10");
+}

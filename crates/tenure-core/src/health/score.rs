@@ -210,6 +210,16 @@ impl HealthModel {
         &self.cards[i].version
     }
 
+    /// Whether scoring reads accounts' custom attributes: a scorecard is
+    /// chosen by one, or a measure is one.
+    pub fn reads_attributes(&self) -> bool {
+        !self.plan.attributes.is_empty()
+            || self
+                .cards
+                .iter()
+                .any(|c| c.matches.as_ref().is_some_and(|m| !m.attributes.is_empty()))
+    }
+
     /// The scorecard for an account: the first configured scorecard whose
     /// match fits (index 1, 2, ... in file order), else the default (0).
     pub fn scorecard_index(&self, account: &Account) -> usize {
