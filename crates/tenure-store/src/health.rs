@@ -490,7 +490,7 @@ impl Store {
     }
 
     /// [`Store::health_accounts`], with their custom attributes only when
-    /// `attributes` (parsing them measured as a third of reading 100,000
+    /// `attributes` (parsing them measured as a quarter of reading 100,000
     /// accounts); without, every account's attributes are empty.
     pub async fn health_accounts_with(&self, attributes: bool) -> Result<Vec<Account>> {
         let columns = if attributes {
