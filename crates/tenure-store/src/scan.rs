@@ -1,5 +1,6 @@
-//! Bulk reads of many rows: the one place where the SQLite backend does not
-//! go through sqlx.
+//! Bulk reads of many rows, and one bulk write (a day's health snapshots,
+//! `write_sqlite`): the places where the SQLite backend does not go
+//! through sqlx.
 //!
 //! sqlx's SQLite driver steps the statement on a worker thread and sends
 //! every row to the async side through a channel, then the `Any` driver

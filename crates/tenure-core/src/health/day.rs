@@ -1,14 +1,16 @@
 //! The event signals of many accounts on one as-of date: what today's
 //! scores need from the events, fed either raw event rows or the store's
-//! usage rollups (event counts per account, day and name; active days per
-//! user in blocks of 64 days), in any order.
+//! usage rollups (event counts per account, day and name, or per account
+//! and day with the set of names seen; active days per user in blocks of 64
+//! days), in any order.
 //!
 //! [`SignalsBuilder`](super::SignalsBuilder) handles many as-of dates in one
 //! pass and keeps a day-by-day history per account and user. For a single
 //! date that is more than needed: [`DayEvents`] keeps, per window of the
 //! plan, only the (account, user) pairs seen in it (for distinct active
-//! users), a count per account (for event counts) and a bit set per account
-//! (for features). Several `DayEvents` fed from disjoint parts of the rows
+//! users; a plain count per account when the window lies inside one block
+//! of the rollup), a count per account (for event counts) and a bit set per
+//! account (for features). Several `DayEvents` fed from disjoint parts of the rows
 //! (for instance one per thread) [`merge`](DayEvents::merge) into one.
 
 use jiff::civil::Date;
