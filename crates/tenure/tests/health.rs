@@ -314,8 +314,15 @@ linear = {{ min = 0, max = 100 }}
 "
         ),
     );
-    let day = ["--from", "2025-03-01", "--to", "2025-03-01", "--quiet"];
-    ok(&env.run(&[&["health", "recompute"][..], &day[..]].concat()));
+    ok(&env.run(&[
+        "health",
+        "recompute",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-01",
+        "--quiet",
+    ]));
     let score = |account: &str| {
         let h = json(
             &env,
