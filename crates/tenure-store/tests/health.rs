@@ -635,36 +635,26 @@ async fn rollups(store: &Store) -> [(Rollup, Rollup, Rollup, Rollup); 2] {
         .await
         .unwrap();
     assert!(names.keys().all(|&id| id <= 62), "every name has a bit");
-    let totals = quads(
-        store,
-        "SELECT day, account_id, '', n FROM usage_totals ORDER BY day, account_id",
-    )
-    .await;
-    let mut bits = Vec::new();
+    // Each row's name bits decoded to the names, sorted and joined.
+    let mut totals: Rollup = Vec::new();
     store
         .scan(
-            "SELECT names FROM usage_totals ORDER BY day, account_id",
+            "SELECT day, account_id, n, names FROM usage_totals ORDER BY day, account_id",
             &[],
             |r| {
-                bits.push(r.int(0)?);
+                let bits = r.int(3)?;
+                let mut seen: Vec<&str> = names
+                    .iter()
+                    .filter(|&(id, _)| bits & (1 << (id - 1)) != 0)
+                    .map(|(_, name)| name.as_str())
+                    .collect();
+                seen.sort_unstable();
+                totals.push((r.int(0)?, r.text(1)?.to_string(), seen.join(","), r.int(2)?));
                 Ok(())
             },
         )
         .await
         .unwrap();
-    let totals: Rollup = totals
-        .into_iter()
-        .zip(bits)
-        .map(|((day, a, _, n), bits)| {
-            let mut seen: Vec<&str> = names
-                .iter()
-                .filter(|&(id, _)| bits & (1 << (id - 1)) != 0)
-                .map(|(_, name)| name.as_str())
-                .collect();
-            seen.sort_unstable();
-            (day, a, seen.join(","), n)
-        })
-        .collect();
     let mut want_first: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_days: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
     let mut want_users: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
