@@ -198,7 +198,8 @@ pub fn parse_id(s: &str) -> Result<String, ValueError> {
     Ok(t.to_string())
 }
 
-/// The UTC calendar date a timestamp falls on (DESIGN §1: every day boundary is a UTC day).
+/// The UTC calendar date a timestamp falls on (every day boundary is a UTC
+/// day: docs/METRICS.md, "Ground rules").
 pub fn utc_date(ts: Timestamp) -> Date {
     ts.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
@@ -216,9 +217,25 @@ pub fn date_from_day(n: i32) -> Date {
         .expect("day number within jiff's range")
 }
 
+/// Microseconds in a UTC day: timestamps are stored as microseconds since
+/// the epoch, and `ts.div_euclid(MICROS_PER_DAY)` is the day number.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
 /// Day number of the UTC date of a timestamp in microseconds since the epoch.
 pub fn day_of_micros(us: i64) -> i32 {
-    us.div_euclid(86_400_000_000) as i32
+    us.div_euclid(MICROS_PER_DAY) as i32
+}
+
+/// `d` plus `n` days (a negative `n` goes back).
+pub fn add_days(d: Date, n: i32) -> Date {
+    date_from_day(day_number(d) + n)
+}
+
+/// The first day of the month `n` months before `first` (a first of month;
+/// a negative `n` goes forward).
+pub fn month_back(first: Date, n: i32) -> Date {
+    let m = i32::from(first.year()) * 12 + i32::from(first.month()) - 1 - n;
+    Date::new(m.div_euclid(12) as i16, (m.rem_euclid(12) + 1) as i8, 1).unwrap_or(first)
 }
 
 /// Support ticket priority.
@@ -343,6 +360,18 @@ impl Account {
             trial_end: None,
             attributes: BTreeMap::new(),
         }
+    }
+
+    /// Whether `day` falls in the account's trial (both ends included).
+    pub fn in_trial_on(&self, day: Date) -> bool {
+        matches!((self.trial_start, self.trial_end), (Some(s), Some(e)) if s <= day && day <= e)
+    }
+
+    /// Whether the account is a customer on `day`: paying (`mrr` above zero)
+    /// or in trial. Health scores, lists and the risk board count these
+    /// accounts; churned and not-yet-paying accounts are left out.
+    pub fn is_customer_on(&self, mrr: f64, day: Date) -> bool {
+        mrr > 0.0 || self.in_trial_on(day)
     }
 }
 

@@ -112,6 +112,17 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<tenure_app::Error> for AppError {
+    fn from(e: tenure_app::Error) -> AppError {
+        match e {
+            tenure_app::Error::Invalid(message) => AppError::invalid(message),
+            tenure_app::Error::NotFound(what) => AppError::not_found(format!("{what} not found")),
+            tenure_app::Error::Store(e) => e.into(),
+            e @ tenure_app::Error::Internal(_) => AppError::internal(e),
+        }
+    }
+}
+
 /// The error chain as one line, for the log.
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();

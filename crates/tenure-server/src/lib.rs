@@ -167,6 +167,31 @@ pub async fn serve_on(
         .await
 }
 
+/// [`serve_on`] with the background jobs (`tenure_app::jobs`: today's
+/// health scores, and the pipelines that follow them) running beside the
+/// server on the configuration of `state`, every
+/// [`SERVE_INTERVAL`](tenure_app::jobs::SERVE_INTERVAL); the jobs stop when
+/// the server has.
+pub async fn serve_with_jobs(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = tokio::spawn(tenure_app::jobs::run_forever(
+        state.store.clone(),
+        (*state.web.config).clone(),
+        tenure_app::jobs::SERVE_INTERVAL,
+        async {
+            let _ = jobs_stopped.await;
+        },
+    ));
+    let served = serve_on(listener, state, shutdown).await;
+    let _ = stop_jobs.send(());
+    let _ = jobs.await;
+    served
+}
+
 /// Binds `addr` and serves until `shutdown` completes (see [`serve_on`]).
 pub async fn serve(
     state: AppState,

@@ -31,8 +31,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tenure_core::config::CurrencyConfig;
 use tenure_core::health::{
-    AccountSignals, DayEvents, EventFilter, Override, SignalPlan, SignalsBuilder, SignalsTable,
-    Window,
+    AccountSignals, Band, DayEvents, EventFilter, HealthConfig, HealthModel, HealthScore, Override,
+    SignalPlan, SignalsBuilder, SignalsTable, Window,
 };
 use tenure_core::model::{
     Account, Currency, Money, Priority, Subscription, SurveyKind, date_from_day, day_number,
@@ -333,12 +333,77 @@ pub struct Snapshot {
     pub account_id: String,
     pub day: Date,
     pub score: Option<f64>,
-    pub band: Option<String>,
+    pub band: Option<Band>,
     pub computed: Option<f64>,
     pub override_id: Option<i64>,
     pub scorecard_version: String,
-    /// JSON: `[[raw, points, contribution], ...]` in scorecard order.
-    pub measures: String,
+    /// One per measure, in the order of the scorecard version's
+    /// [`StoredScorecard::measures`] (names live there, once).
+    pub measures: Vec<StoredMeasure>,
+}
+
+impl Snapshot {
+    /// The snapshot of a score computed for `account_id` (`override_id`:
+    /// the stored override the score applied, if any).
+    pub fn of(account_id: &str, score: &HealthScore, override_id: Option<i64>) -> Snapshot {
+        Snapshot {
+            account_id: account_id.to_string(),
+            day: score.as_of,
+            score: score.score,
+            band: score.band,
+            computed: score.computed,
+            override_id,
+            scorecard_version: score.scorecard_version.to_string(),
+            measures: score
+                .measures
+                .iter()
+                .map(|m| StoredMeasure {
+                    raw: m.raw,
+                    points: m.normalised,
+                    contribution: m.contribution,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One measure of a stored score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredMeasure {
+    /// The raw value; `None` when the account had no data for it.
+    pub raw: Option<f64>,
+    /// The normalised value, 0–100.
+    pub points: Option<f64>,
+    /// Points it added to the score.
+    pub contribution: f64,
+}
+
+/// The `measures` column: `[[raw, points, contribution], ...]`. The store
+/// is the only place that reads or writes this text.
+fn encode_measures(measures: &[StoredMeasure]) -> String {
+    let rows: Vec<(Option<f64>, Option<f64>, f64)> = measures
+        .iter()
+        .map(|m| (m.raw, m.points, m.contribution))
+        .collect();
+    serde_json::to_string(&rows).expect("numbers always serialize")
+}
+
+fn decode_measures(text: &str) -> Result<Vec<StoredMeasure>> {
+    let rows: Vec<(Option<f64>, Option<f64>, Option<f64>)> = serde_json::from_str(text)
+        .map_err(|e| decode(format!("bad snapshot measures {text:?}: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(raw, points, contribution)| StoredMeasure {
+            raw,
+            points,
+            contribution: contribution.unwrap_or(0.0),
+        })
+        .collect())
+}
+
+fn decode_band(text: Option<String>) -> Result<Option<Band>> {
+    text.map(|t| Band::parse(&t).ok_or_else(|| decode(format!("bad band {t:?}"))))
+        .transpose()
 }
 
 /// A scorecard version as stored with the snapshots.
@@ -346,8 +411,39 @@ pub struct Snapshot {
 pub struct StoredScorecard {
     pub version: String,
     pub name: String,
-    /// JSON: `[{"name": ..., "kind": ..., "weight": ...}, ...]`.
-    pub measures: String,
+    pub measures: Vec<ScorecardMeasure>,
+}
+
+impl StoredScorecard {
+    /// Every scorecard of `model` (as configured in `config`), for
+    /// [`Store::save_scorecards`].
+    pub fn all_of(model: &HealthModel, config: &HealthConfig) -> Vec<StoredScorecard> {
+        config
+            .all_scorecards()
+            .enumerate()
+            .map(|(i, card)| StoredScorecard {
+                version: model.scorecard_version(i).to_string(),
+                name: card.name.clone(),
+                measures: card
+                    .measures
+                    .iter()
+                    .map(|m| ScorecardMeasure {
+                        name: m.name.clone(),
+                        kind: m.kind.name().to_string(),
+                        weight: m.weight,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A measure of a stored scorecard version.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScorecardMeasure {
+    pub name: String,
+    pub kind: String,
+    pub weight: f64,
 }
 
 /// A manual override as stored.
@@ -471,15 +567,16 @@ const SNAPSHOT_COLUMNS: &str =
     "account_id, day, score, band, computed, override_id, scorecard_version, measures";
 
 fn snapshot_row(row: &AnyRow) -> Result<Snapshot> {
+    let measures: String = row.try_get(7)?;
     Ok(Snapshot {
         account_id: row.try_get(0)?,
         day: get_day(row, 1)?,
         score: row.try_get(2)?,
-        band: row.try_get(3)?,
+        band: decode_band(row.try_get(3)?)?,
         computed: row.try_get(4)?,
         override_id: row.try_get(5)?,
         scorecard_version: row.try_get(6)?,
-        measures: row.try_get(7)?,
+        measures: decode_measures(&measures)?,
     })
 }
 
@@ -1203,7 +1300,7 @@ impl Store {
             )
             .bind(&c.version)
             .bind(&c.name)
-            .bind(&c.measures)
+            .bind(serde_json::to_string(&c.measures).expect("names and numbers serialize"))
             .bind(now_micros)
             .execute(&self.pool)
             .await?;
@@ -1218,10 +1315,12 @@ impl Store {
             .await?;
         rows.iter()
             .map(|r| {
+                let measures: String = r.try_get(2)?;
                 let c = StoredScorecard {
                     version: r.try_get(0)?,
                     name: r.try_get(1)?,
-                    measures: r.try_get(2)?,
+                    measures: serde_json::from_str(&measures)
+                        .map_err(|e| decode(format!("bad scorecard measures {measures:?}: {e}")))?,
                 };
                 Ok((c.version.clone(), c))
             })
@@ -1252,11 +1351,11 @@ impl Store {
                             s.account_id,
                             s.day.to_string(),
                             s.score,
-                            s.band,
+                            s.band.map(|b| b.as_str()),
                             s.computed,
                             s.override_id,
                             s.scorecard_version,
-                            s.measures,
+                            encode_measures(&s.measures),
                             now_micros,
                         ])? as u64;
                     }
@@ -1284,11 +1383,11 @@ impl Store {
                     .bind(s.account_id.as_str())
                     .bind(s.day.to_string())
                     .bind(s.score)
-                    .bind(s.band.as_deref())
+                    .bind(s.band.map(|b| b.as_str()))
                     .bind(s.computed)
                     .bind(s.override_id)
                     .bind(s.scorecard_version.as_str())
-                    .bind(s.measures.as_str())
+                    .bind(encode_measures(&s.measures))
                     .bind(now_micros);
             }
             written += q.execute(&mut *tx).await?.rows_affected();
@@ -1367,14 +1466,14 @@ impl Store {
     pub async fn snapshots_on(
         &self,
         day: Date,
-    ) -> Result<Vec<(String, Option<f64>, Option<String>)>> {
+    ) -> Result<Vec<(String, Option<f64>, Option<Band>)>> {
         let rows =
             sqlx::query("SELECT account_id, score, band FROM health_snapshots WHERE day = $1")
                 .bind(day.to_string())
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, decode_band(r.try_get(2)?)?)))
             .collect()
     }
 

@@ -1,4 +1,5 @@
-//! All-or-nothing importers for every kind of DESIGN §2.
+//! All-or-nothing importers for every kind of [`Kind`] (README.md, "Import
+//! your own data", lists them with their columns).
 //!
 //! A file is read as a stream (CSV by header name in any column order, or
 //! NDJSON; gzip-compressed either way), each row is parsed into a core

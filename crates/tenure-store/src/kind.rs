@@ -1,5 +1,5 @@
-//! The kinds of data Tenure imports and exports (DESIGN §2), with their file
-//! columns.
+//! The kinds of data Tenure imports and exports (README.md, "Import your own
+//! data"), with their file columns.
 
 use std::fmt;
 use std::str::FromStr;

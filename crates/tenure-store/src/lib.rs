@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod kind;
 pub mod rows;
 pub mod scan;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod web;
 

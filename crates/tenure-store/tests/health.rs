@@ -61,22 +61,7 @@ async fn store_snapshots(store: &Store, config: &Config, days: &[Date]) {
     let mut rows = Vec::new();
     for scores in score_days(store, config, days).await {
         for (a, s) in accounts.iter().zip(scores) {
-            rows.push(Snapshot {
-                account_id: a.id.clone(),
-                day: s.as_of,
-                score: s.score,
-                band: s.band.map(|b| b.as_str().to_string()),
-                computed: s.computed,
-                override_id: None,
-                scorecard_version: s.scorecard_version.to_string(),
-                measures: format!(
-                    "{:?}",
-                    s.measures
-                        .iter()
-                        .map(|m| m.contribution)
-                        .collect::<Vec<_>>()
-                ),
-            });
+            rows.push(Snapshot::of(&a.id, &s, None));
         }
     }
     store.write_snapshots(&rows, 0).await.unwrap();

@@ -14,9 +14,8 @@ use jiff::civil::Date;
 use tenure_core::metrics::{Interval, Period};
 
 use crate::BadInput;
+use crate::config_file::load_config;
 use crate::data::open_store;
-use crate::metrics::compute;
-use crate::output::load_config;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -99,7 +98,7 @@ pub async fn run(db: &str, config_path: &Path, command: BenchCommand) -> Result<
         let mut last = serde_json::Value::Null;
         for _ in 0..args.runs {
             let started = Instant::now();
-            let c = compute(&store, &config, period, interval).await?;
+            let c = tenure_app::metrics::compute(&store, &config, period, interval).await?;
             let metrics = match interval {
                 None => {
                     serde_json::to_value(c.dataset.report(period, &c.settings, Some(&c.usage)))?

@@ -31,7 +31,9 @@ use tenure_store::bulk::BulkWriter;
 use tenure_store::health::{Shard, SignalsRequest};
 use tenure_store::rows::Record;
 
-use crate::health::{backtest_json, backtest_one, recompute};
+use tenure_app::health::{Quiet, backtest, recompute};
+
+use crate::health::backtest_json;
 
 #[derive(Debug, Args)]
 pub struct BenchHealthArgs {
@@ -129,9 +131,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     for (i, a) in all.iter().enumerate() {
         let s = &table[i];
         let score = model.score(model.scorecard_index(a), s, &[]);
-        let in_trial =
-            matches!((a.trial_start, a.trial_end), (Some(x), Some(y)) if x <= end && end <= y);
-        if s.mrr > 0.0 || in_trial {
+        if a.is_customer_on(s.mrr, end) {
             ours.insert(a.id.clone(), score.computed);
         }
     }
@@ -141,7 +141,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     let mut snapshots = 0;
     for _ in 0..args.runs.max(1) {
         let t = Instant::now();
-        snapshots = recompute(&store, &config, end, end, true).await?;
+        snapshots = recompute(&store, &config, end, end, &Quiet).await?;
         recompute_s.push(secs(t));
     }
     eprintln!(
@@ -207,7 +207,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     if !args.no_history {
         let from = date_from_day(day_number(end) - 364);
         let t = Instant::now();
-        let n = recompute(&store, &config, from, end, true).await?;
+        let n = recompute(&store, &config, from, end, &Quiet).await?;
         let s = secs(t);
         eprintln!("a year of daily snapshots ({from} to {end}): {n} snapshots in {s:.1} s");
         report.insert(
@@ -257,9 +257,10 @@ async fn backtest_default(
         d = d.last_of_month().tomorrow()?;
     }
     let t = Instant::now();
-    let bt = backtest_one(store, config, "default", &dates, horizon).await?;
+    let configs = [("default".to_string(), config.clone())];
+    let bt = backtest(store, &configs, &dates, horizon).await?;
     let bt_s = secs(t);
-    let bj = backtest_json(horizon, &dates, std::slice::from_ref(&bt));
+    let bj = backtest_json(horizon, &dates, &bt);
     eprintln!(
         "backtest ({} as-of dates, {bt_s:.1} s): {}",
         dates.len(),

@@ -12,7 +12,6 @@ use tenure_store::import::{Format, ImportOptions};
 
 use crate::BadInput;
 use crate::cli::{DbCommand, ExportArgs, ImportArgs, InputFormat, OutputFormat, parse_kind};
-use crate::output::thousands;
 
 pub async fn open_store(db: &str) -> Result<Store> {
     Store::open(db)
@@ -92,7 +91,7 @@ pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()
     if meta.is_dir() {
         return Err(BadInput(format!("{} is a folder, not a file", args.file.display())).into());
     }
-    let config = crate::output::load_config(config_path)?;
+    let config = crate::config_file::load_config(config_path)?;
     let store = open_store(db).await?;
     let options = ImportOptions {
         create_missing_accounts: args.create_missing_accounts,
@@ -196,7 +195,7 @@ pub fn config_check(path: &Path) -> Result<()> {
             path.display()
         ))
     })?;
-    let config = crate::output::parse_config_file(path, &text)?;
+    let config = crate::config_file::parse_config_file(path, &text)?;
     println!(
         "{}: OK (reporting currency {}, scorecard version {})",
         path.display(),
@@ -204,4 +203,30 @@ pub fn config_check(path: &Path) -> Result<()> {
         config.scorecard_hash()
     );
     Ok(())
+}
+
+/// Formats a count with thousands separators: 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 }

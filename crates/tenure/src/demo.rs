@@ -24,18 +24,11 @@ use tenure_store::rows::Record;
 
 use crate::BadInput;
 use crate::cli::DemoArgs;
+use crate::data::thousands;
 use crate::data::{open_store, progress_bar};
-use crate::output::thousands;
 
 /// Accounts written per transaction when loading.
 const ACCOUNTS_PER_COMMIT: u32 = 500;
-
-/// Today's UTC date: the default last simulated day.
-pub fn today() -> jiff::civil::Date {
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-}
 
 fn config(args: &DemoArgs) -> Result<DemoConfig> {
     if args.accounts == 0 {
@@ -46,7 +39,7 @@ fn config(args: &DemoArgs) -> Result<DemoConfig> {
     }
     let end = match &args.end {
         Some(s) => parse_date(s).map_err(|e| BadInput(format!("--end: {e}")))?,
-        None => today(),
+        None => tenure_app::clock::today(),
     };
     Ok(DemoConfig {
         accounts: args.accounts,
@@ -148,7 +141,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    let tenure_config = crate::output::load_config(config_path)?;
+    let tenure_config = crate::config_file::load_config(config_path)?;
     let listener = crate::serve::bind(args.addr).await?;
     score_health(&store, &tenure_config, config.end, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;
@@ -163,7 +156,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     let server_config = crate::serve::server_config(&tenure_config, false);
     let state = tenure_server::AppState::new(store.clone(), server_config)
         .with_tenure_config(tenure_config.clone());
-    crate::serve::serve_until_signal(listener, state, tenure_config).await?;
+    crate::serve::serve_until_signal(listener, state).await?;
     store.close().await;
     Ok(())
 }
@@ -191,7 +184,7 @@ async fn score_health(
         eprintln!("scoring health on {} days...", days.len());
     }
     for d in days {
-        crate::health::recompute(store, config, d, d, true)
+        tenure_app::health::recompute(store, config, d, d, &tenure_app::health::Quiet)
             .await
             .with_context(|| format!("scoring health on {d}"))?;
     }

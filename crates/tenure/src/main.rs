@@ -1,17 +1,18 @@
 //! The `tenure` command. `main` parses arguments and hands over to a
-//! command module; the work itself lives in tenure-core (computation),
-//! tenure-store (SQL) and tenure-server (HTTP).
+//! command module, which parses its arguments, calls the application layer
+//! (tenure-app: the pipelines over tenure-core's computation and
+//! tenure-store's SQL) or the server (tenure-server), and prints.
 
 mod admin;
 mod bench;
 mod bench_health;
 mod cli;
+mod config_file;
 mod data;
 mod demo;
 mod health;
 mod jobs;
 mod metrics;
-mod output;
 mod serve;
 
 use std::process::ExitCode;
@@ -35,6 +36,11 @@ impl std::error::Error for BadInput {}
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<BadInput>().is_some() {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<tenure_app::Error>()
+            && e.is_bad_input()
+        {
             return 2;
         }
         if let Some(tenure_store::StoreError::Invalid(_) | tenure_store::StoreError::BadUrl(_)) =

@@ -9,25 +9,22 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::civil::Date;
-use tenure_core::config::Config;
 use tenure_core::metrics::{
-    CohortMetric, CohortQuery, Dataset, Interval, LedgerQuery, Metric, MetricKind, MetricsError,
-    MovementKind, MovementTotals, Period, Rates, Report, Series, Settings, UsageAccumulator,
+    CohortMetric, CohortQuery, Dataset, Interval, LedgerQuery, Metric, MetricKind, MovementKind,
+    MovementTotals, Period, Report, Series,
 };
 use tenure_core::model::format_minor;
-use tenure_store::Store;
-use tenure_store::analytics::LoadRange;
 
 use crate::BadInput;
+use crate::config_file::load_config;
 use crate::data::open_store;
-use crate::output::load_config;
 
 /// Output format of the metrics commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Aligned columns for people, rounded.
     Table,
-    /// JSON, not rounded (DESIGN §3 keys).
+    /// JSON, not rounded (the keys of docs/METRICS.md).
     Json,
     /// CSV with a header row, not rounded.
     Csv,
@@ -127,10 +124,6 @@ fn parse_date(flag: &str, s: &str) -> Result<Date> {
     tenure_core::model::parse_date(s).map_err(|e| BadInput(format!("--{flag}: {e}")).into())
 }
 
-fn today() -> Date {
-    tenure_core::model::utc_date(jiff::Timestamp::now())
-}
-
 /// The period of `tenure metrics` from its optional flags, `today` being
 /// the current UTC date.
 pub fn resolve_period(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Period> {
@@ -144,90 +137,6 @@ pub fn resolve_period(from: Option<&str>, to: Option<&str>, today: Date) -> Resu
         (None, None) => (last_month_end.first_of_month(), last_month_end),
     };
     Period::new(from, to).map_err(|e| BadInput(e.to_string()).into())
-}
-
-/// Turns the engine's errors into bad input (exit 2) where the user can fix
-/// them (a missing or invalid rate, an inverted period).
-fn engine_error(e: MetricsError) -> anyhow::Error {
-    match e {
-        MetricsError::UnknownAccount { .. } => anyhow::Error::new(e),
-        _ => BadInput(e.to_string()).into(),
-    }
-}
-
-/// Exchange rates and settings from the configuration.
-pub fn rates_and_settings(config: &Config) -> Result<(Rates, Settings)> {
-    let rates = Rates {
-        reporting: config.currency.reporting,
-        rates: config.currency.rates.clone(),
-    };
-    let cs_cost_monthly = config
-        .costs
-        .cs_cost_monthly
-        .map(|m| config.currency.to_reporting(m))
-        .transpose()
-        .map_err(|e| BadInput(format!("costs.cs_cost_monthly: {e}")))?;
-    let settings = Settings {
-        gross_margin: config.costs.gross_margin,
-        cs_cost_monthly,
-    };
-    Ok((rates, settings))
-}
-
-/// Everything computed for `tenure metrics`.
-pub struct Computed {
-    pub dataset: Dataset,
-    pub settings: Settings,
-    pub usage: tenure_core::metrics::Usage,
-    /// Events read from the database.
-    pub events: u64,
-    /// Seconds spent loading accounts, subscriptions, responses and tickets
-    /// (and indexing them), then streaming events and computing usage.
-    pub load_seconds: f64,
-    pub usage_seconds: f64,
-}
-
-/// Loads what the period (or each interval of it) needs and computes: the
-/// whole path from the database that `tenure metrics` and `tenure bench`
-/// time. Accounts and subscriptions are loaded whole, responses and tickets
-/// of the period only, events only in the 30-day windows ending with the
-/// period or with each interval.
-pub async fn compute(
-    store: &Store,
-    config: &Config,
-    period: Period,
-    interval: Option<Interval>,
-) -> Result<Computed> {
-    let (rates, settings) = rates_and_settings(config)?;
-    let started = std::time::Instant::now();
-    let load = store
-        .load_metrics_input(Some(LoadRange {
-            from: period.from(),
-            to: period.to(),
-        }))
-        .await
-        .context("loading accounts, subscriptions, responses and tickets")?;
-    let dataset = Dataset::new(load.input, &rates).map_err(engine_error)?;
-    let ends: Vec<Date> = match interval {
-        Some(i) => period.split(i).iter().map(|p| p.to()).collect(),
-        None => vec![period.to()],
-    };
-    let load_seconds = started.elapsed().as_secs_f64();
-    let started = std::time::Instant::now();
-    let mut acc = UsageAccumulator::new(&ends);
-    let events = store
-        .stream_usage(&load.account_index, &mut acc)
-        .await
-        .context("reading events")?;
-    let usage = acc.finish();
-    Ok(Computed {
-        dataset,
-        settings,
-        usage,
-        events,
-        load_seconds,
-        usage_seconds: started.elapsed().as_secs_f64(),
-    })
 }
 
 fn interval_of(arg: IntervalArg) -> Interval {
@@ -249,11 +158,15 @@ fn warn(dataset: &Dataset) {
 }
 
 pub async fn run(db: &str, config_path: &Path, args: MetricsArgs) -> Result<()> {
-    let period = resolve_period(args.from.as_deref(), args.to.as_deref(), today())?;
+    let period = resolve_period(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        tenure_app::clock::today(),
+    )?;
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
     let interval = args.interval.map(interval_of);
-    let c = compute(&store, &config, period, interval).await?;
+    let c = tenure_app::metrics::compute(&store, &config, period, interval).await?;
     warn(&c.dataset);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match interval {
@@ -433,13 +346,10 @@ fn kind_of(arg: KindArg) -> MovementKind {
 /// Loads accounts and subscriptions only (what the ledger and cohorts need).
 async fn subscriptions_dataset(db: &str, config_path: &Path) -> Result<Dataset> {
     let config = load_config(config_path)?;
-    let (rates, _) = rates_and_settings(&config)?;
     let store = open_store(db).await?;
-    let load = store
-        .load_metrics_input(None)
+    let dataset = tenure_app::metrics::subscriptions_dataset(&store, &config)
         .await
         .context("loading accounts and subscriptions")?;
-    let dataset = Dataset::new(load.input, &rates).map_err(engine_error)?;
     warn(&dataset);
     Ok(dataset)
 }
@@ -594,7 +504,7 @@ pub async fn cohorts(db: &str, config_path: &Path, args: CohortsArgs) -> Result<
         .transpose()?;
     let as_of = match args.to.as_deref() {
         Some(s) => parse_date("to", s)?,
-        None => today(),
+        None => tenure_app::clock::today(),
     };
     let metric = match args.metric {
         CohortMetricArg::Logo => CohortMetric::Logo,

@@ -71,7 +71,7 @@ pub fn server_config(file: &tenure_core::config::Config, secure_cookies: bool) -
 
 pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
-    let file = crate::output::load_config(config_path)?;
+    let file = crate::config_file::load_config(config_path)?;
     let store = open_store(db).await?;
     let mut config = server_config(&file, args.secure_cookies);
     config.rate_limit = tenure_server::limits::RateLimit {
@@ -90,7 +90,7 @@ pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     tracing::info!(database = %redact_url(db), "database ready");
     let state = AppState::new(store.clone(), config).with_tenure_config(file.clone());
     let listener = bind(args.addr).await?;
-    serve_until_signal(listener, state, file).await?;
+    serve_until_signal(listener, state).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -103,26 +103,12 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
         .with_context(|| format!("listening on {addr} (use --addr to pick another address)"))
 }
 
-/// Serves until SIGINT or SIGTERM, running the background jobs (today's
-/// health scores, see `jobs`) beside the server.
-pub async fn serve_until_signal(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    config: tenure_core::config::Config,
-) -> Result<()> {
+/// Serves until SIGINT or SIGTERM, the server running its background jobs
+/// (`tenure_server::serve_with_jobs`).
+pub async fn serve_until_signal(listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
-    let jobs = tokio::spawn(crate::jobs::run_forever(
-        state.store.clone(),
-        config,
-        std::time::Duration::from_secs(30),
-        async {
-            let _ = jobs_stopped.await;
-        },
-    ));
-    let served = tenure_server::serve_on(listener, state, tenure_server::shutdown_signal()).await;
-    let _ = stop_jobs.send(());
-    let _ = jobs.await;
-    served.with_context(|| format!("serving on {addr}"))
+    tenure_server::serve_with_jobs(listener, state, tenure_server::shutdown_signal())
+        .await
+        .with_context(|| format!("serving on {addr}"))
 }

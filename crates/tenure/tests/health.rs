@@ -163,6 +163,13 @@ fn recompute_stores_history_and_deltas() {
 #[test]
 fn overrides_are_set_listed_applied_and_cleared() {
     let env = env();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let in_a_month = today
+        .checked_add(jiff::Span::new().days(30))
+        .unwrap()
+        .to_string();
     ok(&env.run(&[
         "health",
         "override",
@@ -172,7 +179,7 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--reason",
         "Champion left",
         "--until",
-        "2099-12-31",
+        &in_a_month,
     ]));
     let list = json(&env, &["health", "overrides", "--format", "json"]);
     let o = &list["overrides"][0];
@@ -205,7 +212,7 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--reason",
         "x",
         "--until",
-        "2099-01-01",
+        &in_a_month,
     ]));
     bad_input(&env.run(&[
         "health",
@@ -216,7 +223,7 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--reason",
         "x",
         "--until",
-        "2099-01-01",
+        &in_a_month,
     ]));
     bad_input(&env.run(&[
         "health",
@@ -236,8 +243,51 @@ fn overrides_are_set_listed_applied_and_cleared() {
         "--score",
         "50",
         "--until",
-        "2099-01-01",
+        &in_a_month,
     ]));
+    // The rules every surface shares (tenure_core::health::check_override):
+    // at most a year, a reason of at most 1,000 characters.
+    let in_two_years = today
+        .checked_add(jiff::Span::new().days(731))
+        .unwrap()
+        .to_string();
+    let err = bad_input(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "50",
+        "--reason",
+        "x",
+        "--until",
+        &in_two_years,
+    ]));
+    assert!(
+        err.contains("until: An override lasts at most a year."),
+        "{err}"
+    );
+    let long = "x".repeat(1001);
+    let err = bad_input(&env.run(&[
+        "health",
+        "override",
+        "a3",
+        "--score",
+        "50",
+        "--reason",
+        &long,
+        "--until",
+        &in_a_month,
+    ]));
+    assert!(
+        err.contains("reason: Keep the reason under 1,000 characters."),
+        "{err}"
+    );
+    let list = json(&env, &["health", "overrides", "--format", "json", "--all"]);
+    assert_eq!(
+        list["overrides"].as_array().unwrap().len(),
+        1,
+        "refused overrides are not stored"
+    );
 }
 
 #[test]

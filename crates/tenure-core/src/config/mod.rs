@@ -1,4 +1,4 @@
-//! `tenure.toml`: the configuration as code (DESIGN §4).
+//! `tenure.toml`: the configuration as code (docs/CONFIG.md).
 //!
 //! [`parse_config`] turns the file's text into a checked [`Config`] or into
 //! every problem it can find, each with its line, for `tenure config check`.

@@ -17,7 +17,8 @@ fn day(d: Date) -> i32 {
     day_number(d)
 }
 
-/// MRR of an account on a day, by the DESIGN definition.
+/// MRR of an account on a day, as docs/METRICS.md defines it ("MRR, ARR and
+/// active accounts").
 fn mrr_on(b: &AccountBundle, d: Date) -> i64 {
     b.subscriptions
         .iter()

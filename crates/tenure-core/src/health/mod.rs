@@ -1,4 +1,4 @@
-//! Health scores (DESIGN §5): a scorecard of weighted measures turns each
+//! Health scores (docs/HEALTH.md): a scorecard of weighted measures turns each
 //! account's recent activity into a 0–100 score with a colour band and an
 //! explanation.
 //!
@@ -15,6 +15,8 @@
 //!    the per-measure explanation, the band and any manual [`Override`].
 //! 4. [`score_deltas`] gives 7- and 30-day trends from stored snapshots;
 //!    [`backtest_stats`] measures how well past scores predicted churn.
+//! 5. [`check_override`] holds the rules every manual score follows,
+//!    whichever surface sets it.
 //!
 //! ```
 //! use tenure_core::config::Config;
@@ -33,6 +35,7 @@
 mod backtest;
 mod day;
 mod history;
+mod overrides;
 mod score;
 mod scorecard;
 pub mod signals;
@@ -40,6 +43,10 @@ pub mod signals;
 pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats, churned_within};
 pub use day::DayEvents;
 pub use history::{DELTA_TOLERANCE_DAYS, ScoreDeltas, mean_score, score_days_before, score_deltas};
+pub use overrides::{
+    CheckedOverride, MAX_OVERRIDE_DAYS, MAX_REASON_CHARS, OverrideField, OverrideProblem,
+    check_override,
+};
 pub use score::{HealthModel, HealthScore, MeasureResult, Override};
 pub use scorecard::{
     Band, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,

@@ -109,6 +109,12 @@ impl Band {
             Band::Green => "green",
         }
     }
+
+    /// The band named `red`, `yellow` or `green` (as [`Band::as_str`]
+    /// writes it); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Band> {
+        Band::ALL.into_iter().find(|b| b.as_str() == s)
+    }
 }
 
 /// A named, weighted list of measures.

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::MetricsError;
+use crate::config::{Config, MissingRate};
 use crate::model::{Currency, Money, SurveyKind};
 
 /// An account, as far as metrics need it. Records refer to an account by its
@@ -139,6 +140,35 @@ pub struct Settings {
     /// Customer success cost per month in reporting currency units, for CRC.
     /// `None` leaves CRC undefined.
     pub cs_cost_monthly: Option<f64>,
+}
+
+/// `[costs]` names an amount in a currency without an exchange rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("costs.cs_cost_monthly: {0}")]
+pub struct CostsError(pub MissingRate);
+
+impl Settings {
+    /// The exchange rates and the settings of `tenure.toml`, built the same
+    /// way for every surface (`tenure metrics`, the API and the pages): a
+    /// CS cost in a currency without a rate is an error, never an amount
+    /// left unconverted.
+    pub fn from_config(config: &Config) -> Result<(Rates, Settings), CostsError> {
+        let rates = Rates {
+            reporting: config.currency.reporting,
+            rates: config.currency.rates.clone(),
+        };
+        let cs_cost_monthly = config
+            .costs
+            .cs_cost_monthly
+            .map(|m| config.currency.to_reporting(m))
+            .transpose()
+            .map_err(CostsError)?;
+        let settings = Settings {
+            gross_margin: config.costs.gross_margin,
+            cs_cost_monthly,
+        };
+        Ok((rates, settings))
+    }
 }
 
 impl Default for Settings {

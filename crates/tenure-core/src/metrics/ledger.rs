@@ -9,7 +9,8 @@ use super::Period;
 use super::dataset::Dataset;
 use crate::model::{Currency, date_from_day, format_minor};
 
-/// The type of an MRR movement (DESIGN §3).
+/// The type of an MRR movement (docs/METRICS.md, "MRR movements and the
+/// ledger").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MovementKind {
     /// 0 → x for an account that never had MRR before.

@@ -1,5 +1,5 @@
-//! The metrics engine: every metric of DESIGN §3, the MRR movement ledger,
-//! series by interval and cohort retention.
+//! The metrics engine: every metric of docs/METRICS.md, the MRR movement
+//! ledger, series by interval and cohort retention.
 //!
 //! # How it fits
 //!
@@ -19,8 +19,9 @@
 //!    series), asks it which days to load ([`UsageAccumulator::windows`]),
 //!    streams those events into it in any order and calls
 //!    [`UsageAccumulator::finish`].
-//! 3. [`Dataset::report`] gives one [`Report`] (every §3 key, in §3 order,
-//!    `None` plus a reason where a metric is undefined), [`Dataset::series`]
+//! 3. [`Dataset::report`] gives one [`Report`] (every metric's key, in the
+//!    order of docs/METRICS.md and [`Metric::ALL`], `None` plus a reason
+//!    where a metric is undefined), [`Dataset::series`]
 //!    one report per week, month or quarter, [`Dataset::ledger`] the MRR
 //!    movements one by one and [`Dataset::cohorts`] the cohort retention
 //!    table. [`Report`], [`Series`], [`LedgerEntry`] and [`CohortView`]
@@ -50,6 +51,7 @@
 
 mod cohorts;
 mod dataset;
+mod definitions;
 mod input;
 mod ledger;
 mod period;
@@ -68,7 +70,8 @@ use crate::model::{Currency, date_from_day, day_number};
 pub use cohorts::{CohortMetric, CohortQuery, CohortRow, CohortTable, CohortView};
 pub use dataset::Dataset;
 pub use input::{
-    AccountInput, MetricsInput, Rates, ResponseInput, Settings, SubscriptionInput, TicketInput,
+    AccountInput, CostsError, MetricsInput, Rates, ResponseInput, Settings, SubscriptionInput,
+    TicketInput,
 };
 pub use ledger::{LedgerEntry, LedgerQuery, Movement, MovementKind, MovementTotals};
 pub use report::{Metric, MetricKind, MetricValue, Report, Series};

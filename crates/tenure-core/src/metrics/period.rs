@@ -30,7 +30,7 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
 const EMPTY_COHORT: &str = "no account was active on the day before the period";
 
 impl Dataset {
-    /// Every metric of §3 for `period`.
+    /// Every metric of docs/METRICS.md for `period`.
     ///
     /// `usage` holds the event-based metrics ([`super::UsageAccumulator`]); it
     /// must have a window ending on `period.to()`, otherwise DAU, WAU, MAU,

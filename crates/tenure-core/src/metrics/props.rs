@@ -1,7 +1,7 @@
 //! Property tests: the engine against a naive day-by-day reference written
-//! straight from DESIGN §3, and the invariants the issue lists (the MRR
-//! identity, ledger totals equal to report movements, rates within [0, 1],
-//! NRR ≥ GRR).
+//! straight from docs/METRICS.md, and the invariants the issue lists (the
+//! MRR identity, ledger totals equal to report movements, rates within
+//! [0, 1], NRR ≥ GRR).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -67,7 +67,8 @@ fn build(accounts: usize, subs: &[SubSpec], trials: &[Option<(i32, i32)>]) -> Me
     }
 }
 
-/// MRR of an account on a day, straight from §3 (floored at zero, as documented).
+/// MRR of an account on a day, straight from docs/METRICS.md, "MRR, ARR and
+/// active accounts" (floored at zero, as documented).
 fn naive_mrr(input: &MetricsInput, account: usize, day: i32) -> i64 {
     let sum: i64 = input
         .subscriptions
@@ -219,7 +220,8 @@ proptest! {
         let r = ds.report(p, &Settings::default(), None);
         let m = r.movements;
 
-        // The MRR identity of §3, every term ≥ 0.
+        // The MRR identity of docs/METRICS.md ("MRR movements and the
+        // ledger"), every term ≥ 0.
         prop_assert!(m.new >= 0 && m.expansion >= 0 && m.contraction >= 0);
         prop_assert!(m.churned >= 0 && m.reactivation >= 0);
         prop_assert_eq!(

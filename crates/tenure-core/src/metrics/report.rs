@@ -1,5 +1,6 @@
-//! The result of `tenure metrics`: every §3 key in §3 order, each a number or
-//! undefined with a reason, and its JSON and table renderings.
+//! The result of `tenure metrics`: every metric's key in the order of
+//! docs/METRICS.md, each a number or undefined with a reason, and its JSON
+//! and table renderings.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
@@ -9,14 +10,14 @@ use crate::model::{Currency, format_minor};
 
 macro_rules! metrics {
     ($( $variant:ident => $key:literal, $label:literal, $kind:ident; )*) => {
-        /// A metric of DESIGN §3, in the order of its JSON keys.
+        /// A metric of docs/METRICS.md, in the order of its JSON keys.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Metric {
             $( $variant, )*
         }
 
         impl Metric {
-            /// Every metric, in §3 order.
+            /// Every metric, in the order of docs/METRICS.md and of the JSON keys.
             pub const ALL: &'static [Metric] = &[ $( Metric::$variant, )* ];
 
             /// The snake_case JSON key.
@@ -155,11 +156,11 @@ impl MetricValue {
     }
 }
 
-/// Every metric of §3 for one period.
+/// Every metric of docs/METRICS.md for one period.
 ///
-/// Serializes to one JSON object with the §3 keys in §3 order: money as floats
-/// in currency units (not rounded), rates as fractions, counts as integers,
-/// `null` where undefined.
+/// Serializes to one JSON object with the keys in [`Metric::ALL`] order:
+/// money as floats in currency units (not rounded), rates as fractions,
+/// counts as integers, `null` where undefined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub period: Period,
@@ -175,7 +176,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// Every metric's value, in §3 order (the order of [`Metric::ALL`]).
+    /// Every metric's value, in the order of [`Metric::ALL`].
     pub fn values(&self) -> &[MetricValue] {
         &self.values
     }
@@ -204,7 +205,7 @@ impl Serialize for Report {
 /// The metrics of consecutive intervals of a period (`--interval`).
 ///
 /// Serializes to a JSON array with one object per interval: `from` and `to`
-/// (dates, inclusive), then the §3 keys as in [`Report`].
+/// (dates, inclusive), then the metric keys as in [`Report`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub interval: Interval,

@@ -20,16 +20,22 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
+use tenure_app::health::OverrideRequest;
+use tenure_core::health::CheckedOverride;
 use tenure_core::metrics::{LedgerQuery, MovementKind};
 use tenure_core::model::{Account, Engagement, date_from_day, day_number, parse_date, utc_date};
 use tenure_store::Kind;
 use tenure_store::rows::Record;
 
 use super::accounts::band_label;
-use super::cache::{View, add_days, month_back, today};
+use tenure_app::clock::today;
+use tenure_core::model::{add_days, month_back};
+
+use super::cache::View;
 use super::charts::{self, Series};
 use super::health::{self, HealthPanel};
 use super::layout::{Nav, money, render, render_status, thousands, urlencode};
+use super::overrides::{OverrideErrors, OverrideForm, check_form};
 use super::{WebError, WebUser};
 use crate::AppState;
 use crate::auth::{CsrfForm, Principal, random_token};
@@ -74,25 +80,6 @@ pub struct EngagementErrors {
     pub kind: Option<String>,
     pub date: Option<String>,
     pub notes: Option<String>,
-}
-
-/// What was typed into the override form.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct OverrideForm {
-    #[serde(default)]
-    pub score: String,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub until: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct OverrideErrors {
-    pub score: Option<String>,
-    pub reason: Option<String>,
-    pub until: Option<String>,
-    pub form: Option<String>,
 }
 
 #[derive(Template)]
@@ -263,7 +250,7 @@ async fn build(
         arr: money(view.units(mrr_minor * 12), &cur, false),
         mrr: money(view.units(mrr_minor), &cur, false),
         renewal,
-        can_override: health::OVERRIDES && p.role.can_write(),
+        can_override: p.role.can_write(),
         health,
         band,
         band_label: band_label(band),
@@ -528,61 +515,6 @@ pub async fn log_engagement(
     }
 }
 
-/// A checked override: score, reason and the last day it applies.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckedOverride {
-    pub score: f64,
-    pub reason: String,
-    pub until: Date,
-}
-
-/// Checks the override form.
-pub fn check_override(f: &OverrideForm, today: Date) -> Result<CheckedOverride, OverrideErrors> {
-    let mut err = OverrideErrors::default();
-    let score = match f.score.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && (0.0..=100.0).contains(&s) => Some(s),
-        Ok(_) => {
-            err.score = Some("The score must be between 0 and 100.".into());
-            None
-        }
-        Err(_) => {
-            err.score = Some("Enter a score from 0 to 100.".into());
-            None
-        }
-    };
-    let reason = f.reason.trim();
-    if reason.is_empty() {
-        err.reason = Some("Say why the computed score is wrong.".into());
-    } else if reason.chars().count() > 1000 {
-        err.reason = Some("Keep the reason under 1,000 characters.".into());
-    } else if reason.contains('\0') {
-        err.reason = Some("The reason contains a character that cannot be stored.".into());
-    }
-    let until = match parse_date(f.until.trim()) {
-        Ok(d) if d < today => {
-            err.until = Some("The expiry cannot be in the past.".into());
-            None
-        }
-        Ok(d) if d > add_days(today, 366) => {
-            err.until = Some("An override lasts at most a year.".into());
-            None
-        }
-        Ok(d) => Some(d),
-        Err(_) => {
-            err.until = Some("Enter the last day it applies as YYYY-MM-DD.".into());
-            None
-        }
-    };
-    match (score, until) {
-        (Some(score), Some(until)) if err.reason.is_none() => Ok(CheckedOverride {
-            score,
-            reason: reason.to_string(),
-            until,
-        }),
-        _ => Err(err),
-    }
-}
-
 pub async fn set_override(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -592,8 +524,8 @@ pub async fn set_override(
     p.require_write()?;
     let a = account(&state, &p, &id).await?;
     let today = today();
-    let result = match check_override(&form, today) {
-        Ok(o) => health::save_override(&state, &p, &a, &o, today).await,
+    let result = match check_form(&form, today) {
+        Ok(o) => save_override(&state, &p, &a, o, today).await,
         Err(e) => Err(e),
     };
     match result {
@@ -610,6 +542,45 @@ pub async fn set_override(
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
+}
+
+/// Saves a checked override through the application layer (which also
+/// rewrites the account's snapshot for today, so that every page shows it).
+async fn save_override(
+    state: &AppState,
+    p: &Principal,
+    a: &Account,
+    o: CheckedOverride,
+    today: Date,
+) -> Result<(), OverrideErrors> {
+    let req = OverrideRequest {
+        account_id: a.id.clone(),
+        score: o.score,
+        reason: o.reason,
+        until: o.until,
+        author: p.email.clone().unwrap_or_else(|| "unknown".into()),
+    };
+    tenure_app::health::set_override(
+        &state.store,
+        &state.web.config,
+        &req,
+        today,
+        tenure_app::clock::now_micros(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| {
+        let e = AppError::from(e);
+        OverrideErrors {
+            form: Some(if e.status.is_server_error() {
+                tracing::error!(error = %e.message, "saving an override failed");
+                "The override could not be saved; try again.".to_string()
+            } else {
+                e.message
+            }),
+            ..OverrideErrors::default()
+        }
+    })
 }
 
 #[cfg(test)]
@@ -641,33 +612,5 @@ mod tests {
             ("qbr", Some("renewal talk"))
         );
         assert_eq!(utc_date(e.occurred_at), d("2026-03-09"));
-    }
-
-    #[test]
-    fn override_form_needs_score_reason_and_a_near_expiry() {
-        let today = d("2026-03-10");
-        let bad = OverrideForm {
-            score: "140".into(),
-            reason: " ".into(),
-            until: "2026-03-01".into(),
-        };
-        let e = check_override(&bad, today).unwrap_err();
-        assert!(e.score.is_some() && e.reason.is_some() && e.until.is_some());
-        let e = check_override(
-            &OverrideForm {
-                score: "abc".into(),
-                reason: "r".into(),
-                until: "2028-01-01".into(),
-            },
-            today,
-        )
-        .unwrap_err();
-        assert!(e.score.is_some() && e.until.is_some());
-        let ok = OverrideForm {
-            score: "35".into(),
-            reason: "Champion left".into(),
-            until: "2026-04-10".into(),
-        };
-        assert_eq!(check_override(&ok, today).unwrap().until, d("2026-04-10"));
     }
 }

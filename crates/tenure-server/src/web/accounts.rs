@@ -16,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::cache::{Row, View, add_days};
+use tenure_core::model::add_days;
+
+use super::cache::{Row, View};
 use super::layout::{Nav, delta, money, num, render, thousands, urlencode};
 use super::{WebError, WebUser};
 use crate::AppState;

@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use tenure_app::clock::today;
 use tenure_core::config::Config;
 use tenure_core::health::Band;
 use tenure_core::metrics::{
-    AccountInput, Dataset, Interval, MetricsInput, Period, Rates, Report, ResponseInput, Settings,
+    AccountInput, Dataset, Interval, MetricsInput, Period, Report, ResponseInput, Settings,
     SubscriptionInput, TicketInput, Usage, UsageAccumulator,
 };
-use tenure_core::model::{Account, day_number, utc_date};
+use tenure_core::model::{Account, add_days, month_back};
 use tenure_store::Store;
 use tenure_store::api::Scope;
 use tenure_store::web::Portfolio;
@@ -224,7 +225,7 @@ impl Cache {
                 r
             }
             None => {
-                let r = Arc::new(load_raw(&state.store, &state.web.config).await?);
+                let r = Arc::new(load_raw(&state.store).await?);
                 let mut inner = self.inner.lock().expect("cache lock");
                 inner.raw = Some((Instant::now(), r.clone()));
                 inner.stale = false;
@@ -253,7 +254,7 @@ impl Cache {
         let state = state.clone();
         tokio::spawn(async move {
             let cache = &state.web.cache;
-            match load_raw(&state.store, &state.web.config).await {
+            match load_raw(&state.store).await {
                 Ok(raw) => {
                     let mut inner = cache.inner.lock().expect("cache lock");
                     inner.raw = Some((Instant::now(), Arc::new(raw)));
@@ -269,19 +270,14 @@ impl Cache {
     }
 }
 
-/// Today's UTC date.
-pub fn today() -> Date {
-    utc_date(Timestamp::now())
-}
-
 /// Loads the raw portfolio: survey responses and tickets of the last 13 months.
-pub async fn load_raw(store: &Store, config: &Config) -> Result<Raw, AppError> {
+pub async fn load_raw(store: &Store) -> Result<Raw, AppError> {
     let today = today();
     let since = Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_hours(24 * 400))
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let portfolio = store.web_portfolio(since).await?;
-    let health = super::health::load_health_data(store, config, today).await?;
+    let health = load_health_data(store, today).await?;
     let track_payments = store.payments_tracked().await?;
     Ok(Raw {
         today,
@@ -383,19 +379,11 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
             });
         }
     }
-    let mut rates = Rates::new(config.currency.reporting);
-    for (c, r) in &config.currency.rates {
-        rates = rates.with(*c, *r);
-    }
+    // The same settings, and the same error, as `tenure metrics`.
+    let (rates, settings) = Settings::from_config(config)
+        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
     let dataset = Dataset::new(input, &rates)
         .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
-    let settings = Settings {
-        gross_margin: config.costs.gross_margin,
-        cs_cost_monthly: config
-            .costs
-            .cs_cost_monthly
-            .and_then(|m| config.currency.to_reporting(m).ok().or(Some(m.units()))),
-    };
     let first_month = month_back(today.first_of_month(), MONTHS as i32 - 1);
     let months = match Period::new(first_month, today) {
         Ok(p) => dataset.series(p, Interval::Month, &settings, None).reports,
@@ -466,6 +454,66 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
     })
 }
 
+/// The latest stored scores of every account, their 30-day change, and the
+/// band of every account at each of the last twelve month ends.
+pub async fn load_health_data(store: &Store, today: Date) -> Result<HealthData, AppError> {
+    let days = store.snapshot_days(add_days(today, -400), today).await?;
+    let Some(&day) = days.last() else {
+        return Ok(HealthData::default());
+    };
+    let latest_on_or_before = |d: Date| days.iter().rev().find(|x| **x <= d).copied();
+    let mut current: HashMap<String, Health> = HashMap::new();
+    for (id, score, band) in store.snapshots_on(day).await? {
+        current.insert(
+            id,
+            Health {
+                score,
+                band,
+                delta30: None,
+            },
+        );
+    }
+    if let Some(before) = latest_on_or_before(add_days(day, -30))
+        && before < day
+    {
+        for (id, score, _) in store.snapshots_on(before).await? {
+            if let (Some(h), Some(old)) = (current.get_mut(&id), score)
+                && let Some(now) = h.score
+            {
+                h.delta30 = Some(now - old);
+            }
+        }
+    }
+    let mut trend = Vec::new();
+    let mut seen = Vec::new();
+    for k in (0..12).rev() {
+        let end = if k == 0 {
+            day
+        } else {
+            add_days(month_back(day.first_of_month(), k - 1), -1)
+        };
+        let Some(d) = latest_on_or_before(end) else {
+            continue;
+        };
+        if seen.contains(&d) {
+            continue;
+        }
+        seen.push(d);
+        let bands = store
+            .snapshots_on(d)
+            .await?
+            .into_iter()
+            .filter_map(|(id, _, b)| Some((id, b?)))
+            .collect();
+        trend.push((d, bands));
+    }
+    Ok(HealthData {
+        day: Some(day),
+        current,
+        trend,
+    })
+}
+
 /// A score drop over 30 days that puts an account on the risk board even
 /// when it is not red yet.
 pub const FALLING: f64 = -10.0;
@@ -487,17 +535,6 @@ pub fn band_slot(b: Option<Band>) -> usize {
         Some(Band::Green) => 2,
         None => 3,
     }
-}
-
-/// `d` plus `n` days (negative goes back).
-pub fn add_days(d: Date, n: i32) -> Date {
-    tenure_core::model::date_from_day(day_number(d) + n)
-}
-
-/// The first day of the month `n` months before `first` (a first of month).
-pub fn month_back(first: Date, n: i32) -> Date {
-    let m = i32::from(first.year()) * 12 + i32::from(first.month()) - 1 - n;
-    Date::new(m.div_euclid(12) as i16, (m.rem_euclid(12) + 1) as i8, 1).unwrap_or(first)
 }
 
 /// Counts per key, sorted by key, for small summaries.

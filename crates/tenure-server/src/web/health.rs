@@ -1,33 +1,22 @@
-//! Health for the pages: the account page's panel (the score computed now
-//! with each measure explained, what changed against the stored score of 30
-//! days ago, the score history), the latest stored scores of every account
-//! for the cache, and saving overrides.
+//! The account page's health panel: the score computed now with each
+//! measure explained, what changed against the stored score of 30 days
+//! ago, and the score history.
 //!
-//! Stored scores are the daily snapshots `tenure health recompute` writes.
-//! The account page scores its account live with the core engine, so it is
-//! current even between recomputes; saving an override also rewrites the
-//! account's snapshot for today, so that lists and the overview show it at
-//! once.
-
-use std::collections::HashMap;
+//! Stored scores are the daily snapshots `tenure health recompute` and the
+//! background job write. The page scores its account live through the
+//! application layer (`tenure_app::health::score_account`, the path the
+//! CLI and the API use), so it is current even between recomputes.
 
 use jiff::civil::Date;
-use tenure_core::config::Config;
-use tenure_core::health::{Band, HealthScore, Override};
-use tenure_core::model::Account;
-use tenure_store::Store;
-use tenure_store::health::{NewOverride, OverrideRow, Shard, SignalsRequest, Snapshot};
+use tenure_app::health::{Scored, ScoringContext, score_account};
+use tenure_core::model::{Account, add_days};
+use tenure_store::health::{OverrideRow, Snapshot};
 
-use super::account::{CheckedOverride, OverrideErrors};
-use super::cache::{Health, HealthData, View, add_days, month_back};
+use super::cache::View;
 use super::charts::{self, Series};
 use super::layout::{delta, num};
 use crate::AppState;
-use crate::auth::Principal;
 use crate::error::AppError;
-
-/// True when overrides can be saved.
-pub const OVERRIDES: bool = true;
 
 /// One measure of a score, explained.
 #[derive(Debug, Clone)]
@@ -55,136 +44,28 @@ pub struct HealthPanel {
     pub missing: Vec<String>,
 }
 
-fn band_of(s: Option<&str>) -> Option<Band> {
-    match s? {
-        "red" => Some(Band::Red),
-        "yellow" => Some(Band::Yellow),
-        "green" => Some(Band::Green),
-        _ => None,
-    }
-}
-
-/// The latest stored scores of every account, their 30-day change, and the
-/// band of every account at each of the last twelve month ends.
-pub async fn load_health_data(
-    store: &Store,
-    _config: &Config,
-    today: Date,
-) -> Result<HealthData, AppError> {
-    let days = store.snapshot_days(add_days(today, -400), today).await?;
-    let Some(&day) = days.last() else {
-        return Ok(HealthData::default());
-    };
-    let latest_on_or_before = |d: Date| days.iter().rev().find(|x| **x <= d).copied();
-    let mut current: HashMap<String, Health> = HashMap::new();
-    for (id, score, band) in store.snapshots_on(day).await? {
-        current.insert(
-            id,
-            Health {
-                score,
-                band: band_of(band.as_deref()),
-                delta30: None,
-            },
-        );
-    }
-    if let Some(before) = latest_on_or_before(add_days(day, -30))
-        && before < day
-    {
-        for (id, score, _) in store.snapshots_on(before).await? {
-            if let (Some(h), Some(old)) = (current.get_mut(&id), score)
-                && let Some(now) = h.score
-            {
-                h.delta30 = Some(now - old);
-            }
-        }
-    }
-    let mut trend = Vec::new();
-    let mut seen = Vec::new();
-    for k in (0..12).rev() {
-        let end = if k == 0 {
-            day
-        } else {
-            add_days(month_back(day.first_of_month(), k - 1), -1)
-        };
-        let Some(d) = latest_on_or_before(end) else {
-            continue;
-        };
-        if seen.contains(&d) {
-            continue;
-        }
-        seen.push(d);
-        let bands = store
-            .snapshots_on(d)
-            .await?
-            .into_iter()
-            .filter_map(|(id, _, b)| Some((id, band_of(b.as_deref())?)))
-            .collect();
-        trend.push((d, bands));
-    }
-    Ok(HealthData {
-        day: Some(day),
-        current,
-        trend,
-    })
-}
-
-fn core_overrides(rows: &[OverrideRow]) -> Vec<(Override, i64)> {
-    rows.iter()
-        .filter_map(|o| Some((o.to_override()?, o.id)))
-        .collect()
-}
-
-/// Scores one account now with the core engine; `None` when the account is
-/// not in the cached account list yet.
+/// Scores the account now through the application layer's one scoring
+/// path; `None` when the account is not in the cached account list yet.
 async fn score_now(
     state: &AppState,
     view: &View,
     a: &Account,
     today: Date,
     overrides: &[OverrideRow],
-) -> Result<Option<(HealthScore, Option<i64>)>, AppError> {
+) -> Result<Option<Scored>, AppError> {
     let accounts = &view.raw.portfolio.accounts;
     let Some(i) = accounts.iter().position(|x| x.id == a.id) else {
         return Ok(None);
     };
-    let config = &state.web.config;
-    let model = state.web.model();
-    let signals = state
-        .store
-        .load_signals_on(SignalsRequest {
-            plan: model.plan(),
-            currency: &config.currency,
-            dates: std::slice::from_ref(&today),
-            shard: Shard::one(accounts, i),
-            track_payments: view.raw.track_payments,
-        })
-        .await?;
-    let Some(signals) = signals.first() else {
-        return Ok(None);
+    let ctx = ScoringContext {
+        config: &state.web.config,
+        model: state.web.model(),
+        accounts,
+        track_payments: view.raw.track_payments,
     };
-    let active = core_overrides(overrides);
-    let plain: Vec<Override> = active.iter().map(|(o, _)| o.clone()).collect();
-    let score = model.score(model.scorecard_index(a), signals, &plain);
-    let id = score
-        .override_applied
-        .as_ref()
-        .and_then(|o| active.iter().find(|(x, _)| x == o).map(|(_, id)| *id));
-    Ok(Some((score, id)))
-}
-
-/// Parses a snapshot's measures: `[[raw, points, contribution], ...]`.
-fn stored_measures(json: &str) -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
-    serde_json::from_str::<Vec<Vec<Option<f64>>>>(json)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| {
-            (
-                m.first().copied().flatten(),
-                m.get(1).copied().flatten(),
-                m.get(2).copied().flatten(),
-            )
-        })
-        .collect()
+    Ok(Some(
+        score_account(&state.store, ctx, i, today, overrides).await?,
+    ))
 }
 
 fn raw_text(kind: &str, raw: Option<f64>) -> String {
@@ -212,9 +93,13 @@ pub async fn panel(
         .store
         .account_snapshots(&a.id, Some(add_days(today, -180)), Some(today))
         .await?;
-    let (score, override_id) = match now {
-        Some(s) => s,
-        None => return Ok(None),
+    let Some(Scored {
+        score,
+        override_row,
+        ..
+    }) = now
+    else {
+        return Ok(None);
     };
     if score.score.is_none() && history.is_empty() {
         return Ok(None);
@@ -226,25 +111,26 @@ pub async fn panel(
         .find(|s| s.day <= add_days(today, -30))
         .or(history.first());
     let comparable = before.filter(|b| *b.scorecard_version == *score.scorecard_version);
-    let old = comparable.map(|b| stored_measures(&b.measures));
+    let old = comparable.map(|b| &b.measures);
     let mut changes = Vec::new();
     let measures = score
         .measures
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            let was = old.as_ref().and_then(|o| o.get(k).copied());
-            let change = match (was.and_then(|w| w.2), m.raw.map(|_| m.contribution)) {
-                (Some(w), Some(n)) => Some(n - w),
+            let was = old.and_then(|o| o.get(k));
+            // A measure without data then or now adds nothing to compare.
+            let change = match (was.filter(|w| w.raw.is_some()), m.raw) {
+                (Some(w), Some(_)) => Some(m.contribution - w.contribution),
                 _ => None,
             };
-            if let (Some(c), Some((old_raw, _, _))) = (change, was)
+            if let (Some(c), Some(w)) = (change, was)
                 && c.abs() >= 2.0
             {
                 changes.push(format!(
                     "{}: {} → {} ({} points to the score)",
                     m.name,
-                    raw_text(m.kind, old_raw),
+                    raw_text(m.kind, w.raw),
                     raw_text(m.kind, m.raw),
                     delta(Some(c))
                 ));
@@ -315,7 +201,9 @@ pub async fn panel(
             o.until,
             o.reason,
             num(score.computed, 0),
-            override_id.map_or(String::new(), |id| format!(" Override #{id}."))
+            override_row
+                .as_ref()
+                .map_or(String::new(), |o| format!(" Override #{}.", o.id))
         )
     });
     Ok(Some(HealthPanel {
@@ -329,76 +217,4 @@ pub async fn panel(
         history_chart,
         override_note,
     }))
-}
-
-/// Saves an override, then rewrites the account's snapshot for today so
-/// that every page shows it.
-pub async fn save_override(
-    state: &AppState,
-    p: &Principal,
-    a: &Account,
-    o: &CheckedOverride,
-    today: Date,
-) -> Result<(), OverrideErrors> {
-    let fail = |e: AppError| OverrideErrors {
-        form: Some(if e.status.is_server_error() {
-            tracing::error!(error = %e.message, "saving an override failed");
-            "The override could not be saved; try again.".to_string()
-        } else {
-            e.message
-        }),
-        ..OverrideErrors::default()
-    };
-    let author = p.email.clone().unwrap_or_else(|| "unknown".into());
-    let now = jiff::Timestamp::now().as_microsecond();
-    state
-        .store
-        .add_override(
-            &NewOverride {
-                account_id: a.id.clone(),
-                score: o.score,
-                reason: o.reason.clone(),
-                author,
-                set_on: today,
-                until: o.until,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let refresh = async {
-        let view = state.web.cache.view(state, &p.scope()).await?;
-        let overrides = state.store.overrides(Some(&a.id)).await?;
-        if let Some((s, override_id)) = score_now(state, &view, a, today, &overrides).await? {
-            let measures = serde_json::to_string(
-                &s.measures
-                    .iter()
-                    .map(|m| (m.raw, m.normalised, m.contribution))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(AppError::internal)?;
-            state
-                .store
-                .write_snapshots(
-                    &[Snapshot {
-                        account_id: a.id.clone(),
-                        day: today,
-                        score: s.score,
-                        band: s.band.map(|b| b.as_str().to_string()),
-                        computed: s.computed,
-                        override_id,
-                        scorecard_version: s.scorecard_version.to_string(),
-                        measures,
-                    }],
-                    now,
-                )
-                .await?;
-        }
-        Ok::<(), AppError>(())
-    };
-    // The override is saved; a failed snapshot refresh only delays lists until the next recompute.
-    if let Err(e) = refresh.await {
-        tracing::warn!(error = %e.message, "refreshing the snapshot after an override failed");
-    }
-    Ok(())
 }

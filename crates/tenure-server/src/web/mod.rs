@@ -26,6 +26,7 @@ pub mod health;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod overrides;
 pub mod overview;
 pub mod risk;
 pub mod settings;

@@ -88,49 +88,14 @@ pub async fn seeded(accounts: u32) -> Seeded {
     }
 }
 
-/// Stores health snapshots of every account on `end` and 30 days before,
-/// as `tenure health recompute` does for single days.
+/// Stores health snapshots on `end` and 30 days before, through the
+/// application layer's recompute (what `tenure health recompute` runs).
 pub async fn score_health(store: &tenure_store::Store, end: jiff::civil::Date) {
-    use tenure_core::config::Config;
-    use tenure_core::health::HealthModel;
-    use tenure_core::model::{date_from_day, day_number};
-    use tenure_store::health::{Shard, SignalsRequest, Snapshot};
-    let config = Config::default();
-    let model = HealthModel::new(&config.health);
-    let accounts = store.health_accounts().await.unwrap();
-    let track_payments = store.payments_tracked().await.unwrap();
-    for day in [date_from_day(day_number(end) - 30), end] {
-        let mut snaps = Vec::new();
-        for shard in Shard::split(&accounts, 1000) {
-            let signals = store
-                .load_signals_on(SignalsRequest {
-                    plan: model.plan(),
-                    currency: &config.currency,
-                    dates: &[day],
-                    shard,
-                    track_payments,
-                })
-                .await
-                .unwrap();
-            for (a, sig) in shard.accounts.iter().zip(&signals) {
-                let s = model.score(model.scorecard_index(a), sig, &[]);
-                let measures: Vec<_> = s
-                    .measures
-                    .iter()
-                    .map(|m| (m.raw, m.normalised, m.contribution))
-                    .collect();
-                snaps.push(Snapshot {
-                    account_id: a.id.clone(),
-                    day,
-                    score: s.score,
-                    band: s.band.map(|b| b.as_str().to_string()),
-                    computed: s.computed,
-                    override_id: None,
-                    scorecard_version: s.scorecard_version.to_string(),
-                    measures: serde_json::to_string(&measures).unwrap(),
-                });
-            }
-        }
-        store.write_snapshots(&snaps, 0).await.unwrap();
+    let config = tenure_core::config::Config::default();
+    let before = tenure_core::model::add_days(end, -30);
+    for day in [before, end] {
+        tenure_app::health::recompute(store, &config, day, day, &tenure_app::health::Quiet)
+            .await
+            .unwrap();
     }
 }

@@ -1,5 +1,5 @@
-//! Shared output helpers for the commands: number formatting and settings
-//! read from the configuration file.
+//! Reading `tenure.toml` for the commands: its errors become one bad-input
+//! error (exit 2) listing each with the file name and line.
 
 use std::path::Path;
 
@@ -33,31 +33,5 @@ pub fn load_config(path: &Path) -> Result<Config> {
         Ok(text) => parse_config_file(path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
         Err(e) => Err(BadInput(format!("cannot read {}: {e}", path.display())).into()),
-    }
-}
-
-/// Formats a count with thousands separators: 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

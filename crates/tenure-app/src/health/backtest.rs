@@ -1,0 +1,127 @@
+//! The churn backtest: scores at past as-of dates, each from the data as
+//! it was then, against whether the account stopped paying within a
+//! horizon.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_core::health::{BacktestStats, HealthModel, backtest_stats, churned_within};
+use tenure_store::Store;
+use tenure_store::health::{Shard, SignalsRequest};
+
+use super::{check_rates, shard_size};
+use crate::{Error, Result};
+
+/// First of each month from `from`'s month to `to` (both included).
+pub fn monthly_dates(from: Date, to: Date) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut d = from.first_of_month();
+    if d < from {
+        d = d.last_of_month().tomorrow().unwrap_or(d);
+    }
+    while d <= to {
+        out.push(d);
+        match d.last_of_month().tomorrow() {
+            Ok(n) => d = n,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// The backtest of one scorecard: pooled statistics over all as-of dates.
+#[derive(Debug, Clone)]
+pub struct BacktestResult {
+    pub label: String,
+    /// The configuration's health version.
+    pub version: String,
+    pub stats: BacktestStats,
+}
+
+/// Backtests each `(label, config)` over the as-of `dates`: churned = MRR
+/// went to 0 within `horizon` days. Exchange rates are checked against the
+/// first configuration.
+pub async fn backtest(
+    store: &Store,
+    configs: &[(String, Config)],
+    dates: &[Date],
+    horizon: u32,
+) -> Result<Vec<BacktestResult>> {
+    if horizon == 0 {
+        return Err(Error::Invalid("--horizon must be at least 1 day".into()));
+    }
+    if dates.is_empty() {
+        return Err(Error::Invalid("no as-of date to backtest".into()));
+    }
+    if let Some((_, first)) = configs.first() {
+        check_rates(store, first).await?;
+    }
+    let mut out = Vec::with_capacity(configs.len());
+    for (label, config) in configs {
+        out.push(backtest_one(store, config, label, dates, horizon).await?);
+    }
+    Ok(out)
+}
+
+async fn backtest_one(
+    store: &Store,
+    config: &Config,
+    label: &str,
+    dates: &[Date],
+    horizon: u32,
+) -> Result<BacktestResult> {
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts().await?;
+    let track_payments = store.payments_tracked().await?;
+    let mut spans: HashMap<String, Vec<(Date, Option<Date>)>> = HashMap::new();
+    for (id, s, e) in store.paying_spans().await? {
+        spans.entry(id).or_default().push((s, e));
+    }
+    let mut outcomes = Vec::new();
+    for shard in Shard::split(&accounts, shard_size(&model, dates)) {
+        let table = store
+            .load_signals(SignalsRequest {
+                plan: model.plan(),
+                currency: &config.currency,
+                dates,
+                shard,
+                track_payments,
+            })
+            .await?;
+        for (d, day) in table.dates().iter().enumerate() {
+            for (i, account) in shard.accounts.iter().enumerate() {
+                let signals = table.signals(d, i);
+                if signals.mrr <= 0.0 {
+                    continue;
+                }
+                // Overrides are people's judgement, not the model's: left out.
+                let score = model.score(model.scorecard_index(account), &signals, &[]);
+                if let Some(s) = score.computed {
+                    let paying = spans.get(&account.id).map_or(&[][..], Vec::as_slice);
+                    outcomes.push((s, churned_within(paying, *day, horizon)));
+                }
+            }
+        }
+    }
+    Ok(BacktestResult {
+        label: label.to_string(),
+        version: model.version().to_string(),
+        stats: backtest_stats(&outcomes, &model.bands()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monthly_dates_are_firsts_of_months_in_range() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let got: Vec<String> = monthly_dates(d("2025-01-15"), d("2025-04-01"))
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(got, ["2025-02-01", "2025-03-01", "2025-04-01"]);
+    }
+}

@@ -1,0 +1,186 @@
+//! Daily snapshots: every customer's score for each day of a range, each
+//! from the data as it was on that day (no look-ahead), stored through the
+//! store.
+
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_core::health::HealthModel;
+use tenure_core::model::{Account, date_from_day, day_number};
+use tenure_store::Store;
+use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
+
+use super::score::{Loaded, score_signals};
+use super::{check_rates, overrides_by_account, shard_size};
+use crate::Result;
+use crate::clock::now_micros;
+
+/// Reports how far a long computation got. Every method has a default
+/// that does nothing.
+pub trait Progress: Sync {
+    /// The number of steps to come.
+    fn start(&self, _steps: u64) {}
+    /// One step is done.
+    fn step(&self) {}
+}
+
+/// No progress shown.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// Accounts scored at a time by [`recompute`] before their snapshots go to
+/// the [`SnapshotWriter`].
+const SCORE_PART: usize = 25_000;
+
+/// Computes and stores one snapshot per customer (paying or in trial, or
+/// with an override that applies) and day from `from` to `to`; returns how
+/// many were written. One step of `progress` per shard and day.
+pub async fn recompute(
+    store: &Store,
+    config: &Config,
+    from: Date,
+    to: Date,
+    progress: &dyn Progress,
+) -> Result<u64> {
+    // Exchange rates are checked while the accounts load (both read
+    // whole tables).
+    let rates = tokio::spawn({
+        let (store, config) = (store.clone(), config.clone());
+        async move { check_rates(&store, &config).await }
+    });
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts_with(model.reads_attributes()).await;
+    rates.await??;
+    let accounts = accounts?;
+    store
+        .save_scorecards(
+            &StoredScorecard::all_of(&model, &config.health),
+            now_micros(),
+        )
+        .await?;
+    let track_payments = store.payments_tracked().await?;
+    let overrides = overrides_by_account(store).await?;
+    let dates: Vec<Date> = (day_number(from)..=day_number(to))
+        .map(date_from_day)
+        .collect();
+    let shards = Shard::split(&accounts, shard_size(&model, &dates));
+    progress.start((shards.len() * dates.len()) as u64);
+    let mut writer = SnapshotWriter {
+        store: store.clone(),
+        now: now_micros(),
+        pending: None,
+        written: 0,
+    };
+    let mut batch: Vec<Snapshot> = Vec::new();
+    for shard in &shards {
+        let table = Loaded::load(
+            store,
+            SignalsRequest {
+                plan: model.plan(),
+                currency: &config.currency,
+                dates: &dates,
+                shard: *shard,
+                track_payments,
+            },
+        )
+        .await?;
+        for (d, day) in dates.iter().enumerate() {
+            let snapshot = |i: usize, account: &Account| {
+                let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
+                let signals = table.signals(d, i);
+                // Accounts neither paying nor in trial are scored only for
+                // an override that may apply.
+                if ov.is_empty() && !account.is_customer_on(signals.mrr, *day) {
+                    return None;
+                }
+                let scored = score_signals(&model, signals, account, ov);
+                if !account.is_customer_on(scored.mrr, *day) && scored.override_row.is_none() {
+                    return None;
+                }
+                Some(Snapshot::of(
+                    &account.id,
+                    &scored.score,
+                    scored.override_id(),
+                ))
+            };
+            for (c, part) in shard.accounts.chunks(SCORE_PART).enumerate() {
+                batch.extend(score_part(part, c * SCORE_PART, &snapshot));
+                if batch.len() >= 10_000 {
+                    writer.send(std::mem::take(&mut batch)).await?;
+                }
+            }
+            progress.step();
+        }
+    }
+    writer.send(batch).await?;
+    writer.finish().await
+}
+
+/// Scores a part of a shard (its first account being the shard's
+/// `first`-th) on one thread per core: scoring is pure, and the part
+/// before is being stored meanwhile.
+fn score_part(
+    part: &[Account],
+    first: usize,
+    snapshot: &(dyn Fn(usize, &Account) -> Option<Snapshot> + Sync),
+) -> Vec<Snapshot> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_run = part.len().div_ceil(cores).max(2_000);
+    let mut out = Vec::with_capacity(part.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = part
+            .chunks(per_run)
+            .enumerate()
+            .map(|(k, run)| {
+                let start = first + k * per_run;
+                scope.spawn(move || {
+                    run.iter()
+                        .enumerate()
+                        .filter_map(|(j, a)| snapshot(start + j, a))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+    });
+    out
+}
+
+/// Stores batches of snapshots in the background while the next batch is
+/// scored; one write at a time, so at most two batches are held.
+struct SnapshotWriter {
+    store: Store,
+    now: i64,
+    pending: Option<tokio::task::JoinHandle<Result<u64>>>,
+    written: u64,
+}
+
+impl SnapshotWriter {
+    /// Waits for the write before, then starts writing `batch`.
+    async fn send(&mut self, batch: Vec<Snapshot>) -> Result<()> {
+        self.wait().await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (store, now) = (self.store.clone(), self.now);
+        self.pending = Some(tokio::spawn(async move {
+            Ok(store.write_snapshots(&batch, now).await?)
+        }));
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> Result<()> {
+        if let Some(h) = self.pending.take() {
+            self.written += h.await??;
+        }
+        Ok(())
+    }
+
+    /// The number of snapshots written, once the last write is done.
+    async fn finish(mut self) -> Result<u64> {
+        self.wait().await?;
+        Ok(self.written)
+    }
+}

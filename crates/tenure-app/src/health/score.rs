@@ -1,0 +1,248 @@
+//! Scoring accounts on a day: the one path behind `tenure health`, the
+//! API's health routes and the account page's live score.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_core::health::{AccountSignals, HealthModel, HealthScore, Override, SignalsTable};
+use tenure_core::model::{Account, add_days};
+use tenure_store::Store;
+use tenure_store::health::{OverrideRow, Shard, SignalsRequest};
+
+use super::{check_rates, overrides_by_account, shard_size};
+use crate::{Error, Result};
+
+/// A score with what it was computed from.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub score: HealthScore,
+    /// The account's MRR on the day, in the reporting currency.
+    pub mrr: f64,
+    /// The stored override the score applied, if any.
+    pub override_row: Option<OverrideRow>,
+}
+
+impl Scored {
+    /// The id of the override the score applied.
+    pub fn override_id(&self) -> Option<i64> {
+        self.override_row.as_ref().map(|o| o.id)
+    }
+}
+
+/// Scores an account from its signals, applying the first of its stored
+/// overrides that holds on the day.
+pub fn score_signals(
+    model: &HealthModel,
+    signals: AccountSignals,
+    account: &Account,
+    overrides: &[OverrideRow],
+) -> Scored {
+    let active: Vec<(Override, &OverrideRow)> = overrides
+        .iter()
+        .filter_map(|o| Some((o.to_override()?, o)))
+        .collect();
+    let plain: Vec<Override> = active.iter().map(|(o, _)| o.clone()).collect();
+    let score = model.score(model.scorecard_index(account), &signals, &plain);
+    let override_row = score.override_applied.as_ref().and_then(|applied| {
+        active
+            .iter()
+            .find(|(o, _)| o == applied)
+            .map(|(_, row)| (*row).clone())
+    });
+    Scored {
+        score,
+        mrr: signals.mrr,
+        override_row,
+    }
+}
+
+/// Signals loaded for a shard: a table over many dates, or one day's
+/// signals aggregated from the usage rollups (faster for a single day).
+pub(crate) enum Loaded {
+    Table(Box<SignalsTable>),
+    Day(Vec<AccountSignals>),
+}
+
+impl Loaded {
+    pub(crate) async fn load(store: &Store, req: SignalsRequest<'_>) -> Result<Loaded> {
+        Ok(if req.dates.len() == 1 {
+            Loaded::Day(store.load_signals_on(req).await?)
+        } else {
+            Loaded::Table(Box::new(store.load_signals(req).await?))
+        })
+    }
+
+    /// The signals of the shard's `i`-th account on the `date`-th date.
+    pub(crate) fn signals(&self, date: usize, i: usize) -> AccountSignals {
+        match self {
+            Loaded::Table(t) => t.signals(date, i),
+            Loaded::Day(v) => v[i].clone(),
+        }
+    }
+}
+
+/// What [`score_account`] needs besides the account: the configuration,
+/// its compiled model, every account in the store's order (a shard is cut
+/// from it) and whether payment failures are tracked.
+#[derive(Clone, Copy)]
+pub struct ScoringContext<'a> {
+    pub config: &'a Config,
+    pub model: &'a HealthModel,
+    /// [`Store::health_accounts`], in that order.
+    pub accounts: &'a [Account],
+    /// [`Store::payments_tracked`].
+    pub track_payments: bool,
+}
+
+/// Scores the `i`-th account of `ctx.accounts` on `as_of` from the data as
+/// it is now, with its stored overrides.
+pub async fn score_account(
+    store: &Store,
+    ctx: ScoringContext<'_>,
+    i: usize,
+    as_of: Date,
+    overrides: &[OverrideRow],
+) -> Result<Scored> {
+    let loaded = Loaded::load(
+        store,
+        SignalsRequest {
+            plan: ctx.model.plan(),
+            currency: &ctx.config.currency,
+            dates: std::slice::from_ref(&as_of),
+            shard: Shard::one(ctx.accounts, i),
+            track_payments: ctx.track_payments,
+        },
+    )
+    .await?;
+    Ok(score_signals(
+        ctx.model,
+        loaded.signals(0, 0),
+        &ctx.accounts[i],
+        overrides,
+    ))
+}
+
+/// Which accounts [`scores`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct ScoresQuery {
+    /// Only this account.
+    pub account: Option<String>,
+    /// Also accounts neither paying nor in trial on the day.
+    pub all: bool,
+}
+
+/// An account's score on a day with its trend.
+#[derive(Debug, Clone)]
+pub struct AccountScore {
+    pub account: Account,
+    pub scored: Scored,
+    /// Change against the stored score about 7 and 30 days earlier.
+    pub d7: Option<f64>,
+    pub d30: Option<f64>,
+}
+
+/// The scores of [`scores`].
+#[derive(Debug, Clone)]
+pub struct Scores {
+    pub as_of: Date,
+    /// The configuration's health version (every scorecard's).
+    pub config_version: String,
+    /// Worst first; accounts without a score last.
+    pub accounts: Vec<AccountScore>,
+}
+
+/// Scores accounts on `as_of` (customers only, unless `query.all` or one
+/// account is asked for), with their 7- and 30-day changes against the
+/// stored snapshots.
+pub async fn scores(
+    store: &Store,
+    config: &Config,
+    as_of: Date,
+    query: &ScoresQuery,
+) -> Result<Scores> {
+    check_rates(store, config).await?;
+    let model = HealthModel::new(&config.health);
+    let accounts = store.health_accounts().await?;
+    let track_payments = store.payments_tracked().await?;
+    let overrides = overrides_by_account(store).await?;
+    let shards = match &query.account {
+        Some(id) => {
+            let i = accounts
+                .iter()
+                .position(|a| &a.id == id)
+                .ok_or_else(|| Error::NotFound(format!("account {id:?}")))?;
+            vec![(i, Shard::one(&accounts, i))]
+        }
+        None => {
+            let mut offset = 0;
+            Shard::split(&accounts, shard_size(&model, &[as_of]))
+                .into_iter()
+                .map(|s| {
+                    let first = offset;
+                    offset += s.accounts.len();
+                    (first, s)
+                })
+                .collect()
+        }
+    };
+    let history = score_history(store, as_of).await?;
+    let mut out = Vec::new();
+    for (offset, shard) in shards {
+        let loaded = Loaded::load(
+            store,
+            SignalsRequest {
+                plan: model.plan(),
+                currency: &config.currency,
+                dates: &[as_of],
+                shard,
+                track_payments,
+            },
+        )
+        .await?;
+        for (i, account) in shard.accounts.iter().enumerate() {
+            let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
+            let scored = score_signals(&model, loaded.signals(0, i), account, ov);
+            if query.account.is_none() && !query.all && !account.is_customer_on(scored.mrr, as_of) {
+                continue;
+            }
+            let deltas = tenure_core::health::score_deltas(
+                history.get(&account.id).map_or(&[][..], Vec::as_slice),
+                as_of,
+                scored.score.score,
+            );
+            out.push(AccountScore {
+                account: accounts[offset + i].clone(),
+                scored,
+                d7: deltas.d7,
+                d30: deltas.d30,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        let key = |s: &AccountScore| s.scored.score.score.unwrap_or(f64::INFINITY);
+        key(a)
+            .total_cmp(&key(b))
+            .then_with(|| a.account.id.cmp(&b.account.id))
+    });
+    Ok(Scores {
+        as_of,
+        config_version: model.version().to_string(),
+        accounts: out,
+    })
+}
+
+/// Stored scores from 33 to 7 days before `as_of`, by account, for the 7-
+/// and 30-day changes.
+async fn score_history(store: &Store, as_of: Date) -> Result<HashMap<String, Vec<(Date, f64)>>> {
+    let mut history: HashMap<String, Vec<(Date, f64)>> = HashMap::new();
+    for (id, day, score) in store
+        .snapshot_scores(add_days(as_of, -33), add_days(as_of, -7))
+        .await?
+    {
+        if let Some(s) = score {
+            history.entry(id).or_default().push((day, s));
+        }
+    }
+    Ok(history)
+}

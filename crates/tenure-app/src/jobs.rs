@@ -1,0 +1,98 @@
+//! Background jobs: keep today's health snapshot fresh.
+//!
+//! `tenure serve` runs [`run_forever`] beside the server; `tenure run-jobs
+//! --once` runs one [`run_once`] pass for people who schedule it with
+//! cron. A pass recomputes today's scores when the data changed since the
+//! last pass (new events, rows, imports, overrides: see
+//! [`DataFingerprint`]), when the UTC day changed, or when the last pass is
+//! older than [`MAX_AGE`]. Passes are `interval` apart, so new data shows
+//! in scores within about two intervals. Later pipelines (segments,
+//! stages, cadence, playbooks) run in the same pass, after the scores.
+
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_store::Store;
+use tenure_store::health::DataFingerprint;
+
+use crate::Result;
+use crate::clock::today;
+use crate::health::{Quiet, recompute};
+
+/// Scores are refreshed at least this often even without new data.
+pub const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// How often `tenure serve` runs a pass.
+pub const SERVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What the previous pass saw.
+#[derive(Debug, Default)]
+pub struct JobState {
+    fingerprint: Option<DataFingerprint>,
+    day: Option<Date>,
+    at: Option<Instant>,
+}
+
+impl JobState {
+    /// Whether a pass on `day` that sees `fingerprint` can be skipped: the
+    /// last pass saw the same data on the same day less than [`MAX_AGE`]
+    /// ago (`now` being the current instant).
+    pub fn is_fresh(&self, fingerprint: &DataFingerprint, day: Date, now: Instant) -> bool {
+        self.fingerprint.as_ref() == Some(fingerprint)
+            && self.day == Some(day)
+            && self.at.is_some_and(|t| now.duration_since(t) < MAX_AGE)
+    }
+
+    fn record(&mut self, fingerprint: DataFingerprint, day: Date, at: Instant) {
+        self.fingerprint = Some(fingerprint);
+        self.day = Some(day);
+        self.at = Some(at);
+    }
+}
+
+/// One pass: recomputes today's snapshots if needed; returns how many were
+/// written, or `None` when nothing had changed.
+pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
+    let fingerprint = store.data_fingerprint().await?;
+    let day = today();
+    if state.is_fresh(&fingerprint, day, Instant::now()) {
+        return Ok(None);
+    }
+    // The fingerprint was read before scoring, so data arriving during the
+    // pass changes it and triggers the next pass.
+    let written = recompute(store, config, day, day, &Quiet).await?;
+    state.record(fingerprint, day, Instant::now());
+    Ok(Some(written))
+}
+
+/// Runs passes every `interval` until `stop` resolves; errors are logged and
+/// the next pass tries again.
+pub async fn run_forever(
+    store: Store,
+    config: Config,
+    interval: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut state = JobState::default();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticker.tick() => {
+                let started = Instant::now();
+                match run_once(&store, &config, &mut state).await {
+                    Ok(Some(n)) => tracing::info!(
+                        snapshots = n,
+                        ms = started.elapsed().as_millis() as u64,
+                        "health scores refreshed"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "health refresh failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Tenure's application layer: the pipelines that load through the store,
+//! compute in core and save through the store, used alike by the server
+//! (`tenure-server`) and the command (`tenure`).
+//!
+//! - [`health`]: scoring accounts (one path for the CLI, the API and the
+//!   pages), daily snapshots without look-ahead ([`health::recompute()`]),
+//!   the churn backtest, manual overrides and the comparison of a score
+//!   with an earlier one.
+//! - [`metrics`]: the revenue and usage metrics of a period from the
+//!   database ([`metrics::compute`]).
+//! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
+//!   them beside the server, `tenure run-jobs` from cron.
+//! - [`clock`]: the one place that reads the wall clock.
+//!
+//! Errors are [`Error`]: the caller's input ([`Error::Invalid`],
+//! [`Error::NotFound`]) apart from failures of the store, so that the CLI
+//! exits 2 and the server answers 4xx for the first kind.
+
+pub mod clock;
+pub mod health;
+pub mod jobs;
+pub mod metrics;
+
+use tenure_store::StoreError;
+
+/// What can go wrong in a pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input the caller can fix: a bad date, a missing exchange rate, an
+    /// override that breaks a rule. The message says what to change.
+    #[error("{0}")]
+    Invalid(String),
+    /// A record the caller named does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The database failed or holds data it cannot read.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A background task of the pipeline failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(what) => Error::NotFound(what),
+            e => Error::Store(e),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for Error {
+    fn from(e: tokio::task::JoinError) -> Error {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Error::Internal(format!("a background task stopped: {e}")),
+        }
+    }
+}
+
+impl Error {
+    /// True for errors the caller can fix ([`Error::Invalid`],
+    /// [`Error::NotFound`], and the store's refused input).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Invalid(_)
+                | Error::NotFound(_)
+                | Error::Store(StoreError::Invalid(_) | StoreError::BadUrl(_))
+        )
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
