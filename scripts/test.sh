@@ -48,4 +48,5 @@ eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$TENURE_PG_DIR"' EXIT
 export TEST_DATABASE_URL
 run_tests -p tenure-store --test contract --test metrics --test health
+run_tests -p tenure-app
 run_tests -p tenure-server

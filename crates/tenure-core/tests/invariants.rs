@@ -18,6 +18,7 @@ const FORBIDDEN_DEPENDENCIES: &[&str] = &[
     "rusqlite",
     "postgres",
     "tenure-store",
+    "tenure-app",
     "tenure-server",
     "getrandom",
 ];

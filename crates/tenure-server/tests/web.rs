@@ -34,11 +34,14 @@ impl Resp {
         self.texts(selector).len()
     }
     fn attr(&self, selector: &str, name: &str) -> Option<String> {
+        self.attrs(selector, name).into_iter().next()
+    }
+    fn attrs(&self, selector: &str, name: &str) -> Vec<String> {
         let sel = Selector::parse(selector).unwrap();
         self.html()
             .select(&sel)
-            .next()
-            .and_then(|e| e.value().attr(name).map(str::to_string))
+            .filter_map(|e| e.value().attr(name).map(str::to_string))
+            .collect()
     }
 }
 
@@ -416,6 +419,24 @@ async fn the_account_page_explains_health_and_takes_an_override() {
     for e in ["#o-score-err", "#o-reason-err", "#o-until-err"] {
         assert_eq!(bad.count(e), 1, "{e}");
     }
+    // The rules every surface shares (tenure_core::health::check_override).
+    let far = tenure_core::model::add_days(today, 400);
+    let long = "x".repeat(1001);
+    let bad = b
+        .post(
+            &format!("{id}/override"),
+            &format!("csrf_token={csrf}&score=20&reason={long}&until={far}"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.texts("#o-until-err"),
+        ["An override lasts at most a year."]
+    );
+    assert_eq!(
+        bad.texts("#o-reason-err"),
+        ["Keep the reason under 1,000 characters."]
+    );
     let ok = b
         .post(
             &format!("{id}/override"),
@@ -426,16 +447,22 @@ async fn the_account_page_explains_health_and_takes_an_override() {
     let after = b.get(&ok.location).await;
     assert!(after.texts("#override-note")[0].contains("Champion left"));
     assert_eq!(after.texts(".score-line .score"), ["20"]);
-    // The snapshot of today is rewritten: the account is red on the risk board.
-    let name = after.texts("h1")[0]
-        .split(" Red")
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    // The snapshot of today is rewritten: the account, green before, is
+    // now red and on the risk board.
     let risk = b.get("/risk").await;
-    let _ = name;
-    assert!(risk.count("#risk tbody tr") >= 1);
+    let linked = risk.attrs("#risk tbody a", "href");
+    assert!(
+        linked.contains(&id),
+        "{id} is not on the risk board: {linked:?}"
+    );
+    assert!(
+        b.get("/accounts?band=green")
+            .await
+            .attrs("#accounts tbody a", "href")
+            .iter()
+            .all(|h| h != &id),
+        "{id} is still listed as green"
+    );
 }
 
 #[tokio::test]

@@ -34,7 +34,8 @@ pub use history::{GroupRow, Interval, account_history, groups};
 pub use overrides::{OverrideRequest, clear_overrides, list_overrides, set_override};
 pub use recompute::{Progress, Quiet, recompute};
 pub use score::{
-    AccountScore, Scored, Scores, ScoresQuery, ScoringContext, score_account, score_signals, scores,
+    AccountScore, Scored, Scores, ScoresQuery, ScoringContext, score_account, score_by_id,
+    score_signals, scores,
 };
 
 use crate::{Error, Result};

@@ -8,7 +8,7 @@ use tenure_core::health::{HealthModel, OverrideProblem, check_override};
 use tenure_store::Store;
 use tenure_store::health::{NewOverride, OverrideRow, Snapshot};
 
-use super::score::{ScoringContext, score_account};
+use super::score::score_by_id;
 use crate::{Error, Result};
 
 /// A manual score as asked for, before the rules are checked.
@@ -105,18 +105,7 @@ async fn refresh_snapshot(
 ) {
     let refresh = async {
         let model = HealthModel::new(&config.health);
-        let accounts = store.health_accounts_with(model.reads_attributes()).await?;
-        let Some(i) = accounts.iter().position(|a| a.id == account_id) else {
-            return Ok(());
-        };
-        let ctx = ScoringContext {
-            config,
-            model: &model,
-            accounts: &accounts,
-            track_payments: store.payments_tracked().await?,
-        };
-        let overrides = store.overrides(Some(account_id)).await?;
-        let scored = score_account(store, ctx, i, today, &overrides).await?;
+        let (_, scored) = score_by_id(store, config, &model, account_id, today).await?;
         let snapshot = Snapshot::of(account_id, &scored.score, scored.override_id());
         store.write_snapshots(&[snapshot], now_micros).await?;
         Ok::<(), Error>(())

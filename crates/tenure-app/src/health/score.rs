@@ -123,6 +123,33 @@ pub async fn score_account(
     ))
 }
 
+/// Scores the account `account_id` on `as_of` from the data as it is now,
+/// with its stored overrides, loading what [`score_account`] needs; an
+/// unknown account is [`Error::NotFound`].
+pub async fn score_by_id(
+    store: &Store,
+    config: &Config,
+    model: &HealthModel,
+    account_id: &str,
+    as_of: Date,
+) -> Result<(Account, Scored)> {
+    check_rates(store, config).await?;
+    let accounts = store.health_accounts_with(model.reads_attributes()).await?;
+    let i = accounts
+        .iter()
+        .position(|a| a.id == account_id)
+        .ok_or_else(|| Error::NotFound(format!("account {account_id:?}")))?;
+    let ctx = ScoringContext {
+        config,
+        model,
+        accounts: &accounts,
+        track_payments: store.payments_tracked().await?,
+    };
+    let overrides = store.overrides(Some(account_id)).await?;
+    let scored = score_account(store, ctx, i, as_of, &overrides).await?;
+    Ok((accounts[i].clone(), scored))
+}
+
 /// Which accounts [`scores`] lists.
 #[derive(Debug, Clone, Default)]
 pub struct ScoresQuery {

@@ -4,23 +4,18 @@
 //! the JSON body or query), call the store with the caller's account scope,
 //! answer JSON. Request and response types live next to their routes.
 //!
-//! Route groups owned by other modules plug in here too: [`health`],
-//! [`metrics`], [`mrr`] and [`cohorts`] are empty routers for now, the places
-//! where `/api/v1/health...`, `/api/v1/metrics...`, `/api/v1/mrr/movements`
-//! and `/api/v1/cohorts` will be added.
+//! [`health`] serves an account's score, history and overrides through the
+//! application layer (`tenure_app::health`), as the CLI and the pages do.
 
 #[macro_use]
 mod crud;
 
 pub mod accounts;
-pub mod cohorts;
 pub mod contacts;
 pub mod engagements;
 pub mod events;
 pub mod extract;
 pub mod health;
-pub mod metrics;
-pub mod mrr;
 pub mod session;
 pub mod subscriptions;
 pub mod survey_responses;
@@ -42,7 +37,4 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(survey_responses::router())
         .merge(engagements::router())
         .merge(health::router())
-        .merge(metrics::router())
-        .merge(mrr::router())
-        .merge(cohorts::router())
 }

@@ -6,10 +6,12 @@
 //! scores) is loaded in a few bulk queries; each scope (everything, or one
 //! CSM's accounts) gets a [`View`] built from it on first use: the metrics
 //! [`Dataset`], one [`Row`] per account for the table, twelve monthly reports
-//! and the health band counts. After [`TTL`] or a write through the pages
-//! ([`Cache::invalidate`]) the next request still gets the current view
-//! while one background task reloads, so no request waits on a rebuild
-//! except the very first.
+//! and the health band counts. After [`TTL`] the next request still gets
+//! the current view while one background task reloads. After a write
+//! through the pages or the API ([`Cache::invalidate`]) the next request
+//! waits for the reload instead, so that whoever saved an engagement or an
+//! override sees it on the next page they open (the overview, the lists
+//! and the risk board).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,8 +162,22 @@ impl View {
 #[derive(Default)]
 struct Inner {
     raw: Option<(Instant, Arc<Raw>)>,
-    stale: bool,
+    /// Writes so far ([`Cache::invalidate`]).
+    writes: u64,
+    /// The value of `writes` when `raw` was loaded: older means a write
+    /// happened since, and `raw` must be reloaded before it is served.
+    loaded_after: u64,
     views: HashMap<String, Arc<View>>,
+}
+
+impl Inner {
+    /// Stores a fresh load that started when `writes` was `seen`; a write
+    /// during the load leaves it marked out of date.
+    fn store(&mut self, raw: Arc<Raw>, seen: u64) {
+        self.raw = Some((Instant::now(), raw));
+        self.loaded_after = seen;
+        self.views.clear();
+    }
 }
 
 /// The cache; one per server.
@@ -187,49 +203,58 @@ fn scope_key(scope: &Scope) -> String {
 }
 
 impl Cache {
-    /// Marks the aggregates out of date after a write.
+    /// Marks the aggregates out of date after a write: the next request
+    /// reloads them before it answers.
     pub fn invalidate(&self) {
-        self.inner.lock().expect("cache lock").stale = true;
+        self.inner.lock().expect("cache lock").writes += 1;
     }
 
     /// The aggregates of `scope`.
     pub async fn view(&self, state: &AppState, scope: &Scope) -> Result<Arc<View>, AppError> {
         let key = scope_key(scope);
-        let (raw, stale) = {
+        let raw = {
             let inner = self.inner.lock().expect("cache lock");
-            if let Some((at, raw)) = &inner.raw {
-                let stale = inner.stale || at.elapsed() > TTL;
-                if let Some(v) = inner.views.get(&key) {
-                    if stale {
+            match &inner.raw {
+                Some((at, raw)) if inner.loaded_after == inner.writes => {
+                    let expired = at.elapsed() > TTL;
+                    if expired {
                         self.refresh_in_background(state);
                     }
-                    return Ok(v.clone());
+                    if let Some(v) = inner.views.get(&key) {
+                        return Ok(v.clone());
+                    }
+                    Some(raw.clone())
                 }
-                (Some(raw.clone()), stale)
-            } else {
-                (None, true)
+                // Nothing loaded yet, or written since: reload first.
+                _ => None,
             }
         };
         let _guard = self.build.lock().await;
-        // Another request may have built it meanwhile.
-        if let Some(v) = self.inner.lock().expect("cache lock").views.get(&key)
-            && raw.is_some()
-        {
-            return Ok(v.clone());
-        }
         let raw = match raw {
-            Some(r) => {
-                if stale {
-                    self.refresh_in_background(state);
-                }
-                r
-            }
+            Some(r) => Some(r),
             None => {
+                // Another request may have reloaded meanwhile.
+                let inner = self.inner.lock().expect("cache lock");
+                match &inner.raw {
+                    Some((_, raw)) if inner.loaded_after == inner.writes => {
+                        if let Some(v) = inner.views.get(&key) {
+                            return Ok(v.clone());
+                        }
+                        Some(raw.clone())
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let raw = match raw {
+            Some(r) => r,
+            None => {
+                let seen = self.inner.lock().expect("cache lock").writes;
                 let r = Arc::new(load_raw(&state.store).await?);
-                let mut inner = self.inner.lock().expect("cache lock");
-                inner.raw = Some((Instant::now(), r.clone()));
-                inner.stale = false;
-                inner.views.clear();
+                self.inner
+                    .lock()
+                    .expect("cache lock")
+                    .store(r.clone(), seen);
                 r
             }
         };
@@ -254,12 +279,11 @@ impl Cache {
         let state = state.clone();
         tokio::spawn(async move {
             let cache = &state.web.cache;
+            let seen = cache.inner.lock().expect("cache lock").writes;
             match load_raw(&state.store).await {
                 Ok(raw) => {
                     let mut inner = cache.inner.lock().expect("cache lock");
-                    inner.raw = Some((Instant::now(), Arc::new(raw)));
-                    inner.stale = false;
-                    inner.views.clear();
+                    inner.store(Arc::new(raw), seen);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e.message, "reloading the dashboard cache failed")

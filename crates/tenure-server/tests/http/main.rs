@@ -6,6 +6,7 @@
 mod api;
 mod auth_matrix;
 mod common;
+mod health;
 mod ingest;
 mod smoke;
 mod webhooks;

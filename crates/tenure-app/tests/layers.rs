@@ -1,0 +1,125 @@
+//! The workspace's layering, checked rather than hoped for (ARCHITECTURE.md,
+//! "Invariants"): each crate depends only on the crates below it, so core
+//! and the application layer never import server or binary code, and only
+//! the store writes SQL.
+
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The workspace crates a crate may depend on (normal dependencies).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("tenure-core", &[]),
+    ("tenure-store", &["tenure-core"]),
+    ("tenure-app", &["tenure-core", "tenure-store"]),
+    (
+        "tenure-server",
+        &["tenure-core", "tenure-store", "tenure-app"],
+    ),
+    (
+        "tenure",
+        &["tenure-core", "tenure-store", "tenure-app", "tenure-server"],
+    ),
+    (
+        "tenure-bench",
+        &["tenure-core", "tenure-store", "tenure-app"],
+    ),
+];
+
+/// The names under `[dependencies]` of a crate's manifest.
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("reading {krate}'s Cargo.toml: {e}"));
+    let Some(deps) = manifest.split("\n[dependencies]").nth(1) else {
+        return Vec::new();
+    };
+    deps.split("\n[")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(['=', '.']).next())
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The crates of the workspace (folders under crates/).
+fn crates() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(workspace().join("crates"))
+        .expect("reading crates/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn each_crate_depends_only_on_the_layers_below_it() {
+    let all = crates();
+    assert!(all.len() >= 5, "crates not found: {all:?}");
+    for krate in &all {
+        let allowed = ALLOWED
+            .iter()
+            .find(|(k, _)| k == krate)
+            .unwrap_or_else(|| panic!("{krate} is not in this test's layering: add it"))
+            .1;
+        for dep in dependencies(krate) {
+            if dep.starts_with("tenure") {
+                assert!(
+                    allowed.contains(&dep.as_str()),
+                    "{krate} must not depend on {dep} (allowed: {allowed:?})"
+                );
+            }
+        }
+    }
+    // The parser sees the edges that exist.
+    assert!(dependencies("tenure-app").contains(&"tenure-store".to_string()));
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("reading a source folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_the_store_writes_sql() {
+    let statements = [
+        "SELECT ",
+        "INSERT INTO",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+    ];
+    let mut checked = 0;
+    for krate in crates().iter().filter(|k| *k != "tenure-store") {
+        let mut files = Vec::new();
+        rust_files(
+            &workspace().join("crates").join(krate).join("src"),
+            &mut files,
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("reading a source file");
+            checked += 1;
+            for s in statements {
+                assert!(
+                    !text.contains(s),
+                    "{} contains {s:?}: SQL belongs in tenure-store",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(checked > 10, "too few files checked: the walker is wrong");
+}
