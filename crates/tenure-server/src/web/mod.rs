@@ -1,4 +1,5 @@
-//! The web dashboard: server-rendered pages for people (DESIGN §6).
+//! The web dashboard: server-rendered pages for people (README.md, "The
+//! dashboard").
 //!
 //! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
