@@ -119,8 +119,9 @@ pub async fn panel(
         .enumerate()
         .map(|(k, m)| {
             let was = old.and_then(|o| o.get(k));
-            // A measure without data then or now adds nothing to compare.
-            let change = match (was.filter(|w| w.raw.is_some()), m.raw) {
+            // Compared when the measure has data now (without data then,
+            // it contributed nothing).
+            let change = match (was, m.raw) {
                 (Some(w), Some(_)) => Some(m.contribution - w.contribution),
                 _ => None,
             };
