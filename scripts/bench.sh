@@ -3,10 +3,11 @@
 #
 #   scripts/bench.sh [ACCOUNTS] [END] [RUNS]      defaults: 100000 2025-12-31 3
 #
-# 1. Builds the release binary.
+# 1. Builds the release binaries (`tenure`, and `tenure-bench`, which holds
+#    the benchmarks).
 # 2. Writes the demo company as files (`tenure demo --out`) and loads the same
 #    company into a fresh SQLite database (`tenure demo --no-serve`).
-# 3. Times `tenure bench metrics` (load from the database + compute) for the
+# 3. Times `tenure-bench metrics` (load from the database + compute) for the
 #    last quarter and the 24 months ending with END.
 # 4. Installs the duckdb Python package into its own virtual environment
 #    (target/bench/venv) and computes the same metrics in SQL from the files,
@@ -26,8 +27,9 @@ DB="sqlite://$DATA/tenure.db"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "cargo build --release"
-cargo build --release -p tenure
+cargo build --release -p tenure -p tenure-bench
 TENURE=target/release/tenure
+BENCH=target/release/tenure-bench
 
 mkdir -p "$DATA"
 if [ ! -f "$DATA/.files-done" ]; then
@@ -44,9 +46,9 @@ fi
 ls -l "$DATA/files" >&2
 du -sh "$DATA/tenure.db" >&2
 
-step "tenure bench metrics"
+step "tenure-bench metrics"
 [ -f "$DATA/tenure.toml" ] || "$TENURE" --config "$DATA/tenure.toml" init >&2
-"$TENURE" --db "$DB" --config "$DATA/tenure.toml" bench metrics --end "$END" --runs "$RUNS" \
+"$BENCH" --db "$DB" --config "$DATA/tenure.toml" metrics --end "$END" --runs "$RUNS" \
   > "$DATA/tenure.json"
 
 step "duckdb reference"

@@ -1,8 +1,8 @@
-"""Reference for `tenure bench metrics`: DESIGN §3 metrics in DuckDB SQL.
+"""Reference for `tenure-bench metrics`: DESIGN §3 metrics in DuckDB SQL.
 
 Reads the files `tenure demo --out DIR` writes (subscriptions.csv and
 events.ndjson), computes the MRR family and the usage metrics for the same
-periods as `tenure bench metrics`, times them, and compares the numbers with
+periods as `tenure-bench metrics`, times them, and compares the numbers with
 Tenure's. Run by scripts/bench.sh; see docs/PERFORMANCE.md.
 
 usage: bench_duckdb.py DIR TENURE_JSON RUNS

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_store::Kind;
 
-use crate::{bench, data, demo, health, metrics};
+use crate::{data, demo, health, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -89,11 +89,6 @@ pub enum Command {
     },
     /// Cohort retention by month of first MRR (docs/METRICS.md).
     Cohorts(metrics::CohortsArgs),
-    /// Benchmarks (docs/PERFORMANCE.md).
-    Bench {
-        #[command(subcommand)]
-        command: bench::BenchCommand,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +203,5 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: metrics::MrrCommand::Movements(args),
         } => metrics::movements(&cli.db, &cli.config, args).await,
         Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
-        Command::Bench { command } => bench::run(&cli.db, &cli.config, command).await,
     }
 }

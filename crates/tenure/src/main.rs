@@ -4,8 +4,6 @@
 //! tenure-store's SQL) or the server (tenure-server), and prints.
 
 mod admin;
-mod bench;
-mod bench_health;
 mod cli;
 mod config_file;
 mod data;

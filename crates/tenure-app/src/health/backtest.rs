@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 
 use jiff::civil::Date;
+use serde_json::{Value, json};
 use tenure_core::config::Config;
-use tenure_core::health::{BacktestStats, HealthModel, backtest_stats, churned_within};
+use tenure_core::health::{
+    BacktestStats, BandOutcome, HealthModel, backtest_stats, churned_within,
+};
 use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest};
 
@@ -37,6 +40,33 @@ pub struct BacktestResult {
     /// The configuration's health version.
     pub version: String,
     pub stats: BacktestStats,
+}
+
+/// The backtest as JSON: the horizon, the as-of dates and each scorecard's
+/// statistics. `tenure health backtest --format json` prints it and the
+/// health benchmark (`tenure-bench health`) stores it in its report.
+pub fn report_json(horizon: u32, dates: &[Date], results: &[BacktestResult]) -> Value {
+    let band = |b: &BandOutcome| json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate});
+    json!({
+        "horizon_days": horizon,
+        "as_of_dates": dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "scorecards": results.iter().map(|r| json!({
+            "scorecard": r.label,
+            "config_version": r.version,
+            "accounts": r.stats.accounts,
+            "churned": r.stats.churned,
+            "churn_rate": r.stats.churn_rate,
+            "auc": r.stats.auc,
+            "churn_rate_by_band": {
+                "red": band(&r.stats.red),
+                "yellow": band(&r.stats.yellow),
+                "green": band(&r.stats.green),
+            },
+            "churned_while_green": r.stats.churned_while_green,
+            "worst_decile_churn_rate": r.stats.worst_decile_churn_rate,
+            "worst_decile_lift": r.stats.worst_decile_lift,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Backtests each `(label, config)` over the as-of `dates`: churned = MRR

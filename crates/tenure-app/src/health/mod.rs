@@ -10,7 +10,8 @@
 //!   [`tenure_core::health::check_override`]), clearing and listing manual
 //!   scores.
 //! - [`diff`](mod@diff): what changed in an account's score since a day.
-//! - [`backtest`](mod@backtest): how well past scores predicted churn.
+//! - [`backtest`](mod@backtest): how well past scores predicted churn, and
+//!   its JSON report ([`backtest::report_json`]).
 
 pub mod backtest;
 pub mod diff;

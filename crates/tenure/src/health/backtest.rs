@@ -4,41 +4,15 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use jiff::civil::Date;
-use serde_json::{Value, json};
+use tenure_app::health::backtest::report_json;
 use tenure_app::health::{BacktestResult, monthly_dates};
 use tenure_core::config::Config;
-use tenure_core::health::BandOutcome;
 use tenure_core::model::add_days;
 use tenure_store::Store;
 
 use super::{BacktestArgs, Format, fmt_opt, opt_date, print_json, truncate};
 use crate::BadInput;
 use crate::config_file::load_config;
-
-/// The backtest as JSON (also written by `tenure bench health`).
-pub fn backtest_json(horizon: u32, dates: &[Date], results: &[BacktestResult]) -> Value {
-    let band = |b: &BandOutcome| json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate});
-    json!({
-        "horizon_days": horizon,
-        "as_of_dates": dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        "scorecards": results.iter().map(|r| json!({
-            "scorecard": r.label,
-            "config_version": r.version,
-            "accounts": r.stats.accounts,
-            "churned": r.stats.churned,
-            "churn_rate": r.stats.churn_rate,
-            "auc": r.stats.auc,
-            "churn_rate_by_band": {
-                "red": band(&r.stats.red),
-                "yellow": band(&r.stats.yellow),
-                "green": band(&r.stats.green),
-            },
-            "churned_while_green": r.stats.churned_while_green,
-            "worst_decile_churn_rate": r.stats.worst_decile_churn_rate,
-            "worst_decile_lift": r.stats.worst_decile_lift,
-        })).collect::<Vec<_>>(),
-    })
-}
 
 pub(super) async fn backtest(store: &Store, config: &Config, args: BacktestArgs) -> Result<()> {
     if args.horizon == 0 {
@@ -69,7 +43,7 @@ pub(super) async fn backtest(store: &Store, config: &Config, args: BacktestArgs)
     }
     let results = tenure_app::health::backtest(store, &configs, &dates, args.horizon).await?;
     if args.format == Format::Json {
-        return print_json(&backtest_json(args.horizon, &dates, &results));
+        return print_json(&report_json(args.horizon, &dates, &results));
     }
     print_table(&mut std::io::stdout().lock(), &args, &dates, &results)?;
     Ok(())

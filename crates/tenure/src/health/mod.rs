@@ -25,8 +25,6 @@ use crate::BadInput;
 use crate::config_file::load_config;
 use crate::data::{open_store, progress_bar};
 
-pub use backtest::backtest_json;
-
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct HealthArgs {

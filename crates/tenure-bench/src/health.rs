@@ -1,4 +1,4 @@
-//! `tenure bench health`: the health benchmark of docs/PERFORMANCE.md.
+//! `tenure-bench health`: the health benchmark of docs/PERFORMANCE.md.
 //!
 //! 1. Loads a demo company (N accounts, a year of usage) into a SQLite
 //!    database in the work folder, writing the same rows as CSV for DuckDB.
@@ -31,9 +31,10 @@ use tenure_store::bulk::BulkWriter;
 use tenure_store::health::{Shard, SignalsRequest};
 use tenure_store::rows::Record;
 
+use tenure_app::health::backtest::report_json;
 use tenure_app::health::{Quiet, backtest, recompute};
 
-use crate::health::backtest_json;
+use crate::BadInput;
 
 #[derive(Debug, Args)]
 pub struct BenchHealthArgs {
@@ -74,7 +75,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     let end: Date = args
         .end
         .parse()
-        .map_err(|_| crate::BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
+        .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
     std::fs::create_dir_all(&args.work)
         .with_context(|| format!("creating {}", args.work.display()))?;
     let work = args.work.canonicalize()?;
@@ -260,7 +261,7 @@ async fn backtest_default(
     let configs = [("default".to_string(), config.clone())];
     let bt = backtest(store, &configs, &dates, horizon).await?;
     let bt_s = secs(t);
-    let bj = backtest_json(horizon, &dates, &bt);
+    let bj = report_json(horizon, &dates, &bt);
     eprintln!(
         "backtest ({} as-of dates, {bt_s:.1} s): {}",
         dates.len(),

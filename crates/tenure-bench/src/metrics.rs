@@ -1,29 +1,21 @@
-//! `tenure bench metrics`: times `tenure metrics` end to end from the
-//! database (load + compute) for one quarter and for a 24-month monthly
-//! series, and prints the timings with the metric values as JSON, so that
-//! scripts/bench.sh can compare both with a reference computed by DuckDB.
-//! docs/PERFORMANCE.md has the figures and how to reproduce them.
+//! `tenure-bench metrics`: times `tenure metrics` end to end from the
+//! database (load + compute, through `tenure_app::metrics::compute`) for one
+//! quarter and for a 24-month monthly series, and prints the timings with
+//! the metric values as JSON, so that scripts/bench.sh can compare both with
+//! a reference computed by DuckDB. docs/PERFORMANCE.md has the figures and
+//! how to reproduce them.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
-use clap::{Args, Subcommand};
+use anyhow::{Context, Result};
+use clap::Args;
 use jiff::civil::Date;
 use tenure_core::metrics::{Interval, Period};
+use tenure_store::Store;
 
-use crate::BadInput;
-use crate::config_file::load_config;
-use crate::data::open_store;
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Time `tenure metrics` for a quarter and a 24-month monthly series.
-    Metrics(BenchMetricsArgs),
-    /// Health scores on a demo company, against DuckDB (docs/PERFORMANCE.md).
-    Health(crate::bench_health::BenchHealthArgs),
-}
+use crate::{BadInput, load_config};
 
 #[derive(Debug, Args)]
 pub struct BenchMetricsArgs {
@@ -70,11 +62,7 @@ fn periods(end: Date) -> (Period, Period) {
     )
 }
 
-pub async fn run(db: &str, config_path: &Path, command: BenchCommand) -> Result<()> {
-    let args = match command {
-        BenchCommand::Metrics(args) => args,
-        BenchCommand::Health(args) => return crate::bench_health::run(args).await,
-    };
+pub async fn run(db: &str, config_path: &Path, args: BenchMetricsArgs) -> Result<()> {
     let end = match &args.end {
         Some(s) => {
             tenure_core::model::parse_date(s).map_err(|e| BadInput(format!("--end: {e}")))?
@@ -88,7 +76,9 @@ pub async fn run(db: &str, config_path: &Path, command: BenchCommand) -> Result<
     }
     let (quarter, months) = periods(end);
     let config = load_config(config_path)?;
-    let store = open_store(db).await?;
+    let store = Store::open(db)
+        .await
+        .context("opening the database given by --db")?;
     let mut workloads = serde_json::Map::new();
     for (name, period, interval) in [
         ("quarter", quarter, None),

@@ -1,4 +1,4 @@
-# The DuckDB reference of `tenure bench health`: the default scorecard's
+# The DuckDB reference of `tenure-bench health`: the default scorecard's
 # measures and score for every scored account as of one day, in one SQL query
 # over the same data Tenure scored (exported as CSV by the benchmark).
 #
