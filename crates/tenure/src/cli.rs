@@ -1,11 +1,14 @@
-//! Command-line arguments and dispatch.
+//! The command line: the global options and the list of commands, each
+//! dispatched to its module. Every command module declares its own argument
+//! types next to the code that reads them.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use tenure_store::Kind;
+use clap::{Parser, Subcommand};
 
+use crate::data::{ConfigCommand, DbCommand, ExportArgs, ImportArgs};
+use crate::demo::DemoArgs;
 use crate::{data, demo, health, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
@@ -89,98 +92,6 @@ pub enum Command {
     },
     /// Cohort retention by month of first MRR (docs/METRICS.md).
     Cohorts(metrics::CohortsArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Report every error in the configuration file, with its line.
-    Check,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DbCommand {
-    /// Apply pending migrations.
-    Migrate,
-    /// List migrations and whether each is applied.
-    Status,
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// What the file holds.
-    pub kind: String,
-    /// The file: CSV with a header row, or NDJSON (one JSON object per line).
-    pub file: PathBuf,
-    /// Create a bare account for rows whose account does not exist yet.
-    #[arg(long)]
-    pub create_missing_accounts: bool,
-    /// File format; guessed from the file name when left out.
-    #[arg(long, value_enum)]
-    pub format: Option<InputFormat>,
-    /// Import an events file again even if the same file was imported before.
-    #[arg(long)]
-    pub allow_reimport: bool,
-    /// No progress bar and no summary.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum InputFormat {
-    Csv,
-    Ndjson,
-}
-
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// What to export.
-    pub kind: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: OutputFormat,
-    /// Write to this file instead of standard output.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Csv,
-    Json,
-    Ndjson,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Number of customer accounts to simulate.
-    #[arg(long, default_value_t = 2000)]
-    pub accounts: u32,
-    /// Random seed: the same seed and end date give the same data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Last simulated day (default: today, UTC).
-    #[arg(long)]
-    pub end: Option<String>,
-    /// Days of history to simulate.
-    #[arg(long, default_value_t = 730)]
-    pub days: u32,
-    /// Write importable files to this folder instead of loading the database.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Load the data but do not start the dashboard.
-    #[arg(long)]
-    pub no_serve: bool,
-    /// Address the dashboard listens on.
-    #[arg(long, env = "TENURE_ADDR", default_value = "127.0.0.1:8080")]
-    pub addr: std::net::SocketAddr,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-pub fn parse_kind(s: &str) -> Result<Kind> {
-    s.parse::<Kind>()
-        .map_err(|e| crate::BadInput(e.to_string()).into())
 }
 
 pub async fn run(cli: Cli) -> Result<()> {

@@ -2,16 +2,80 @@
 //! `config check`.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use tenure_store::Store;
 use tenure_store::export::ExportFormat;
 use tenure_store::import::{Format, ImportOptions};
+use tenure_store::{Kind, Store};
 
 use crate::BadInput;
-use crate::cli::{DbCommand, ExportArgs, ImportArgs, InputFormat, OutputFormat, parse_kind};
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every error in the configuration file, with its line.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations.
+    Migrate,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What the file holds.
+    pub kind: String,
+    /// The file: CSV with a header row, or NDJSON (one JSON object per line).
+    pub file: PathBuf,
+    /// Create a bare account for rows whose account does not exist yet.
+    #[arg(long)]
+    pub create_missing_accounts: bool,
+    /// File format; guessed from the file name when left out.
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// Import an events file again even if the same file was imported before.
+    #[arg(long)]
+    pub allow_reimport: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputFormat {
+    Csv,
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    pub kind: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: OutputFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+pub fn parse_kind(s: &str) -> Result<Kind> {
+    s.parse::<Kind>()
+        .map_err(|e| crate::BadInput(e.to_string()).into())
+}
 
 pub async fn open_store(db: &str) -> Result<Store> {
     Store::open(db)

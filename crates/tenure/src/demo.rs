@@ -10,11 +10,12 @@
 //! printed once, and serves the dashboard, printing its URL.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use tenure_core::demo::{AccountBundle, Demo, DemoConfig};
 use tenure_core::model::parse_date;
 use tenure_store::Kind;
@@ -23,9 +24,35 @@ use tenure_store::export::{ExportFormat, RecordWriter};
 use tenure_store::rows::Record;
 
 use crate::BadInput;
-use crate::cli::DemoArgs;
-use crate::data::thousands;
-use crate::data::{open_store, progress_bar};
+use crate::data::{open_store, progress_bar, thousands};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of customer accounts to simulate.
+    #[arg(long, default_value_t = 2000)]
+    pub accounts: u32,
+    /// Random seed: the same seed and end date give the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Last simulated day (default: today, UTC).
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Days of history to simulate.
+    #[arg(long, default_value_t = 730)]
+    pub days: u32,
+    /// Write importable files to this folder instead of loading the database.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Load the data but do not start the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Address the dashboard listens on.
+    #[arg(long, env = "TENURE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 /// Accounts written per transaction when loading.
 const ACCOUNTS_PER_COMMIT: u32 = 500;
