@@ -123,3 +123,52 @@ fn only_the_store_writes_sql() {
     }
     assert!(checked > 10, "too few files checked: the walker is wrong");
 }
+
+/// The paragraph of ARCHITECTURE.md's "Crates" list about `krate`.
+fn codemap_paragraph<'a>(doc: &'a str, krate: &str) -> &'a str {
+    let start = doc
+        .find(&format!("- **`crates/{krate}`**"))
+        .unwrap_or_else(|| panic!("ARCHITECTURE.md has no paragraph for crates/{krate}"));
+    let rest = &doc[start + 2..];
+    let end = rest.find("\n- **").unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn the_codemap_names_every_module() {
+    let doc = std::fs::read_to_string(workspace().join("ARCHITECTURE.md"))
+        .expect("reading ARCHITECTURE.md");
+    let mut checked = 0;
+    for krate in crates() {
+        let paragraph = codemap_paragraph(&doc, &krate);
+        let src = workspace().join("crates").join(&krate).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for file in files {
+            let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+            // A folder module is named by its folder.
+            let name = if stem == "mod" {
+                file.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                stem
+            };
+            if ["lib", "main"].contains(&name.as_str()) {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                paragraph.contains(&format!("`{name}`"))
+                    || paragraph.contains(&format!("`{name}/`"))
+                    || paragraph.contains(&format!("`{name}.rs`")),
+                "ARCHITECTURE.md's paragraph on crates/{krate} does not name the module `{name}` ({})",
+                file.display()
+            );
+        }
+    }
+    assert!(checked > 40, "too few modules checked: the walker is wrong");
+}
