@@ -540,35 +540,7 @@ fn parse_record(
         problems: Vec::new(),
     };
     let record = match kind {
-        Kind::Accounts => {
-            let id = f.req("id", model::parse_id);
-            let name = f.req("name", |s| Ok(s.to_string()));
-            let employees = f.opt("employees", non_negative);
-            let trial_start = f.opt("trial_start", model::parse_date);
-            let trial_end = f.opt("trial_end", model::parse_date);
-            if let (Some(s), Some(e)) = (trial_start, trial_end)
-                && e < s
-            {
-                f.problem(
-                    "trial_end",
-                    format!("trial_end {e} is before trial_start {s}"),
-                );
-            }
-            let account = Account {
-                id: id.unwrap_or_default(),
-                name: name.unwrap_or_default(),
-                industry: f.text("industry"),
-                employees,
-                region: f.text("region"),
-                plan: f.text("plan"),
-                csm_email: f.opt("csm_email", email),
-                created_at: f.opt("created_at", date_or_timestamp),
-                trial_start,
-                trial_end,
-                attributes: row.extras.iter().cloned().collect::<BTreeMap<_, _>>(),
-            };
-            Record::Account(account)
-        }
+        Kind::Accounts => parse_account(&mut f),
         Kind::Contacts => Record::Contact(Contact {
             id: f.req("id", model::parse_id).unwrap_or_default(),
             account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
@@ -577,40 +549,7 @@ fn parse_record(
             role: f.text("role"),
             champion: f.opt("champion", model::parse_bool),
         }),
-        Kind::Subscriptions => {
-            let currency = f
-                .opt("currency", Currency::parse)
-                .unwrap_or(default_currency);
-            let mrr = f.req("mrr", |s| Money::parse_decimal(s, currency));
-            if let Some(m) = mrr
-                && m.minor < 0
-            {
-                f.problem(
-                    "mrr",
-                    format!("MRR must not be negative, got {}", m.to_decimal_string()),
-                );
-            }
-            let start = f.req("start_date", model::parse_date);
-            let end = f.opt("end_date", model::parse_date);
-            if let (Some(s), Some(e)) = (start, end)
-                && e <= s
-            {
-                f.problem(
-                    "end_date",
-                    format!("end_date {e} must be after start_date {s} (end_date is exclusive)"),
-                );
-            }
-            Record::Subscription(Subscription {
-                id: f.req("id", model::parse_id).unwrap_or_default(),
-                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
-                mrr: mrr.unwrap_or(Money::new(0, currency)),
-                plan: f.text("plan"),
-                seats: f.opt("seats", non_negative),
-                start_date: start.unwrap_or(jiff::civil::Date::ZERO),
-                end_date: end,
-                renewal_date: f.opt("renewal_date", model::parse_date),
-            })
-        }
+        Kind::Subscriptions => parse_subscription(&mut f, default_currency),
         Kind::Events => Record::Event(Event {
             timestamp: f
                 .req("timestamp", model::parse_timestamp)
@@ -621,49 +560,8 @@ fn parse_record(
             properties: f.opt("properties", json_object),
             message_id: f.text("message_id"),
         }),
-        Kind::Tickets => {
-            let opened = f.req("opened_at", model::parse_timestamp);
-            let closed = f.opt("closed_at", model::parse_timestamp);
-            if let (Some(o), Some(c)) = (opened, closed)
-                && c < o
-            {
-                f.problem(
-                    "closed_at",
-                    format!("closed_at {c} is before opened_at {o}"),
-                );
-            }
-            Record::Ticket(Ticket {
-                id: f.req("id", model::parse_id).unwrap_or_default(),
-                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
-                opened_at: opened.unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-                closed_at: closed,
-                priority: f.opt("priority", Priority::parse),
-                first_contact_resolved: f.opt("first_contact_resolved", model::parse_bool),
-                csat: f.opt("csat", |s| {
-                    SurveyKind::Csat.check_score(model::parse_int(s)?)
-                }),
-            })
-        }
-        Kind::SurveyResponses => {
-            let kind = f.req("kind", SurveyKind::parse);
-            let score = f.req("score", model::parse_int);
-            if let (Some(k), Some(s)) = (kind, score)
-                && let Err(e) = k.check_score(s)
-            {
-                f.problem("score", e.0);
-            }
-            Record::SurveyResponse(SurveyResponse {
-                id: f.req("id", model::parse_id).unwrap_or_default(),
-                account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
-                contact_id: f.opt("contact_id", model::parse_id),
-                kind: kind.unwrap_or(SurveyKind::Nps),
-                score: score.unwrap_or(0),
-                responded_at: f
-                    .req("responded_at", model::parse_timestamp)
-                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-                comment: f.text("comment"),
-            })
-        }
+        Kind::Tickets => parse_ticket(&mut f),
+        Kind::SurveyResponses => parse_survey_response(&mut f),
         Kind::Engagements => Record::Engagement(Engagement {
             id: f.req("id", model::parse_id).unwrap_or_default(),
             account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
@@ -682,6 +580,122 @@ fn parse_record(
     }
 }
 
+/// An account row ([`parse_record`]): its custom attributes are the file's
+/// extra columns.
+fn parse_account(f: &mut Fields<'_>) -> Record {
+    let id = f.req("id", model::parse_id);
+    let name = f.req("name", |s| Ok(s.to_string()));
+    let employees = f.opt("employees", non_negative);
+    let trial_start = f.opt("trial_start", model::parse_date);
+    let trial_end = f.opt("trial_end", model::parse_date);
+    if let (Some(s), Some(e)) = (trial_start, trial_end)
+        && e < s
+    {
+        f.problem(
+            "trial_end",
+            format!("trial_end {e} is before trial_start {s}"),
+        );
+    }
+    let account = Account {
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        industry: f.text("industry"),
+        employees,
+        region: f.text("region"),
+        plan: f.text("plan"),
+        csm_email: f.opt("csm_email", email),
+        created_at: f.opt("created_at", date_or_timestamp),
+        trial_start,
+        trial_end,
+        attributes: f.row.extras.iter().cloned().collect::<BTreeMap<_, _>>(),
+    };
+    Record::Account(account)
+}
+
+/// A subscription row ([`parse_record`]), in `default_currency` when it
+/// names none.
+fn parse_subscription(f: &mut Fields<'_>, default_currency: Currency) -> Record {
+    let currency = f
+        .opt("currency", Currency::parse)
+        .unwrap_or(default_currency);
+    let mrr = f.req("mrr", |s| Money::parse_decimal(s, currency));
+    if let Some(m) = mrr
+        && m.minor < 0
+    {
+        f.problem(
+            "mrr",
+            format!("MRR must not be negative, got {}", m.to_decimal_string()),
+        );
+    }
+    let start = f.req("start_date", model::parse_date);
+    let end = f.opt("end_date", model::parse_date);
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        f.problem(
+            "end_date",
+            format!("end_date {e} must be after start_date {s} (end_date is exclusive)"),
+        );
+    }
+    Record::Subscription(Subscription {
+        id: f.req("id", model::parse_id).unwrap_or_default(),
+        account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+        mrr: mrr.unwrap_or(Money::new(0, currency)),
+        plan: f.text("plan"),
+        seats: f.opt("seats", non_negative),
+        start_date: start.unwrap_or(jiff::civil::Date::ZERO),
+        end_date: end,
+        renewal_date: f.opt("renewal_date", model::parse_date),
+    })
+}
+
+/// A ticket row ([`parse_record`]).
+fn parse_ticket(f: &mut Fields<'_>) -> Record {
+    let opened = f.req("opened_at", model::parse_timestamp);
+    let closed = f.opt("closed_at", model::parse_timestamp);
+    if let (Some(o), Some(c)) = (opened, closed)
+        && c < o
+    {
+        f.problem(
+            "closed_at",
+            format!("closed_at {c} is before opened_at {o}"),
+        );
+    }
+    Record::Ticket(Ticket {
+        id: f.req("id", model::parse_id).unwrap_or_default(),
+        account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+        opened_at: opened.unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        closed_at: closed,
+        priority: f.opt("priority", Priority::parse),
+        first_contact_resolved: f.opt("first_contact_resolved", model::parse_bool),
+        csat: f.opt("csat", |s| {
+            SurveyKind::Csat.check_score(model::parse_int(s)?)
+        }),
+    })
+}
+
+/// A survey response row ([`parse_record`]).
+fn parse_survey_response(f: &mut Fields<'_>) -> Record {
+    let kind = f.req("kind", SurveyKind::parse);
+    let score = f.req("score", model::parse_int);
+    if let (Some(k), Some(s)) = (kind, score)
+        && let Err(e) = k.check_score(s)
+    {
+        f.problem("score", e.0);
+    }
+    Record::SurveyResponse(SurveyResponse {
+        id: f.req("id", model::parse_id).unwrap_or_default(),
+        account_id: f.req("account_id", model::parse_id).unwrap_or_default(),
+        contact_id: f.opt("contact_id", model::parse_id),
+        kind: kind.unwrap_or(SurveyKind::Nps),
+        score: score.unwrap_or(0),
+        responded_at: f
+            .req("responded_at", model::parse_timestamp)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        comment: f.text("comment"),
+    })
+}
+
 /// Writes a batch of parsed records; keeps the counts.
 struct Writer {
     kind: Kind,
@@ -696,6 +710,45 @@ struct Writer {
 }
 
 impl Writer {
+    /// The problem with a parsed record that its own fields cannot show:
+    /// an id already seen on an earlier line (`seen_ids`, which records
+    /// new ones), or an account that does not exist when missing accounts
+    /// are not created.
+    fn check(
+        &self,
+        record: &Record,
+        line: u64,
+        name: &str,
+        seen_ids: &mut HashMap<String, u64>,
+    ) -> Option<Problem> {
+        if let Some(id) = record.id() {
+            if let Some(first) = seen_ids.get(id) {
+                return Some(Problem {
+                    file: name.to_string(),
+                    line,
+                    column: Some("id".to_string()),
+                    message: format!("duplicate id {id:?}: already on line {first}"),
+                });
+            }
+            seen_ids.insert(id.to_string(), line);
+        }
+        if self.kind.has_account()
+            && !self.create_missing
+            && !self.known_accounts.contains(record.account_id())
+        {
+            return Some(Problem {
+                file: name.to_string(),
+                line,
+                column: Some("account_id".to_string()),
+                message: format!(
+                    "account {:?} does not exist (import accounts first, or pass --create-missing-accounts)",
+                    record.account_id()
+                ),
+            });
+        }
+        None
+    }
+
     async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
@@ -773,48 +826,11 @@ impl Store {
     ) -> Result<ImportSummary> {
         let started = Instant::now();
         let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
-        let mut raw = BufReader::with_capacity(
-            256 * 1024,
-            Tally {
-                inner: reader,
-                state: tally.clone(),
-            },
-        );
-        let head = raw
-            .fill_buf()
-            .map_err(|e| StoreError::io(format!("reading {name}"), e))?;
-        if head.is_empty() {
-            return Err(file_problem(name, "the file is empty"));
-        }
-        let gz = head.starts_with(&[0x1f, 0x8b]);
-        let input: Box<dyn BufRead + Send> = if gz {
-            Box::new(BufReader::with_capacity(
-                256 * 1024,
-                flate2::bufread::MultiGzDecoder::new(raw),
-            ))
-        } else {
-            Box::new(raw)
-        };
+        let input = open_input(name, reader, &tally)?;
         let format = options.format.unwrap_or_else(|| Format::from_name(name));
         let (mut source, present) =
             Source::open(kind, format, input, name).map_err(StoreError::Invalid)?;
-
-        let mut update: Vec<&'static str> = Vec::new();
-        for (i, f) in kind.fields().iter().enumerate() {
-            if present[i] {
-                for c in columns_for_field(kind, f.name) {
-                    if !update.contains(c) {
-                        update.push(c);
-                    }
-                }
-            }
-        }
-        if kind == Kind::Accounts
-            && (format == Format::Ndjson
-                || matches!(&source, Source::Csv { map, .. } if map.iter().any(Option::is_none)))
-        {
-            update.push("attributes");
-        }
+        let update = update_columns(kind, format, &source, &present);
 
         let mut tx = self.begin_write().await?;
         let known_accounts = if kind.has_account() {
@@ -861,31 +877,8 @@ impl Store {
                     continue;
                 }
             };
-            if let Some(id) = record.id() {
-                if let Some(first) = seen_ids.get(id) {
-                    problems.push(Problem {
-                        file: name.to_string(),
-                        line: row.line,
-                        column: Some("id".to_string()),
-                        message: format!("duplicate id {id:?}: already on line {first}"),
-                    });
-                    continue;
-                }
-                seen_ids.insert(id.to_string(), row.line);
-            }
-            if kind.has_account()
-                && !options.create_missing_accounts
-                && !writer.known_accounts.contains(record.account_id())
-            {
-                problems.push(Problem {
-                    file: name.to_string(),
-                    line: row.line,
-                    column: Some("account_id".to_string()),
-                    message: format!(
-                        "account {:?} does not exist (import accounts first, or pass --create-missing-accounts)",
-                        record.account_id()
-                    ),
-                });
+            if let Some(p) = writer.check(&record, row.line, name, &mut seen_ids) {
+                problems.push(p);
                 continue;
             }
             if !problems.is_empty() {
@@ -921,13 +914,7 @@ impl Store {
         };
         progress(bytes);
         if kind == Kind::Events && !options.allow_reimport {
-            let before: Option<i64> = sqlx::query_scalar(
-                "SELECT imported_at FROM import_log WHERE kind = $1 AND checksum = $2 LIMIT 1",
-            )
-            .bind(kind.as_str())
-            .bind(&checksum)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let before = imported_at(&mut tx, kind, &checksum).await?;
             if let Some(at) = before {
                 tx.rollback().await?;
                 let when = jiff::Timestamp::from_microsecond(at)
@@ -942,20 +929,7 @@ impl Store {
             }
         }
         let elapsed = started.elapsed();
-        sqlx::query(
-            "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(name)
-        .bind(kind.as_str())
-        .bind(rows as i64)
-        .bind(writer.inserted as i64)
-        .bind(writer.updated as i64)
-        .bind(&checksum)
-        .bind(jiff::Timestamp::now().as_microsecond())
-        .bind(elapsed.as_millis() as i64)
-        .execute(&mut *tx)
-        .await?;
+        log_import(&mut tx, name, rows, &writer, &checksum, elapsed).await?;
         tx.commit().await?;
         Ok(ImportSummary {
             kind,
@@ -969,6 +943,105 @@ impl Store {
             elapsed,
         })
     }
+}
+
+/// The file's bytes, counted and hashed into `tally` as they are read, and
+/// gunzipped when they start with the gzip magic number. Fails on an empty
+/// file.
+fn open_input<'r>(
+    name: &str,
+    reader: impl Read + Send + 'r,
+    tally: &Arc<Mutex<(u64, Sha256)>>,
+) -> Result<Box<dyn BufRead + Send + 'r>> {
+    let mut raw = BufReader::with_capacity(
+        256 * 1024,
+        Tally {
+            inner: reader,
+            state: tally.clone(),
+        },
+    );
+    let head = raw
+        .fill_buf()
+        .map_err(|e| StoreError::io(format!("reading {name}"), e))?;
+    if head.is_empty() {
+        return Err(file_problem(name, "the file is empty"));
+    }
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    let input: Box<dyn BufRead + Send + 'r> = if gz {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            flate2::bufread::MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    };
+    Ok(input)
+}
+
+/// The columns an import updates on rows that exist: those of the fields
+/// `present` in the file, and an account's custom attributes when the file
+/// can hold them (NDJSON, or CSV with extra columns).
+fn update_columns<R: BufRead>(
+    kind: Kind,
+    format: Format,
+    source: &Source<R>,
+    present: &[bool],
+) -> Vec<&'static str> {
+    let mut update: Vec<&'static str> = Vec::new();
+    for (i, f) in kind.fields().iter().enumerate() {
+        if present[i] {
+            for c in columns_for_field(kind, f.name) {
+                if !update.contains(c) {
+                    update.push(c);
+                }
+            }
+        }
+    }
+    if kind == Kind::Accounts
+        && (format == Format::Ndjson
+            || matches!(source, Source::Csv { map, .. } if map.iter().any(Option::is_none)))
+    {
+        update.push("attributes");
+    }
+    update
+}
+
+/// When a file of `kind` with this checksum was imported before, if it was.
+async fn imported_at(conn: &mut AnyConnection, kind: Kind, checksum: &str) -> Result<Option<i64>> {
+    let before: Option<i64> = sqlx::query_scalar(
+        "SELECT imported_at FROM import_log WHERE kind = $1 AND checksum = $2 LIMIT 1",
+    )
+    .bind(kind.as_str())
+    .bind(checksum)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(before)
+}
+
+/// Records an import (its counts from `writer`) in the import log.
+async fn log_import(
+    conn: &mut AnyConnection,
+    name: &str,
+    rows: u64,
+    writer: &Writer,
+    checksum: &str,
+    elapsed: Duration,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(name)
+    .bind(writer.kind.as_str())
+    .bind(rows as i64)
+    .bind(writer.inserted as i64)
+    .bind(writer.updated as i64)
+    .bind(checksum)
+    .bind(jiff::Timestamp::now().as_microsecond())
+    .bind(elapsed.as_millis() as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// True when a reading problem concerns one row only (bad UTF-8 or a wrong

@@ -1,0 +1,36 @@
+//! The [`DataFingerprint`]: when it changes, health scores may have
+//! changed.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+/// A cheap summary of the data health scores read; when it changes, scores
+/// may have changed. It sees appended events and rows, imports, overrides and
+/// every change the audit log records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFingerprint(Vec<i64>);
+
+impl Store {
+    /// The current [`DataFingerprint`].
+    pub async fn data_fingerprint(&self) -> Result<DataFingerprint> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), \
+             (SELECT COUNT(*) FROM accounts), \
+             (SELECT COUNT(*) FROM subscriptions), \
+             (SELECT COUNT(*) FROM tickets), \
+             (SELECT COUNT(*) FROM survey_responses), \
+             (SELECT COUNT(*) FROM engagements), \
+             (SELECT COUNT(*) FROM payment_failures), \
+             (SELECT COALESCE(MAX(id), 0) FROM import_log), \
+             (SELECT COUNT(*) FROM audit_log)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let mut values = Vec::with_capacity(9);
+        for i in 0..9 {
+            values.push(row.try_get::<i64, _>(i)?);
+        }
+        Ok(DataFingerprint(values))
+    }
+}
