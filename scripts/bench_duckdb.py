@@ -1,4 +1,4 @@
-"""Reference for `tenure-bench metrics`: DESIGN §3 metrics in DuckDB SQL.
+"""Reference for `tenure-bench metrics`: the metrics of docs/METRICS.md in DuckDB SQL.
 
 Reads the files `tenure demo --out DIR` writes (subscriptions.csv and
 events.ndjson), computes the MRR family and the usage metrics for the same

@@ -1,4 +1,4 @@
-//! Health scores' SQL (DESIGN §5): bulk signal loading, daily snapshots,
+//! Health scores' SQL (docs/HEALTH.md): bulk signal loading, daily snapshots,
 //! manual overrides and the audit log, one submodule each:
 //!
 //! * `signals`: the accounts to score, and their signals on many as-of
