@@ -63,7 +63,7 @@ fields! {
     "active_users_30d": "int" => "distinct active users in the last 30 days",
     "usage_rate": "double" => "active users in 30 days ÷ seats, 0–1",
     "events_30d": "int" => "events in the last 30 days",
-    "nps": "double" => "the account's NPS over its latest answer per contact, −100..100",
+    "nps": "double" => "the account's latest NPS answer, 0–10",
     "open_tickets": "int" => "support tickets still open",
     "days_since_last_engagement": "int" => "days since the CSM's last logged engagement",
     "stage": "string" => "journey stage (segment rules only: stages are decided first)",

@@ -18,8 +18,11 @@
 //! account and reported with it; the run goes on.
 
 pub mod cadence;
+mod facts;
 mod journey;
 mod segments;
+
+pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
 
 pub use journey::{Journey, Stage, StageOf, StageRun, record_day};
 pub use segments::{Segment, SegmentOf, Segments, Tier};
