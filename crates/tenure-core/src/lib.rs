@@ -8,6 +8,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod engage;
 pub mod health;
 pub mod metrics;
 pub mod model;
+pub mod rules;

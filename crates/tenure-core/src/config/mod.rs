@@ -13,12 +13,14 @@
 //! field on [`Config`], and a `check_...` function called from
 //! [`parse_config`]. Write the default, with comments, into `default.toml`.
 
+mod engage;
 mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 
+use crate::engage::EngageConfig;
 use crate::health::{
     Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
     PriorityWeights, Scorecard, ScorecardMatch, Step,
@@ -51,6 +53,10 @@ pub struct Config {
     pub costs: CostsConfig,
     pub health: HealthConfig,
     pub server: ServerConfig,
+    /// `[engage]`: tiers, segments, journey stages and cadence.
+    pub engage: EngageConfig,
+    /// The engagement kinds CSMs log (`engage.engagement_kinds`).
+    pub engagement_kinds: Vec<String>,
 }
 
 impl Default for Config {
@@ -188,11 +194,21 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         }
     };
     let currency = check_currency(&mut ck, raw.currency);
+    // A file without [engage] gets the built-in one (the default file has it).
+    let (engage, engagement_kinds) = match raw.engage {
+        Some(e) => engage::check_engage(&mut ck, e.into_inner()),
+        None => {
+            let d = Config::default();
+            (d.engage, d.engagement_kinds)
+        }
+    };
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
         currency,
         health: check_health(&mut ck, raw.health),
         server: check_server(&mut ck, raw.server),
+        engage,
+        engagement_kinds,
     };
     if ck.errors.is_empty() {
         Ok(config)

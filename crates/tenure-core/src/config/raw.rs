@@ -28,6 +28,7 @@ pub(super) struct RawConfig {
     pub health: RawHealth,
     #[serde(default)]
     pub server: RawServer,
+    pub engage: Option<S<RawEngage>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,4 +137,52 @@ pub(super) struct RawLinear {
 pub(super) struct RawServer {
     pub addr: Option<S<String>>,
     pub stripe_webhook_secret: Option<S<String>>,
+}
+
+/// `[engage]`: touch tiers, segments, journey stages and cadence policies.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEngage {
+    pub engagement_kinds: Option<S<Vec<S<String>>>>,
+    #[serde(default)]
+    pub tiers: Vec<S<RawTier>>,
+    #[serde(default)]
+    pub segments: Vec<S<RawSegment>>,
+    #[serde(default)]
+    pub stages: Vec<S<RawStage>>,
+    #[serde(default)]
+    pub cadence: Vec<S<RawPolicy>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTier {
+    pub name: Option<S<String>>,
+    pub about: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSegment {
+    pub name: Option<S<String>>,
+    pub rule: Option<S<String>>,
+    pub tier: Option<S<String>>,
+    pub persona: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStage {
+    pub name: Option<S<String>>,
+    pub entry: Option<S<String>>,
+    pub target_days: Option<S<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub tier: Option<S<String>>,
+    pub stage: Option<S<String>>,
+    pub kind: Option<S<String>>,
+    pub every_days: Option<S<i64>>,
 }

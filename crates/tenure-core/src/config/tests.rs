@@ -613,3 +613,127 @@ fn scorecard_hash_is_stable_and_tracks_content() {
     assert_ne!(banded.scorecard_hash(), a.scorecard_hash());
     assert_eq!(banded.health.default.version(), a.health.default.version());
 }
+
+// ----- [engage] ---------------------------------------------------------
+
+const ENGAGE: &str = r#"
+[engage]
+engagement_kinds = ["call", "qbr"]
+
+[[engage.tiers]]
+name = "high"
+
+[[engage.tiers]]
+name = "tech"
+
+[[engage.stages]]
+name = "onboarding"
+entry = "paying"
+target_days = 60
+
+[[engage.stages]]
+name = "renewal"
+entry = '''
+paying
+  && days_to_renewal != null && days_to_renewal <= 90'''
+
+[[engage.segments]]
+name = "Big"
+rule = "arr >= 50000 && stage != \"renewal\""
+tier = "high"
+persona = "Large"
+
+[[engage.segments]]
+name = "Rest"
+rule = "true"
+tier = "tech"
+
+[[engage.cadence]]
+tier = "high"
+stage = "onboarding"
+kind = "call"
+every_days = 14
+"#;
+
+#[test]
+fn engage_tiers_segments_stages_and_cadence_parse() {
+    let c = parse_ok(ENGAGE);
+    let e = &c.engage;
+    assert_eq!(c.engagement_kinds, ["call", "qbr"]);
+    assert_eq!(
+        e.tiers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["high", "tech"]
+    );
+    assert_eq!(e.segments.0[0].tier, 0);
+    assert_eq!(e.segments.0[1].tier, 1);
+    assert_eq!(e.segments.0[0].persona.as_deref(), Some("Large"));
+    assert_eq!(e.journey.0[0].target_days, Some(60));
+    assert_eq!(e.journey.0[1].target_days, None);
+    assert_eq!(e.cadence[0].stage, Some(0));
+    assert_eq!(e.cadence[0].every_days, 14);
+}
+
+#[test]
+fn a_file_without_engage_gets_the_default_one() {
+    let c = parse_ok("[costs]\ngross_margin = 0.8\n");
+    assert_eq!(c.engage, Config::default().engage);
+    let stages: Vec<&str> = c.engage.journey.0.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        stages,
+        [
+            "onboarding",
+            "adoption",
+            "value",
+            "renewal",
+            "advocacy",
+            "churned"
+        ]
+    );
+}
+
+#[test]
+fn engage_rules_report_syntax_errors_and_unknown_fields_at_their_line() {
+    // Line 20 is the rule's second line inside the ''' string.
+    let text = ENGAGE.replace("days_to_renewal <= 90'''", "days_to_renewl <= 90'''");
+    check_errors(
+        &text,
+        &[(
+            20,
+            "engage.stages \"renewal\": entry: unknown field \"days_to_renewl\" (did you mean \"days_to_renewal\"?)",
+        )],
+    );
+    let text = ENGAGE.replace("rule = \"true\"", "rule = \"arr >= \"");
+    check_errors(
+        &text,
+        &[(30, "engage.segments \"Rest\": rule: Syntax error")],
+    );
+    // Stage rules are decided before segments: they cannot read the stage.
+    let text = ENGAGE.replace("entry = \"paying\"", "entry = \"stage == \\\"x\\\"\"");
+    check_errors(&text, &[(13, "unknown field \"stage\"")]);
+}
+
+#[test]
+fn engage_names_tiers_stages_and_kinds_must_exist() {
+    let text = ENGAGE
+        .replace("tier = \"tech\"", "tier = \"medium\"")
+        .replace("stage = \"onboarding\"", "stage = \"onbording\"")
+        .replace("kind = \"call\"", "kind = \"party\"")
+        .replace("every_days = 14", "every_days = 0");
+    check_errors(
+        &text,
+        &[
+            (31, "unknown tier \"medium\": expected one of high, tech"),
+            (
+                35,
+                "unknown stage \"onbording\": expected one of onboarding, renewal",
+            ),
+            (
+                36,
+                "unknown engagement kind \"party\": expected one of call, qbr",
+            ),
+            (37, "every_days must be from 1 to 730, got 0"),
+        ],
+    );
+    let text = ENGAGE.replace("name = \"Rest\"", "name = \"Big\"");
+    check_errors(&text, &[(29, "engage.segments: \"Big\" is defined twice")]);
+}

@@ -1,0 +1,154 @@
+//! An account's [`Facts`] on a day, from what the health pipeline already
+//! has: its signals, its score and the score's 30-day change, plus the day
+//! it first paid and where its ARR ranks among the paying accounts.
+
+use jiff::civil::Date;
+
+use crate::health::{AccountSignals, HealthScore, SignalPlan, Window};
+use crate::model::{Account, day_number};
+use crate::rules::Facts;
+
+/// Where the signals that facts read sit in a [`SignalPlan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactSlots {
+    active_users_30d: usize,
+    events_30d: usize,
+}
+
+impl FactSlots {
+    /// Adds the windows facts read (users and events of the 30 days ending
+    /// on the day) to `plan`, sharing those a scorecard already has.
+    pub fn add_to(plan: &mut SignalPlan) -> FactSlots {
+        let w = Window::ending_on_as_of(30);
+        FactSlots {
+            active_users_30d: plan.active_users_slot(w),
+            events_30d: plan.event_slot(crate::health::EventFilter::All, w),
+        }
+    }
+}
+
+/// What [`facts`] needs about one account on one day besides its signals.
+#[derive(Debug, Clone, Copy)]
+pub struct FactInputs<'a> {
+    pub account: &'a Account,
+    pub signals: &'a AccountSignals,
+    pub score: Option<&'a HealthScore>,
+    /// Score change over 30 days, from the stored snapshots.
+    pub trend_30d: Option<f64>,
+    /// The first day the account paid (MRR above zero), if ever.
+    pub first_mrr: Option<Date>,
+    pub arr_percentile: Option<f64>,
+}
+
+/// The account's facts on `signals.as_of`.
+pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
+    let a = i.account;
+    let s = i.signals;
+    let day = s.as_of;
+    let days_since = |d: Date| i64::from(day_number(day) - day_number(d));
+    let paying = s.mrr > 0.0;
+    let first_mrr = i.first_mrr.filter(|d| *d <= day);
+    let active = s.active_users.get(slots.active_users_30d).copied();
+    Facts {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        industry: a.industry.clone(),
+        plan: a.plan.clone(),
+        region: a.region.clone(),
+        csm_email: a.csm_email.clone(),
+        employees: a.employees,
+        attrs: a.attributes.clone(),
+        mrr: s.mrr,
+        arr_percentile: if paying { i.arr_percentile } else { None },
+        paying,
+        in_trial: a.in_trial_on(day),
+        churned: !paying && first_mrr.is_some(),
+        days_since_first_mrr: first_mrr.map(days_since),
+        days_since_created: a.created_at.filter(|d| *d <= day).map(days_since),
+        days_to_renewal: s.next_renewal.map(|r| -days_since(r)),
+        seats: s.seats,
+        health: i.score.and_then(|sc| sc.score),
+        band: i.score.and_then(|sc| sc.band).map(|b| b.as_str()),
+        health_trend_30d: i.trend_30d,
+        active_users_30d: active.map(i64::from),
+        usage_rate: match (active, s.seats) {
+            (Some(n), Some(seats)) if seats > 0 => Some(f64::from(n) / seats as f64),
+            _ => None,
+        },
+        events_30d: s.event_counts.get(slots.events_30d).map(|&n| n as i64),
+        nps: s.latest_nps.map(|n| n.score),
+        open_tickets: Some(i64::from(s.open_tickets.total())),
+        days_since_last_engagement: s.last_engagement.map(days_since),
+        stage: None,
+    }
+}
+
+/// The ARR percentile of each MRR among the paying ones (`mrr > 0`): the
+/// share of paying accounts with a strictly lower MRR, 0 for the smallest;
+/// `None` for accounts not paying.
+pub fn arr_percentiles(mrr: &[f64]) -> Vec<Option<f64>> {
+    let mut paying: Vec<f64> = mrr.iter().copied().filter(|m| *m > 0.0).collect();
+    paying.sort_by(f64::total_cmp);
+    let n = paying.len() as f64;
+    mrr.iter()
+        .map(|&m| (m > 0.0).then(|| paying.partition_point(|&x| x < m) as f64 / n))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_rank_among_paying_accounts() {
+        let got = arr_percentiles(&[100.0, 0.0, 300.0, 200.0, 100.0]);
+        assert_eq!(got, [Some(0.0), None, Some(0.75), Some(0.5), Some(0.0)]);
+    }
+
+    #[test]
+    fn facts_come_from_signals_score_and_first_payment() {
+        let day: Date = "2025-06-30".parse().unwrap();
+        let mut plan = SignalPlan::default();
+        let slots = FactSlots::add_to(&mut plan);
+        let mut s = AccountSignals::empty(&plan, day);
+        s.mrr = 500.0;
+        s.seats = Some(10);
+        s.active_users[0] = 4;
+        s.event_counts[0] = 77;
+        s.next_renewal = Some("2025-08-29".parse().unwrap());
+        s.last_engagement = Some("2025-06-20".parse().unwrap());
+        let account = Account::bare("a1");
+        let f = facts(
+            slots,
+            FactInputs {
+                account: &account,
+                signals: &s,
+                score: None,
+                trend_30d: Some(-4.0),
+                first_mrr: Some("2025-01-01".parse().unwrap()),
+                arr_percentile: Some(0.5),
+            },
+        );
+        assert!(f.paying && !f.churned && !f.in_trial);
+        assert_eq!(f.days_since_first_mrr, Some(180));
+        assert_eq!(f.days_to_renewal, Some(60));
+        assert_eq!(f.usage_rate, Some(0.4));
+        assert_eq!((f.active_users_30d, f.events_30d), (Some(4), Some(77)));
+        assert_eq!(f.days_since_last_engagement, Some(10));
+        assert_eq!((f.health, f.band), (None, None));
+        // Stopped paying: churned, and no percentile.
+        s.mrr = 0.0;
+        let f = facts(
+            slots,
+            FactInputs {
+                account: &account,
+                signals: &s,
+                score: None,
+                trend_30d: None,
+                first_mrr: Some("2025-01-01".parse().unwrap()),
+                arr_percentile: Some(0.5),
+            },
+        );
+        assert!(f.churned && f.arr_percentile.is_none());
+    }
+}

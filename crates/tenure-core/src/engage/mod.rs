@@ -1,0 +1,37 @@
+//! Engage: who each customer is (segment and touch tier), where it is in
+//! its journey (stage), and whether it gets the engagement its tier and
+//! stage call for (cadence). docs/ENGAGE.md explains the model.
+//!
+//! Everything here is pure: the application layer gathers each account's
+//! [`Facts`](crate::rules::Facts) for a day, and these functions decide.
+//!
+//! 1. [`Journey::stage_of`]: the furthest stage, in journey order, whose
+//!    entry rule holds (so an account can move back a stage).
+//! 2. [`Segments::segment_of`]: the first segment, in order, whose rule
+//!    holds; it names the touch tier. Segment rules may read the stage.
+//! 3. [`cadence`]: per account and required engagement, when it was last
+//!    done, when it is due and how many days overdue, and compliance over
+//!    a period.
+//!
+//! A rule that cannot be decided on an account's values (a missing custom
+//! attribute, a comparison with a missing value) is skipped for that
+//! account and reported with it; the run goes on.
+
+pub mod cadence;
+mod facts;
+mod journey;
+mod segments;
+
+pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
+
+pub use journey::{Journey, Stage, StageOf, StageRun, record_day};
+pub use segments::{Segment, SegmentOf, Segments, Tier};
+
+/// The configuration of Engage, checked (`[engage]` in tenure.toml).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngageConfig {
+    pub tiers: Vec<Tier>,
+    pub segments: Segments,
+    pub journey: Journey,
+    pub cadence: Vec<cadence::Policy>,
+}
