@@ -125,12 +125,7 @@ impl Session {
 
     async fn open(&self, path: &str, shot: &str) {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
-        self.c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("main"))
-            .await
-            .unwrap();
+        self.wait_for("main").await;
         self.check_clean(path).await;
         self.shot(shot).await;
     }
@@ -182,18 +177,23 @@ impl Session {
             .unwrap();
     }
 
+    /// Waits up to 20 s for an element to appear.
+    async fn wait_for(&self, css: &str) {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+    }
+
     async fn login(&self, email: &str) {
         self.c.delete_all_cookies().await.unwrap();
         self.open("/login", "login").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
         self.click("form button[type=submit]").await;
-        self.c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("header.top"))
-            .await
-            .unwrap();
+        self.wait_for("header.top").await;
         self.check_clean("after login").await;
     }
 }
@@ -234,10 +234,39 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
     let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
         let _ = stopped.await;
     }));
+    // Both are dropped (chromedriver killed, the profile deleted) at the end.
+    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let s = Session {
+        c: client,
+        base,
+        shots: screenshot_dir(),
+    };
 
+    the_error_detector_works(&s).await;
+    a_csm_sorts_and_filters_their_accounts(&s, &seeded.csm).await;
+    a_csm_logs_an_engagement(&s).await;
+    a_csm_overrides_a_health_score(&s).await;
+    for (path, shot) in [
+        ("/", "csm-overview"),
+        ("/risk", "csm-risk"),
+        ("/metrics", "csm-metrics"),
+        ("/settings", "csm-settings"),
+    ] {
+        s.open(path, shot).await;
+    }
+    a_leader_sees_every_page_and_logs_out(&s).await;
+
+    s.c.clone().close().await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// Starts chromedriver on a free port and a headless Chromium session with a
+/// fresh profile, retrying for 20 s while chromedriver starts.
+async fn start_browser(chrome: &Path, driver: &Path) -> (Driver, tempfile::TempDir, Client) {
     let port = free_port();
-    let _driver = Driver(
-        Command::new(&driver)
+    let chromedriver = Driver(
+        Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -268,13 +297,12 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let s = Session {
-        c: client.expect("chromedriver did not answer within 20 s"),
-        base,
-        shots: screenshot_dir(),
-    };
+    let client = client.expect("chromedriver did not answer within 20 s");
+    (chromedriver, profile, client)
+}
 
-    // The error detector works: a console error and a failed request are caught.
+/// A console error and a failed request are caught.
+async fn the_error_detector_works(s: &Session) {
     s.open("/login", "login").await;
     s.c.execute(
         "console.error('detector self-check'); return fetch('/no-such-asset.css').then(r => r.status)",
@@ -289,17 +317,16 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
             && caught.iter().any(|e| e.contains("404")),
         "the browser log does not report errors: {caught:?}"
     );
+}
 
-    // A CSM lands on their accounts.
-    s.login(&seeded.csm).await;
+/// A CSM lands on their accounts, sorts them by name and filters by plan.
+async fn a_csm_sorts_and_filters_their_accounts(s: &Session, csm: &str) {
+    s.login(csm).await;
     assert_eq!(s.path().await, "/accounts");
     s.shot("csm-accounts").await;
     assert_eq!(s.text("h1").await, "My accounts");
     let csms = s.texts("#accounts tbody td:nth-child(3)").await;
-    assert!(
-        csms.iter().all(|c| c.eq_ignore_ascii_case(&seeded.csm)),
-        "{csms:?}"
-    );
+    assert!(csms.iter().all(|c| c.eq_ignore_ascii_case(csm)), "{csms:?}");
     // Sorting by name, by clicking the header.
     s.click("th a[data-sort=name]").await;
     assert!(s.path().await.contains("sort=name&dir=asc"));
@@ -321,36 +348,26 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    s.c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#accounts"))
-        .await
-        .unwrap();
+    s.wait_for("#accounts").await;
     assert!(s.path().await.contains("plan="), "{}", s.path().await);
     let plans = s.texts("#accounts tbody td:nth-child(2)").await;
     assert!(plans.iter().all(|p| *p == plan), "{plans:?}");
     s.check_clean("filtered accounts").await;
     s.shot("csm-accounts-filtered").await;
+}
 
-    // The account page: log an engagement and see it in the timeline.
+/// The account page: log an engagement and see it in the timeline.
+async fn a_csm_logs_an_engagement(s: &Session) {
     s.open("/accounts", "csm-accounts-all").await;
     s.click("#accounts tbody a").await;
-    s.c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#timeline"))
-        .await
-        .unwrap();
+    s.wait_for("#timeline").await;
     s.check_clean("account page").await;
     s.shot("csm-account").await;
     s.click("#timeline details.form-box summary").await;
     s.fill("#e-notes", "Browser suite: renewal plan agreed")
         .await;
     s.click("#engagement-form button[type=submit]").await;
-    s.c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#saved"))
-        .await
-        .unwrap();
+    s.wait_for("#saved").await;
     let timeline = s.texts(".timeline li.t-engagement").await;
     assert!(
         timeline
@@ -360,48 +377,39 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
     );
     s.check_clean("after the engagement").await;
     s.shot("csm-account-engagement").await;
-    // A health override, when this server can store them.
-    if s.c.find(Locator::Css("#override-form")).await.is_ok() {
-        s.click("#health details.form-box summary").await;
-        // First a mistake, shown next to its field.
-        s.fill("#o-score", "140").await;
-        s.fill("#o-reason", "Champion left; renewal at risk").await;
-        s.click("#override-form button[type=submit]").await;
-        s.c.wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("#o-score-err"))
-            .await
-            .unwrap();
-        s.shot("csm-account-override-error").await;
-        // The form came back with 422, as it should; nothing else failed.
-        let logged = s.errors().await;
-        assert!(
-            logged
-                .iter()
-                .all(|m| m.contains("/override") && m.contains("422")),
-            "{logged:?}"
-        );
-        s.fill("#o-score", "25").await;
-        s.click("#override-form button[type=submit]").await;
-        s.c.wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("#override-note"))
-            .await
-            .unwrap();
-        assert!(s.text("#override-note").await.contains("Champion left"));
-        s.check_clean("after the override").await;
-        s.shot("csm-account-override").await;
-    }
-    for (path, shot) in [
-        ("/", "csm-overview"),
-        ("/risk", "csm-risk"),
-        ("/metrics", "csm-metrics"),
-        ("/settings", "csm-settings"),
-    ] {
-        s.open(path, shot).await;
-    }
+}
 
-    // A leader lands on the overview and sees every page.
+/// On the same account page, a health override, when this server can store
+/// them: first a mistake, shown next to its field, then a valid one.
+async fn a_csm_overrides_a_health_score(s: &Session) {
+    if s.c.find(Locator::Css("#override-form")).await.is_err() {
+        return;
+    }
+    s.click("#health details.form-box summary").await;
+    s.fill("#o-score", "140").await;
+    s.fill("#o-reason", "Champion left; renewal at risk").await;
+    s.click("#override-form button[type=submit]").await;
+    s.wait_for("#o-score-err").await;
+    s.shot("csm-account-override-error").await;
+    // The form came back with 422, as it should; nothing else failed.
+    let logged = s.errors().await;
+    assert!(
+        logged
+            .iter()
+            .all(|m| m.contains("/override") && m.contains("422")),
+        "{logged:?}"
+    );
+    s.fill("#o-score", "25").await;
+    s.click("#override-form button[type=submit]").await;
+    s.wait_for("#override-note").await;
+    assert!(s.text("#override-note").await.contains("Champion left"));
+    s.check_clean("after the override").await;
+    s.shot("csm-account-override").await;
+}
+
+/// A leader lands on the overview, sees every page and an account, and
+/// logs out.
+async fn a_leader_sees_every_page_and_logs_out(s: &Session) {
     s.login(LEADER).await;
     assert_eq!(s.path().await, "/");
     s.shot("leader-overview").await;
@@ -421,22 +429,10 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
     }
     s.open("/accounts", "leader-accounts-again").await;
     s.click("#accounts tbody a").await;
-    s.c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#timeline"))
-        .await
-        .unwrap();
+    s.wait_for("#timeline").await;
     s.check_clean("leader account page").await;
     s.shot("leader-account").await;
     s.click("header .who button").await;
-    s.c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#email"))
-        .await
-        .unwrap();
+    s.wait_for("#email").await;
     assert_eq!(s.path().await, "/login?out=1");
-
-    s.c.clone().close().await.unwrap();
-    let _ = stop.send(());
-    let _ = server.await;
 }

@@ -611,6 +611,54 @@ fn check_kind(
     label: &str,
     span: Range<usize>,
 ) -> Option<MeasureKind> {
+    reject_foreign_params(ck, m, kind, label);
+    let kind = match kind {
+        "active_user_ratio" => MeasureKind::ActiveUserRatio {
+            window_days: check_window(ck, m, label, 30),
+            denominator: check_denominator(ck, m, label),
+        },
+        "event_count" => MeasureKind::EventCount {
+            window_days: check_window(ck, m, label, 30),
+            events: check_events(ck, m, label),
+        },
+        "event_trend" => MeasureKind::EventTrend {
+            window_days: check_window(ck, m, label, 30),
+            events: check_events(ck, m, label),
+        },
+        "seat_utilisation" => MeasureKind::SeatUtilisation {
+            window_days: check_window(ck, m, label, 30),
+        },
+        "feature_adoption" => MeasureKind::FeatureAdoption {
+            window_days: check_window(ck, m, label, 30),
+            features: check_features(ck, m, label, span),
+        },
+        "latest_nps" => MeasureKind::LatestNps {
+            window_days: m
+                .window_days
+                .as_ref()
+                .map(|_| check_window(ck, m, label, 365)),
+        },
+        "csat_average" => MeasureKind::CsatAverage {
+            window_days: check_window(ck, m, label, 90),
+        },
+        "open_tickets" => MeasureKind::OpenTickets {
+            priority_weights: check_priority_weights(ck, m, label),
+        },
+        "days_since_engagement" => MeasureKind::DaysSinceEngagement,
+        "days_to_renewal" => MeasureKind::DaysToRenewal,
+        "payment_failures" => MeasureKind::PaymentFailures {
+            window_days: check_window(ck, m, label, 90),
+        },
+        "custom_attribute" => MeasureKind::CustomAttribute {
+            attribute: check_attribute(ck, m, label, span)?,
+        },
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// Reports each parameter given that the kind does not take.
+fn reject_foreign_params(ck: &mut Checker, m: &RawMeasure, kind: &str, label: &str) {
     let allowed = params_of(kind);
     let given: [(&str, Option<Range<usize>>); 6] = [
         ("window_days", m.window_days.as_ref().map(S::span)),
@@ -635,153 +683,136 @@ fn check_kind(
             );
         }
     }
+}
 
-    let mut window = |default: u32| -> u32 {
-        match &m.window_days {
-            Some(w) => {
-                let x = *w.get_ref();
-                if (1..=MAX_WINDOW_DAYS).contains(&x) {
-                    x as u32
+/// `window_days`, or `default` when it is not given or out of range (an
+/// error then).
+fn check_window(ck: &mut Checker, m: &RawMeasure, label: &str, default: u32) -> u32 {
+    match &m.window_days {
+        Some(w) => {
+            let x = *w.get_ref();
+            if (1..=MAX_WINDOW_DAYS).contains(&x) {
+                x as u32
+            } else {
+                ck.err(
+                    w.span(),
+                    format!("{label}: window_days must be a whole number of days from 1 to {MAX_WINDOW_DAYS}, got {x}"),
+                );
+                default
+            }
+        }
+        None => default,
+    }
+}
+
+/// The `denominator` of an active user ratio, `auto` by default.
+fn check_denominator(ck: &mut Checker, m: &RawMeasure, label: &str) -> Denominator {
+    match &m.denominator {
+        Some(d) => Denominator::parse(d.get_ref()).unwrap_or_else(|| {
+            ck.err(
+                d.span(),
+                format!(
+                    "{label}: denominator must be \"seats\", \"known_users\" or \"auto\", got {:?}",
+                    d.get_ref()
+                ),
+            );
+            Denominator::Auto
+        }),
+        None => Denominator::Auto,
+    }
+}
+
+/// The `events` counted, none (every event) by default.
+fn check_events(ck: &mut Checker, m: &RawMeasure, label: &str) -> Vec<String> {
+    match &m.events {
+        Some(list) => names_list(ck, list, label, "events"),
+        None => Vec::new(),
+    }
+}
+
+/// The key `features` of a feature adoption measure: required, from one to
+/// [`MAX_FEATURES`].
+fn check_features(
+    ck: &mut Checker,
+    m: &RawMeasure,
+    label: &str,
+    span: Range<usize>,
+) -> Vec<String> {
+    match &m.features {
+        Some(list) => {
+            let f = names_list(ck, list, label, "features");
+            if f.is_empty() {
+                ck.err(
+                    list.span(),
+                    format!("{label}: list at least one feature (an event name)"),
+                );
+            } else if f.len() > MAX_FEATURES {
+                ck.err(
+                    list.span(),
+                    format!("{label}: at most {MAX_FEATURES} features, got {}", f.len()),
+                );
+            }
+            f
+        }
+        None => {
+            ck.err(
+                span,
+                format!("{label} needs `features`, the event names of the key features, such as features = [\"report_created\"]"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// The `priority_weights` of open tickets: the defaults, replaced by each
+/// weight given that is 0 or more.
+fn check_priority_weights(ck: &mut Checker, m: &RawMeasure, label: &str) -> PriorityWeights {
+    let mut w = PriorityWeights::default();
+    if let Some(pw) = &m.priority_weights {
+        let pw = pw.get_ref();
+        for (key, v, into) in [
+            ("low", &pw.low, &mut w.low),
+            ("normal", &pw.normal, &mut w.normal),
+            ("high", &pw.high, &mut w.high),
+            ("urgent", &pw.urgent, &mut w.urgent),
+        ] {
+            if let Some(v) = v {
+                let x = *v.get_ref();
+                if x.is_finite() && x >= 0.0 {
+                    *into = x;
                 } else {
                     ck.err(
-                        w.span(),
-                        format!("{label}: window_days must be a whole number of days from 1 to {MAX_WINDOW_DAYS}, got {x}"),
+                        v.span(),
+                        format!("{label}: priority_weights.{key} must be 0 or more, got {x}"),
                     );
-                    default
-                }
-            }
-            None => default,
-        }
-    };
-    let kind = match kind {
-        "active_user_ratio" => {
-            let window_days = window(30);
-            let denominator = match &m.denominator {
-                Some(d) => Denominator::parse(d.get_ref()).unwrap_or_else(|| {
-                    ck.err(
-                        d.span(),
-                        format!("{label}: denominator must be \"seats\", \"known_users\" or \"auto\", got {:?}", d.get_ref()),
-                    );
-                    Denominator::Auto
-                }),
-                None => Denominator::Auto,
-            };
-            MeasureKind::ActiveUserRatio {
-                window_days,
-                denominator,
-            }
-        }
-        "event_count" | "event_trend" => {
-            let window_days = window(30);
-            let events = match &m.events {
-                Some(list) => names_list(ck, list, label, "events"),
-                None => Vec::new(),
-            };
-            if kind == "event_count" {
-                MeasureKind::EventCount {
-                    window_days,
-                    events,
-                }
-            } else {
-                MeasureKind::EventTrend {
-                    window_days,
-                    events,
                 }
             }
         }
-        "seat_utilisation" => MeasureKind::SeatUtilisation {
-            window_days: window(30),
-        },
-        "feature_adoption" => {
-            let window_days = window(30);
-            let features = match &m.features {
-                Some(list) => {
-                    let f = names_list(ck, list, label, "features");
-                    if f.is_empty() {
-                        ck.err(
-                            list.span(),
-                            format!("{label}: list at least one feature (an event name)"),
-                        );
-                    } else if f.len() > MAX_FEATURES {
-                        ck.err(
-                            list.span(),
-                            format!("{label}: at most {MAX_FEATURES} features, got {}", f.len()),
-                        );
-                    }
-                    f
-                }
-                None => {
-                    ck.err(
-                        span,
-                        format!("{label} needs `features`, the event names of the key features, such as features = [\"report_created\"]"),
-                    );
-                    Vec::new()
-                }
-            };
-            MeasureKind::FeatureAdoption {
-                window_days,
-                features,
-            }
+    }
+    w
+}
+
+/// The custom `attribute`, trimmed: required and not blank.
+fn check_attribute(
+    ck: &mut Checker,
+    m: &RawMeasure,
+    label: &str,
+    span: Range<usize>,
+) -> Option<String> {
+    match &m.attribute {
+        Some(a) if !a.get_ref().trim().is_empty() => Some(a.get_ref().trim().to_string()),
+        Some(a) => {
+            ck.err(a.span(), format!("{label}: attribute is empty"));
+            None
         }
-        "latest_nps" => MeasureKind::LatestNps {
-            window_days: m.window_days.as_ref().map(|_| window(365)),
-        },
-        "csat_average" => MeasureKind::CsatAverage {
-            window_days: window(90),
-        },
-        "open_tickets" => {
-            let mut w = PriorityWeights::default();
-            if let Some(pw) = &m.priority_weights {
-                let pw = pw.get_ref();
-                for (key, v, into) in [
-                    ("low", &pw.low, &mut w.low),
-                    ("normal", &pw.normal, &mut w.normal),
-                    ("high", &pw.high, &mut w.high),
-                    ("urgent", &pw.urgent, &mut w.urgent),
-                ] {
-                    if let Some(v) = v {
-                        let x = *v.get_ref();
-                        if x.is_finite() && x >= 0.0 {
-                            *into = x;
-                        } else {
-                            ck.err(
-                                v.span(),
-                                format!(
-                                    "{label}: priority_weights.{key} must be 0 or more, got {x}"
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-            MeasureKind::OpenTickets {
-                priority_weights: w,
-            }
+        None => {
+            ck.err(
+                span,
+                format!("{label} needs `attribute`, the name of a custom account attribute"),
+            );
+            None
         }
-        "days_since_engagement" => MeasureKind::DaysSinceEngagement,
-        "days_to_renewal" => MeasureKind::DaysToRenewal,
-        "payment_failures" => MeasureKind::PaymentFailures {
-            window_days: window(90),
-        },
-        "custom_attribute" => match &m.attribute {
-            Some(a) if !a.get_ref().trim().is_empty() => MeasureKind::CustomAttribute {
-                attribute: a.get_ref().trim().to_string(),
-            },
-            Some(a) => {
-                ck.err(a.span(), format!("{label}: attribute is empty"));
-                return None;
-            }
-            None => {
-                ck.err(
-                    span,
-                    format!("{label} needs `attribute`, the name of a custom account attribute"),
-                );
-                return None;
-            }
-        },
-        _ => return None,
-    };
-    Some(kind)
+    }
 }
 
 fn names_list(ck: &mut Checker, list: &S<Vec<S<String>>>, label: &str, key: &str) -> Vec<String> {

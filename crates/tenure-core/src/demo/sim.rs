@@ -15,7 +15,7 @@ use jiff::{Span, Timestamp};
 
 use super::names;
 use super::rng::{Rng, STREAM_ACCOUNT, sigmoid};
-use super::{AccountBundle, Demo, Segment};
+use super::{AccountBundle, Calendar, Demo, Segment};
 use crate::model::{
     Account, Contact, Currency, Engagement, Event, Money, Priority, Subscription, SurveyKind,
     SurveyResponse, Ticket, date_from_day, day_number,
@@ -310,11 +310,26 @@ fn add_months(date: Date, months: i64) -> Date {
         .expect("simulated dates are within jiff's range")
 }
 
-impl<'a> Sim<'a> {
-    fn new(demo: &'a Demo, index: u32) -> Sim<'a> {
-        let cal = demo.calendar();
-        let mut rng = Rng::new(demo.seed(), STREAM_ACCOUNT, u64::from(index));
+/// What is drawn about a company before its life is simulated.
+#[derive(Debug, Clone, Copy)]
+struct Profile {
+    segment: Segment,
+    /// Index into `names::INDUSTRIES`.
+    industry: usize,
+    /// Index into [`REGIONS`].
+    region: usize,
+    cur: Cur,
+    employees: f64,
+    seats: f64,
+    plan: Plan,
+    billing: Billing,
+    source: Source,
+    discount: f64,
+}
 
+impl Profile {
+    /// Draws the segment first, then everything that depends on it.
+    fn draw(rng: &mut Rng) -> Profile {
         let segment = rng.pick(&[
             (Segment::Smb, 0.62),
             (Segment::MidMarket, 0.28),
@@ -387,61 +402,132 @@ impl<'a> Sim<'a> {
         } else {
             0.0
         };
-
-        // Acquisition: a density growing by about 45% a year from the
-        // vendor's first day to the end, sampled by inverting its CDF.
-        let span = f64::from(cal.end_day - cal.first_day + 1);
-        let growth = 1.45f64.ln() / 365.0;
-        let u = rng.f();
-        let offset = ((1.0 + u * ((growth * span).exp() - 1.0)).ln() / growth).floor();
-        let created = cal.first_day + (offset as i32).min(cal.end_day - cal.first_day);
-
-        let trial_share = match (source, segment) {
-            (Source::Inbound, Segment::Enterprise) => 0.30,
-            (Source::Inbound, _) => 0.75,
-            (Source::Outbound, _) => 0.10,
-            (Source::Partner, _) => 0.35,
-        };
-        let trial = if rng.chance(trial_share) {
-            let end = created + rng.int(14, 30);
-            Some((created, end))
-        } else {
-            None
-        };
-
-        let (name, slug) =
-            names::company(rng.index(names::COMPANY_STEM_COUNT), industry, rng.index(4));
-        let id = format!("acc-{index:06}");
-        let account = Account {
-            id: id.clone(),
-            name,
-            industry: Some(names::INDUSTRIES[industry].0.to_string()),
-            employees: Some(employees.round() as i64),
-            region: Some(REGIONS[region].0.to_string()),
-            plan: None,
-            csm_email: None,
-            created_at: Some(date_from_day(created)),
-            trial_start: trial.map(|(s, _)| date_from_day(s)),
-            trial_end: trial.map(|(_, e)| date_from_day(e)),
-            attributes: BTreeMap::from([
-                ("segment".to_string(), segment.as_str().to_string()),
-                ("source".to_string(), source.as_str().to_string()),
-            ]),
-        };
-
-        let mut sim = Sim {
-            demo,
-            index,
-            id,
-            account,
-            domain: format!("{slug}.example"),
+        Profile {
             segment,
-            region_peak: REGIONS[region].2,
+            industry,
+            region,
             cur,
-            discount,
+            employees,
+            seats,
             plan,
             billing,
-            seats: seats.round() as i64,
+            source,
+            discount,
+        }
+    }
+}
+
+/// The day the account is acquired: a density growing by about 45% a year
+/// from the vendor's first day to the end, sampled by inverting its CDF.
+fn draw_created(rng: &mut Rng, cal: &Calendar) -> i32 {
+    let span = f64::from(cal.end_day - cal.first_day + 1);
+    let growth = 1.45f64.ln() / 365.0;
+    let u = rng.f();
+    let offset = ((1.0 + u * ((growth * span).exp() - 1.0)).ln() / growth).floor();
+    cal.first_day + (offset as i32).min(cal.end_day - cal.first_day)
+}
+
+/// The trial the account starts with, if any: its first and last day.
+fn draw_trial(rng: &mut Rng, p: &Profile, created: i32) -> Option<(i32, i32)> {
+    let trial_share = match (p.source, p.segment) {
+        (Source::Inbound, Segment::Enterprise) => 0.30,
+        (Source::Inbound, _) => 0.75,
+        (Source::Outbound, _) => 0.10,
+        (Source::Partner, _) => 0.35,
+    };
+    if rng.chance(trial_share) {
+        let end = created + rng.int(14, 30);
+        Some((created, end))
+    } else {
+        None
+    }
+}
+
+/// The account record; its plan and CSM are filled in when the simulation
+/// finishes.
+fn account_record(
+    id: String,
+    name: String,
+    p: &Profile,
+    created: i32,
+    trial: Option<(i32, i32)>,
+) -> Account {
+    Account {
+        id,
+        name,
+        industry: Some(names::INDUSTRIES[p.industry].0.to_string()),
+        employees: Some(p.employees.round() as i64),
+        region: Some(REGIONS[p.region].0.to_string()),
+        plan: None,
+        csm_email: None,
+        created_at: Some(date_from_day(created)),
+        trial_start: trial.map(|(s, _)| date_from_day(s)),
+        trial_end: trial.map(|(_, e)| date_from_day(e)),
+        attributes: BTreeMap::from([
+            ("segment".to_string(), p.segment.as_str().to_string()),
+            ("source".to_string(), p.source.as_str().to_string()),
+        ]),
+    }
+}
+
+impl<'a> Sim<'a> {
+    /// Draws the company (its profile, acquisition day, trial and name),
+    /// then its contacts and latent fit, and opens its first phase. Every
+    /// draw comes from the account's own stream, in this order.
+    fn new(demo: &'a Demo, index: u32) -> Sim<'a> {
+        let cal = demo.calendar();
+        let mut rng = Rng::new(demo.seed(), STREAM_ACCOUNT, u64::from(index));
+        let p = Profile::draw(&mut rng);
+        let created = draw_created(&mut rng, cal);
+        let trial = draw_trial(&mut rng, &p, created);
+        let (name, slug) = names::company(
+            rng.index(names::COMPANY_STEM_COUNT),
+            p.industry,
+            rng.index(4),
+        );
+        let account = account_record(format!("acc-{index:06}"), name, &p, created, trial);
+
+        let domain = format!("{slug}.example");
+        let mut sim = Sim::blank(demo, rng, index, account, domain, &p, created);
+        sim.nps_offset = sim.rng.int(0, 90);
+        sim.make_contacts();
+        sim.set_latent_fit(p.source);
+        sim.resize_users(sim.seats);
+
+        match trial {
+            Some((start, end)) => {
+                let decide = (end + sim.rng.int(-3, 5)).max(start + 7);
+                sim.phase = Phase::Trial { decide };
+            }
+            None => sim.start_paying(created),
+        }
+        sim
+    }
+
+    /// The state before the first draw after the profile: no contacts, users,
+    /// subscriptions or records yet, engagement at its neutral level.
+    fn blank(
+        demo: &'a Demo,
+        rng: Rng,
+        index: u32,
+        account: Account,
+        domain: String,
+        p: &Profile,
+        created: i32,
+    ) -> Sim<'a> {
+        Sim {
+            demo,
+            index,
+            id: account.id.clone(),
+            account,
+            domain,
+            segment: p.segment,
+            region_peak: REGIONS[p.region].2,
+            cur: p.cur,
+            discount: p.discount,
+            plan: p.plan,
+            billing: p.billing,
+            seats: p.seats.round() as i64,
             phase: Phase::Lost,
             ever_paid: false,
             reactivated: false,
@@ -482,13 +568,15 @@ impl<'a> Sim<'a> {
             surveys: Vec::new(),
             engagements: Vec::new(),
             rng,
-        };
-        sim.nps_offset = sim.rng.int(0, 90);
-        sim.make_contacts();
+        }
+    }
 
-        // Latent fit: the level engagement reverts to in the long run.
-        let mut mu = 0.35 + 1.1 * sim.rng.normal();
-        mu += match segment {
+    /// Latent fit: the level engagement reverts to in the long run, and
+    /// engagement starting one below it. Needs the contacts (an account
+    /// without a champion fits worse).
+    fn set_latent_fit(&mut self, source: Source) {
+        let mut mu = 0.35 + 1.1 * self.rng.normal();
+        mu += match self.segment {
             Segment::Smb => 0.0,
             Segment::MidMarket => 0.1,
             Segment::Enterprise => 0.25,
@@ -498,24 +586,14 @@ impl<'a> Sim<'a> {
             Source::Outbound => -0.1,
             Source::Partner => 0.15,
         };
-        if !sim.had_champion {
+        if !self.had_champion {
             mu -= 0.35;
         }
-        sim.mu = mu;
-        sim.x = mu - 1.0;
-        sim.e = sigmoid(sim.x);
-        sim.ema30 = sim.e;
-        sim.ema90 = sim.e;
-        sim.resize_users(sim.seats);
-
-        match trial {
-            Some((start, end)) => {
-                let decide = (end + sim.rng.int(-3, 5)).max(start + 7);
-                sim.phase = Phase::Trial { decide };
-            }
-            None => sim.start_paying(created),
-        }
-        sim
+        self.mu = mu;
+        self.x = mu - 1.0;
+        self.e = sigmoid(self.x);
+        self.ema30 = self.e;
+        self.ema90 = self.e;
     }
 }
 

@@ -125,6 +125,16 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
         assert!(s < end_secs, "{id}: {t} is after the end");
         assert!(s >= window_secs, "{id}: {t} is before the window");
     };
+    check_account(cfg, &id, b);
+    let contact_ids = check_contacts(index, &id, b);
+    let max_seats = check_subscriptions(cfg, index, &id, b);
+    check_events(index, &id, b, max_seats, &in_window);
+    check_tickets(index, &id, b, &in_window);
+    check_survey_responses(index, &id, b, &contact_ids, &in_window);
+    check_engagements(index, &id, b, &in_window);
+}
+
+fn check_account(cfg: &DemoConfig, id: &str, b: &AccountBundle) {
     let a = &b.account;
     assert_eq!(a.id, id);
     assert!(a.created_at.unwrap() <= cfg.end);
@@ -142,7 +152,10 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
         !b.subscriptions.is_empty(),
         "{id}: CSM iff customer"
     );
+}
 
+/// Returns the contacts' ids.
+fn check_contacts<'b>(index: u32, id: &str, b: &'b AccountBundle) -> BTreeSet<&'b str> {
     assert!(
         (2..=15).contains(&b.contacts.len()),
         "{id}: {} contacts",
@@ -154,7 +167,11 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
         assert_eq!(c.account_id, id);
         assert!(c.email.contains('@') && c.email.ends_with(".example"));
     }
+    contact_ids
+}
 
+/// Returns the largest seat count of any subscription.
+fn check_subscriptions(cfg: &DemoConfig, index: u32, id: &str, b: &AccountBundle) -> i64 {
     let mut max_seats = 0;
     let mut previous_end: Option<Date> = None;
     for (n, s) in b.subscriptions.iter().enumerate() {
@@ -192,7 +209,16 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
         max_seats = max_seats.max(s.seats.unwrap());
         assert_eq!(s.mrr.currency, b.subscriptions[0].mrr.currency);
     }
+    max_seats
+}
 
+fn check_events(
+    index: u32,
+    id: &str,
+    b: &AccountBundle,
+    max_seats: i64,
+    in_window: &dyn Fn(jiff::Timestamp),
+) {
     let prefix = format!("u-{index:06}-");
     let names = [
         "login",
@@ -230,7 +256,9 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
             assert!(v.is_object());
         }
     }
+}
 
+fn check_tickets(index: u32, id: &str, b: &AccountBundle, in_window: &dyn Fn(jiff::Timestamp)) {
     for w in b.tickets.windows(2) {
         assert!(w[0].opened_at <= w[1].opened_at);
     }
@@ -248,7 +276,15 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
         }
         assert!(t.csat.is_none_or(|c| (1..=5).contains(&c)));
     }
+}
 
+fn check_survey_responses(
+    index: u32,
+    id: &str,
+    b: &AccountBundle,
+    contact_ids: &BTreeSet<&str>,
+    in_window: &dyn Fn(jiff::Timestamp),
+) {
     for w in b.survey_responses.windows(2) {
         assert!(w[0].responded_at <= w[1].responded_at);
     }
@@ -268,7 +304,9 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
             .expect("responses name their contact");
         assert!(contact_ids.contains(contact));
     }
+}
 
+fn check_engagements(index: u32, id: &str, b: &AccountBundle, in_window: &dyn Fn(jiff::Timestamp)) {
     for w in b.engagements.windows(2) {
         assert!(w[0].occurred_at <= w[1].occurred_at);
     }
@@ -285,7 +323,7 @@ fn check_bundle(demo: &Demo, index: u32, b: &AccountBundle) {
             ]
             .contains(&e.kind.as_str())
         );
-        assert_eq!(e.csm_email, a.csm_email);
+        assert_eq!(e.csm_email, b.account.csm_email);
     }
 }
 

@@ -4,7 +4,9 @@
 use jiff::civil::Date;
 
 use super::MetricsError;
-use super::input::{AccountInput, MetricsInput, Rates};
+use super::input::{
+    AccountInput, MetricsInput, Rates, ResponseInput, SubscriptionInput, TicketInput,
+};
 use crate::model::{Currency, SurveyKind, date_from_day, day_number, day_of_micros};
 
 /// Day number standing for "no end": later than any real date.
@@ -119,87 +121,15 @@ impl Dataset {
             tickets,
         } = input;
         let n = accounts.len();
-        let check = |account: usize, record: &dyn Fn() -> String| {
-            if account >= n {
-                Err(MetricsError::UnknownAccount {
-                    record: record(),
-                    account,
-                    accounts: n,
-                })
-            } else {
-                Ok(())
-            }
-        };
         let mut warnings = Vec::new();
-
-        // Check the rates currency by currency, in order, so that the error
-        // names the same currency whatever order the rows came in.
-        let currencies: std::collections::BTreeSet<Currency> =
-            subscriptions.iter().map(|s| s.mrr.currency).collect();
-        for currency in currencies {
-            rates.convert(crate::model::Money::new(0, currency))?;
-        }
-
-        let mut subs = Vec::with_capacity(subscriptions.len());
-        let mut renewals = Vec::new();
-        let mut seat_lines = Vec::new();
-        // Whether each subscription's own `mrr` is above zero (before
-        // conversion, which could round a tiny amount to zero).
-        let mut paid = Vec::with_capacity(subscriptions.len());
-        for s in subscriptions {
-            check(s.account, &|| format!("subscription {}", s.id))?;
-            let mrr = rates.convert_for(s.mrr, &s.id)?;
-            let start = day_number(s.start);
-            let end = s.end.map_or(OPEN_END, day_number);
-            if end <= start {
-                warnings.push(format!(
-                    "subscription {} ends on or before its start date and adds no MRR",
-                    s.id
-                ));
-            }
-            if let Some(r) = s.renewal {
-                renewals.push(Renewal {
-                    day: day_number(r),
-                    account: s.account as u32,
-                    arr: 12 * mrr.max(0),
-                });
-            }
-            if let Some(seats) = s.seats {
-                seat_lines.push(SeatLine {
-                    account: s.account as u32,
-                    start,
-                    end,
-                    seats: seats.max(0),
-                });
-            }
-            paid.push(s.mrr.minor > 0);
-            subs.push(Sub {
-                id: s.id,
-                account: s.account as u32,
-                mrr,
-                start,
-                end,
-            });
-        }
-        renewals.sort_unstable_by_key(|r| (r.day, r.account, r.arr));
-        seat_lines.sort_unstable_by_key(|l| (l.account, l.start, l.end, l.seats));
-
-        // Group subscriptions by account with a counting sort: O(n).
-        let mut sub_offsets = vec![0usize; n + 1];
-        for s in &subs {
-            sub_offsets[s.account as usize + 1] += 1;
-        }
-        for a in 0..n {
-            sub_offsets[a + 1] += sub_offsets[a];
-        }
-        let mut fill = sub_offsets.clone();
-        let mut subs_by_account = vec![0u32; subs.len()];
-        for (i, s) in subs.iter().enumerate() {
-            let slot = &mut fill[s.account as usize];
-            subs_by_account[*slot] = i as u32;
-            *slot += 1;
-        }
-
+        check_rates(&subscriptions, rates)?;
+        let SubTables {
+            subs,
+            renewals,
+            seat_lines,
+            paid,
+        } = convert_subscriptions(subscriptions, rates, n, &mut warnings)?;
+        let (sub_offsets, subs_by_account) = group_by_account(&subs, n);
         let book = build_book(
             &accounts,
             &subs,
@@ -207,61 +137,9 @@ impl Dataset {
             &subs_by_account,
             &mut warnings,
         );
-
-        let mut trials = Vec::new();
-        for (a, acc) in accounts.iter().enumerate() {
-            let Some(trial_start) = acc.trial_start else {
-                continue;
-            };
-            // Without a trial end the trial is taken to end on its first day.
-            let deadline = day_number(acc.trial_end.unwrap_or(trial_start)) + 30;
-            let converted = subs_by_account[sub_offsets[a]..sub_offsets[a + 1]]
-                .iter()
-                .any(|&i| paid[i as usize] && subs[i as usize].start <= deadline);
-            trials.push((day_number(trial_start), converted));
-        }
-        trials.sort_unstable();
-
-        let mut contacts = std::collections::HashMap::new();
-        let mut nps_keyed = Vec::new();
-        let mut csat = Vec::new();
-        let mut ces = Vec::new();
-        for r in responses {
-            check(r.account, &|| format!("survey response {}", r.id))?;
-            let day = day_of_micros(r.responded_at.as_microsecond());
-            match r.kind {
-                SurveyKind::Nps => {
-                    let contact = match r.contact_id {
-                        Some(c) => {
-                            let next = contacts.len() as u32;
-                            *contacts.entry(c).or_insert(next)
-                        }
-                        None => u32::MAX,
-                    };
-                    let answer = NpsAnswer {
-                        day,
-                        contact,
-                        score: r.score.clamp(0, 10) as u8,
-                    };
-                    nps_keyed.push((r.responded_at.as_microsecond(), r.id, answer));
-                }
-                SurveyKind::Csat => csat.push((day, r.score >= 4)),
-                SurveyKind::Ces => ces.push((day, r.score)),
-            }
-        }
-        nps_keyed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let nps = nps_keyed.into_iter().map(|(_, _, a)| a).collect();
-        csat.sort_unstable();
-        ces.sort_unstable();
-
-        let mut fcr = Vec::new();
-        for (i, t) in tickets.into_iter().enumerate() {
-            check(t.account, &|| format!("ticket number {}", i + 1))?;
-            if let Some(resolved) = t.first_contact_resolved {
-                fcr.push((day_of_micros(t.opened_at.as_microsecond()), resolved));
-            }
-        }
-        fcr.sort_unstable();
+        let trials = trials(&accounts, &subs, &sub_offsets, &subs_by_account, &paid);
+        let Surveys { nps, csat, ces } = surveys(responses, n)?;
+        let fcr = first_contact_resolutions(tickets, n)?;
         // Sorted, so that they do not depend on the order rows were loaded in.
         warnings.sort();
 
@@ -336,6 +214,213 @@ impl Dataset {
             .iter()
             .map(|&i| &self.subs[i as usize])
     }
+}
+
+/// Fails unless `account` is an index into the `accounts` accounts of the
+/// input; `record` names the record that refers to it.
+fn check_account(
+    account: usize,
+    accounts: usize,
+    record: &dyn Fn() -> String,
+) -> Result<(), MetricsError> {
+    if account >= accounts {
+        Err(MetricsError::UnknownAccount {
+            record: record(),
+            account,
+            accounts,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that every currency of the subscriptions has a rate, currency by
+/// currency, in order, so that the error names the same currency whatever
+/// order the rows came in.
+fn check_rates(subscriptions: &[SubscriptionInput], rates: &Rates) -> Result<(), MetricsError> {
+    let currencies: std::collections::BTreeSet<Currency> =
+        subscriptions.iter().map(|s| s.mrr.currency).collect();
+    for currency in currencies {
+        rates.convert(crate::model::Money::new(0, currency))?;
+    }
+    Ok(())
+}
+
+/// The subscriptions converted to reporting minor units and day numbers,
+/// with the tables drawn from them.
+struct SubTables {
+    subs: Vec<Sub>,
+    /// Sorted by day.
+    renewals: Vec<Renewal>,
+    /// Sorted by account.
+    seat_lines: Vec<SeatLine>,
+    /// Whether each subscription's own `mrr` is above zero (before
+    /// conversion, which could round a tiny amount to zero).
+    paid: Vec<bool>,
+}
+
+/// Converts the subscriptions, in input order, warning about those that end
+/// on or before their start.
+fn convert_subscriptions(
+    subscriptions: Vec<SubscriptionInput>,
+    rates: &Rates,
+    accounts: usize,
+    warnings: &mut Vec<String>,
+) -> Result<SubTables, MetricsError> {
+    let mut subs = Vec::with_capacity(subscriptions.len());
+    let mut renewals = Vec::new();
+    let mut seat_lines = Vec::new();
+    let mut paid = Vec::with_capacity(subscriptions.len());
+    for s in subscriptions {
+        check_account(s.account, accounts, &|| format!("subscription {}", s.id))?;
+        let mrr = rates.convert_for(s.mrr, &s.id)?;
+        let start = day_number(s.start);
+        let end = s.end.map_or(OPEN_END, day_number);
+        if end <= start {
+            warnings.push(format!(
+                "subscription {} ends on or before its start date and adds no MRR",
+                s.id
+            ));
+        }
+        if let Some(r) = s.renewal {
+            renewals.push(Renewal {
+                day: day_number(r),
+                account: s.account as u32,
+                arr: 12 * mrr.max(0),
+            });
+        }
+        if let Some(seats) = s.seats {
+            seat_lines.push(SeatLine {
+                account: s.account as u32,
+                start,
+                end,
+                seats: seats.max(0),
+            });
+        }
+        paid.push(s.mrr.minor > 0);
+        subs.push(Sub {
+            id: s.id,
+            account: s.account as u32,
+            mrr,
+            start,
+            end,
+        });
+    }
+    renewals.sort_unstable_by_key(|r| (r.day, r.account, r.arr));
+    seat_lines.sort_unstable_by_key(|l| (l.account, l.start, l.end, l.seats));
+    Ok(SubTables {
+        subs,
+        renewals,
+        seat_lines,
+        paid,
+    })
+}
+
+/// Groups subscription indices by account with a counting sort, O(n):
+/// `(sub_offsets, subs_by_account)` as [`Dataset`] holds them.
+fn group_by_account(subs: &[Sub], accounts: usize) -> (Vec<usize>, Vec<u32>) {
+    let n = accounts;
+    let mut sub_offsets = vec![0usize; n + 1];
+    for s in subs {
+        sub_offsets[s.account as usize + 1] += 1;
+    }
+    for a in 0..n {
+        sub_offsets[a + 1] += sub_offsets[a];
+    }
+    let mut fill = sub_offsets.clone();
+    let mut subs_by_account = vec![0u32; subs.len()];
+    for (i, s) in subs.iter().enumerate() {
+        let slot = &mut fill[s.account as usize];
+        subs_by_account[*slot] = i as u32;
+        *slot += 1;
+    }
+    (sub_offsets, subs_by_account)
+}
+
+/// `(trial start day, converted)` of every account with a trial, sorted: a
+/// trial converts when a paid subscription starts at most 30 days after its
+/// end.
+fn trials(
+    accounts: &[AccountInput],
+    subs: &[Sub],
+    sub_offsets: &[usize],
+    subs_by_account: &[u32],
+    paid: &[bool],
+) -> Vec<(i32, bool)> {
+    let mut trials = Vec::new();
+    for (a, acc) in accounts.iter().enumerate() {
+        let Some(trial_start) = acc.trial_start else {
+            continue;
+        };
+        // Without a trial end the trial is taken to end on its first day.
+        let deadline = day_number(acc.trial_end.unwrap_or(trial_start)) + 30;
+        let converted = subs_by_account[sub_offsets[a]..sub_offsets[a + 1]]
+            .iter()
+            .any(|&i| paid[i as usize] && subs[i as usize].start <= deadline);
+        trials.push((day_number(trial_start), converted));
+    }
+    trials.sort_unstable();
+    trials
+}
+
+/// The survey answers, each kind reduced to what its metric needs.
+struct Surveys {
+    nps: Vec<NpsAnswer>,
+    csat: Vec<(i32, bool)>,
+    ces: Vec<(i32, i64)>,
+}
+
+/// Splits the survey responses by kind, interning NPS contacts, and sorts
+/// each kind as [`Dataset`] holds it.
+fn surveys(responses: Vec<ResponseInput>, accounts: usize) -> Result<Surveys, MetricsError> {
+    let mut contacts = std::collections::HashMap::new();
+    let mut nps_keyed = Vec::new();
+    let mut csat = Vec::new();
+    let mut ces = Vec::new();
+    for r in responses {
+        check_account(r.account, accounts, &|| format!("survey response {}", r.id))?;
+        let day = day_of_micros(r.responded_at.as_microsecond());
+        match r.kind {
+            SurveyKind::Nps => {
+                let contact = match r.contact_id {
+                    Some(c) => {
+                        let next = contacts.len() as u32;
+                        *contacts.entry(c).or_insert(next)
+                    }
+                    None => u32::MAX,
+                };
+                let answer = NpsAnswer {
+                    day,
+                    contact,
+                    score: r.score.clamp(0, 10) as u8,
+                };
+                nps_keyed.push((r.responded_at.as_microsecond(), r.id, answer));
+            }
+            SurveyKind::Csat => csat.push((day, r.score >= 4)),
+            SurveyKind::Ces => ces.push((day, r.score)),
+        }
+    }
+    nps_keyed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let nps = nps_keyed.into_iter().map(|(_, _, a)| a).collect();
+    csat.sort_unstable();
+    ces.sort_unstable();
+    Ok(Surveys { nps, csat, ces })
+}
+
+/// `(day opened, first contact resolved)` of the tickets that say, sorted.
+fn first_contact_resolutions(
+    tickets: Vec<TicketInput>,
+    accounts: usize,
+) -> Result<Vec<(i32, bool)>, MetricsError> {
+    let mut fcr = Vec::new();
+    for (i, t) in tickets.into_iter().enumerate() {
+        check_account(t.account, accounts, &|| format!("ticket number {}", i + 1))?;
+        if let Some(resolved) = t.first_contact_resolved {
+            fcr.push((day_of_micros(t.opened_at.as_microsecond()), resolved));
+        }
+    }
+    fcr.sort_unstable();
+    Ok(fcr)
 }
 
 /// Builds the change points of every account: each subscription adds its MRR

@@ -41,8 +41,45 @@ impl Dataset {
         let m = self.mrr_summary(first, last);
         let days = f64::from(period.days());
         let mut v: Vec<MetricValue> = Vec::with_capacity(Metric::ALL.len());
-        let money = |minor: i64| self.units(minor);
+        self.push_mrr(&mut v, &m);
+        self.push_retention(&mut v, &m, days, settings);
+        self.push_voice(&mut v, first, last);
+        self.push_renewals_and_trials(&mut v, first, last);
+        self.push_usage(&mut v, last, usage);
+        debug_assert!(v.iter().map(|x| x.metric).eq(Metric::ALL.iter().copied()));
+        Report {
+            period,
+            currency: self.reporting,
+            mrr_start_minor: m.mrr_start,
+            mrr_end_minor: m.mrr_end,
+            movements: m.movements,
+            values: v,
+        }
+    }
 
+    /// The metrics of each week, month or quarter of `period` (see
+    /// [`Period::split`]); `usage` should have a window ending on the last
+    /// day of each interval.
+    pub fn series(
+        &self,
+        period: Period,
+        interval: Interval,
+        settings: &Settings,
+        usage: Option<&Usage>,
+    ) -> Series {
+        Series {
+            interval,
+            reports: period
+                .split(interval)
+                .into_iter()
+                .map(|p| self.report(p, settings, usage))
+                .collect(),
+        }
+    }
+
+    /// MRR at the start and end, ARR, and the MRR movements.
+    fn push_mrr(&self, v: &mut Vec<MetricValue>, m: &MrrSummary) {
+        let money = |minor: i64| self.units(minor);
         v.push(MetricValue::some(Metric::MrrStart, money(m.mrr_start)));
         v.push(MetricValue::some(Metric::MrrEnd, money(m.mrr_end)));
         v.push(MetricValue::some(Metric::ArrEnd, money(12 * m.mrr_end)));
@@ -63,8 +100,17 @@ impl Dataset {
             Metric::ReactivationMrr,
             money(m.movements.reactivation),
         ));
+    }
 
-        // Retention of the cohort active on the day before the period.
+    /// Retention of the cohort active on the day before the period, the
+    /// account counts, and what an account is worth: ARPA, CLTV and CRC.
+    fn push_retention(
+        &self,
+        v: &mut Vec<MetricValue>,
+        m: &MrrSummary,
+        days: f64,
+        settings: &Settings,
+    ) {
         let start = m.mrr_start as f64;
         let nrr = ratio(m.cohort_end as f64, start);
         let grr = ratio(m.cohort_kept as f64, start);
@@ -93,7 +139,7 @@ impl Dataset {
             m.accounts_end as f64,
         ));
 
-        let arpa = ratio(money(m.mrr_end), m.accounts_end as f64);
+        let arpa = ratio(self.units(m.mrr_end), m.accounts_end as f64);
         v.push(MetricValue::or(
             Metric::Arpa,
             arpa,
@@ -128,7 +174,11 @@ impl Dataset {
                 MetricValue::some(Metric::Crc, period_cost / m.retained as f64)
             }
         });
+    }
 
+    /// NPS, CSAT and CES from the surveys answered in the period, and first
+    /// contact resolution from the tickets opened in it.
+    fn push_voice(&self, v: &mut Vec<MetricValue>, first: i32, last: i32) {
         v.push(MetricValue::or(
             Metric::Nps,
             self.nps(first, last),
@@ -155,7 +205,10 @@ impl Dataset {
             ratio(resolved as f64, fcr.len() as f64),
             "no ticket opened in the period says whether it was resolved on first contact",
         ));
+    }
 
+    /// The renewal rates (by subscription and by ARR) and trial conversion.
+    fn push_renewals_and_trials(&self, v: &mut Vec<MetricValue>, first: i32, last: i32) {
         let (renewed, renewing, renewed_arr, renewing_arr) = self.renewals(first, last);
         v.push(MetricValue::or(
             Metric::RenewalRate,
@@ -179,37 +232,6 @@ impl Dataset {
             ratio(converted as f64, trials.len() as f64),
             "no trial started in the period",
         ));
-
-        self.push_usage(&mut v, last, usage);
-        debug_assert!(v.iter().map(|x| x.metric).eq(Metric::ALL.iter().copied()));
-        Report {
-            period,
-            currency: self.reporting,
-            mrr_start_minor: m.mrr_start,
-            mrr_end_minor: m.mrr_end,
-            movements: m.movements,
-            values: v,
-        }
-    }
-
-    /// The metrics of each week, month or quarter of `period` (see
-    /// [`Period::split`]); `usage` should have a window ending on the last
-    /// day of each interval.
-    pub fn series(
-        &self,
-        period: Period,
-        interval: Interval,
-        settings: &Settings,
-        usage: Option<&Usage>,
-    ) -> Series {
-        Series {
-            interval,
-            reports: period
-                .split(interval)
-                .into_iter()
-                .map(|p| self.report(p, settings, usage))
-                .collect(),
-        }
     }
 
     fn mrr_summary(&self, first: i32, last: i32) -> MrrSummary {

@@ -313,11 +313,50 @@ pub async fn load_raw(store: &Store) -> Result<Raw, AppError> {
 
 /// Builds the aggregates of one scope.
 pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View, AppError> {
+    let today = raw.today;
+    let (accounts, index) = visible_accounts(&raw.portfolio, scope);
+    let (input, renewal, subscriptions) = metrics_input(&raw.portfolio, &accounts, &index, today);
+    // The same settings, and the same error, as `tenure metrics`.
+    let (rates, settings) = Settings::from_config(config)
+        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
+    let dataset = Dataset::new(input, &rates)
+        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
+    let (months, last30, last90) = reports(&dataset, &settings, today);
+    let table = account_rows(&raw.health, &accounts, &dataset, &renewal, today);
+    let band_trend = band_trend(&raw.health, &accounts);
+    let warnings = dataset.warnings().to_vec();
+    Ok(View {
+        raw: raw.clone(),
+        today,
+        currency: dataset.currency().as_str().to_string(),
+        dataset,
+        accounts,
+        rows: table.rows,
+        months,
+        last30,
+        last90,
+        settings,
+        bands: table.bands,
+        band_trend,
+        health_day: raw.health.day,
+        plans: table.plans,
+        csms: table.csms,
+        warnings,
+        subscriptions,
+        usage: Mutex::new(HashMap::new()),
+    })
+}
+
+/// The accounts the scope sees, in database id order, and each one's
+/// position by id.
+fn visible_accounts<'a>(
+    p: &'a Portfolio,
+    scope: &Scope,
+) -> (Vec<Account>, HashMap<&'a str, usize>) {
     let email = match scope {
         Scope::All => None,
         Scope::Csm(e) => Some(e.trim().to_ascii_lowercase()),
     };
-    let p = &raw.portfolio;
     let mut accounts = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for a in &p.accounts {
@@ -335,6 +374,18 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
             accounts.push(a.clone());
         }
     }
+    (accounts, index)
+}
+
+/// The metrics input of the visible accounts, with each account's next
+/// renewal date among its running subscriptions and the subscriptions for
+/// the ledger's drill-down.
+fn metrics_input(
+    p: &Portfolio,
+    accounts: &[Account],
+    index: &HashMap<&str, usize>,
+    today: Date,
+) -> (MetricsInput, Vec<Option<Date>>, HashMap<String, SubInfo>) {
     let mut input = MetricsInput {
         accounts: accounts
             .iter()
@@ -346,7 +397,6 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
             .collect(),
         ..MetricsInput::default()
     };
-    let today = raw.today;
     let mut renewal: Vec<Option<Date>> = vec![None; accounts.len()];
     let mut subscriptions = HashMap::new();
     for s in &p.subscriptions {
@@ -403,32 +453,54 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
             });
         }
     }
-    // The same settings, and the same error, as `tenure metrics`.
-    let (rates, settings) = Settings::from_config(config)
-        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
-    let dataset = Dataset::new(input, &rates)
-        .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
+    (input, renewal, subscriptions)
+}
+
+/// The last [`MONTHS`] calendar months, the last 30 days and the last 90 days.
+fn reports(dataset: &Dataset, settings: &Settings, today: Date) -> (Vec<Report>, Report, Report) {
     let first_month = month_back(today.first_of_month(), MONTHS as i32 - 1);
     let months = match Period::new(first_month, today) {
-        Ok(p) => dataset.series(p, Interval::Month, &settings, None).reports,
+        Ok(p) => dataset.series(p, Interval::Month, settings, None).reports,
         Err(_) => Vec::new(),
     };
     let last30 = dataset.report(
         Period::new(add_days(today, -29), today).expect("29 days back is before today"),
-        &settings,
+        settings,
         None,
     );
     let last90 = dataset.report(
         Period::new(add_days(today, -89), today).expect("89 days back is before today"),
-        &settings,
+        settings,
         None,
     );
+    (months, last30, last90)
+}
+
+/// The accounts table of a view, with what its filters offer.
+struct AccountTable {
+    rows: Vec<Row>,
+    bands: BandCounts,
+    /// The plans of the accounts, sorted.
+    plans: Vec<String>,
+    /// The CSMs' e-mails, lower case, sorted.
+    csms: Vec<String>,
+}
+
+/// One row per account with its MRR today, next renewal and health, and
+/// the band counts.
+fn account_rows(
+    health: &HealthData,
+    accounts: &[Account],
+    dataset: &Dataset,
+    renewal: &[Option<Date>],
+    today: Date,
+) -> AccountTable {
     let mut bands = [0u32; 4];
     let mut rows = Vec::with_capacity(accounts.len());
     let mut plans = BTreeSet::new();
     let mut csms = BTreeSet::new();
     for (i, a) in accounts.iter().enumerate() {
-        let health = raw.health.current.get(&a.id).copied().unwrap_or_default();
+        let health = health.current.get(&a.id).copied().unwrap_or_default();
         bands[band_slot(health.band)] += 1;
         if let Some(p) = &a.plan {
             plans.insert(p.clone());
@@ -443,39 +515,27 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
             health,
         });
     }
-    let band_trend = raw
-        .health
+    AccountTable {
+        rows,
+        bands,
+        plans: plans.into_iter().collect(),
+        csms: csms.into_iter().collect(),
+    }
+}
+
+/// The band counts of the accounts on each day of the stored trend.
+fn band_trend(health: &HealthData, accounts: &[Account]) -> Vec<(Date, BandCounts)> {
+    health
         .trend
         .iter()
         .map(|(day, by_account)| {
             let mut c = [0u32; 4];
-            for a in &accounts {
+            for a in accounts {
                 c[band_slot(by_account.get(&a.id).copied())] += 1;
             }
             (*day, c)
         })
-        .collect();
-    let warnings = dataset.warnings().to_vec();
-    Ok(View {
-        raw: raw.clone(),
-        today,
-        currency: dataset.currency().as_str().to_string(),
-        dataset,
-        accounts,
-        rows,
-        months,
-        last30,
-        last90,
-        settings,
-        bands,
-        band_trend,
-        health_day: raw.health.day,
-        plans: plans.into_iter().collect(),
-        csms: csms.into_iter().collect(),
-        warnings,
-        subscriptions,
-        usage: Mutex::new(HashMap::new()),
-    })
+        .collect()
 }
 
 /// The latest stored scores of every account, their 30-day change, and the

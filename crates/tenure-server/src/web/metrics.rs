@@ -15,7 +15,8 @@ use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 use tenure_core::metrics::{
-    CohortMetric, CohortQuery, LedgerQuery, Metric, MetricKind, MovementKind, Period, Usage,
+    CohortMetric, CohortQuery, LedgerQuery, Metric, MetricKind, Movement, MovementKind, Period,
+    Report, Usage,
 };
 use tenure_core::model::parse_date;
 
@@ -182,7 +183,47 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
     let today = v.today;
     let (period, error) = period(q, today);
     let report = v.dataset.report(period, &v.settings, usage);
-    let group_of = |m: Metric| match m {
+    let groups = metric_groups(v, &report);
+
+    let metric = match q.cohort.as_deref() {
+        Some("revenue") => CohortMetric::Revenue,
+        _ => CohortMetric::Logo,
+    };
+    let (months, cohorts) = cohort_rows(v, metric);
+
+    let kind = q.kind.as_deref().and_then(|k| MovementKind::parse(k).ok());
+    let (ledger, ledger_total) = ledger_rows(v, period, kind);
+    let period_query = format!("from={}&to={}", period.from(), period.to());
+    let kind_links = kind_links(&period_query, kind);
+    MetricsPage {
+        nav,
+        from: period.from().to_string(),
+        to: period.to().to_string(),
+        error,
+        presets: presets(today)
+            .into_iter()
+            .map(|(k, l, a, b)| (k, l, format!("?from={a}&to={b}")))
+            .collect(),
+        groups,
+        cohort_metric: metric.as_str(),
+        cohort_other: match metric {
+            CohortMetric::Logo => ("revenue", format!("?{period_query}&cohort=revenue#cohorts")),
+            CohortMetric::Revenue => ("logo", format!("?{period_query}&cohort=logo#cohorts")),
+        },
+        cohort_months: (0..months).map(|k| format!("M{k}")).collect(),
+        cohorts,
+        ledger,
+        ledger_total,
+        ledger_kind: kind.map_or("all".into(), |k| k.as_str().to_string()),
+        kind_links,
+        period_query,
+    }
+}
+
+/// The section of the page a metric is listed in: an index into the groups
+/// of [`metric_groups`].
+fn group_of(m: Metric) -> usize {
+    match m {
         Metric::MrrStart
         | Metric::MrrEnd
         | Metric::ArrEnd
@@ -205,7 +246,11 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
         | Metric::TrialConversionRate => 1,
         Metric::Nps | Metric::Csat | Metric::Ces | Metric::Fcr => 2,
         _ => 3,
-    };
+    }
+}
+
+/// Every metric of the report, formatted, in its section.
+fn metric_groups(v: &View, report: &Report) -> Vec<(&'static str, Vec<MetricRow>)> {
     let mut groups: Vec<(&'static str, Vec<MetricRow>)> = vec![
         ("Revenue", vec![]),
         ("Retention", vec![]),
@@ -222,14 +267,15 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
             definition: m.definition(),
         });
     }
+    groups
+}
 
-    let metric = match q.cohort.as_deref() {
-        Some("revenue") => CohortMetric::Revenue,
-        _ => CohortMetric::Logo,
-    };
+/// The cohort heatmap of the last twelve months: the number of month
+/// columns, and one row per cohort with a colour per cell.
+fn cohort_rows(v: &View, metric: CohortMetric) -> (usize, Vec<CohortOut>) {
     let table = v.dataset.cohorts(&CohortQuery {
-        from: Some(month_back(today.first_of_month(), 11)),
-        as_of: today,
+        from: Some(month_back(v.today.first_of_month(), 11)),
+        as_of: v.today,
     });
     let months = table.rows.iter().map(|r| r.months()).max().unwrap_or(0);
     let cohorts = table
@@ -256,8 +302,12 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
                 .collect(),
         })
         .collect();
+    (months, cohorts)
+}
 
-    let kind = q.kind.as_deref().and_then(|k| MovementKind::parse(k).ok());
+/// The period's MRR movements of `kind` (all without one), newest and
+/// largest first, the first 200 of them, and the line totalling them all.
+fn ledger_rows(v: &View, period: Period, kind: Option<MovementKind>) -> (Vec<LedgerOut>, String) {
     let mut ledger = v.dataset.ledger(&LedgerQuery {
         period: Some(period),
         account: None,
@@ -283,48 +333,55 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
             false
         )
     );
-    let ledger = ledger
+    let rows = ledger
         .iter()
         .take(200)
-        .map(|m| {
-            let a = &v.accounts[m.account];
-            LedgerOut {
-                date: m.date.to_string(),
-                account: a.name.clone(),
-                href: format!("/accounts/{}", urlencode(&a.id)),
-                kind: m.kind.as_str(),
-                amount: money(v.units(m.amount_minor), &cur, false),
-                before_after: format!(
-                    "{} → {}",
-                    money(v.units(m.mrr_before_minor), &cur, false),
-                    money(v.units(m.mrr_after_minor), &cur, false)
-                ),
-                subs: m
-                    .subscription_ids
-                    .iter()
-                    .map(|id| SubOut {
-                        id: id.clone(),
-                        text: match v.subscriptions.get(id) {
-                            Some(s) => format!(
-                                "{} · {} MRR{} · {} → {}{}",
-                                s.plan.as_deref().unwrap_or("no plan"),
-                                s.mrr,
-                                s.seats.map(|n| format!(" · {n} seats")).unwrap_or_default(),
-                                s.start,
-                                s.end.map_or("open".to_string(), |d| d.to_string()),
-                                s.renewal
-                                    .map(|d| format!(" · renews {d}"))
-                                    .unwrap_or_default()
-                            ),
-                            None => String::new(),
-                        },
-                    })
-                    .collect(),
-            }
-        })
+        .map(|m| ledger_row(v, m, &cur))
         .collect();
-    let period_query = format!("from={}&to={}", period.from(), period.to());
-    let kind_links = std::iter::once(("all", format!("?{period_query}#ledger"), kind.is_none()))
+    (rows, ledger_total)
+}
+
+/// One movement of the ledger, with the subscriptions behind it.
+fn ledger_row(v: &View, m: &Movement, cur: &str) -> LedgerOut {
+    let a = &v.accounts[m.account];
+    LedgerOut {
+        date: m.date.to_string(),
+        account: a.name.clone(),
+        href: format!("/accounts/{}", urlencode(&a.id)),
+        kind: m.kind.as_str(),
+        amount: money(v.units(m.amount_minor), cur, false),
+        before_after: format!(
+            "{} → {}",
+            money(v.units(m.mrr_before_minor), cur, false),
+            money(v.units(m.mrr_after_minor), cur, false)
+        ),
+        subs: m
+            .subscription_ids
+            .iter()
+            .map(|id| SubOut {
+                id: id.clone(),
+                text: match v.subscriptions.get(id) {
+                    Some(s) => format!(
+                        "{} · {} MRR{} · {} → {}{}",
+                        s.plan.as_deref().unwrap_or("no plan"),
+                        s.mrr,
+                        s.seats.map(|n| format!(" · {n} seats")).unwrap_or_default(),
+                        s.start,
+                        s.end.map_or("open".to_string(), |d| d.to_string()),
+                        s.renewal
+                            .map(|d| format!(" · renews {d}"))
+                            .unwrap_or_default()
+                    ),
+                    None => String::new(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The ledger's filter links: all movements, then each kind.
+fn kind_links(period_query: &str, kind: Option<MovementKind>) -> Vec<(&'static str, String, bool)> {
+    std::iter::once(("all", format!("?{period_query}#ledger"), kind.is_none()))
         .chain(MovementKind::ALL.iter().map(|k| {
             (
                 k.as_str(),
@@ -332,30 +389,7 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
                 kind == Some(*k),
             )
         }))
-        .collect();
-    MetricsPage {
-        nav,
-        from: period.from().to_string(),
-        to: period.to().to_string(),
-        error,
-        presets: presets(today)
-            .into_iter()
-            .map(|(k, l, a, b)| (k, l, format!("?from={a}&to={b}")))
-            .collect(),
-        groups,
-        cohort_metric: metric.as_str(),
-        cohort_other: match metric {
-            CohortMetric::Logo => ("revenue", format!("?{period_query}&cohort=revenue#cohorts")),
-            CohortMetric::Revenue => ("logo", format!("?{period_query}&cohort=logo#cohorts")),
-        },
-        cohort_months: (0..months).map(|k| format!("M{k}")).collect(),
-        cohorts,
-        ledger,
-        ledger_total,
-        ledger_kind: kind.map_or("all".into(), |k| k.as_str().to_string()),
-        kind_links,
-        period_query,
-    }
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use tenure_core::health::Band;
 use tenure_core::metrics::Metric;
 
 use super::cache::{View, band_slot};
@@ -67,37 +68,75 @@ pub async fn page(
 
 pub fn build(v: &View, nav: Nav) -> OverviewPage {
     let cur = v.currency().to_string();
-    let m = |x: f64| money(x, &cur, true);
+    let labels: Vec<String> = v
+        .months
+        .iter()
+        .map(|r| month_label(r.period.from()))
+        .collect();
+    let risky: Vec<_> = v.rows.iter().filter(|r| r.at_risk()).collect();
+    let at_risk_minor: i64 = risky.iter().map(|r| r.mrr_minor * 12).sum();
+    OverviewPage {
+        scope_note: if nav.own_only {
+            "Your accounts only.".into()
+        } else {
+            "All accounts.".into()
+        },
+        nav,
+        revenue: revenue_cards(v, &cur),
+        retention: retention_cards(v),
+        voice: voice_cards(v),
+        movements_chart: movements_chart(v, &labels, &cur),
+        retention_chart: retention_chart(v, &labels),
+        bands: band_cells(v),
+        band_chart: band_chart(v),
+        health_note: match v.health_day {
+            Some(d) => format!("Scores as of {d}."),
+            None => "No health scores yet: run `tenure health recompute`.".into(),
+        },
+        at_risk_arr: money(v.units(at_risk_minor), &cur, true),
+        at_risk_count: thousands(risky.len() as i64),
+        warnings: v.warnings.iter().take(5).cloned().collect(),
+    }
+}
+
+/// ARR, MRR with this month's net new MRR, and ARPA.
+fn revenue_cards(v: &View, cur: &str) -> Vec<Card> {
     let mrr_now: i64 = v.rows.iter().map(|r| r.mrr_minor).sum();
-    let this_month = v.months.last();
-    let net_new = this_month.map_or(0, |r| r.movements.net());
+    let net_new = v.months.last().map_or(0, |r| r.movements.net());
     let active = v.rows.iter().filter(|r| r.mrr_minor > 0).count();
-    let revenue = vec![
+    vec![
         Card {
             label: "ARR",
-            value: money(v.units(mrr_now * 12), &cur, true),
+            value: money(v.units(mrr_now * 12), cur, true),
             note: format!("{} paying accounts", thousands(active as i64)),
             help: "12 × MRR today",
         },
         Card {
             label: "MRR",
-            value: money(v.units(mrr_now), &cur, true),
+            value: money(v.units(mrr_now), cur, true),
             note: format!(
                 "{} net new this month",
                 if net_new >= 0 { "+" } else { "" }.to_string()
-                    + &money(v.units(net_new), &cur, true)
+                    + &money(v.units(net_new), cur, true)
             ),
             help: "Sum of running subscriptions' MRR today",
         },
         Card {
             label: "ARPA",
-            value: v.last30.get(Metric::Arpa).map_or("–".into(), m),
+            value: v
+                .last30
+                .get(Metric::Arpa)
+                .map_or("–".into(), |x| money(x, cur, true)),
             note: "per paying account, monthly".into(),
             help: "MRR ÷ paying accounts",
         },
-    ];
+    ]
+}
+
+/// NRR, GRR and logo churn over the last 30 days.
+fn retention_cards(v: &View) -> Vec<Card> {
     let r30 = &v.last30;
-    let retention = vec![
+    vec![
         Card {
             label: "NRR (30 days)",
             value: pct(r30.get(Metric::Nrr)),
@@ -120,9 +159,13 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
             ),
             help: "Cohort accounts not active today ÷ cohort size",
         },
-    ];
+    ]
+}
+
+/// NPS and CSAT over the last 90 days.
+fn voice_cards(v: &View) -> Vec<Card> {
     let r90 = &v.last90;
-    let voice = vec![
+    vec![
         Card {
             label: "NPS (90 days)",
             value: r90
@@ -137,12 +180,11 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
             note: "answers scoring 4 or 5".into(),
             help: "CSAT survey answers scoring 4–5 ÷ all CSAT answers",
         },
-    ];
-    let labels: Vec<String> = v
-        .months
-        .iter()
-        .map(|r| month_label(r.period.from()))
-        .collect();
+    ]
+}
+
+/// The monthly MRR movements, gains stacked up and losses down.
+fn movements_chart(v: &View, labels: &[String], cur: &str) -> String {
     let series =
         |name: &str, class: &'static str, f: &dyn Fn(&tenure_core::metrics::Report) -> i64| {
             Series::new(
@@ -151,10 +193,10 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
                 v.months.iter().map(|r| Some(v.units(f(r)))).collect(),
             )
         };
-    let movements_chart = charts::stacked(
+    charts::stacked(
         "movements",
         "MRR movements by month",
-        &labels,
+        labels,
         &[
             series("New", "s-new", &|r| r.movements.new),
             series("Expansion", "s-expansion", &|r| r.movements.expansion),
@@ -166,13 +208,17 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
             series("Contraction", "s-contraction", &|r| r.movements.contraction),
             series("Churn", "s-churn", &|r| r.movements.churned),
         ],
-        &m,
-    );
+        &|x| money(x, cur, true),
+    )
+}
+
+/// Monthly NRR, GRR and logo churn as lines.
+fn retention_chart(v: &View, labels: &[String]) -> String {
     let frac = |metric: Metric| v.months.iter().map(|r| r.get(metric)).collect::<Vec<_>>();
-    let retention_chart = charts::lines(
+    charts::lines(
         "retention",
         "Monthly NRR, GRR and logo churn",
-        &labels,
+        labels,
         &[
             Series::new("NRR", "s-nrr", frac(Metric::Nrr)),
             Series::new("GRR", "s-grr", frac(Metric::Grr)),
@@ -180,7 +226,11 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
         ],
         None,
         &|x| format!("{:.0}%", x * 100.0),
-    );
+    )
+}
+
+/// Today's accounts per health band, with their share of the bar.
+fn band_cells(v: &View) -> Vec<BandCell> {
     let total: u32 = v.bands.iter().sum();
     let names = [
         ("red", "Red"),
@@ -188,7 +238,7 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
         ("green", "Green"),
         ("none", "Not scored"),
     ];
-    let bands = names
+    names
         .iter()
         .enumerate()
         .map(|(i, (band, label))| {
@@ -205,13 +255,21 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
                 width: format!("{:.2}", share * 100.0),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Accounts per health band over time; empty without stored scores.
+fn band_chart(v: &View) -> String {
+    if v.band_trend.is_empty() {
+        return String::new();
+    }
     let trend_labels: Vec<String> = v
         .band_trend
         .iter()
         .map(|(d, _)| d.strftime("%d %b").to_string())
         .collect();
-    let band_series = |i: usize, name: &str, class: &'static str| {
+    let band_series = |band: Band, name: &str, class: &'static str| {
+        let i = band_slot(Some(band));
         Series::new(
             name,
             class,
@@ -221,57 +279,16 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
                 .collect(),
         )
     };
-    let band_chart = if v.band_trend.is_empty() {
-        String::new()
-    } else {
-        charts::stacked(
-            "bands",
-            "Accounts by health band over time",
-            &trend_labels,
-            &[
-                band_series(
-                    band_slot(Some(tenure_core::health::Band::Green)),
-                    "Green",
-                    "s-green",
-                ),
-                band_series(
-                    band_slot(Some(tenure_core::health::Band::Yellow)),
-                    "Yellow",
-                    "s-yellow",
-                ),
-                band_series(
-                    band_slot(Some(tenure_core::health::Band::Red)),
-                    "Red",
-                    "s-red",
-                ),
-            ],
-            &[],
-            &|x| thousands(x.round() as i64),
-        )
-    };
-    let health_note = match v.health_day {
-        Some(d) => format!("Scores as of {d}."),
-        None => "No health scores yet: run `tenure health recompute`.".into(),
-    };
-    let risky: Vec<_> = v.rows.iter().filter(|r| r.at_risk()).collect();
-    let at_risk_minor: i64 = risky.iter().map(|r| r.mrr_minor * 12).sum();
-    OverviewPage {
-        scope_note: if nav.own_only {
-            "Your accounts only.".into()
-        } else {
-            "All accounts.".into()
-        },
-        nav,
-        revenue,
-        retention,
-        voice,
-        movements_chart,
-        retention_chart,
-        bands,
-        band_chart,
-        health_note,
-        at_risk_arr: money(v.units(at_risk_minor), &cur, true),
-        at_risk_count: thousands(risky.len() as i64),
-        warnings: v.warnings.iter().take(5).cloned().collect(),
-    }
+    charts::stacked(
+        "bands",
+        "Accounts by health band over time",
+        &trend_labels,
+        &[
+            band_series(Band::Green, "Green", "s-green"),
+            band_series(Band::Yellow, "Yellow", "s-yellow"),
+            band_series(Band::Red, "Red", "s-red"),
+        ],
+        &[],
+        &|x| thousands(x.round() as i64),
+    )
 }
