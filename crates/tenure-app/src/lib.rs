@@ -11,12 +11,15 @@
 //! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
 //!   them beside the server, `tenure run-jobs` from cron.
 //! - [`clock`]: the one place that reads the wall clock.
+//! - [`command`]: what the command-line programs share (the bad-input
+//!   error, exit codes, reading `tenure.toml`).
 //!
 //! Errors are [`Error`]: the caller's input ([`Error::Invalid`],
 //! [`Error::NotFound`]) apart from failures of the store, so that the CLI
 //! exits 2 and the server answers 4xx for the first kind.
 
 pub mod clock;
+pub mod command;
 pub mod health;
 pub mod jobs;
 pub mod metrics;

@@ -19,12 +19,11 @@
 mod health;
 mod metrics;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use tenure_core::config::{Config, parse_config};
 
 /// Tenure's benchmarks (docs/PERFORMANCE.md).
 #[derive(Debug, Parser)]
@@ -60,64 +59,7 @@ pub enum Command {
     Health(health::BenchHealthArgs),
 }
 
-/// An error caused by the user's input (a bad flag or config): exit code 2.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BadInput {}
-
-/// Reads `tenure.toml`; a missing file gives the built-in defaults, errors
-/// are one bad-input error listing each with the file name and line.
-pub fn load_config(path: &Path) -> Result<Config> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-        Err(e) => return Err(BadInput(format!("cannot read {}: {e}", path.display())).into()),
-    };
-    parse_config(&text).map_err(|errors| {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{} line {}: {}", path.display(), e.line, e.message))
-            .collect();
-        BadInput(format!(
-            "{} has {} error(s):\n{}",
-            path.display(),
-            errors.len(),
-            lines.join("\n")
-        ))
-        .into()
-    })
-}
-
-fn exit_code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if cause.downcast_ref::<BadInput>().is_some() {
-            return 2;
-        }
-        if let Some(e) = cause.downcast_ref::<tenure_app::Error>()
-            && e.is_bad_input()
-        {
-            return 2;
-        }
-        if let Some(tenure_store::StoreError::Invalid(_) | tenure_store::StoreError::BadUrl(_)) =
-            cause.downcast_ref::<tenure_store::StoreError>()
-        {
-            return 2;
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            return 0;
-        }
-    }
-    1
-}
+pub use tenure_app::command::{BadInput, load_config};
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -128,24 +70,5 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            let code = exit_code_for(&err);
-            if code != 0 {
-                eprintln!("error: {err:#}");
-            }
-            ExitCode::from(code)
-        }
-    }
+    tenure_app::command::run_to_exit(run(cli))
 }

@@ -155,7 +155,7 @@ pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()
     if meta.is_dir() {
         return Err(BadInput(format!("{} is a folder, not a file", args.file.display())).into());
     }
-    let config = crate::config_file::load_config(config_path)?;
+    let config = tenure_app::command::load_config(config_path)?;
     let store = open_store(db).await?;
     let options = ImportOptions {
         create_missing_accounts: args.create_missing_accounts,
@@ -259,7 +259,7 @@ pub fn config_check(path: &Path) -> Result<()> {
             path.display()
         ))
     })?;
-    let config = crate::config_file::parse_config_file(path, &text)?;
+    let config = tenure_app::command::parse_config_file(path, &text)?;
     println!(
         "{}: OK (reporting currency {}, scorecard version {})",
         path.display(),

@@ -168,7 +168,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    let tenure_config = crate::config_file::load_config(config_path)?;
+    let tenure_config = tenure_app::command::load_config(config_path)?;
     let listener = crate::serve::bind(args.addr).await?;
     score_health(&store, &tenure_config, config.end, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;

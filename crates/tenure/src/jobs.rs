@@ -8,8 +8,8 @@ use anyhow::Result;
 use clap::Args;
 use tenure_app::jobs::{JobState, run_forever, run_once};
 
-use crate::config_file::load_config;
 use crate::data::open_store;
+use tenure_app::command::load_config;
 
 #[derive(Debug, Args)]
 pub struct RunJobsArgs {

@@ -16,8 +16,8 @@ use tenure_core::metrics::{
 use tenure_core::model::format_minor;
 
 use crate::BadInput;
-use crate::config_file::load_config;
 use crate::data::open_store;
+use tenure_app::command::load_config;
 
 /// Output format of the metrics commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -71,7 +71,7 @@ pub fn server_config(file: &tenure_core::config::Config, secure_cookies: bool) -
 
 pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
-    let file = crate::config_file::load_config(config_path)?;
+    let file = tenure_app::command::load_config(config_path)?;
     let store = open_store(db).await?;
     let mut config = server_config(&file, args.secure_cookies);
     config.rate_limit = tenure_server::limits::RateLimit {

@@ -12,7 +12,7 @@ use tenure_store::Store;
 
 use super::{BacktestArgs, Format, fmt_opt, opt_date, print_json, truncate};
 use crate::BadInput;
-use crate::config_file::load_config;
+use tenure_app::command::load_config;
 
 pub(super) async fn backtest(store: &Store, config: &Config, args: BacktestArgs) -> Result<()> {
     if args.horizon == 0 {

@@ -22,8 +22,8 @@ use tenure_app::health::Progress;
 use tenure_core::model::day_number;
 
 use crate::BadInput;
-use crate::config_file::load_config;
 use crate::data::{open_store, progress_bar};
+use tenure_app::command::load_config;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
