@@ -20,12 +20,10 @@ use jiff::civil::Date;
 use tenure_core::metrics::{
     AccountInput, MetricsInput, ResponseInput, SubscriptionInput, TicketInput, UsageAccumulator,
 };
-use tenure_core::model::{Currency, Money, SurveyKind, day_number};
+use tenure_core::model::{Currency, MICROS_PER_DAY, Money, SurveyKind, day_number};
 
 use crate::scan::Bind;
 use crate::{Result, Store, StoreError};
-
-const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The engine's input plus the map from account id to its index in
 /// `input.accounts`, which [`Store::stream_usage`] needs for events.
@@ -55,8 +53,8 @@ impl LoadRange {
     /// `[start, end)` in microseconds since the epoch.
     fn micros(&self) -> (i64, i64) {
         (
-            i64::from(day_number(self.from)) * DAY_MICROS,
-            (i64::from(day_number(self.to)) + 1) * DAY_MICROS,
+            i64::from(day_number(self.from)) * MICROS_PER_DAY,
+            (i64::from(day_number(self.to)) + 1) * MICROS_PER_DAY,
         )
     }
 }

@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
-use tenure_core::model::{Account, Subscription, SurveyResponse, Ticket};
+use tenure_core::model::{Account, MICROS_PER_DAY, Subscription, SurveyResponse, Ticket};
 
 use crate::rows::{Record, from_row, select_list};
 use crate::{Kind, Result, Store};
@@ -31,8 +31,6 @@ pub struct DayUse {
     pub event: String,
     pub count: i64,
 }
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 impl Store {
     /// Loads the portfolio: accounts and subscriptions whole (MRR movements

@@ -17,9 +17,8 @@
 
 use jiff::civil::Date;
 
-use crate::model::{date_from_day, day_number, day_of_micros};
+use crate::model::{MICROS_PER_DAY, date_from_day, day_number, day_of_micros};
 
-const DAY_MICROS: i64 = 86_400_000_000;
 /// The longest gap between two events of one session: 30 minutes.
 const SESSION_GAP_MICROS: i64 = 30 * 60 * 1_000_000;
 /// Days in the window ending with a period's last day.
@@ -143,17 +142,17 @@ impl UsageAccumulator {
             for events in part.chunk_by(|a, b| (a.user, a.user2) == (b.user, b.user2)) {
                 for (wi, w) in windows.iter_mut().enumerate() {
                     let e = i64::from(w.end_day);
-                    let lo = events.partition_point(|x| x.ts < (e - 29) * DAY_MICROS);
-                    let hi = lo + events[lo..].partition_point(|x| x.ts < (e + 1) * DAY_MICROS);
+                    let lo = events.partition_point(|x| x.ts < (e - 29) * MICROS_PER_DAY);
+                    let hi = lo + events[lo..].partition_point(|x| x.ts < (e + 1) * MICROS_PER_DAY);
                     let evs = &events[lo..hi];
                     let Some(last) = evs.last() else {
                         continue;
                     };
                     w.mau += 1;
-                    if last.ts >= (e - 6) * DAY_MICROS {
+                    if last.ts >= (e - 6) * MICROS_PER_DAY {
                         w.wau += 1;
                     }
-                    if last.ts >= e * DAY_MICROS {
+                    if last.ts >= e * MICROS_PER_DAY {
                         w.dau += 1;
                     }
                     let mut prev_day = i32::MIN;

@@ -23,7 +23,9 @@ use serde::Deserialize;
 use tenure_app::health::OverrideRequest;
 use tenure_core::health::CheckedOverride;
 use tenure_core::metrics::{LedgerQuery, MovementKind};
-use tenure_core::model::{Account, Engagement, date_from_day, day_number, parse_date, utc_date};
+use tenure_core::model::{
+    Account, Engagement, MICROS_PER_DAY, date_from_day, day_number, parse_date, utc_date,
+};
 use tenure_store::Kind;
 use tenure_store::rows::Record;
 
@@ -297,7 +299,7 @@ fn mrr_history(v: &View, i: usize, today: Date, timeline: &mut Vec<Entry>) -> St
         };
         timeline.push(Entry {
             date: m.date.to_string(),
-            at: day_number(m.date) as i64 * 86_400_000_000,
+            at: i64::from(day_number(m.date)) * MICROS_PER_DAY,
             kind: "mrr",
             label: format!("MRR {}", verb.to_lowercase()),
             text: format!(
@@ -353,7 +355,7 @@ fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Ent
             .join("; ");
         timeline.push(Entry {
             date: today.to_string(),
-            at: i64::from(day_number(today)) * 86_400_000_000,
+            at: i64::from(day_number(today)) * MICROS_PER_DAY,
             kind: "usage",
             label: "Usage, last 30 days".into(),
             text: format!("Top events: {text}"),
@@ -363,7 +365,7 @@ fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Ent
     if prev >= 5 && last * 2 <= prev {
         timeline.push(Entry {
             date: today.to_string(),
-            at: i64::from(day_number(today)) * 86_400_000_000 + 1,
+            at: i64::from(day_number(today)) * MICROS_PER_DAY + 1,
             kind: "usage",
             label: "Usage drop".into(),
             text: format!("Weekly active users fell from {prev} to {last}."),

@@ -7,15 +7,13 @@ use jiff::civil::Date;
 use sqlx::Row;
 use tenure_core::health::{SignalsBuilder, SignalsTable};
 use tenure_core::model::{
-    Account, Currency, Money, Priority, Subscription, SurveyKind, day_number,
+    Account, Currency, MICROS_PER_DAY, Money, Priority, Subscription, SurveyKind, day_number,
 };
 
 use super::{AccountIndex, Shard, SignalsRequest, decode, get_day, get_opt_day, parse_day};
 use crate::rows::{Record, from_row, select_list, select_list_without};
 use crate::scan::{Bind, ScanRow};
 use crate::{Backend, Kind, Result, Store};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Start of the UTC day after `d`, in microseconds.
 fn end_micros(d: Date) -> i64 {
@@ -52,8 +50,7 @@ fn known_users_needed(req: SignalsRequest<'_>, seat_spans: &[Vec<SeatSpan>]) -> 
                         any = true;
                         seats += x.2;
                     }
-                    let trial = matches!((a.trial_start, a.trial_end),
-                        (Some(s), Some(e)) if s <= d && d <= e);
+                    let trial = a.in_trial_on(d);
                     seats <= 0 && (any || trial)
                 })
         })
