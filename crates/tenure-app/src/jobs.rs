@@ -6,8 +6,9 @@
 //! last pass (new events, rows, imports, overrides: see
 //! [`DataFingerprint`]), when the UTC day changed, or when the last pass is
 //! older than [`MAX_AGE`]. Passes are `interval` apart, so new data shows
-//! in scores within about two intervals. Later pipelines (segments,
-//! stages, cadence, playbooks) run in the same pass, after the scores.
+//! in scores within about two intervals. Stages and segments are decided
+//! in the same pass, after the scores; later pipelines (playbooks) will
+//! follow them.
 
 use std::time::{Duration, Instant};
 
@@ -51,8 +52,9 @@ impl JobState {
     }
 }
 
-/// One pass: recomputes today's snapshots if needed; returns how many were
-/// written, or `None` when nothing had changed.
+/// One pass: recomputes today's snapshots, then today's stages and
+/// segments ([`crate::engage::run_day`]), if needed; returns how many
+/// snapshots were written, or `None` when nothing had changed.
 pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
     let fingerprint = store.data_fingerprint().await?;
     let day = today();
@@ -62,6 +64,8 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     // The fingerprint was read before scoring, so data arriving during the
     // pass changes it and triggers the next pass.
     let written = recompute(store, config, day, day, &Quiet).await?;
+    // Stages and segments read today's scores: decided after them.
+    crate::engage::run_day(store, config, day).await?;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))
 }

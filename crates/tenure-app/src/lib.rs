@@ -6,6 +6,8 @@
 //!   pages), daily snapshots without look-ahead ([`health::recompute()`]),
 //!   the churn backtest, manual overrides and the comparison of a score
 //!   with an earlier one.
+//! - [`engage`]: each account's stage, segment and tier on a day, their
+//!   runs over time, and cadence (docs/ENGAGE.md).
 //! - [`metrics`]: the revenue and usage metrics of a period from the
 //!   database ([`metrics::compute`]).
 //! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
@@ -20,6 +22,7 @@
 
 pub mod clock;
 pub mod command;
+pub mod engage;
 pub mod health;
 pub mod jobs;
 pub mod metrics;

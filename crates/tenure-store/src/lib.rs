@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod billing;
 pub mod bulk;
+pub mod engage;
 pub mod export;
 pub mod health;
 pub mod import;

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 use crate::data::{ConfigCommand, DbCommand, ExportArgs, ImportArgs};
 use crate::demo::DemoArgs;
-use crate::{data, demo, health, metrics};
+use crate::engage::View;
+use crate::{data, demo, engage, health, metrics};
 
 /// Tenure: customer success on your own infrastructure. Health scores,
 /// revenue metrics, playbooks and a dashboard for your CS team.
@@ -92,6 +93,12 @@ pub enum Command {
     },
     /// Cohort retention by month of first MRR (docs/METRICS.md).
     Cohorts(metrics::CohortsArgs),
+    /// Segments and touch tiers: accounts, ARR and health of each (docs/ENGAGE.md).
+    Segments(engage::EngageArgs),
+    /// Journey stages: accounts, time in stage and friction (docs/ENGAGE.md).
+    Journey(engage::EngageArgs),
+    /// Engagement cadence: the required engagements that are overdue (docs/ENGAGE.md).
+    Cadence(engage::EngageArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -114,5 +121,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: metrics::MrrCommand::Movements(args),
         } => metrics::movements(&cli.db, &cli.config, args).await,
         Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
+        Command::Segments(args) => engage::run(&cli.db, &cli.config, View::Segments, args).await,
+        Command::Journey(args) => engage::run(&cli.db, &cli.config, View::Journey, args).await,
+        Command::Cadence(args) => engage::run(&cli.db, &cli.config, View::Cadence, args).await,
     }
 }

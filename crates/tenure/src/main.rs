@@ -7,6 +7,7 @@ mod admin;
 mod cli;
 mod data;
 mod demo;
+mod engage;
 mod health;
 mod jobs;
 mod metrics;

@@ -261,7 +261,10 @@ pub async fn scores(
 
 /// Stored scores from 33 to 7 days before `as_of`, by account, for the 7-
 /// and 30-day changes.
-async fn score_history(store: &Store, as_of: Date) -> Result<HashMap<String, Vec<(Date, f64)>>> {
+pub(crate) async fn score_history(
+    store: &Store,
+    as_of: Date,
+) -> Result<HashMap<String, Vec<(Date, f64)>>> {
     let mut history: HashMap<String, Vec<(Date, f64)>> = HashMap::new();
     for (id, day, score) in store
         .snapshot_scores(add_days(as_of, -33), add_days(as_of, -7))

@@ -176,7 +176,7 @@ pub struct SignalsRequest<'a> {
     pub track_payments: bool,
 }
 
-fn decode(msg: String) -> StoreError {
+pub(crate) fn decode(msg: String) -> StoreError {
     StoreError::Sql(sqlx::Error::Decode(msg.into()))
 }
 
@@ -184,13 +184,13 @@ fn parse_day(s: &str) -> Result<Date> {
     s.parse().map_err(|_| decode(format!("bad date {s:?}")))
 }
 
-fn get_day(row: &AnyRow, i: usize) -> Result<Date> {
+pub(crate) fn get_day(row: &AnyRow, i: usize) -> Result<Date> {
     let s: String = row.try_get(i)?;
     s.parse()
         .map_err(|_| StoreError::Sql(sqlx::Error::Decode(format!("bad date {s:?}").into())))
 }
 
-fn get_opt_day(row: &AnyRow, i: usize) -> Result<Option<Date>> {
+pub(crate) fn get_opt_day(row: &AnyRow, i: usize) -> Result<Option<Date>> {
     let s: Option<String> = row.try_get(i)?;
     s.map(|s| {
         s.parse()

@@ -1,0 +1,184 @@
+//! Engage's SQL (docs/ENGAGE.md): the runs of days every account spent in
+//! a journey stage and in a segment (table `engage_runs`, migration 0008),
+//! and the engagement days that cadence reads. Which run to open or close
+//! is the application layer's decision; this module stores it.
+
+use futures_util::TryStreamExt;
+use jiff::civil::Date;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tenure_core::model::utc_date;
+
+use crate::health::{get_day, get_opt_day};
+use crate::{Result, Store};
+
+/// What a run is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Stage,
+    Segment,
+}
+
+impl Dimension {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Stage => "stage",
+            Dimension::Segment => "segment",
+        }
+    }
+
+    fn parse(s: &str) -> Dimension {
+        if s == "segment" {
+            Dimension::Segment
+        } else {
+            Dimension::Stage
+        }
+    }
+}
+
+/// Days an account spent in one stage or segment, from `entered_on` to
+/// the day before `left_on` (`None` while it is still there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub account_id: String,
+    pub dimension: Dimension,
+    /// The stage's or the segment's name.
+    pub name: String,
+    /// The segment's touch tier.
+    pub tier: Option<String>,
+    pub entered_on: Date,
+    pub left_on: Option<Date>,
+}
+
+/// A change to the runs, decided by the application layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunChange {
+    /// Close the account's open run of the dimension that started on
+    /// `entered_on`, on `left_on`.
+    Close {
+        account_id: String,
+        dimension: Dimension,
+        entered_on: Date,
+        left_on: Date,
+    },
+    /// Open a run, replacing one of the same account, dimension and entry
+    /// day (an assignment that changed again the same day).
+    Open(Run),
+}
+
+const RUN_COLUMNS: &str = "account_id, dimension, name, tier, entered_on, left_on";
+
+fn run_row(row: &AnyRow) -> Result<Run> {
+    let dimension: String = row.try_get(1)?;
+    Ok(Run {
+        account_id: row.try_get(0)?,
+        dimension: Dimension::parse(&dimension),
+        name: row.try_get(2)?,
+        tier: row.try_get(3)?,
+        entered_on: get_day(row, 4)?,
+        left_on: get_opt_day(row, 5)?,
+    })
+}
+
+impl Store {
+    /// Every run (`open_only`: those still open), by account, dimension and
+    /// entry day.
+    pub async fn engage_runs(&self, open_only: bool) -> Result<Vec<Run>> {
+        let sql = if open_only {
+            "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
+             WHERE left_on IS NULL ORDER BY account_id, dimension, entered_on"
+        } else {
+            "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
+             ORDER BY account_id, dimension, entered_on"
+        };
+        let mut rows = sqlx::query(sql).fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(run_row(&row)?);
+        }
+        Ok(out)
+    }
+
+    /// One account's runs, oldest first.
+    pub async fn account_engage_runs(&self, account_id: &str) -> Result<Vec<Run>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM engage_runs WHERE account_id = $1 \
+             ORDER BY dimension, entered_on"
+        )))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(run_row).collect()
+    }
+
+    /// Applies changes to the runs in one transaction; returns how many.
+    pub async fn apply_run_changes(&self, changes: &[RunChange]) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for c in changes {
+            n += match c {
+                RunChange::Close {
+                    account_id,
+                    dimension,
+                    entered_on,
+                    left_on,
+                } => sqlx::query(
+                    "UPDATE engage_runs SET left_on = $1 \
+                     WHERE account_id = $2 AND dimension = $3 AND entered_on = $4",
+                )
+                .bind(left_on.to_string())
+                .bind(account_id.as_str())
+                .bind(dimension.as_str())
+                .bind(entered_on.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                RunChange::Open(r) => {
+                    sqlx::query(
+                        "DELETE FROM engage_runs \
+                         WHERE account_id = $1 AND dimension = $2 AND entered_on = $3",
+                    )
+                    .bind(r.account_id.as_str())
+                    .bind(r.dimension.as_str())
+                    .bind(r.entered_on.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO engage_runs \
+                         (account_id, dimension, name, tier, entered_on, left_on) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(r.account_id.as_str())
+                    .bind(r.dimension.as_str())
+                    .bind(r.name.as_str())
+                    .bind(r.tier.as_deref())
+                    .bind(r.entered_on.to_string())
+                    .bind(r.left_on.map(|d| d.to_string()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                }
+            };
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// `(account_id, kind, UTC day)` of every engagement, sorted by
+    /// account, kind and day: what cadence compares with its policies.
+    pub async fn engagement_days(&self) -> Result<Vec<(String, String, Date)>> {
+        let mut rows = sqlx::query(
+            "SELECT account_id, kind, occurred_at FROM engagements \
+             ORDER BY account_id, kind, occurred_at",
+        )
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            let micros: i64 = row.try_get(2)?;
+            let ts = jiff::Timestamp::from_microsecond(micros)
+                .map_err(|e| crate::health::decode(format!("bad engagement time: {e}")))?;
+            out.push((row.try_get(0)?, row.try_get(1)?, utc_date(ts)));
+        }
+        Ok(out)
+    }
+}

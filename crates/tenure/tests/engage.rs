@@ -1,0 +1,182 @@
+//! `tenure segments`, `journey`, `cadence` and `config check` of
+//! `[engage]`, as a user runs them, on a portfolio worked by hand.
+
+use serde_json::Value;
+
+mod common;
+
+use common::{Env, bad_input, ok};
+
+const CONFIG: &str = r#"
+[engage]
+engagement_kinds = ["call", "qbr"]
+
+[[engage.tiers]]
+name = "high"
+
+[[engage.tiers]]
+name = "tech"
+
+[[engage.stages]]
+name = "onboarding"
+entry = "paying"
+target_days = 30
+
+[[engage.stages]]
+name = "renewal"
+entry = "paying && days_to_renewal != null && days_to_renewal <= 30"
+
+[[engage.stages]]
+name = "churned"
+entry = "churned"
+
+[[engage.segments]]
+name = "Big"
+rule = "arr_percentile != null && arr_percentile >= 0.3"
+tier = "high"
+
+[[engage.segments]]
+name = "Small"
+rule = "paying"
+tier = "tech"
+
+[[engage.cadence]]
+tier = "high"
+kind = "call"
+every_days = 10
+"#;
+
+/// a1 pays 100 and renews on 07-15; a2 pays 400; a3 pays 500 with a call
+/// on 06-25; a4 paid 200 until 05-01.
+fn env() -> Env {
+    let env = Env::new();
+    env.write("tenure.toml", CONFIG);
+    env.write(
+        "accounts.csv",
+        "id,name,csm_email\na1,Alpha,ann@x.com\na2,Beta,bo@x.com\na3,Gamma,ann@x.com\na4,Delta,bo@x.com\n",
+    );
+    env.write(
+        "subscriptions.csv",
+        "id,account_id,mrr,start_date,end_date,renewal_date\n\
+         s1,a1,100,2025-01-01,,2025-07-15\n\
+         s2,a2,400,2025-01-01,,\n\
+         s3,a3,500,2025-01-01,,\n\
+         s4,a4,200,2025-01-01,2025-05-01,\n",
+    );
+    env.write(
+        "engagements.csv",
+        "id,account_id,kind,occurred_at\ne1,a3,call,2025-06-25T10:00:00Z\n",
+    );
+    for kind in ["accounts", "subscriptions", "engagements"] {
+        ok(&env.run(&["import", kind, &format!("{kind}.csv"), "--quiet"]));
+    }
+    env
+}
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(&env.run(args))).unwrap()
+}
+
+#[test]
+fn segments_journey_and_cadence_show_the_day() {
+    let env = env();
+    let v = json(
+        &env,
+        &["segments", "--as-of", "2025-07-20", "--format", "json"],
+    );
+    let seg: Vec<(&str, &str, u64, f64)> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["segment"].as_str().unwrap(),
+                s["tier"].as_str().unwrap(),
+                s["accounts"].as_u64().unwrap(),
+                s["arr"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // Paying MRRs 100, 400, 500: percentiles 0, 1/3, 2/3.
+    assert_eq!(
+        seg,
+        [("Big", "high", 2, 10_800.0), ("Small", "tech", 1, 1_200.0)]
+    );
+
+    // Nothing recorded yet: every account counts as entering today.
+    let v = json(
+        &env,
+        &["journey", "--as-of", "2025-07-20", "--format", "json"],
+    );
+    let stages: Vec<(&str, u64)> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap(),
+                s["accounts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(stages, [("onboarding", 3), ("renewal", 0), ("churned", 1)]);
+
+    // a3's call on 06-25 fell due on 07-05; a2 entered today: not due yet.
+    let v = json(
+        &env,
+        &["cadence", "--as-of", "2025-07-20", "--format", "json"],
+    );
+    assert_eq!(v["required"], 2);
+    let o = &v["overdue"].as_array().unwrap();
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (
+            o[0]["account_id"].as_str(),
+            o[0]["overdue_days"].as_i64(),
+            o[0]["csm_email"].as_str()
+        ),
+        (Some("a3"), Some(15), Some("ann@x.com"))
+    );
+    // A CSM's own list.
+    let v = json(
+        &env,
+        &[
+            "cadence",
+            "--as-of",
+            "2025-07-20",
+            "--csm",
+            "bo@x.com",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(v["overdue"].as_array().unwrap().len(), 0);
+    let table = ok(&env.run(&["cadence", "--as-of", "2025-07-20"]));
+    assert!(
+        table.contains("1 of 2 required engagements overdue"),
+        "{table}"
+    );
+}
+
+#[test]
+fn bad_rules_and_names_are_config_errors_with_their_line() {
+    let env = env();
+    ok(&env.run(&["config", "check"]));
+    env.write(
+        "tenure.toml",
+        CONFIG
+            .replace("rule = \"paying\"", "rule = \"payin\"")
+            .replace("kind = \"call\"", "kind = \"party\""),
+    );
+    let err = bad_input(&env.run(&["config", "check"]));
+    assert!(
+        err.contains("line 31: engage.segments \"Small\": rule: unknown field \"payin\" (did you mean \"paying\"?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 36: unknown engagement kind \"party\""),
+        "{err}"
+    );
+    // Commands refuse the file too.
+    bad_input(&env.run(&["segments"]));
+}
