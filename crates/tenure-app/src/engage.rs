@@ -400,3 +400,71 @@ pub fn overdue(config: &Config, day: &EngageDay) -> Vec<Overdue> {
     });
     out
 }
+
+/// Where one account stands, from the runs the daily pass recorded: for
+/// the account page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountStatus {
+    /// The open stage run: name and the day it was entered.
+    pub stage: Option<(String, Date)>,
+    /// The open segment run: name, tier and the day it was entered.
+    pub segment: Option<(String, String, Date)>,
+    /// Each policy that applies: its kind, interval and standing on the day.
+    pub cadence: Vec<(String, u32, Standing)>,
+}
+
+/// The account's stage, segment and required engagements on `day`, from
+/// its open runs and its engagements (nothing is decided anew).
+pub async fn account_status(
+    store: &Store,
+    config: &Config,
+    account_id: &str,
+    day: Date,
+) -> Result<AccountStatus> {
+    let runs = store.account_engage_runs(account_id).await?;
+    let open = |d: Dimension| {
+        runs.iter()
+            .find(|r| r.dimension == d && r.left_on.is_none())
+    };
+    let mut out = AccountStatus {
+        stage: open(Dimension::Stage).map(|r| (r.name.clone(), r.entered_on)),
+        segment: open(Dimension::Segment).map(|r| {
+            (
+                r.name.clone(),
+                r.tier.clone().unwrap_or_default(),
+                r.entered_on,
+            )
+        }),
+        cadence: Vec::new(),
+    };
+    let e = &config.engage;
+    let stage = out.stage.as_ref().and_then(|(n, _)| e.journey.index(n));
+    let tier = out
+        .segment
+        .as_ref()
+        .and_then(|(_, t, _)| e.tiers.iter().position(|x| &x.name == t));
+    let since = [
+        out.stage.as_ref().map(|s| s.1),
+        out.segment.as_ref().map(|s| s.2),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let Some(since) = since else {
+        return Ok(out);
+    };
+    let done = store.account_engagement_days(account_id).await?;
+    for p in e.cadence.iter().filter(|p| p.applies(tier, stage)) {
+        let days: Vec<Date> = done
+            .iter()
+            .filter(|(k, _)| *k == p.kind)
+            .map(|(_, d)| *d)
+            .collect();
+        out.cadence.push((
+            p.kind.clone(),
+            p.every_days,
+            standing(p.every_days, since, &days, day),
+        ));
+    }
+    Ok(out)
+}

@@ -211,6 +211,20 @@ async fn stages_segments_runs_and_cadence_worked_by_hand() {
             ("onboarding".to_string(), d("2025-07-20"), None),
         ]
     );
+    // The account page's view, from the recorded runs alone.
+    let status = tenure_app::engage::account_status(store, &config, "a3", d("2025-07-20"))
+        .await
+        .unwrap();
+    assert_eq!(status.stage, Some(("onboarding".into(), d("2025-06-30"))));
+    assert_eq!(
+        status.segment,
+        Some(("Sized".into(), "high".into(), d("2025-06-30")))
+    );
+    let (kind, every, s) = &status.cadence[0];
+    assert_eq!(
+        (kind.as_str(), *every, s.overdue_days, s.last_done),
+        ("call", 10, 15, Some(d("2025-06-25")))
+    );
     // Deleting an account deletes its runs.
     store
         .delete_record(tenure_store::Kind::Accounts, "a1", &Scope::All)

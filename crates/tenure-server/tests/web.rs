@@ -406,6 +406,19 @@ async fn the_account_page_explains_health_and_takes_an_override() {
         .unwrap();
     let r = b.get(&id).await;
     assert!(r.count("#measures tbody tr") >= 5, "{}", r.body);
+    // A paying account has a segment and a stage, recorded by the daily pass.
+    let facts: Vec<(String, String)> = r
+        .texts(".facts dt")
+        .into_iter()
+        .zip(r.texts(".facts dd"))
+        .collect();
+    for f in ["Segment", "Stage"] {
+        let v = facts.iter().find(|(k, _)| k == f);
+        assert!(
+            v.is_some_and(|(_, v)| v.contains(" since ")),
+            "{f}: {facts:?}"
+        );
+    }
     assert!(!r.texts(".score-line .score")[0].is_empty());
     let csrf = b.csrf().await;
     let today = tenure_core::model::utc_date(jiff::Timestamp::now());

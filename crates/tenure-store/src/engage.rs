@@ -80,6 +80,14 @@ fn run_row(row: &AnyRow) -> Result<Run> {
     })
 }
 
+/// The UTC day of a timestamp column (microseconds since the epoch).
+fn day_of_micros_row(row: &AnyRow, i: usize) -> Result<Date> {
+    let micros: i64 = row.try_get(i)?;
+    let ts = jiff::Timestamp::from_microsecond(micros)
+        .map_err(|e| crate::health::decode(format!("bad engagement time: {e}")))?;
+    Ok(utc_date(ts))
+}
+
 impl Store {
     /// Every run (`open_only`: those still open), by account, dimension and
     /// entry day.
@@ -164,6 +172,20 @@ impl Store {
         Ok(n)
     }
 
+    /// `(kind, UTC day)` of one account's engagements, sorted.
+    pub async fn account_engagement_days(&self, account_id: &str) -> Result<Vec<(String, Date)>> {
+        let rows = sqlx::query(
+            "SELECT kind, occurred_at FROM engagements WHERE account_id = $1 \
+             ORDER BY kind, occurred_at",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, day_of_micros_row(row, 1)?)))
+            .collect()
+    }
+
     /// `(account_id, kind, UTC day)` of every engagement, sorted by
     /// account, kind and day: what cadence compares with its policies.
     pub async fn engagement_days(&self) -> Result<Vec<(String, String, Date)>> {
@@ -174,10 +196,11 @@ impl Store {
         .fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            let micros: i64 = row.try_get(2)?;
-            let ts = jiff::Timestamp::from_microsecond(micros)
-                .map_err(|e| crate::health::decode(format!("bad engagement time: {e}")))?;
-            out.push((row.try_get(0)?, row.try_get(1)?, utc_date(ts)));
+            out.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                day_of_micros_row(&row, 2)?,
+            ));
         }
         Ok(out)
     }

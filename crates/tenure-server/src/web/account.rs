@@ -243,6 +243,7 @@ async fn build(
     if let Some(c) = a.created_at {
         facts.push(("Customer since", c.to_string()));
     }
+    engage_facts(state, &a.id, today, &mut facts).await?;
     Ok(AccountPage {
         nav: Nav::new(p, "accounts"),
         id: a.id.clone(),
@@ -544,6 +545,43 @@ pub async fn set_override(
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
+}
+
+/// Segment, tier, journey stage and the next required engagement, from
+/// the runs the daily pass recorded (docs/ENGAGE.md).
+async fn engage_facts(
+    state: &AppState,
+    account_id: &str,
+    today: Date,
+    facts: &mut Vec<(&'static str, String)>,
+) -> Result<(), AppError> {
+    let status =
+        tenure_app::engage::account_status(&state.store, &state.web.config, account_id, today)
+            .await?;
+    if let Some((segment, tier, since)) = &status.segment {
+        facts.push(("Segment", format!("{segment} ({tier} touch) since {since}")));
+    }
+    if let Some((stage, since)) = &status.stage {
+        facts.push(("Stage", format!("{stage} since {since}")));
+    }
+    // The most overdue, else the soonest due.
+    let next = status.cadence.iter().max_by(|x, y| {
+        x.2.overdue_days
+            .cmp(&y.2.overdue_days)
+            .then(y.2.due.cmp(&x.2.due))
+    });
+    if let Some((kind, every, s)) = next {
+        let text = if s.overdue_days > 0 {
+            format!(
+                "{kind} overdue by {} days (every {every} days)",
+                s.overdue_days
+            )
+        } else {
+            format!("{kind} due {} (every {every} days)", s.due)
+        };
+        facts.push(("Next engagement", text));
+    }
+    Ok(())
 }
 
 /// Saves a checked override through the application layer (which also

@@ -89,7 +89,8 @@ pub async fn seeded(accounts: u32) -> Seeded {
 }
 
 /// Stores health snapshots on `end` and 30 days before, through the
-/// application layer's recompute (what `tenure health recompute` runs).
+/// application layer's recompute (what `tenure health recompute` runs),
+/// then records `end`'s stages and segments as the background job does.
 pub async fn score_health(store: &tenure_store::Store, end: jiff::civil::Date) {
     let config = tenure_core::config::Config::default();
     let before = tenure_core::model::add_days(end, -30);
@@ -98,4 +99,8 @@ pub async fn score_health(store: &tenure_store::Store, end: jiff::civil::Date) {
             .await
             .unwrap();
     }
+    // Stages and segments, as the job decides them after the scores.
+    tenure_app::engage::run_day(store, &config, end)
+        .await
+        .unwrap();
 }
