@@ -198,13 +198,13 @@ fn cadence(
     }
     writeln!(
         out,
-        "{:<20} {:<28} {:>12} {:<8} {:>5} {:<10} {:>7}  owner",
+        "{:<20} {:<28} {:>12} {:<16} {:>5} {:<10} {:>7}  owner",
         "account", "name", "ARR", "kind", "every", "last done", "overdue"
     )?;
     for o in &list {
         writeln!(
             out,
-            "{:<20} {:<28} {:>12} {:<8} {:>5} {:<10} {:>7}  {}",
+            "{:<20} {:<28} {:>12} {:<16} {:>5} {:<10} {:>7}  {}",
             o.account_id,
             o.account_name.chars().take(28).collect::<String>(),
             money(o.arr),

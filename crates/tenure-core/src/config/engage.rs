@@ -10,10 +10,17 @@ use crate::engage::cadence::Policy;
 use crate::engage::{EngageConfig, Journey, Segment, Segments, Stage, Tier};
 use crate::rules::{Rule, field_names};
 
-/// Engagement kinds when `engagement_kinds` is not set: those the account
-/// page's form offers.
-pub const DEFAULT_ENGAGEMENT_KINDS: [&str; 6] =
-    ["call", "meeting", "email", "qbr", "onsite", "note"];
+/// Engagement kinds when `engagement_kinds` is not set.
+pub const DEFAULT_ENGAGEMENT_KINDS: [&str; 8] = [
+    "call",
+    "meeting",
+    "email",
+    "qbr",
+    "business_review",
+    "check_in",
+    "onsite",
+    "note",
+];
 
 /// The checked `[engage]` section plus the engagement kinds it knows.
 pub(super) fn check_engage(ck: &mut Checker, raw: RawEngage) -> (EngageConfig, Vec<String>) {

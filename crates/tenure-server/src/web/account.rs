@@ -43,9 +43,6 @@ use crate::AppState;
 use crate::auth::{CsrfForm, Principal, random_token};
 use crate::error::AppError;
 
-/// Engagement kinds offered by the form (others may come through imports).
-pub const ENGAGEMENT_KINDS: [&str; 6] = ["call", "meeting", "email", "qbr", "onsite", "note"];
-
 /// One entry of the timeline.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -103,7 +100,8 @@ pub struct AccountPage {
     pub timeline: Vec<Entry>,
     pub contacts: Vec<ContactOut>,
     pub saved: Option<&'static str>,
-    pub kinds: &'static [&'static str],
+    /// The kinds the form offers: `engage.engagement_kinds` of tenure.toml.
+    pub kinds: Vec<String>,
     pub eng: EngagementForm,
     pub eng_err: EngagementErrors,
     pub ovr: OverrideForm,
@@ -262,7 +260,7 @@ async fn build(
         timeline,
         contacts,
         saved,
-        kinds: &ENGAGEMENT_KINDS,
+        kinds: state.web.config.engagement_kinds.clone(),
         eng,
         eng_err,
         ovr,
@@ -435,14 +433,15 @@ fn entry(r: &Record) -> Option<Entry> {
 /// Checks the engagement form; `Ok` holds the engagement to save.
 pub fn check_engagement(
     f: &EngagementForm,
+    kinds: &[String],
     account_id: &str,
     csm_email: Option<String>,
     today: Date,
 ) -> Result<Engagement, EngagementErrors> {
     let mut err = EngagementErrors::default();
     let kind = f.kind.trim().to_ascii_lowercase();
-    if !ENGAGEMENT_KINDS.contains(&kind.as_str()) {
-        err.kind = Some(format!("Choose one of: {}.", ENGAGEMENT_KINDS.join(", ")));
+    if !kinds.contains(&kind) {
+        err.kind = Some(format!("Choose one of: {}.", kinds.join(", ")));
     }
     let date = match parse_date(f.date.trim()) {
         Ok(d) if d > today => {
@@ -498,7 +497,8 @@ pub async fn log_engagement(
     let CsrfForm { principal: p, form } = form?;
     p.require_write()?;
     let a = account(&state, &p, &id).await?;
-    match check_engagement(&form, &a.id, p.email.clone(), today()) {
+    let kinds = &state.web.config.engagement_kinds;
+    match check_engagement(&form, kinds, &a.id, p.email.clone(), today()) {
         Ok(e) => {
             state
                 .store
@@ -639,14 +639,15 @@ mod tests {
             date: "2026-04-01".into(),
             notes: "x".repeat(5000),
         };
-        let e = check_engagement(&f, "a1", None, today).unwrap_err();
+        let kinds = tenure_core::config::Config::default().engagement_kinds;
+        let e = check_engagement(&f, &kinds, "a1", None, today).unwrap_err();
         assert!(e.kind.is_some() && e.date.is_some() && e.notes.is_some());
         let f = EngagementForm {
             kind: "QBR".into(),
             date: "2026-03-09".into(),
             notes: "  renewal talk ".into(),
         };
-        let e = check_engagement(&f, "a1", Some("c@x".into()), today).unwrap();
+        let e = check_engagement(&f, &kinds, "a1", Some("c@x".into()), today).unwrap();
         assert_eq!(
             (e.kind.as_str(), e.notes.as_deref()),
             ("qbr", Some("renewal talk"))
