@@ -99,6 +99,11 @@ pub enum Command {
     Journey(engage::EngageArgs),
     /// Engagement cadence: the required engagements that are overdue (docs/ENGAGE.md).
     Cadence(engage::EngageArgs),
+    /// Engagements with accounts: log one.
+    Engagements {
+        #[command(subcommand)]
+        command: engage::EngagementsCommand,
+    },
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -124,5 +129,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Segments(args) => engage::run(&cli.db, &cli.config, View::Segments, args).await,
         Command::Journey(args) => engage::run(&cli.db, &cli.config, View::Journey, args).await,
         Command::Cadence(args) => engage::run(&cli.db, &cli.config, View::Cadence, args).await,
+        Command::Engagements { command } => engage::log(&cli.db, &cli.config, command).await,
     }
 }

@@ -217,3 +217,83 @@ fn cadence(
     }
     Ok(None)
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EngagementsCommand {
+    /// Log an engagement with an account; it counts for cadence at once.
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The account's id.
+    pub account: String,
+    /// One of `engage.engagement_kinds` in tenure.toml.
+    #[arg(long)]
+    pub kind: String,
+    /// The day it happened (default: today, UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Who held it (default: the account's CSM).
+    #[arg(long)]
+    pub csm: Option<String>,
+}
+
+/// `tenure engagements log`.
+pub async fn log(db: &str, config_path: &Path, command: EngagementsCommand) -> Result<()> {
+    let EngagementsCommand::Log(args) = command;
+    let config = load_config(config_path)?;
+    let today = tenure_app::clock::today();
+    let day = match &args.date {
+        Some(s) => s.parse::<Date>().map_err(|_| {
+            BadInput(format!(
+                "--date: expected a date such as 2025-03-31, got {s:?}"
+            ))
+        })?,
+        None => today,
+    };
+    let checked = tenure_core::engage::check_engagement(
+        &args.kind,
+        day,
+        args.notes.as_deref().unwrap_or(""),
+        &config.engagement_kinds,
+        today,
+    )
+    .map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("--{}: {}", field_flag(p.field), p.message))
+            .collect();
+        BadInput(lines.join("\n"))
+    })?;
+    let store = open_store(db).await?;
+    let engagement = tenure_core::model::Engagement {
+        id: format!("eng_{}", tenure_server::auth::random_token(12)),
+        account_id: args.account.clone(),
+        occurred_at: tenure_core::engage::occurred_at(checked.day, today, jiff::Timestamp::now()),
+        kind: checked.kind.clone(),
+        csm_email: args.csm,
+        notes: checked.notes,
+    };
+    store
+        .create_record(
+            &tenure_store::rows::Record::Engagement(engagement),
+            &tenure_store::api::Scope::All,
+        )
+        .await?;
+    eprintln!(
+        "logged a {} with {} on {}",
+        checked.kind, args.account, checked.day
+    );
+    Ok(())
+}
+
+fn field_flag(f: tenure_core::engage::EngagementField) -> &'static str {
+    match f {
+        tenure_core::engage::EngagementField::Kind => "kind",
+        tenure_core::engage::EngagementField::Date => "date",
+        tenure_core::engage::EngagementField::Notes => "notes",
+    }
+}

@@ -180,3 +180,50 @@ fn bad_rules_and_names_are_config_errors_with_their_line() {
     // Commands refuse the file too.
     bad_input(&env.run(&["segments"]));
 }
+
+#[test]
+fn engagements_logged_from_the_command_line_count_at_once() {
+    let env = env();
+    let err = bad_input(&env.run(&[
+        "engagements",
+        "log",
+        "a3",
+        "--kind",
+        "party",
+        "--date",
+        "2099-01-01",
+    ]));
+    assert!(err.contains("--kind: Choose one of: call, qbr."), "{err}");
+    assert!(
+        err.contains("--date: The date cannot be in the future."),
+        "{err}"
+    );
+    bad_input(&env.run(&[
+        "engagements",
+        "log",
+        "nobody",
+        "--kind",
+        "call",
+        "--date",
+        "2025-07-18",
+    ]));
+    // a3's call on 07-18 puts it back on time on 07-20.
+    ok(&env.run(&[
+        "engagements",
+        "log",
+        "a3",
+        "--kind",
+        "CALL",
+        "--date",
+        "2025-07-18",
+        "--notes",
+        "check-in",
+    ]));
+    let v = json(
+        &env,
+        &["cadence", "--as-of", "2025-07-20", "--format", "json"],
+    );
+    assert_eq!(v["overdue"].as_array().unwrap().len(), 0, "{v}");
+    let out = ok(&env.run(&["export", "engagements", "--format", "csv"]));
+    assert!(out.contains(",a3,call,2025-07-18T12:00:00Z"), "{out}");
+}

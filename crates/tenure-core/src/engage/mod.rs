@@ -20,11 +20,16 @@
 pub mod cadence;
 mod facts;
 mod journey;
+mod log;
 mod segments;
 
 pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
 
 pub use journey::{Journey, Stage, StageOf, StageRun, record_day};
+pub use log::{
+    CheckedEngagement, EngagementField, EngagementProblem, MAX_NOTES_CHARS, check_engagement,
+    occurred_at,
+};
 pub use segments::{Segment, SegmentOf, Segments, Tier};
 
 /// The configuration of Engage, checked (`[engage]` in tenure.toml).

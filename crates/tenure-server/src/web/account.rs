@@ -21,6 +21,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use tenure_app::health::OverrideRequest;
+use tenure_core::engage::EngagementField;
 use tenure_core::health::CheckedOverride;
 use tenure_core::metrics::{LedgerQuery, MovementKind};
 use tenure_core::model::{
@@ -430,7 +431,9 @@ fn entry(r: &Record) -> Option<Entry> {
     })
 }
 
-/// Checks the engagement form; `Ok` holds the engagement to save.
+/// Checks the engagement form (the date's text first, then the rules every
+/// surface shares, `tenure_core::engage::check_engagement`); `Ok` holds the
+/// engagement to save.
 pub fn check_engagement(
     f: &EngagementForm,
     kinds: &[String],
@@ -439,53 +442,38 @@ pub fn check_engagement(
     today: Date,
 ) -> Result<Engagement, EngagementErrors> {
     let mut err = EngagementErrors::default();
-    let kind = f.kind.trim().to_ascii_lowercase();
-    if !kinds.contains(&kind) {
-        err.kind = Some(format!("Choose one of: {}.", kinds.join(", ")));
+    let date = parse_date(f.date.trim()).ok();
+    if date.is_none() {
+        err.date = Some("Enter a date as YYYY-MM-DD.".into());
     }
-    let date = match parse_date(f.date.trim()) {
-        Ok(d) if d > today => {
-            err.date = Some("The date cannot be in the future.".into());
-            None
+    let checked = tenure_core::engage::check_engagement(
+        &f.kind,
+        date.unwrap_or(today),
+        &f.notes,
+        kinds,
+        today,
+    );
+    match checked {
+        Ok(c) if date.is_some() => Ok(Engagement {
+            id: format!("eng_{}", random_token(12)),
+            account_id: account_id.to_string(),
+            occurred_at: tenure_core::engage::occurred_at(c.day, today, Timestamp::now()),
+            kind: c.kind,
+            csm_email,
+            notes: c.notes,
+        }),
+        Ok(_) => Err(err),
+        Err(problems) => {
+            for p in problems {
+                let slot = match p.field {
+                    EngagementField::Kind => &mut err.kind,
+                    EngagementField::Date => &mut err.date,
+                    EngagementField::Notes => &mut err.notes,
+                };
+                slot.get_or_insert(p.message);
+            }
+            Err(err)
         }
-        Ok(d) if d < add_days(today, -3660) => {
-            err.date = Some("The date is more than ten years ago.".into());
-            None
-        }
-        Ok(d) => Some(d),
-        Err(_) => {
-            err.date = Some("Enter a date as YYYY-MM-DD.".into());
-            None
-        }
-    };
-    let notes = f.notes.trim();
-    if notes.chars().count() > 4000 {
-        err.notes = Some("Keep notes under 4,000 characters.".into());
-    } else if notes.contains('\0') {
-        err.notes = Some("The notes contain a character that cannot be stored.".into());
-    }
-    match date {
-        Some(d) if err.kind.is_none() && err.notes.is_none() => {
-            // Today's engagements get the current time, so they sort after earlier ones.
-            let occurred_at = if d == today {
-                Timestamp::now()
-            } else {
-                d.to_zoned(jiff::tz::TimeZone::UTC)
-                    .map(|z| z.timestamp())
-                    .unwrap_or(Timestamp::UNIX_EPOCH)
-                    .checked_add(SignedDuration::from_hours(12))
-                    .unwrap_or(Timestamp::UNIX_EPOCH)
-            };
-            Ok(Engagement {
-                id: format!("eng_{}", random_token(12)),
-                account_id: account_id.to_string(),
-                kind,
-                occurred_at,
-                csm_email,
-                notes: (!notes.is_empty()).then(|| notes.to_string()),
-            })
-        }
-        _ => Err(err),
     }
 }
 
