@@ -128,7 +128,10 @@ fn fold(
     day: Date,
 ) -> Option<Date> {
     if let Some(run) = open {
-        if today.as_ref() == Some(&(run.name.clone(), run.tier.clone())) {
+        if let Some((name, tier)) = &today
+            && *name == run.name
+            && *tier == run.tier
+        {
             return Some(run.entered_on);
         }
         if run.entered_on < day {
@@ -184,7 +187,7 @@ pub async fn assign(store: &Store, config: &Config, day: Date) -> Result<Vec<Acc
     let mut out = Vec::with_capacity(accounts.len());
     for ((account, s), pct) in accounts.iter().zip(&signals).zip(percentiles) {
         let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-        let scored = score_signals(&model, s.clone(), account, ov);
+        let scored = score_signals(&model, s, account, ov);
         let trend = score_deltas(
             history.get(&account.id).map_or(&[][..], Vec::as_slice),
             day,

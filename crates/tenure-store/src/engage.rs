@@ -66,8 +66,6 @@ pub enum RunChange {
     Open(Run),
 }
 
-const RUN_COLUMNS: &str = "account_id, dimension, name, tier, entered_on, left_on";
-
 fn run_row(row: &AnyRow) -> Result<Run> {
     let dimension: String = row.try_get(1)?;
     Ok(Run {
@@ -109,10 +107,10 @@ impl Store {
 
     /// One account's runs, oldest first.
     pub async fn account_engage_runs(&self, account_id: &str) -> Result<Vec<Run>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {RUN_COLUMNS} FROM engage_runs WHERE account_id = $1 \
-             ORDER BY dimension, entered_on"
-        )))
+        let rows = sqlx::query(
+            "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
+             WHERE account_id = $1 ORDER BY dimension, entered_on",
+        )
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?;

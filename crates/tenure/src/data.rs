@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tenure_store::export::ExportFormat;
-use tenure_store::import::{Format, ImportOptions};
+use tenure_store::import::{Format as FileFormat, ImportOptions};
 use tenure_store::{Kind, Store};
 
 use crate::BadInput;
@@ -161,8 +161,8 @@ pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()
         create_missing_accounts: args.create_missing_accounts,
         default_currency: config.currency.reporting,
         format: args.format.map(|f| match f {
-            InputFormat::Csv => Format::Csv,
-            InputFormat::Ndjson => Format::Ndjson,
+            InputFormat::Csv => FileFormat::Csv,
+            InputFormat::Ndjson => FileFormat::Ndjson,
         }),
         allow_reimport: args.allow_reimport,
     };
@@ -266,6 +266,22 @@ pub fn config_check(path: &Path) -> Result<()> {
         config.currency.reporting,
         config.scorecard_hash()
     );
+    Ok(())
+}
+
+/// `--format` of the commands that print a table for people or JSON for
+/// scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Prints pretty JSON and a newline to standard output.
+pub fn print_json(v: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v).map_err(std::io::Error::from)?;
+    writeln!(out)?;
     Ok(())
 }
 

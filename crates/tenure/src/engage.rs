@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tenure_app::command::load_config;
@@ -15,13 +15,7 @@ use tenure_app::engage::{EngageDay, evaluate, overdue, segment_rows, stage_rows}
 use tenure_core::config::Config;
 
 use crate::BadInput;
-use crate::data::open_store;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
+use crate::data::{Format, open_store, print_json};
 
 #[derive(Debug, Args)]
 pub struct EngageArgs {
@@ -58,7 +52,10 @@ pub async fn run(db: &str, config_path: &Path, view: View, args: EngageArgs) -> 
     if let Some(csm) = &args.csm {
         let csm = csm.trim().to_ascii_lowercase();
         d.accounts.retain(|a| {
-            a.account.csm_email.as_deref().map(str::to_ascii_lowercase) == Some(csm.clone())
+            a.account
+                .csm_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&csm))
         });
     }
     let mut out = std::io::stdout().lock();
@@ -68,8 +65,7 @@ pub async fn run(db: &str, config_path: &Path, view: View, args: EngageArgs) -> 
         View::Cadence => cadence(&mut out, &config, &d, args.format)?,
     };
     if let Some(v) = value {
-        serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        print_json(&v)?;
     }
     let errors: usize = d.accounts.iter().map(|a| a.errors.len()).sum();
     if errors > 0 {

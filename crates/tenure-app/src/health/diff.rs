@@ -110,7 +110,7 @@ pub async fn diff(
     // The table's dates are sorted and distinct: `since` first, `today` last.
     let last = table.dates().len() - 1;
     let table = Loaded::Table(Box::new(table));
-    let score_on = |d: usize| score_signals(&model, table.signals(d, 0), &accounts[i], &overrides);
+    let score_on = |d: usize| score_signals(&model, &table.signals(d, 0), &accounts[i], &overrides);
     let now = DiffSide::computed(&score_on(last).score, "computed now");
     let then = match store.snapshot(account, since).await? {
         Some(s) => stored_side(store, &s).await?,

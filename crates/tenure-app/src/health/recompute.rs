@@ -93,7 +93,7 @@ pub async fn recompute(
                 if ov.is_empty() && !account.is_customer_on(signals.mrr, *day) {
                     return None;
                 }
-                let scored = score_signals(&model, signals, account, ov);
+                let scored = score_signals(&model, &signals, account, ov);
                 if !account.is_customer_on(scored.mrr, *day) && scored.override_row.is_none() {
                     return None;
                 }

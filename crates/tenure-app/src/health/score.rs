@@ -1,6 +1,7 @@
 //! Scoring accounts on a day: the one path behind `tenure health`, the
 //! API's health routes and the account page's live score.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use jiff::civil::Date;
@@ -34,7 +35,7 @@ impl Scored {
 /// overrides that holds on the day.
 pub fn score_signals(
     model: &HealthModel,
-    signals: AccountSignals,
+    signals: &AccountSignals,
     account: &Account,
     overrides: &[OverrideRow],
 ) -> Scored {
@@ -43,7 +44,7 @@ pub fn score_signals(
         .filter_map(|o| Some((o.to_override()?, o)))
         .collect();
     let plain: Vec<Override> = active.iter().map(|(o, _)| o.clone()).collect();
-    let score = model.score(model.scorecard_index(account), &signals, &plain);
+    let score = model.score(model.scorecard_index(account), signals, &plain);
     let override_row = score.override_applied.as_ref().and_then(|applied| {
         active
             .iter()
@@ -73,11 +74,12 @@ impl Loaded {
         })
     }
 
-    /// The signals of the shard's `i`-th account on the `date`-th date.
-    pub(crate) fn signals(&self, date: usize, i: usize) -> AccountSignals {
+    /// The signals of the shard's `i`-th account on the `date`-th date
+    /// (one day's are borrowed, a table's assembled).
+    pub(crate) fn signals(&self, date: usize, i: usize) -> Cow<'_, AccountSignals> {
         match self {
-            Loaded::Table(t) => t.signals(date, i),
-            Loaded::Day(v) => v[i].clone(),
+            Loaded::Table(t) => Cow::Owned(t.signals(date, i)),
+            Loaded::Day(v) => Cow::Borrowed(&v[i]),
         }
     }
 }
@@ -117,7 +119,7 @@ pub async fn score_account(
     .await?;
     Ok(score_signals(
         ctx.model,
-        loaded.signals(0, 0),
+        &loaded.signals(0, 0),
         &ctx.accounts[i],
         overrides,
     ))
@@ -229,7 +231,7 @@ pub async fn scores(
         .await?;
         for (i, account) in shard.accounts.iter().enumerate() {
             let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-            let scored = score_signals(&model, loaded.signals(0, i), account, ov);
+            let scored = score_signals(&model, &loaded.signals(0, i), account, ov);
             if query.account.is_none() && !query.all && !account.is_customer_on(scored.mrr, as_of) {
                 continue;
             }

@@ -170,7 +170,33 @@ struct Inner {
     views: HashMap<String, Arc<View>>,
 }
 
+/// What the cache holds for a scope.
+enum Cached {
+    /// The scope's view, built from a portfolio loaded after the last write.
+    View(Arc<View>),
+    /// No view for the scope yet, but a portfolio loaded after the last write.
+    Raw(Arc<Raw>),
+    /// Nothing loaded yet, or written since: reload before answering.
+    Stale,
+}
+
 impl Inner {
+    /// What a request for scope `key` can use, and whether the portfolio is
+    /// older than [`TTL`] (then it is still served, and reloaded in the
+    /// background).
+    fn cached(&self, key: &str) -> (Cached, bool) {
+        match &self.raw {
+            Some((at, raw)) if self.loaded_after == self.writes => {
+                let expired = at.elapsed() > TTL;
+                match self.views.get(key) {
+                    Some(v) => (Cached::View(v.clone()), expired),
+                    None => (Cached::Raw(raw.clone()), expired),
+                }
+            }
+            _ => (Cached::Stale, false),
+        }
+    }
+
     /// Stores a fresh load that started when `writes` was `seen`; a write
     /// during the load leaves it marked out of date.
     fn store(&mut self, raw: Arc<Raw>, seen: u64) {
@@ -212,43 +238,20 @@ impl Cache {
     /// The aggregates of `scope`.
     pub async fn view(&self, state: &AppState, scope: &Scope) -> Result<Arc<View>, AppError> {
         let key = scope_key(scope);
-        let raw = {
-            let inner = self.inner.lock().expect("cache lock");
-            match &inner.raw {
-                Some((at, raw)) if inner.loaded_after == inner.writes => {
-                    let expired = at.elapsed() > TTL;
-                    if expired {
-                        self.refresh_in_background(state);
-                    }
-                    if let Some(v) = inner.views.get(&key) {
-                        return Ok(v.clone());
-                    }
-                    Some(raw.clone())
-                }
-                // Nothing loaded yet, or written since: reload first.
-                _ => None,
-            }
-        };
+        let (first, expired) = self.inner.lock().expect("cache lock").cached(&key);
+        if expired {
+            self.refresh_in_background(state);
+        }
+        if let Cached::View(v) = first {
+            return Ok(v);
+        }
         let _guard = self.build.lock().await;
-        let raw = match raw {
-            Some(r) => Some(r),
-            None => {
-                // Another request may have reloaded meanwhile.
-                let inner = self.inner.lock().expect("cache lock");
-                match &inner.raw {
-                    Some((_, raw)) if inner.loaded_after == inner.writes => {
-                        if let Some(v) = inner.views.get(&key) {
-                            return Ok(v.clone());
-                        }
-                        Some(raw.clone())
-                    }
-                    _ => None,
-                }
-            }
-        };
-        let raw = match raw {
-            Some(r) => r,
-            None => {
+        // Another request may have built or reloaded meanwhile.
+        let (now, _) = self.inner.lock().expect("cache lock").cached(&key);
+        let raw = match now {
+            Cached::View(v) => return Ok(v),
+            Cached::Raw(r) => r,
+            Cached::Stale => {
                 let seen = self.inner.lock().expect("cache lock").writes;
                 let r = Arc::new(load_raw(&state.store).await?);
                 self.inner

@@ -11,17 +11,16 @@ mod backtest;
 mod history;
 mod scores;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::civil::Date;
-use serde_json::Value;
 use tenure_app::health::Progress;
 use tenure_core::model::day_number;
 
 use crate::BadInput;
+use crate::data::{Format, print_json};
 use crate::data::{open_store, progress_bar};
 use tenure_app::command::load_config;
 
@@ -47,12 +46,6 @@ pub struct ShowArgs {
     pub all: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -280,11 +273,4 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
-}
-
-fn print_json(v: &Value) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v).map_err(std::io::Error::from)?;
-    writeln!(out)?;
-    Ok(())
 }
