@@ -4,8 +4,11 @@
 //! and where a required engagement stands.
 
 use jiff::civil::Date;
-use tenure_app::engage::{AccountEngage, run_day};
+use tenure_app::engage::report::{ReportQuery, report};
+use tenure_app::engage::{AccountEngage, rebuild, run_day};
+use tenure_app::health::{Quiet, recompute};
 use tenure_core::config::{Config, parse_config};
+use tenure_core::model::add_days;
 use tenure_core::model::{Account, Currency, Engagement, Money, Subscription};
 use tenure_store::Store;
 use tenure_store::api::Scope;
@@ -26,6 +29,7 @@ name = "tech"
 [[engage.stages]]
 name = "onboarding"
 entry = "paying"
+target_days = 30
 
 [[engage.stages]]
 name = "renewal"
@@ -184,8 +188,8 @@ async fn stages_segments_runs_and_cadence_worked_by_hand() {
     let a = &day2.accounts;
     assert_eq!(names(&config, by_id(a, "a1")).0, Some("onboarding"));
     assert_eq!(
-        day2.changes, 2,
-        "a1's renewal run closed, onboarding opened"
+        day2.changes, 1,
+        "a1's stage runs rewritten: renewal closed, onboarding opened"
     );
     assert_eq!(by_id(a, "a1").stage_since, Some(d("2025-07-20")));
     assert_eq!(by_id(a, "a3").stage_since, Some(d("2025-06-30")));
@@ -231,4 +235,167 @@ async fn stages_segments_runs_and_cadence_worked_by_hand() {
         .await
         .unwrap();
     assert!(store.account_engage_runs("a1").await.unwrap().is_empty());
+}
+
+/// Every recorded run, as `(account, dimension, name, entered, left)`.
+async fn all_runs(store: &Store) -> Vec<(String, &'static str, String, Date, Option<Date>)> {
+    store
+        .engage_runs(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.account_id,
+                r.dimension.as_str(),
+                r.name,
+                r.entered_on,
+                r.left_on,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn history_rebuilt_over_past_days_equals_the_daily_passes() {
+    let config = parse_config(CONFIG).unwrap();
+    let (from, to) = (d("2025-06-01"), d("2025-08-31"));
+    // One database passes day by day, as the background job does.
+    let daily = test_db().await;
+    portfolio(&daily.store).await;
+    let mut day = from;
+    while day <= to {
+        recompute(&daily.store, &config, day, day, &Quiet)
+            .await
+            .unwrap();
+        run_day(&daily.store, &config, day).await.unwrap();
+        day = add_days(day, 1);
+    }
+    // The other rebuilds the same days at once.
+    let rebuilt = test_db().await;
+    portfolio(&rebuilt.store).await;
+    recompute(&rebuilt.store, &config, from, to, &Quiet)
+        .await
+        .unwrap();
+    let last = rebuild(&rebuilt.store, &config, from, to, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(last.day, to);
+    let runs = all_runs(&rebuilt.store).await;
+    assert_eq!(all_runs(&daily.store).await, runs);
+    // a1 renews on 07-15: in renewal from 30 days before until the day
+    // after, then back to onboarding.
+    let a1: Vec<(&str, Date, Option<Date>)> = runs
+        .iter()
+        .filter(|r| r.0 == "a1" && r.1 == "stage")
+        .map(|r| (r.2.as_str(), r.3, r.4))
+        .collect();
+    assert_eq!(
+        a1,
+        [
+            ("onboarding", from, Some(d("2025-06-15"))),
+            ("renewal", d("2025-06-15"), Some(d("2025-07-16"))),
+            ("onboarding", d("2025-07-16"), None),
+        ]
+    );
+    // Rebuilding part of the range again changes nothing.
+    let again = rebuild(&daily.store, &config, d("2025-07-01"), to, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(again.changes, 0);
+    assert_eq!(all_runs(&daily.store).await, runs);
+}
+
+#[tokio::test]
+async fn the_report_reads_funnel_compliance_friction_and_churn_from_the_runs() {
+    let db = test_db().await;
+    let store = &db.store;
+    let config = parse_config(CONFIG).unwrap();
+    portfolio(store).await;
+    let (from, to) = (d("2025-06-01"), d("2025-08-31"));
+    recompute(store, &config, from, to, &Quiet).await.unwrap();
+    rebuild(store, &config, from, to, &Quiet).await.unwrap();
+    let r = report(
+        store,
+        &config,
+        &ReportQuery {
+            day: to,
+            from,
+            csm: None,
+        },
+    )
+    .await
+    .unwrap();
+    // Funnel, 06-01 to 08-31: onboarding entered by a1, a2, a3 on 06-01
+    // and by a1 again on 07-16; a1 left it once, for renewal, after 14
+    // days. Renewal: entered once, left after 31 days, back to onboarding.
+    let f = |i: usize| &r.stages[i].funnel;
+    assert_eq!((f(0).entered, f(0).advanced, f(0).ended()), (4, 1, 1));
+    assert_eq!(
+        (f(0).median_days, f(0).conversion()),
+        (Some(14.0), Some(1.0))
+    );
+    assert_eq!((f(1).entered, f(1).went_back, f(1).ended()), (1, 1, 1));
+    assert_eq!(f(1).median_days, Some(31.0));
+    assert_eq!((f(2).entered, f(2).ended()), (1, 0));
+    // On 08-31 a2 and a3 have been in onboarding 91 days, a1 46 days: all
+    // past the 30-day target.
+    assert_eq!(r.stages[0].row.median_days, Some(91.0));
+    assert_eq!(r.stages[0].row.over_target, 3);
+    let stuck: Vec<(&str, i64)> = r
+        .stuck
+        .iter()
+        .map(|s| (s.account_id.as_str(), s.days_in_stage))
+        .collect();
+    assert_eq!(stuck, [("a3", 91), ("a2", 91), ("a1", 46)]);
+    let friction: Vec<(&str, usize)> = r
+        .friction
+        .iter()
+        .map(|f| (f.segment.as_deref().unwrap_or("-"), f.over_target))
+        .collect();
+    assert_eq!(friction, [("Sized", 1), ("Big", 1), ("Small", 1)]);
+    // Calls every 10 days for the high tier (a2 Big, a3 Sized) from 06-01,
+    // 92 days: a2 never called, on time 06-01..06-11 (11 days); a3 also
+    // 06-25..07-05 after its call (22 days).
+    let share = |rows: &[tenure_app::engage::report::ComplianceRow], key: &str| {
+        let row = rows.iter().find(|x| x.key == key).unwrap();
+        (
+            row.compliance.on_time_days,
+            row.compliance.days,
+            row.overdue,
+        )
+    };
+    assert_eq!(share(&r.by_segment, "Big"), (11, 92, 1));
+    assert_eq!(share(&r.by_segment, "Sized"), (22, 92, 1));
+    assert_eq!(share(&r.by_csm, "(no CSM)"), (33, 184, 2));
+    assert_eq!(share(&r.by_account, "a2"), (11, 92, 1));
+    assert_eq!(r.by_account[0].key, "a2", "least compliant first");
+    assert_eq!((r.compliance.on_time_days, r.compliance.days), (33, 184));
+    let overdue: Vec<(&str, i32)> = r
+        .overdue
+        .iter()
+        .map(|o| (o.account_id.as_str(), o.overdue_days))
+        .collect();
+    assert_eq!(overdue, [("a2", 81), ("a3", 57)]);
+    // Churn: on 06-02 Small held a1, Big a2, Sized a3; none churned since
+    // (a4 churned before and had no segment).
+    let churn: Vec<(u32, u32)> = r
+        .segments
+        .iter()
+        .map(|s| (s.churn.accounts, s.churn.churned))
+        .collect();
+    assert_eq!(churn, [(1, 0), (1, 0), (1, 0)]);
+    // A CSM's report holds only their accounts (none here).
+    let mine = report(
+        store,
+        &config,
+        &ReportQuery {
+            day: to,
+            from,
+            csm: Some("nobody@example.com".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((mine.accounts, mine.overdue.len()), (0, 0));
 }

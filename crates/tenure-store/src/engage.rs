@@ -1,7 +1,7 @@
 //! Engage's SQL (docs/ENGAGE.md): the runs of days every account spent in
 //! a journey stage and in a segment (table `engage_runs`, migration 0008),
-//! and the engagement days that cadence reads. Which run to open or close
-//! is the application layer's decision; this module stores it.
+//! and the engagement days that cadence reads. Which runs an account had
+//! is the application layer's decision; this module stores them.
 
 use futures_util::TryStreamExt;
 use jiff::civil::Date;
@@ -50,20 +50,14 @@ pub struct Run {
     pub left_on: Option<Date>,
 }
 
-/// A change to the runs, decided by the application layer.
+/// One account's runs of one dimension from a day on (those still open
+/// on that day or entered after it), as the application layer rebuilt
+/// them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunChange {
-    /// Close the account's open run of the dimension that started on
-    /// `entered_on`, on `left_on`.
-    Close {
-        account_id: String,
-        dimension: Dimension,
-        entered_on: Date,
-        left_on: Date,
-    },
-    /// Open a run, replacing one of the same account, dimension and entry
-    /// day (an assignment that changed again the same day).
-    Open(Run),
+pub struct RunsFrom {
+    pub account_id: String,
+    pub dimension: Dimension,
+    pub runs: Vec<Run>,
 }
 
 fn run_row(row: &AnyRow) -> Result<Run> {
@@ -117,54 +111,39 @@ impl Store {
         rows.iter().map(run_row).collect()
     }
 
-    /// Applies changes to the runs in one transaction; returns how many.
-    pub async fn apply_run_changes(&self, changes: &[RunChange]) -> Result<u64> {
+    /// Replaces, in one transaction, each listed account's runs of the
+    /// dimension that were open on `from` or entered after it with the
+    /// rebuilt ones; returns how many runs were written.
+    pub async fn replace_engage_runs(&self, from: Date, replaced: &[RunsFrom]) -> Result<u64> {
         let mut tx = self.begin_write().await?;
+        let from = from.to_string();
         let mut n = 0;
-        for c in changes {
-            n += match c {
-                RunChange::Close {
-                    account_id,
-                    dimension,
-                    entered_on,
-                    left_on,
-                } => sqlx::query(
-                    "UPDATE engage_runs SET left_on = $1 \
-                     WHERE account_id = $2 AND dimension = $3 AND entered_on = $4",
+        for r in replaced {
+            sqlx::query(
+                "DELETE FROM engage_runs WHERE account_id = $1 AND dimension = $2 \
+                 AND (left_on IS NULL OR left_on >= $3)",
+            )
+            .bind(r.account_id.as_str())
+            .bind(r.dimension.as_str())
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+            for run in &r.runs {
+                n += sqlx::query(
+                    "INSERT INTO engage_runs \
+                     (account_id, dimension, name, tier, entered_on, left_on) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
-                .bind(left_on.to_string())
-                .bind(account_id.as_str())
-                .bind(dimension.as_str())
-                .bind(entered_on.to_string())
+                .bind(r.account_id.as_str())
+                .bind(r.dimension.as_str())
+                .bind(run.name.as_str())
+                .bind(run.tier.as_deref())
+                .bind(run.entered_on.to_string())
+                .bind(run.left_on.map(|d| d.to_string()))
                 .execute(&mut *tx)
                 .await?
-                .rows_affected(),
-                RunChange::Open(r) => {
-                    sqlx::query(
-                        "DELETE FROM engage_runs \
-                         WHERE account_id = $1 AND dimension = $2 AND entered_on = $3",
-                    )
-                    .bind(r.account_id.as_str())
-                    .bind(r.dimension.as_str())
-                    .bind(r.entered_on.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO engage_runs \
-                         (account_id, dimension, name, tier, entered_on, left_on) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(r.account_id.as_str())
-                    .bind(r.dimension.as_str())
-                    .bind(r.name.as_str())
-                    .bind(r.tier.as_deref())
-                    .bind(r.entered_on.to_string())
-                    .bind(r.left_on.map(|d| d.to_string()))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                }
-            };
+                .rows_affected();
+            }
         }
         tx.commit().await?;
         Ok(n)

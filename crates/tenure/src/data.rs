@@ -278,7 +278,7 @@ pub enum Format {
 }
 
 /// Prints pretty JSON and a newline to standard output.
-pub fn print_json(v: &serde_json::Value) -> Result<()> {
+pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v).map_err(std::io::Error::from)?;
     writeln!(out)?;

@@ -1,7 +1,9 @@
-//! `tenure segments`, `tenure journey` and `tenure cadence`: the accounts
-//! of each segment and stage, and the overdue engagements, as decided by
-//! `tenure_app::engage` (docs/ENGAGE.md). They record nothing: the
-//! background job does (`tenure run-jobs --once`).
+//! `tenure segments`, `tenure journey` and `tenure cadence`: the segments,
+//! the journey funnel and friction, cadence compliance and the overdue
+//! engagements, from `tenure_app::engage::report` (docs/ENGAGE.md); their
+//! `--format json` is the API's shape. They record nothing: the
+//! background job does (`tenure run-jobs --once`), and `tenure health
+//! recompute --from` rebuilds the history.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,10 +11,10 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Args;
 use jiff::civil::Date;
-use serde_json::{Value, json};
 use tenure_app::command::load_config;
-use tenure_app::engage::{EngageDay, evaluate, overdue, segment_rows, stage_rows};
-use tenure_core::config::Config;
+use tenure_app::engage::report::{ComplianceRow, Report, ReportQuery, report};
+use tenure_core::engage::cadence::Compliance;
+use tenure_server::api::engage::{cadence_out, journey_out, segments_out};
 
 use crate::BadInput;
 use crate::data::{Format, open_store, print_json};
@@ -22,6 +24,10 @@ pub struct EngageArgs {
     /// The day (default: today, UTC).
     #[arg(long)]
     pub as_of: Option<String>,
+    /// The first day of the period the funnel and compliance cover
+    /// (default: 89 days before the day, a 90-day period).
+    #[arg(long)]
+    pub from: Option<String>,
     /// Only this CSM's accounts (their email).
     #[arg(long)]
     pub csm: Option<String>,
@@ -37,167 +43,199 @@ pub enum View {
     Cadence,
 }
 
+fn parse_day(flag: &str, s: &str) -> Result<Date> {
+    Ok(s.trim().parse::<Date>().map_err(|_| {
+        BadInput(format!(
+            "{flag}: expected a date such as 2025-03-31, got {s:?}"
+        ))
+    })?)
+}
+
 pub async fn run(db: &str, config_path: &Path, view: View, args: EngageArgs) -> Result<()> {
     let config = load_config(config_path)?;
     let day = match &args.as_of {
-        Some(s) => s.parse::<Date>().map_err(|_| {
-            BadInput(format!(
-                "--as-of: expected a date such as 2025-03-31, got {s:?}"
-            ))
-        })?,
+        Some(s) => parse_day("--as-of", s)?,
         None => tenure_app::clock::today(),
     };
+    let mut q = ReportQuery::last_days(day, args.csm.clone());
+    if let Some(s) = &args.from {
+        q.from = parse_day("--from", s)?;
+    }
     let store = open_store(db).await?;
-    let mut d = evaluate(&store, &config, day).await?;
-    if let Some(csm) = &args.csm {
-        let csm = csm.trim().to_ascii_lowercase();
-        d.accounts.retain(|a| {
-            a.account
-                .csm_email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(&csm))
-        });
-    }
-    let mut out = std::io::stdout().lock();
-    let value = match view {
-        View::Segments => segments(&mut out, &config, &d, args.format)?,
-        View::Journey => journey(&mut out, &config, &d, args.format)?,
-        View::Cadence => cadence(&mut out, &config, &d, args.format)?,
-    };
-    if let Some(v) = value {
-        print_json(&v)?;
-    }
-    let errors: usize = d.accounts.iter().map(|a| a.errors.len()).sum();
-    if errors > 0 {
-        let first = d.accounts.iter().find(|a| !a.errors.is_empty());
-        if let Some(a) = first {
-            eprintln!(
-                "note: {errors} rule(s) could not be decided on some accounts, e.g. {}: {}",
-                a.account.id, a.errors[0]
-            );
+    let r = report(&store, &config, &q).await?;
+    if args.format == Format::Json {
+        match view {
+            View::Segments => print_json(&segments_out(&r))?,
+            View::Journey => print_json(&journey_out(&r))?,
+            View::Cadence => print_json(&cadence_out(&r))?,
         }
+    } else {
+        let mut out = std::io::stdout().lock();
+        match view {
+            View::Segments => segments(&mut out, &r)?,
+            View::Journey => journey(&mut out, &r)?,
+            View::Cadence => cadence(&mut out, &r)?,
+        }
+    }
+    if let Some((id, e)) = r.errors.first() {
+        eprintln!(
+            "note: {} rule(s) could not be decided on some accounts, e.g. {id}: {e}",
+            r.errors.len()
+        );
     }
     Ok(())
 }
 
 fn money(x: f64) -> String {
-    format!("{x:.0}")
+    crate::data::thousands(x.round().max(0.0) as u64)
 }
 
-fn segments(
-    out: &mut impl Write,
-    config: &Config,
-    d: &EngageDay,
-    f: Format,
-) -> Result<Option<Value>> {
-    let rows = segment_rows(config, d);
-    if f == Format::Json {
-        let list: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({"segment": r.name, "tier": r.tier, "persona": r.persona,
-                       "accounts": r.accounts, "arr": r.arr, "mean_health": r.mean_health})
-            })
-            .collect();
-        return Ok(Some(json!({"as_of": d.day.to_string(), "segments": list})));
-    }
+fn share(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn days(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.0}"))
+}
+
+fn segments(out: &mut impl Write, r: &Report) -> Result<()> {
     writeln!(
         out,
-        "{:<24} {:<8} {:>8} {:>14} {:>7}",
-        "segment", "tier", "accounts", "ARR", "health"
+        "segments on {} ({} accounts); churn of the accounts each held 90 days before; cadence compliance {} to {}",
+        r.day, r.accounts, r.from, r.day
     )?;
-    for r in &rows {
+    writeln!(
+        out,
+        "{:<24} {:<8} {:>8} {:>14} {:>7} {:>10} {:>11}",
+        "segment", "tier", "accounts", "ARR", "health", "churn 90d", "compliance"
+    )?;
+    for s in &r.segments {
         writeln!(
             out,
-            "{:<24} {:<8} {:>8} {:>14} {:>7}",
-            r.name,
-            r.tier,
-            r.accounts,
-            money(r.arr),
-            r.mean_health.map_or("-".into(), |h| format!("{h:.1}"))
+            "{:<24} {:<8} {:>8} {:>14} {:>7} {:>10} {:>11}",
+            s.row.name,
+            s.row.tier,
+            s.row.accounts,
+            money(s.row.arr),
+            s.row.mean_health.map_or("-".into(), |h| format!("{h:.1}")),
+            share(s.churn.rate()),
+            share(s.compliance.share())
         )?;
     }
-    Ok(None)
+    Ok(())
 }
 
-fn journey(
-    out: &mut impl Write,
-    config: &Config,
-    d: &EngageDay,
-    f: Format,
-) -> Result<Option<Value>> {
-    let rows = stage_rows(config, d);
-    if f == Format::Json {
-        let list: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({"stage": r.name, "target_days": r.target_days, "accounts": r.accounts,
-                       "arr": r.arr, "median_days_in_stage": r.median_days,
-                       "over_target": r.over_target})
-            })
-            .collect();
-        return Ok(Some(json!({"as_of": d.day.to_string(), "stages": list})));
-    }
+fn journey(out: &mut impl Write, r: &Report) -> Result<()> {
     writeln!(
         out,
-        "{:<16} {:>8} {:>14} {:>12} {:>8} {:>12}",
-        "stage", "accounts", "ARR", "median days", "target", "over target"
+        "journey on {} ({} accounts); funnel {} to {}",
+        r.day, r.accounts, r.from, r.day
     )?;
-    for r in &rows {
+    writeln!(
+        out,
+        "{:<16} {:>8} {:>14} {:>9} {:>7} {:>7} {:>8} {:>10} {:>9}",
+        "stage", "accounts", "ARR", "days now", "target", "over", "entered", "converted", "days"
+    )?;
+    for s in &r.stages {
         writeln!(
             out,
-            "{:<16} {:>8} {:>14} {:>12} {:>8} {:>12}",
-            r.name,
-            r.accounts,
-            money(r.arr),
-            r.median_days.map_or("-".into(), |x| x.to_string()),
-            r.target_days.map_or("-".into(), |x| x.to_string()),
-            r.over_target
+            "{:<16} {:>8} {:>14} {:>9} {:>7} {:>7} {:>8} {:>10} {:>9}",
+            s.row.name,
+            s.row.accounts,
+            money(s.row.arr),
+            days(s.row.median_days),
+            s.row.target_days.map_or("-".into(), |x| x.to_string()),
+            s.row.over_target,
+            s.funnel.entered,
+            share(s.funnel.conversion()),
+            days(s.funnel.median_days)
         )?;
     }
-    Ok(None)
+    let friction: Vec<_> = r.friction.iter().filter(|f| f.over_target > 0).collect();
+    if !friction.is_empty() {
+        writeln!(out, "\nfriction: accounts past the stage's target")?;
+        for f in friction {
+            writeln!(
+                out,
+                "  {:<16} {:<24} {:>5} of {:<5} ARR {}",
+                f.stage,
+                f.segment.as_deref().unwrap_or("(no segment)"),
+                f.over_target,
+                f.accounts,
+                money(f.arr_over_target)
+            )?;
+        }
+    }
+    if !r.stuck.is_empty() {
+        writeln!(out, "\nstuck longest ({} in all):", r.stuck.len())?;
+        for s in r.stuck.iter().take(10) {
+            writeln!(
+                out,
+                "  {:<20} {:<28} {:<12} {:>5} days (target {}) ARR {} {}",
+                s.account_id,
+                s.account_name.chars().take(28).collect::<String>(),
+                s.stage,
+                s.days_in_stage,
+                s.target_days,
+                money(s.arr),
+                s.csm_email.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    Ok(())
 }
 
-fn cadence(
-    out: &mut impl Write,
-    config: &Config,
-    d: &EngageDay,
-    f: Format,
-) -> Result<Option<Value>> {
-    let list = overdue(config, d);
-    let required: usize = d.accounts.iter().map(|a| a.cadence.len()).sum();
-    if f == Format::Json {
-        let items: Vec<Value> = list
-            .iter()
-            .map(|o| {
-                json!({"account_id": o.account_id, "name": o.account_name, "csm_email": o.csm_email,
-                       "arr": o.arr, "segment": o.segment, "stage": o.stage, "kind": o.kind,
-                       "every_days": o.every_days, "last_done": o.last_done.map(|x| x.to_string()),
-                       "due": o.due.to_string(), "overdue_days": o.overdue_days})
-            })
-            .collect();
-        return Ok(Some(json!({
-            "as_of": d.day.to_string(),
-            "required": required,
-            "overdue": items,
-        })));
+fn compliance_table(out: &mut impl Write, title: &str, rows: &[ComplianceRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
     writeln!(
         out,
-        "{} of {} required engagements overdue on {}",
-        list.len(),
-        required,
-        d.day
+        "\n{:<48} {:>9} {:>11} {:>8}",
+        title, "accounts", "compliance", "overdue"
     )?;
-    if list.is_empty() {
-        return Ok(None);
+    for row in rows {
+        writeln!(
+            out,
+            "{:<48} {:>9} {:>11} {:>8}",
+            row.key,
+            row.accounts,
+            share(row.compliance.share()),
+            row.overdue
+        )?;
+    }
+    Ok(())
+}
+
+fn cadence(out: &mut impl Write, r: &Report) -> Result<()> {
+    let c: Compliance = r.compliance;
+    writeln!(
+        out,
+        "cadence compliance {} to {}: {} ({} of {} required days on time)",
+        r.from,
+        r.day,
+        share(c.share()),
+        c.on_time_days,
+        c.days
+    )?;
+    compliance_table(out, "by CSM", &r.by_csm)?;
+    compliance_table(out, "by segment", &r.by_segment)?;
+    compliance_table(out, "by policy", &r.by_policy)?;
+    writeln!(
+        out,
+        "\n{} engagements overdue on {}",
+        r.overdue.len(),
+        r.day
+    )?;
+    if r.overdue.is_empty() {
+        return Ok(());
     }
     writeln!(
         out,
         "{:<20} {:<28} {:>12} {:<16} {:>5} {:<10} {:>7}  owner",
         "account", "name", "ARR", "kind", "every", "last done", "overdue"
     )?;
-    for o in &list {
+    for o in &r.overdue {
         writeln!(
             out,
             "{:<20} {:<28} {:>12} {:<16} {:>5} {:<10} {:>7}  {}",
@@ -211,7 +249,7 @@ fn cadence(
             o.csm_email.as_deref().unwrap_or("-")
         )?;
     }
-    Ok(None)
+    Ok(())
 }
 
 #[derive(Debug, clap::Subcommand)]

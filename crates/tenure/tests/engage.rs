@@ -122,11 +122,16 @@ fn segments_journey_and_cadence_show_the_day() {
     assert_eq!(stages, [("onboarding", 3), ("renewal", 0), ("churned", 1)]);
 
     // a3's call on 06-25 fell due on 07-05; a2 entered today: not due yet.
+    // Nothing recorded before today, so compliance covers today alone:
+    // a2 on time, a3 not.
     let v = json(
         &env,
         &["cadence", "--as-of", "2025-07-20", "--format", "json"],
     );
-    assert_eq!(v["required"], 2);
+    assert_eq!(
+        (&v["compliance"]["on_time_days"], &v["compliance"]["days"]),
+        (&serde_json::json!(1), &serde_json::json!(2))
+    );
     let o = &v["overdue"].as_array().unwrap();
     assert_eq!(o.len(), 1);
     assert_eq!(
@@ -153,7 +158,9 @@ fn segments_journey_and_cadence_show_the_day() {
     assert_eq!(v["overdue"].as_array().unwrap().len(), 0);
     let table = ok(&env.run(&["cadence", "--as-of", "2025-07-20"]));
     assert!(
-        table.contains("1 of 2 required engagements overdue"),
+        table.contains(
+            "cadence compliance 2025-04-22 to 2025-07-20: 50% (1 of 2 required days on time)"
+        ) && table.contains("1 engagements overdue on 2025-07-20"),
         "{table}"
     );
 }

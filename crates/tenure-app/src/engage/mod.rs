@@ -6,25 +6,27 @@
 //! scores: it builds every account's facts from the same signals the
 //! scores read (plus the 30-day windows the facts need), decides stage and
 //! segment in core, records the runs that changed and computes cadence.
-//! A rule that cannot be decided on one account's data is reported with
-//! that account and never stops the pass.
+//! [`rebuild`] does the same over past days (`pass`), so that time in
+//! stage, the funnel and compliance have history. [`report`] reads the
+//! runs over a period. A rule that cannot be decided on one account's
+//! data is reported with that account and never stops the pass.
+
+mod pass;
+pub mod report;
 
 use std::collections::HashMap;
 
 use jiff::civil::Date;
 use tenure_core::config::Config;
 use tenure_core::engage::cadence::{Standing, standing};
-use tenure_core::engage::{FactInputs, FactSlots, arr_percentiles, facts};
-use tenure_core::health::{HealthModel, score_deltas};
+use tenure_core::engage::period::median;
 use tenure_core::model::Account;
 use tenure_core::rules::Facts;
 use tenure_store::Store;
-use tenure_store::engage::{Dimension, Run, RunChange};
-use tenure_store::health::{Shard, SignalsRequest};
+use tenure_store::engage::Dimension;
 
 use crate::Result;
-use crate::health::score::score_history;
-use crate::health::{check_rates, overrides_by_account, score_signals};
+use crate::health::{Progress, Quiet};
 
 /// One account on one day.
 #[derive(Debug, Clone)]
@@ -58,180 +60,50 @@ pub struct EngageDay {
 
 /// Decides every account's stage and segment on `day`, records the runs
 /// that changed (a change on the same day replaces that day's run) and
-/// computes cadence: the daily pass. `day` must not be earlier than the
-/// days already recorded.
+/// computes cadence: the daily pass. Runs recorded after `day` are
+/// dropped (the next passes record them again).
 pub async fn run_day(store: &Store, config: &Config, day: Date) -> Result<EngageDay> {
-    day_of(store, config, day, true).await
+    rebuild(store, config, day, day, &Quiet).await
+}
+
+/// Rebuilds the runs from `from` to `to` day by day, each day from the
+/// data as it was then (scores' 30-day changes read the stored snapshots,
+/// so recompute health over the range first): what `tenure health
+/// recompute --from` does after the scores. Returns the last day, with
+/// cadence. One step of `progress` per day.
+pub async fn rebuild(
+    store: &Store,
+    config: &Config,
+    from: Date,
+    to: Date,
+    progress: &dyn Progress,
+) -> Result<EngageDay> {
+    let mut day = pass::pass(store, config, from, to, true, progress).await?;
+    cadence(store, config, to, &mut day.accounts).await?;
+    Ok(day)
 }
 
 /// What [`run_day`] would decide on `day`, recording nothing: for the
-/// commands and pages that show stages, segments and cadence. An account
-/// whose stage or segment differs from its open run counts as having
-/// entered it on `day`.
+/// commands and pages that show stages, segments and cadence. Entry days
+/// come from the runs recorded before `day`; an account whose stage or
+/// segment differs from them counts as having entered it on `day`.
 pub async fn evaluate(store: &Store, config: &Config, day: Date) -> Result<EngageDay> {
-    day_of(store, config, day, false).await
-}
-
-async fn day_of(store: &Store, config: &Config, day: Date, record: bool) -> Result<EngageDay> {
-    let mut accounts = assign(store, config, day).await?;
-    let open = store.engage_runs(true).await?;
-    let mut open_by: HashMap<(&str, Dimension), &Run> = HashMap::new();
-    for r in &open {
-        open_by.insert((r.account_id.as_str(), r.dimension), r);
-    }
-    let engage = &config.engage;
-    let mut changes = Vec::new();
-    for a in &mut accounts {
-        let stage = a.stage.map(|i| (engage.journey.0[i].name.clone(), None));
-        let segment = a.segment.map(|i| {
-            let s = &engage.segments.0[i];
-            (s.name.clone(), Some(engage.tiers[s.tier].name.clone()))
-        });
-        let id = a.account.id.as_str();
-        a.stage_since = fold(
-            &mut changes,
-            id,
-            Dimension::Stage,
-            stage,
-            open_by.get(&(id, Dimension::Stage)).copied(),
-            day,
-        );
-        a.segment_since = fold(
-            &mut changes,
-            id,
-            Dimension::Segment,
-            segment,
-            open_by.get(&(id, Dimension::Segment)).copied(),
-            day,
-        );
-    }
-    let n = changes.len();
-    if record && !changes.is_empty() {
-        store.apply_run_changes(&changes).await?;
-    }
-    cadence(store, config, day, &mut accounts).await?;
-    Ok(EngageDay {
-        day,
-        accounts,
-        changes: n,
-    })
-}
-
-/// The change that brings an account's open run of a dimension to today's
-/// assignment (`name`, `tier`), and the day it entered it.
-fn fold(
-    changes: &mut Vec<RunChange>,
-    account_id: &str,
-    dimension: Dimension,
-    today: Option<(String, Option<String>)>,
-    open: Option<&Run>,
-    day: Date,
-) -> Option<Date> {
-    if let Some(run) = open {
-        if let Some((name, tier)) = &today
-            && *name == run.name
-            && *tier == run.tier
-        {
-            return Some(run.entered_on);
-        }
-        if run.entered_on < day {
-            changes.push(RunChange::Close {
-                account_id: account_id.to_string(),
-                dimension,
-                entered_on: run.entered_on,
-                left_on: day,
-            });
-        }
-    }
-    let (name, tier) = today?;
-    changes.push(RunChange::Open(Run {
-        account_id: account_id.to_string(),
-        dimension,
-        name,
-        tier,
-        entered_on: day,
-        left_on: None,
-    }));
-    Some(day)
-}
-
-/// Every account's facts, stage and segment on `day`, without recording
-/// anything.
-pub async fn assign(store: &Store, config: &Config, day: Date) -> Result<Vec<AccountEngage>> {
-    check_rates(store, config).await?;
-    let model = HealthModel::new(&config.health);
-    let mut plan = model.plan().clone();
-    let slots = FactSlots::add_to(&mut plan);
-    let accounts = store.health_accounts().await?;
-    if accounts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let signals = store
-        .load_signals_on(SignalsRequest {
-            plan: &plan,
-            currency: &config.currency,
-            dates: &[day],
-            shard: Shard::split(&accounts, usize::MAX)[0],
-            track_payments: store.payments_tracked().await?,
-        })
-        .await?;
-    let overrides = overrides_by_account(store).await?;
-    let history = score_history(store, day).await?;
-    let mut first_mrr: HashMap<String, Date> = HashMap::new();
-    for (id, start, _) in store.paying_spans().await? {
-        let e = first_mrr.entry(id).or_insert(start);
-        *e = (*e).min(start);
-    }
-    let percentiles = arr_percentiles(&signals.iter().map(|s| s.mrr).collect::<Vec<_>>());
-    let engage = &config.engage;
-    let mut out = Vec::with_capacity(accounts.len());
-    for ((account, s), pct) in accounts.iter().zip(&signals).zip(percentiles) {
-        let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-        let scored = score_signals(&model, s, account, ov);
-        let trend = score_deltas(
-            history.get(&account.id).map_or(&[][..], Vec::as_slice),
-            day,
-            scored.score.score,
-        )
-        .d30;
-        let mut f = facts(
-            slots,
-            FactInputs {
-                account,
-                signals: s,
-                score: Some(&scored.score),
-                trend_30d: trend,
-                first_mrr: first_mrr.get(&account.id).copied(),
-                arr_percentile: pct,
-            },
-        );
-        let mut errors = Vec::new();
-        let stage = engage.journey.stage_of(&f);
-        for (i, e) in &stage.errors {
-            errors.push(format!("stage {:?}: {e}", engage.journey.0[*i].name));
-        }
-        f.stage = stage.stage.map(|i| engage.journey.0[i].name.clone());
-        let segment = engage.segments.segment_of(&f);
-        for (i, e) in &segment.errors {
-            errors.push(format!("segment {:?}: {e}", engage.segments.0[*i].name));
-        }
-        out.push(AccountEngage {
-            account: account.clone(),
-            facts: f,
-            stage: stage.stage,
-            segment: segment.segment,
-            tier: segment.segment.map(|i| engage.segments.0[i].tier),
-            stage_since: None,
-            segment_since: None,
-            cadence: Vec::new(),
-            errors,
-        });
-    }
+    let mut out = pass::pass(store, config, day, day, false, &Quiet).await?;
+    cadence(store, config, day, &mut out.accounts).await?;
     Ok(out)
 }
 
+/// Every account's facts, stage and segment on `day`, without recording
+/// anything or computing cadence.
+pub async fn assign(store: &Store, config: &Config, day: Date) -> Result<Vec<AccountEngage>> {
+    Ok(pass::pass(store, config, day, day, false, &Quiet)
+        .await?
+        .accounts)
+}
+
 /// Where each required engagement stands on `day`: an account comes under
-/// a policy on the later of the days it entered its stage and its segment.
+/// a policy on the later of the days it entered its stage and its segment
+/// (policies apply to accounts with both).
 async fn cadence(
     store: &Store,
     config: &Config,
@@ -247,13 +119,11 @@ async fn cadence(
         done.entry((account, kind)).or_default().push(d);
     }
     for a in accounts {
-        let since = match (a.stage_since, a.segment_since) {
-            (Some(x), Some(y)) => x.max(y),
-            (x, y) => match x.or(y) {
-                Some(d) => d,
-                None => continue,
-            },
+        // Policies apply to accounts with both a stage and a segment.
+        let (Some(x), Some(y)) = (a.stage_since, a.segment_since) else {
+            continue;
         };
+        let since = x.max(y);
         for (i, p) in policies.iter().enumerate() {
             if p.applies(a.tier, a.stage) {
                 let key = (a.account.id.clone(), p.kind.clone());
@@ -313,7 +183,7 @@ pub struct StageRow {
     pub accounts: usize,
     pub arr: f64,
     /// Median days the accounts have been in the stage.
-    pub median_days: Option<i64>,
+    pub median_days: Option<f64>,
     /// Accounts there longer than `target_days`: friction.
     pub over_target: usize,
 }
@@ -335,20 +205,20 @@ pub fn stage_rows(config: &Config, day: &EngageDay) -> Vec<StageRow> {
         .map(|(i, s)| {
             let members: Vec<&AccountEngage> =
                 day.accounts.iter().filter(|a| a.stage == Some(i)).collect();
-            let mut days: Vec<i64> = members
+            let mut days: Vec<i32> = members
                 .iter()
                 .filter_map(|a| days_in_stage(a, day.day))
+                .map(|d| d as i32)
                 .collect();
-            days.sort_unstable();
             StageRow {
                 name: s.name.clone(),
                 target_days: s.target_days,
                 accounts: members.len(),
                 arr: members.iter().map(|a| a.facts.mrr * 12.0).sum(),
-                median_days: (!days.is_empty()).then(|| days[days.len() / 2]),
                 over_target: s
                     .target_days
-                    .map_or(0, |t| days.iter().filter(|d| **d > i64::from(t)).count()),
+                    .map_or(0, |t| days.iter().filter(|d| **d > t as i32).count()),
+                median_days: median(&mut days),
             }
         })
         .collect()
@@ -357,6 +227,8 @@ pub fn stage_rows(config: &Config, day: &EngageDay) -> Vec<StageRow> {
 /// A required engagement past its due day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overdue {
+    /// Index into the configured cadence policies.
+    pub policy: usize,
     pub account_id: String,
     pub account_name: String,
     pub csm_email: Option<String>,
@@ -381,6 +253,7 @@ pub fn overdue(config: &Config, day: &EngageDay) -> Vec<Overdue> {
                 .iter()
                 .filter(|(_, s)| s.overdue_days > 0)
                 .map(move |(p, s)| Overdue {
+                    policy: *p,
                     account_id: a.account.id.clone(),
                     account_name: a.account.name.clone(),
                     csm_email: a.account.csm_email.clone(),
@@ -446,16 +319,10 @@ pub async fn account_status(
         .segment
         .as_ref()
         .and_then(|(_, t, _)| e.tiers.iter().position(|x| &x.name == t));
-    let since = [
-        out.stage.as_ref().map(|s| s.1),
-        out.segment.as_ref().map(|s| s.2),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    let Some(since) = since else {
+    let (Some((_, x)), Some((_, _, y))) = (&out.stage, &out.segment) else {
         return Ok(out);
     };
+    let since = *x.max(y);
     let done = store.account_engagement_days(account_id).await?;
     for p in e.cadence.iter().filter(|p| p.applies(tier, stage)) {
         let days: Vec<Date> = done

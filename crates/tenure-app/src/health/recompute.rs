@@ -104,7 +104,11 @@ pub async fn recompute(
                 ))
             };
             for (c, part) in shard.accounts.chunks(SCORE_PART).enumerate() {
-                batch.extend(score_part(part, c * SCORE_PART, &snapshot));
+                batch.extend(
+                    par_map(part, c * SCORE_PART, 2_000, &snapshot)
+                        .into_iter()
+                        .flatten(),
+                );
                 if batch.len() >= 10_000 {
                     writer.send(std::mem::take(&mut batch)).await?;
                 }
@@ -116,19 +120,20 @@ pub async fn recompute(
     writer.finish().await
 }
 
-/// Scores a part of a shard (its first account being the shard's
-/// `first`-th) on one thread per core: scoring is pure, and the part
-/// before is being stored meanwhile.
-fn score_part(
-    part: &[Account],
+/// `f(first + i, item)` for every item, in order, on one thread per core
+/// (at least `min_per_thread` items each): for pure per-account work such
+/// as scoring, while the part before is being stored.
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
     first: usize,
-    snapshot: &(dyn Fn(usize, &Account) -> Option<Snapshot> + Sync),
-) -> Vec<Snapshot> {
+    min_per_thread: usize,
+    f: &(dyn Fn(usize, &T) -> R + Sync),
+) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_run = part.len().div_ceil(cores).max(2_000);
-    let mut out = Vec::with_capacity(part.len());
+    let per_run = items.len().div_ceil(cores).max(min_per_thread).max(1);
+    let mut out = Vec::with_capacity(items.len());
     std::thread::scope(|scope| {
-        let handles: Vec<_> = part
+        let handles: Vec<_> = items
             .chunks(per_run)
             .enumerate()
             .map(|(k, run)| {
@@ -136,7 +141,7 @@ fn score_part(
                 scope.spawn(move || {
                     run.iter()
                         .enumerate()
-                        .filter_map(|(j, a)| snapshot(start + j, a))
+                        .map(|(j, x)| f(start + j, x))
                         .collect::<Vec<_>>()
                 })
             })

@@ -215,7 +215,7 @@ pub async fn scores(
                 .collect()
         }
     };
-    let history = score_history(store, as_of).await?;
+    let history = score_history(store, as_of, as_of).await?;
     let mut out = Vec::new();
     for (offset, shard) in shards {
         let loaded = Loaded::load(
@@ -261,15 +261,16 @@ pub async fn scores(
     })
 }
 
-/// Stored scores from 33 to 7 days before `as_of`, by account, for the 7-
-/// and 30-day changes.
+/// Stored scores from 33 days before `from` to 7 days before `to`, by
+/// account: what the 7- and 30-day changes of scores on those days read.
 pub(crate) async fn score_history(
     store: &Store,
-    as_of: Date,
+    from: Date,
+    to: Date,
 ) -> Result<HashMap<String, Vec<(Date, f64)>>> {
     let mut history: HashMap<String, Vec<(Date, f64)>> = HashMap::new();
     for (id, day, score) in store
-        .snapshot_scores(add_days(as_of, -33), add_days(as_of, -7))
+        .snapshot_scores(add_days(from, -33), add_days(to, -7))
         .await?
     {
         if let Some(s) = score {

@@ -216,6 +216,7 @@ fn check_stage(ck: &mut Checker, name: String, raw: S<RawStage>) -> Option<Stage
         name,
         entry: entry?,
         target_days,
+        lost: raw.lost.unwrap_or(false),
     })
 }
 

@@ -3,9 +3,6 @@
 //! moves forward when a later stage's rule starts to hold and back when it
 //! stops.
 
-use jiff::civil::Date;
-
-use crate::model::day_number;
 use crate::rules::{Facts, Rule};
 
 /// One stage of the journey.
@@ -16,6 +13,9 @@ pub struct Stage {
     /// How long an account should take to move on; longer is friction.
     /// `None` for stages with no end (advocacy, churned).
     pub target_days: Option<u32>,
+    /// A stage accounts fall into rather than progress to (churned): the
+    /// funnel counts moves into it as losses, not conversions.
+    pub lost: bool,
 }
 
 /// The stages in journey order.
@@ -57,44 +57,6 @@ impl Journey {
     }
 }
 
-/// A run of days an account spent in one stage: from `entered` to `left`
-/// (the first day in the next stage; `None` while it is still there).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StageRun {
-    pub stage: usize,
-    pub entered: Date,
-    pub left: Option<Date>,
-}
-
-impl StageRun {
-    /// Days in the stage up to `today` (or until it was left).
-    pub fn days(&self, today: Date) -> i32 {
-        let end = self.left.unwrap_or(today);
-        (day_number(end) - day_number(self.entered)).max(0)
-    }
-}
-
-/// Folds one day's stage into an account's runs (oldest first): the same
-/// stage as the open run extends it; another stage closes it on `day` and
-/// opens a new run; no stage closes it. Days must come in order.
-pub fn record_day(runs: &mut Vec<StageRun>, day: Date, stage: Option<usize>) {
-    if let Some(last) = runs.last_mut()
-        && last.left.is_none()
-    {
-        if Some(last.stage) == stage {
-            return;
-        }
-        last.left = Some(day);
-    }
-    if let Some(s) = stage {
-        runs.push(StageRun {
-            stage: s,
-            entered: day,
-            left: None,
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +67,7 @@ mod tests {
             name: name.into(),
             entry: Rule::compile(src, &|f| field_names().any(|n| n == f)).unwrap(),
             target_days: target,
+            lost: false,
         };
         Journey(vec![
             stage("onboarding", "paying", Some(60)),
@@ -145,43 +108,5 @@ mod tests {
         );
         assert_eq!(j.stage_of(&facts(Some(400), None, false)).stage, Some(3));
         assert_eq!(j.stage_of(&facts(None, None, false)).stage, None);
-    }
-
-    #[test]
-    fn runs_record_each_change_of_stage() {
-        let d = |s: &str| s.parse::<Date>().unwrap();
-        let mut runs = Vec::new();
-        for (day, stage) in [
-            ("2025-01-01", Some(0)),
-            ("2025-01-02", Some(0)),
-            ("2025-03-02", Some(1)),
-            ("2025-06-01", Some(2)),
-            ("2025-07-01", Some(1)),
-            ("2025-08-01", None),
-        ] {
-            record_day(&mut runs, d(day), stage);
-        }
-        let got: Vec<(usize, String, Option<String>)> = runs
-            .iter()
-            .map(|r| {
-                (
-                    r.stage,
-                    r.entered.to_string(),
-                    r.left.map(|d| d.to_string()),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (0, "2025-01-01".into(), Some("2025-03-02".into())),
-                (1, "2025-03-02".into(), Some("2025-06-01".into())),
-                (2, "2025-06-01".into(), Some("2025-07-01".into())),
-                (1, "2025-07-01".into(), Some("2025-08-01".into())),
-            ]
-        );
-        assert_eq!(runs[0].days(d("2025-12-31")), 60);
-        record_day(&mut runs, d("2025-08-02"), Some(1));
-        assert_eq!(runs.last().unwrap().days(d("2025-08-12")), 10);
     }
 }

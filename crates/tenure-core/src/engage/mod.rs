@@ -12,6 +12,9 @@
 //! 3. [`cadence`]: per account and required engagement, when it was last
 //!    done, when it is due and how many days overdue, and compliance over
 //!    a period.
+//! 4. [`record_day`] folds each day's stage and segment into [`Run`]s;
+//!    [`period`] reads the runs: the funnel, compliance per stretch, churn
+//!    by segment.
 //!
 //! A rule that cannot be decided on an account's values (a missing custom
 //! attribute, a comparison with a missing value) is skipped for that
@@ -21,15 +24,18 @@ pub mod cadence;
 mod facts;
 mod journey;
 mod log;
+pub mod period;
+mod runs;
 mod segments;
 
 pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
 
-pub use journey::{Journey, Stage, StageOf, StageRun, record_day};
+pub use journey::{Journey, Stage, StageOf};
 pub use log::{
     CheckedEngagement, EngagementField, EngagementProblem, MAX_NOTES_CHARS, check_engagement,
     occurred_at,
 };
+pub use runs::{Run, record_day, rewind};
 pub use segments::{Segment, SegmentOf, Segments, Tier};
 
 /// The configuration of Engage, checked (`[engage]` in tenure.toml).

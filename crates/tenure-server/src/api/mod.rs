@@ -4,14 +4,16 @@
 //! the JSON body or query), call the store with the caller's account scope,
 //! answer JSON. Request and response types live next to their routes.
 //!
-//! [`health`] serves an account's score, history and overrides through the
-//! application layer (`tenure_app::health`), as the CLI and the pages do.
+//! [`health`] serves an account's score, history and overrides, and
+//! [`engage`] segments, the journey and cadence, through the application
+//! layer (`tenure_app`), as the CLI and the pages do.
 
 #[macro_use]
 mod crud;
 
 pub mod accounts;
 pub mod contacts;
+pub mod engage;
 pub mod engagements;
 pub mod events;
 pub mod extract;
@@ -37,4 +39,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(survey_responses::router())
         .merge(engagements::router())
         .merge(health::router())
+        .merge(engage::router())
 }

@@ -196,7 +196,7 @@ impl Progress for Bar {
     fn start(&self, steps: u64) {
         if let Some(pb) = &self.0 {
             pb.set_length(steps);
-            pb.set_message("scoring");
+            pb.set_position(0);
         }
     }
 
@@ -220,14 +220,24 @@ async fn recompute(
     }
     let t = std::time::Instant::now();
     let bar = Bar(progress_bar(0, args.quiet, false));
+    if let Some(pb) = &bar.0 {
+        pb.set_message("scoring");
+    }
     let n = tenure_app::health::recompute(store, config, from, to, &bar).await?;
+    if let Some(pb) = &bar.0 {
+        pb.set_message("stages and segments");
+    }
+    // Stages and segments read the scores' 30-day change, so they come
+    // after the scores of the same days.
+    let engage = tenure_app::engage::rebuild(store, config, from, to, &bar).await?;
     if let Some(pb) = bar.0 {
         pb.finish_and_clear();
     }
     if !args.quiet {
         eprintln!(
-            "stored {n} snapshots for {} day(s), {from} to {to}, in {:.1?}",
+            "stored {n} snapshots for {} day(s), {from} to {to}, and rebuilt the stage and segment history of {} account(s), in {:.1?}",
             day_number(to) - day_number(from) + 1,
+            engage.accounts.len(),
             t.elapsed()
         );
     }

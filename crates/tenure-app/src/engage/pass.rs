@@ -1,0 +1,249 @@
+//! The engage pass over a range of days: every account's facts on each
+//! day from the data as it was then (no look-ahead), its stage and
+//! segment decided in core, folded into runs. The daily job passes over
+//! one day; `tenure health recompute --from` over many, which rebuilds the
+//! history those days hold.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use tenure_core::config::Config;
+use tenure_core::engage::{
+    FactInputs, FactSlots, Run as Span, arr_percentiles, facts, record_day, rewind,
+};
+use tenure_core::health::{HealthModel, score_deltas};
+use tenure_core::model::{date_from_day, day_number};
+use tenure_core::rules::Facts;
+use tenure_store::Store;
+use tenure_store::engage::{Dimension, Run, RunsFrom};
+use tenure_store::health::{Shard, SignalsRequest};
+
+use super::{AccountEngage, EngageDay};
+use crate::health::recompute::par_map;
+use crate::health::score::{Loaded, score_history};
+use crate::health::{Progress, check_rates, overrides_by_account, score_signals};
+use crate::{Error, Result};
+
+/// A stage's or a segment's name, and the segment's tier.
+type Key = (String, Option<String>);
+
+/// Signals of this many account-days are held at once (about what a
+/// recompute holds); longer ranges are loaded in parts.
+const ACCOUNT_DAYS: usize = 5_000_000;
+
+/// What one account got on one day.
+struct Decided {
+    facts: Facts,
+    stage: Option<usize>,
+    segment: Option<usize>,
+    errors: Vec<String>,
+}
+
+/// Passes over `from..=to` (in order): decides every account's stage and
+/// segment each day, and when `record`, replaces the runs recorded from
+/// `from` on with those rebuilt. Returns the last day, with each account's
+/// entry days and cadence.
+pub(super) async fn pass(
+    store: &Store,
+    config: &Config,
+    from: Date,
+    to: Date,
+    record: bool,
+    progress: &dyn Progress,
+) -> Result<EngageDay> {
+    if to < from {
+        return Err(Error::Invalid(format!(
+            "the range ends ({to}) before it starts ({from})"
+        )));
+    }
+    check_rates(store, config).await?;
+    let model = HealthModel::new(&config.health);
+    let mut plan = model.plan().clone();
+    let slots = FactSlots::add_to(&mut plan);
+    let accounts = store.health_accounts().await?;
+    if accounts.is_empty() {
+        return Ok(EngageDay {
+            day: to,
+            accounts: Vec::new(),
+            changes: 0,
+        });
+    }
+    let track_payments = store.payments_tracked().await?;
+    let overrides = overrides_by_account(store).await?;
+    let history = score_history(store, from, to).await?;
+    let mut first_mrr: HashMap<String, Date> = HashMap::new();
+    for (id, start, _) in store.paying_spans().await? {
+        let e = first_mrr.entry(id).or_insert(start);
+        *e = (*e).min(start);
+    }
+
+    // Each account's runs as they stood before `from`, and those recorded
+    // from `from` on, to rewrite only what changed.
+    let mut stored: HashMap<(String, Dimension), Vec<Run>> = HashMap::new();
+    for r in store.engage_runs(false).await? {
+        stored
+            .entry((r.account_id.clone(), r.dimension))
+            .or_default()
+            .push(r);
+    }
+    let tracks = |d: Dimension| -> Vec<Vec<Span<Key>>> {
+        accounts
+            .iter()
+            .map(|a| {
+                let mut runs: Vec<Span<Key>> = stored
+                    .get(&(a.id.clone(), d))
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .map(|r| Span {
+                        value: (r.name.clone(), r.tier.clone()),
+                        entered: r.entered_on,
+                        left: r.left_on,
+                    })
+                    .collect();
+                rewind(&mut runs, from);
+                runs
+            })
+            .collect()
+    };
+    let mut stages = tracks(Dimension::Stage);
+    let mut segments = tracks(Dimension::Segment);
+
+    let engage = &config.engage;
+    let dates: Vec<Date> = (day_number(from)..=day_number(to))
+        .map(date_from_day)
+        .collect();
+    let horizon = plan.lookback_days() as usize;
+    let per_load = (ACCOUNT_DAYS / accounts.len())
+        .saturating_sub(horizon)
+        .max(1);
+    progress.start(dates.len() as u64);
+    let mut last: Vec<Decided> = Vec::new();
+    for part in dates.chunks(per_load) {
+        let loaded = Loaded::load(
+            store,
+            SignalsRequest {
+                plan: &plan,
+                currency: &config.currency,
+                dates: part,
+                shard: Shard::split(&accounts, usize::MAX)[0],
+                track_payments,
+            },
+        )
+        .await?;
+        for (d, &day) in part.iter().enumerate() {
+            // Facts need every account's MRR for the ARR percentiles, so
+            // they are gathered first and the rules decided after.
+            let mut decided = par_map(&accounts, 0, 500, &|i, account| {
+                let signals = loaded.signals(d, i);
+                let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
+                let scored = score_signals(&model, &signals, account, ov);
+                let trend = score_deltas(
+                    history.get(&account.id).map_or(&[][..], Vec::as_slice),
+                    day,
+                    scored.score.score,
+                )
+                .d30;
+                facts(
+                    slots,
+                    FactInputs {
+                        account,
+                        signals: &signals,
+                        score: Some(&scored.score),
+                        trend_30d: trend,
+                        first_mrr: first_mrr.get(&account.id).copied(),
+                        arr_percentile: None,
+                    },
+                )
+            });
+            let pct = arr_percentiles(&decided.iter().map(|f| f.mrr).collect::<Vec<_>>());
+            for (f, p) in decided.iter_mut().zip(pct) {
+                f.arr_percentile = p;
+            }
+            let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|_, f: &Facts| {
+                let mut f = f.clone();
+                let mut errors = Vec::new();
+                let stage = engage.journey.stage_of(&f);
+                for (i, e) in &stage.errors {
+                    errors.push(format!("stage {:?}: {e}", engage.journey.0[*i].name));
+                }
+                f.stage = stage.stage.map(|i| engage.journey.0[i].name.clone());
+                let segment = engage.segments.segment_of(&f);
+                for (i, e) in &segment.errors {
+                    errors.push(format!("segment {:?}: {e}", engage.segments.0[*i].name));
+                }
+                Decided {
+                    facts: f,
+                    stage: stage.stage,
+                    segment: segment.segment,
+                    errors,
+                }
+            });
+            for (i, x) in day_decided.iter().enumerate() {
+                let stage = x.stage.map(|s| (engage.journey.0[s].name.clone(), None));
+                let segment = x.segment.map(|s| {
+                    let seg = &engage.segments.0[s];
+                    (seg.name.clone(), Some(engage.tiers[seg.tier].name.clone()))
+                });
+                record_day(&mut stages[i], day, stage);
+                record_day(&mut segments[i], day, segment);
+            }
+            last = day_decided;
+            progress.step();
+        }
+    }
+
+    let mut changed = Vec::new();
+    let mut out = Vec::with_capacity(accounts.len());
+    for (i, (account, x)) in accounts.iter().zip(last).enumerate() {
+        let open = |runs: &[Span<Key>]| runs.last().filter(|r| r.left.is_none()).map(|r| r.entered);
+        out.push(AccountEngage {
+            account: account.clone(),
+            facts: x.facts,
+            stage: x.stage,
+            segment: x.segment,
+            tier: x.segment.map(|s| engage.segments.0[s].tier),
+            stage_since: open(&stages[i]),
+            segment_since: open(&segments[i]),
+            cadence: Vec::new(),
+            errors: x.errors,
+        });
+        for (d, runs) in [
+            (Dimension::Stage, &stages[i]),
+            (Dimension::Segment, &segments[i]),
+        ] {
+            let rebuilt: Vec<Run> = runs
+                .iter()
+                .filter(|r| r.left.is_none_or(|l| l >= from))
+                .map(|r| Run {
+                    account_id: account.id.clone(),
+                    dimension: d,
+                    name: r.value.0.clone(),
+                    tier: r.value.1.clone(),
+                    entered_on: r.entered,
+                    left_on: r.left,
+                })
+                .collect();
+            let before: Vec<&Run> = stored
+                .get(&(account.id.clone(), d))
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter(|r| r.left_on.is_none_or(|l| l >= from))
+                .collect();
+            if before.len() != rebuilt.len() || before.iter().zip(&rebuilt).any(|(a, b)| *a != b) {
+                changed.push(RunsFrom {
+                    account_id: account.id.clone(),
+                    dimension: d,
+                    runs: rebuilt,
+                });
+            }
+        }
+    }
+    if record && !changed.is_empty() {
+        store.replace_engage_runs(from, &changed).await?;
+    }
+    Ok(EngageDay {
+        day: to,
+        accounts: out,
+        changes: changed.len(),
+    })
+}
