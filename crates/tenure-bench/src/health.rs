@@ -76,32 +76,12 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
         .end
         .parse()
         .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
-    std::fs::create_dir_all(&args.work)
-        .with_context(|| format!("creating {}", args.work.display()))?;
-    let work = args.work.canonicalize()?;
-    let db_path = work.join("bench.db");
-    let stamp = work.join(format!(
-        "loaded-{}-{}-{}-{}",
-        args.accounts, args.seed, end, args.days
-    ));
-    let url = format!("sqlite://{}", db_path.display());
+    let (url, work) = work_db(&args, end).await?;
     let mut report = serde_json::Map::new();
     report.insert(
         "settings".into(),
         json!({"accounts": args.accounts, "seed": args.seed, "end": end.to_string(), "days": args.days}),
     );
-
-    if !stamp.exists() {
-        for f in ["bench.db", "bench.db-wal", "bench.db-shm", "bench.duckdb"] {
-            let _ = std::fs::remove_file(work.join(f));
-        }
-        let store = Store::open(&url).await?;
-        let t = Instant::now();
-        let counts = load_demo(&store, &work, &args, end).await?;
-        eprintln!("loaded {counts} in {:.1} s", secs(t));
-        store.close().await;
-        std::fs::write(&stamp, counts)?;
-    }
     let store = Store::open(&url).await?;
     let events = store.count(tenure_store::Kind::Events).await?;
     let accounts = store.count(tenure_store::Kind::Accounts).await?;
@@ -273,6 +253,32 @@ async fn backtest_default(
 }
 
 /// Loads the demo into the store and writes the columns DuckDB needs as CSV.
+/// The work folder's database URL and the folder: the demo company of
+/// `args` loaded into `bench.db` on first use, reused after.
+pub(crate) async fn work_db(args: &BenchHealthArgs, end: Date) -> Result<(String, PathBuf)> {
+    std::fs::create_dir_all(&args.work)
+        .with_context(|| format!("creating {}", args.work.display()))?;
+    let work = args.work.canonicalize()?;
+    let db_path = work.join("bench.db");
+    let stamp = work.join(format!(
+        "loaded-{}-{}-{}-{}",
+        args.accounts, args.seed, end, args.days
+    ));
+    let url = format!("sqlite://{}", db_path.display());
+    if !stamp.exists() {
+        for f in ["bench.db", "bench.db-wal", "bench.db-shm", "bench.duckdb"] {
+            let _ = std::fs::remove_file(work.join(f));
+        }
+        let store = Store::open(&url).await?;
+        let t = Instant::now();
+        let counts = load_demo(&store, &work, args, end).await?;
+        eprintln!("loaded {counts} in {:.1} s", secs(t));
+        store.close().await;
+        std::fs::write(&stamp, counts)?;
+    }
+    Ok((url, work))
+}
+
 async fn load_demo(
     store: &Store,
     work: &Path,

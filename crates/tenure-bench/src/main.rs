@@ -8,6 +8,9 @@
 //! - `tenure-bench health` ([`health`]): loads a demo company and times
 //!   today's health scores (against DuckDB), a year of daily snapshots and
 //!   the default scorecard's backtest.
+//! - `tenure-bench engage` ([`engage`]): today's Engage pass and report on
+//!   a demo company against today's health recompute in the same run, with
+//!   peak memory and the cost of the CEL rules per account.
 //!
 //! Like the `tenure` command, it takes `--db` and `--config` (or
 //! `TENURE_DB` and `TENURE_CONFIG`; `health` ignores both: it builds its
@@ -16,6 +19,7 @@
 //! (`tenure-core`, `tenure-store`, `tenure-app`). Exit codes: 2 for bad
 //! input, 1 for other failures, 0 when standard output is closed early.
 
+mod engage;
 mod health;
 mod metrics;
 
@@ -57,6 +61,8 @@ pub enum Command {
     Metrics(metrics::BenchMetricsArgs),
     /// Health scores on a demo company, against DuckDB (docs/PERFORMANCE.md).
     Health(health::BenchHealthArgs),
+    /// Engage (stages, segments, cadence) after today's health recompute.
+    Engage(engage::BenchEngageArgs),
 }
 
 pub use tenure_app::command::{BadInput, load_config};
@@ -65,6 +71,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Metrics(args) => metrics::run(&cli.db, &cli.config, args).await,
         Command::Health(args) => health::run(args).await,
+        Command::Engage(args) => engage::run(args).await,
     }
 }
 

@@ -188,33 +188,48 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// Scores health on the last simulated day, 30 days before it and at the
-/// last eleven month ends, so that the dashboard has current scores, their
-/// 30-day change and a year of band trend without a full daily history.
+/// Days of daily history the demo builds before serving: health scores
+/// and the stage and segment runs of every account.
+const HISTORY_DAYS: i32 = 180;
+
+/// Scores health every day of the last [`HISTORY_DAYS`] simulated days and
+/// at the month ends of the year before, then rebuilds the stage and
+/// segment history over the daily range (`tenure health recompute --from`
+/// does the same), so that the dashboard has current scores, their
+/// 30-day change, a year of band trend, time in stage and a funnel.
 async fn score_health(
     store: &tenure_store::Store,
     config: &tenure_core::config::Config,
     end: jiff::civil::Date,
     quiet: bool,
 ) -> Result<()> {
-    use tenure_core::model::{date_from_day, day_number};
-    let mut days = vec![end, date_from_day(day_number(end) - 30)];
-    let mut first = end.first_of_month();
-    for _ in 0..11 {
-        let last = date_from_day(day_number(first) - 1);
-        days.push(last);
+    use tenure_app::health::{Quiet, recompute};
+    use tenure_core::model::add_days;
+    let from = add_days(end, 1 - HISTORY_DAYS);
+    let mut month_ends = Vec::new();
+    let mut first = from.first_of_month();
+    while month_ends.len() < 6 {
+        let last = add_days(first, -1);
+        month_ends.push(last);
         first = last.first_of_month();
     }
-    days.sort();
-    days.dedup();
     if !quiet {
-        eprintln!("scoring health on {} days...", days.len());
+        eprintln!(
+            "scoring health daily from {from} to {end} and on {} earlier month ends, then the stage and segment history...",
+            month_ends.len()
+        );
     }
-    for d in days {
-        tenure_app::health::recompute(store, config, d, d, &tenure_app::health::Quiet)
+    for d in month_ends {
+        recompute(store, config, d, d, &Quiet)
             .await
             .with_context(|| format!("scoring health on {d}"))?;
     }
+    recompute(store, config, from, end, &Quiet)
+        .await
+        .with_context(|| format!("scoring health from {from} to {end}"))?;
+    tenure_app::engage::rebuild(store, config, from, end, &Quiet)
+        .await
+        .with_context(|| format!("deciding stages and segments from {from} to {end}"))?;
     Ok(())
 }
 

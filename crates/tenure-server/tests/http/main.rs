@@ -6,6 +6,7 @@
 mod api;
 mod auth_matrix;
 mod common;
+mod engage;
 mod health;
 mod ingest;
 mod smoke;
