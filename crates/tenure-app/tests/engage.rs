@@ -399,3 +399,156 @@ async fn the_report_reads_funnel_compliance_friction_and_churn_from_the_runs() {
     .unwrap();
     assert_eq!((mine.accounts, mine.overdue.len()), (0, 0));
 }
+
+/// Adds a paying account: `mrr` a month from `start`, until `end`
+/// (exclusive), renewing on `renewal`.
+async fn paying(
+    store: &Store,
+    id: &str,
+    mrr: i64,
+    start: Date,
+    end: Option<Date>,
+    renewal: Option<Date>,
+    seats: Option<i64>,
+) {
+    add(store, Record::Account(Account::bare(id))).await;
+    let sub = Subscription {
+        id: format!("s-{id}"),
+        account_id: id.into(),
+        mrr: Money::new(mrr * 100, Currency::USD),
+        plan: None,
+        seats,
+        start_date: start,
+        end_date: end,
+        renewal_date: renewal,
+    };
+    add(store, Record::Subscription(sub)).await;
+}
+
+/// The default `[engage]` on two companies shaped unlike the demo: a few
+/// large enterprise contracts without seats or usage data, and a
+/// self-serve business with many tied prices, trials and free sign-ups.
+/// Every customer gets a segment and a stage, no rule fails, the top tenth
+/// by ARR is strategic, and stages follow each account's dates.
+#[tokio::test]
+async fn the_default_segments_and_stages_fit_companies_of_other_shapes() {
+    let config = Config::default();
+    let day = d("2026-06-30");
+    let e = &config.engage;
+    let name = |a: &AccountEngage| names(&config, a);
+
+    // Enterprise: ten contracts of 2,000 to 20,000 a month, no seats.
+    let db = test_db().await;
+    let store = &db.store;
+    for i in 0..10 {
+        let (start, renewal) = match i {
+            // Signed ten days ago.
+            0 | 9 => (add_days(day, -10), None),
+            // Two years in, renewing within the month.
+            1 | 5 => (d("2024-06-01"), Some(add_days(day, 20))),
+            _ => (d("2025-01-01"), Some(d("2027-01-01"))),
+        };
+        paying(
+            store,
+            &format!("e{i}"),
+            (i + 1) * 2000,
+            start,
+            None,
+            renewal,
+            None,
+        )
+        .await;
+    }
+    paying(
+        store,
+        "gone",
+        5000,
+        d("2024-01-01"),
+        Some(d("2026-03-01")),
+        None,
+        None,
+    )
+    .await;
+    let got = tenure_app::engage::assign(store, &config, day)
+        .await
+        .unwrap();
+    assert!(got.iter().all(|a| a.errors.is_empty()), "no rule fails");
+    let of = |id: &str| name(by_id(&got, id));
+    assert_eq!(
+        of("e9"),
+        (Some("onboarding"), Some("Strategic"), Some("high"))
+    );
+    assert_eq!(of("e0"), (Some("onboarding"), Some("Scale"), Some("tech")));
+    assert_eq!(of("e5"), (Some("renewal"), Some("Growth"), Some("low")));
+    assert_eq!(of("e1").0, Some("renewal"));
+    assert_eq!(of("e3").0, Some("adoption"));
+    assert_eq!(of("gone"), (Some("churned"), None, None));
+    let count = |seg: &str| got.iter().filter(|a| name(a).1 == Some(seg)).count();
+    assert_eq!(
+        (count("Strategic"), count("Growth"), count("Scale")),
+        (1, 4, 5)
+    );
+
+    // Self-serve: 200 accounts at ten tied prices, 30 trials without a
+    // subscription, 20 free sign-ups.
+    let db = test_db().await;
+    let store = &db.store;
+    for i in 0..200i64 {
+        let start = add_days(day, -(i as i32));
+        paying(
+            store,
+            &format!("p{i}"),
+            20 + (i % 10) * 20,
+            start,
+            None,
+            None,
+            Some(1 + i % 5),
+        )
+        .await;
+    }
+    for i in 0..30 {
+        let mut a = Account::bare(&format!("t{i}"));
+        a.trial_start = Some(add_days(day, -5));
+        a.trial_end = Some(add_days(day, 9));
+        add(store, Record::Account(a)).await;
+    }
+    for i in 0..20 {
+        add(store, Record::Account(Account::bare(&format!("f{i}")))).await;
+    }
+    let got = tenure_app::engage::assign(store, &config, day)
+        .await
+        .unwrap();
+    assert!(got.iter().all(|a| a.errors.is_empty()), "no rule fails");
+    let count = |seg: &str| got.iter().filter(|a| name(a).1 == Some(seg)).count();
+    // Ties share a percentile: the top price (a tenth of the paying
+    // accounts) is strategic, the next four growth; trials are scale.
+    assert_eq!(
+        (count("Strategic"), count("Growth"), count("Scale")),
+        (20, 80, 130)
+    );
+    for a in &got {
+        let (stage, segment, _) = name(a);
+        let id = a.account.id.as_str();
+        if id.starts_with('f') {
+            assert_eq!((stage, segment), (None, None), "{id}: not a customer");
+        } else {
+            assert!(
+                stage.is_some() && segment.is_some(),
+                "{id}: {stage:?} {segment:?}"
+            );
+        }
+        if id.starts_with('t') {
+            assert_eq!(stage, Some("onboarding"), "{id}");
+        }
+    }
+    // Every stage the defaults name is reachable on this data except the
+    // ones needing scores, NPS or churn.
+    let stages: std::collections::BTreeSet<&str> = got
+        .iter()
+        .filter_map(|a| a.stage.map(|s| e.journey.0[s].name.as_str()))
+        .collect();
+    assert!(
+        stages.contains("onboarding") && stages.contains("adoption"),
+        "{stages:?}"
+    );
+}
