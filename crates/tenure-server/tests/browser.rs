@@ -1,7 +1,10 @@
 //! The dashboard in real headless Chromium, driven through Debian's
 //! chromedriver: logs in as a CSM and as a leader, opens every page, uses
 //! the filters and sorting, submits an engagement and a health override and
-//! sees them on the page, and fails on any console error or failed request.
+//! sees them on the page, opens the Engage pages (segments, journey,
+//! cadence, a CSM's overdue engagements on their landing page, a bad date
+//! answered with the form), and fails on any console error or failed
+//! request.
 //! A screenshot of every page goes to `target/screenshots/` (or
 //! `$TENURE_SCREENSHOTS`) for CI to keep.
 //!
@@ -153,6 +156,24 @@ impl Session {
         out
     }
 
+    /// Whether the element is on the page and shown.
+    async fn visible(&self, css: &str) -> bool {
+        match self.c.find(Locator::Css(css)).await {
+            Ok(e) => e.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    async fn assert_visible(&self, css: &[&str]) {
+        for c in css {
+            assert!(
+                self.visible(c).await,
+                "{c} is not shown on {}",
+                self.path().await
+            );
+        }
+    }
+
     async fn path(&self) -> String {
         let u = self.c.current_url().await.unwrap();
         match u.query() {
@@ -227,6 +248,7 @@ async fn the_dashboard_works_in_headless_chromium() {
 
 async fn run(chrome: PathBuf, driver: PathBuf) {
     let seeded = seeded(80).await;
+    engage_history(&seeded).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = seeded.state.clone();
@@ -244,6 +266,7 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
 
     the_error_detector_works(&s).await;
     a_csm_sorts_and_filters_their_accounts(&s, &seeded.csm).await;
+    a_csm_sees_their_engage_pages(&s, &seeded.csm).await;
     a_csm_logs_an_engagement(&s).await;
     a_csm_overrides_a_health_score(&s).await;
     for (path, shot) in [
@@ -255,6 +278,7 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
         s.open(path, shot).await;
     }
     a_leader_sees_every_page_and_logs_out(&s).await;
+    a_leader_reads_the_engage_pages(&s, &seeded.csm).await;
 
     s.c.clone().close().await.unwrap();
     let _ = stop.send(());
@@ -435,4 +459,118 @@ async fn a_leader_sees_every_page_and_logs_out(s: &Session) {
     s.click("header .who button").await;
     s.wait_for("#email").await;
     assert_eq!(s.path().await, "/login?out=1");
+}
+
+/// Health over the last 60 days and the Engage runs rebuilt over them, as
+/// `tenure health recompute --from` does, so that the journey has moves
+/// and cadence a period to count.
+async fn engage_history(seeded: &support::Seeded) {
+    let store = &seeded.db.store;
+    let config = tenure_core::config::Config::default();
+    let end = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let from = tenure_core::model::add_days(end, -59);
+    let quiet = &tenure_app::health::Quiet;
+    tenure_app::health::recompute(store, &config, from, end, quiet)
+        .await
+        .unwrap();
+    tenure_app::engage::rebuild(store, &config, from, end, quiet)
+        .await
+        .unwrap();
+}
+
+/// A CSM's landing page shows their overdue engagements; the Engage pages
+/// show their accounts, without a CSM filter.
+async fn a_csm_sees_their_engage_pages(s: &Session, csm: &str) {
+    s.open("/accounts", "csm-landing").await;
+    s.assert_visible(&["#my-overdue", "#my-overdue-all"]).await;
+    s.open("/segments", "csm-segments").await;
+    s.assert_visible(&["#segments", "svg[aria-labelledby^=segment-arr]", "#period"])
+        .await;
+    assert!(!s.visible("#p-csm").await, "a CSM has no CSM filter");
+    s.open("/journey", "csm-journey").await;
+    s.assert_visible(&[
+        "svg[aria-labelledby^=funnel]",
+        "#stages",
+        "#friction",
+        "#stuck",
+    ])
+    .await;
+    s.open("/cadence", "csm-cadence").await;
+    s.assert_visible(&["#compliance", "#by-csm", "#overdue"])
+        .await;
+    let owners = s.texts("#overdue tbody td:nth-child(2)").await;
+    assert!(
+        owners
+            .iter()
+            .all(|c| c.eq_ignore_ascii_case(csm) || c == "Nothing is overdue."),
+        "{owners:?}"
+    );
+}
+
+/// A leader opens the Engage pages, narrows cadence to one CSM with the
+/// form (no script needed), follows a stuck account, and gets the form
+/// back with a message for a bad date.
+async fn a_leader_reads_the_engage_pages(s: &Session, csm: &str) {
+    s.login(LEADER).await;
+    s.open("/segments", "leader-segments").await;
+    s.assert_visible(&[
+        "#segments",
+        "svg[aria-labelledby^=segment-arr]",
+        "svg[aria-labelledby^=segment-health]",
+        "#p-csm",
+    ])
+    .await;
+    s.open("/journey", "leader-journey").await;
+    s.assert_visible(&[
+        "svg[aria-labelledby^=funnel]",
+        "#stages",
+        "#friction",
+        "#stuck",
+    ])
+    .await;
+    s.open("/cadence", "leader-cadence").await;
+    s.assert_visible(&[
+        "#compliance",
+        "#by-csm",
+        "#by-segment",
+        "#by-policy",
+        "#overdue",
+    ])
+    .await;
+    s.c.find(Locator::Css("#p-csm"))
+        .await
+        .unwrap()
+        .select_by_label(csm)
+        .await
+        .unwrap();
+    s.click("#period button[type=submit]").await;
+    s.wait_for("#overdue").await;
+    assert!(s.path().await.contains("csm="), "{}", s.path().await);
+    let owners = s.texts("#overdue tbody td:nth-child(2)").await;
+    assert!(
+        owners
+            .iter()
+            .all(|c| c.eq_ignore_ascii_case(csm) || c == "Nothing is overdue."),
+        "{owners:?}"
+    );
+    s.check_clean("cadence for one CSM").await;
+    s.shot("leader-cadence-csm").await;
+
+    s.open("/journey", "leader-journey-again").await;
+    if s.visible("#stuck tbody a").await {
+        s.click("#stuck tbody a").await;
+        s.wait_for("#timeline").await;
+        assert!(s.path().await.starts_with("/accounts/"));
+        s.check_clean("a stuck account").await;
+    }
+
+    // A bad date: 400, the form and the message, no other failure.
+    s.c.goto(&format!("{}/journey?from=2026-02-30", s.base))
+        .await
+        .unwrap();
+    s.wait_for("#period-err").await;
+    assert!(s.text("#period-err").await.contains("2026-02-30"));
+    s.shot("leader-journey-bad-date").await;
+    let logged = s.errors().await;
+    assert!(logged.iter().all(|m| m.contains("400")), "{logged:?}");
 }

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use scraper::{Html, Selector};
-use support::{ADMIN, LEADER, PASSWORD, Seeded, seeded};
+use support::{ADMIN, ANN, BO, LEADER, PASSWORD, Seeded, seeded};
 use tenure_server::router;
 use tower::ServiceExt;
 
@@ -557,4 +557,363 @@ async fn logout_ends_the_session() {
     assert_eq!(r.location, "/login?out=1");
     let again = b.get("/").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
+}
+
+// The Engage pages, on the hand-worked portfolio of `support::engage_fixture`
+// (the same numbers as tenure-app's tests/engage.rs).
+
+const PERIOD: &str = "from=2025-06-01&as_of=2025-08-31";
+
+async fn engage_app() -> (Seeded, Router) {
+    let s = support::engage_fixture().await;
+    let r = router(s.state.clone());
+    (s, r)
+}
+
+/// The cells of each row of a table, as text.
+fn rows(r: &Resp, table: &str) -> Vec<Vec<String>> {
+    let html = r.html();
+    let tr = Selector::parse(&format!("{table} tbody tr")).unwrap();
+    let cell = Selector::parse("th, td").unwrap();
+    html.select(&tr)
+        .map(|row| {
+            row.select(&cell)
+                .map(|c| {
+                    c.text()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn segments_page_shows_each_segment_with_churn_compliance_and_charts() {
+    let (_s, app) = engage_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get(&format!("/segments?{PERIOD}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.attr("a[aria-current=page]", "href").as_deref(),
+        Some("/segments")
+    );
+    // Sized: a3 ($500 MRR), 22 of 92 days on time; Big: a2, 11 of 92;
+    // Small: a1, tech touch, no policy. Nobody churned of those held on
+    // 06-02.
+    assert_eq!(
+        rows(&r, "#segments"),
+        [
+            [
+                "Sized Marked big by hand.",
+                "high",
+                "1",
+                "$6,000",
+                "42.9",
+                "0.0% 0 of 1",
+                "23.9%"
+            ],
+            ["Big", "high", "1", "$4,800", "40.0", "0.0% 0 of 1", "12.0%"],
+            ["Small", "tech", "1", "$1,200", "40.0", "0.0% 0 of 1", "–"],
+        ]
+    );
+    assert_eq!(
+        r.attrs("#segments .share", "title"),
+        [
+            "22 of 92 days on time",
+            "11 of 92 days on time",
+            "nothing required"
+        ]
+    );
+    // a4 churned before the period: in no segment.
+    assert_eq!(r.texts("#unsegmented"), ["1"]);
+    assert_eq!(r.texts("#no-segment td.num"), ["1"]);
+    assert_eq!(r.texts("#segment-arr-t"), ["ARR per segment"]);
+    assert_eq!(r.count("svg rect.s-arr"), 3);
+    assert_eq!(r.texts("#segment-health-t"), ["Mean health per segment"]);
+    // The rule on attrs.size cannot be decided where it is missing.
+    assert_eq!(r.count("#rule-errors li"), 3);
+    // The form shows the period asked for, and a leader can pick a CSM.
+    assert_eq!(r.attr("#p-from", "value").as_deref(), Some("2025-06-01"));
+    assert_eq!(r.attr("#p-as-of", "value").as_deref(), Some("2025-08-31"));
+    assert_eq!(r.texts("#p-csm option"), ["Everyone", ANN, BO]);
+}
+
+#[tokio::test]
+async fn journey_page_shows_the_funnel_stages_friction_and_stuck_accounts() {
+    let (_s, app) = engage_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get(&format!("/journey?{PERIOD}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // On 08-31 a1, a2, a3 are in onboarding (91, 91 and 46 days), a4 in
+    // churned. Over the period onboarding was entered 4 times and left once,
+    // for renewal, after 14 days; renewal was entered once and left after
+    // 31 days, back to onboarding.
+    assert_eq!(
+        rows(&r, "#stages"),
+        [
+            [
+                "onboarding",
+                "3",
+                "$12,000",
+                "91",
+                "30 days",
+                "3",
+                "4",
+                "1",
+                "0",
+                "0",
+                "100.0%",
+                "14"
+            ],
+            [
+                "renewal", "0", "$0", "–", "–", "0", "1", "0", "1", "0", "0.0%", "31"
+            ],
+            [
+                "churned", "1", "$0", "91", "–", "0", "1", "0", "0", "0", "–", "–"
+            ],
+        ]
+    );
+    assert_eq!(r.attrs("#stages tbody tr", "class"), ["lost-stage"]);
+    // The funnel: one bar per stage, with its accounts and its note.
+    assert_eq!(r.count("#h-funnel ~ svg rect"), 3);
+    let desc = r.texts("#funnel-d")[0].clone();
+    assert!(
+        desc.starts_with("onboarding: 100.0% moved on · 14 days; renewal: 0.0% moved on · 31 days"),
+        "{desc}"
+    );
+    assert_eq!(
+        rows(&r, "#friction"),
+        [
+            ["onboarding 30 days", "Sized", "1", "1 100.0%", "$6,000"],
+            ["onboarding 30 days", "Big", "1", "1 100.0%", "$4,800"],
+            ["onboarding 30 days", "Small", "1", "1 100.0%", "$1,200"],
+        ]
+    );
+    assert_eq!(
+        r.texts("#stuck tbody td:first-child a"),
+        ["Gamma Sized", "Beta Big", "Acme Small"]
+    );
+    assert_eq!(
+        r.attrs("#stuck tbody td:first-child a", "href"),
+        ["/accounts/a3", "/accounts/a2", "/accounts/a1"]
+    );
+    assert_eq!(r.texts("#stuck tbody td:nth-child(4)"), ["61", "61", "16"]);
+    assert_eq!(r.texts("#stuck-count"), ["3"]);
+}
+
+#[tokio::test]
+async fn cadence_page_shows_compliance_by_group_and_the_overdue_list() {
+    let (_s, app) = engage_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get(&format!("/cadence?{PERIOD}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Calls every 10 days for a2 (never called: due 06-11) and a3 (called
+    // 06-25: due 07-05).
+    assert_eq!(r.texts("#compliance"), ["17.9%"]);
+    assert_eq!(r.texts("#overdue-count"), ["2"]);
+    assert_eq!(
+        rows(&r, "#by-csm"),
+        [[ANN, "1", "12.0%", "1"], [BO, "1", "23.9%", "1"]]
+    );
+    assert_eq!(
+        r.attrs("#by-csm a", "href"),
+        [
+            format!("/cadence?{PERIOD}&csm=ann%40example.com"),
+            format!("/cadence?{PERIOD}&csm=bo%40example.com"),
+        ]
+    );
+    assert_eq!(
+        rows(&r, "#by-segment"),
+        [["Big", "1", "12.0%", "1"], ["Sized", "1", "23.9%", "1"]]
+    );
+    assert_eq!(
+        rows(&r, "#by-policy"),
+        [["high / any stage / call every 10 days", "2", "17.9%", "2"]]
+    );
+    assert_eq!(
+        rows(&r, "#overdue"),
+        [
+            [
+                "Beta Big a2",
+                ANN,
+                "$4,800",
+                "call every 10 days",
+                "never",
+                "2025-06-11",
+                "81"
+            ],
+            [
+                "Gamma Sized a3",
+                BO,
+                "$6,000",
+                "call every 10 days",
+                "2025-06-25",
+                "2025-07-05",
+                "57"
+            ],
+        ]
+    );
+    assert_eq!(
+        r.attrs("#overdue tbody a", "href"),
+        ["/accounts/a2", "/accounts/a3"]
+    );
+    // A leader narrows the page to one CSM.
+    let bo = b.get(&format!("/cadence?{PERIOD}&csm={BO}")).await;
+    assert_eq!(bo.texts("#overdue tbody td:first-child a"), ["Gamma Sized"]);
+    assert_eq!(rows(&bo, "#by-csm"), [[BO, "1", "23.9%", "1"]]);
+    assert_eq!(bo.count("#by-csm a"), 0, "already narrowed");
+    assert_eq!(bo.texts("#p-csm option[selected]"), [BO]);
+}
+
+#[tokio::test]
+async fn a_csm_sees_only_their_accounts_on_the_engage_pages_whatever_they_ask() {
+    let (_s, app) = engage_app().await;
+    let (ann, _) = Browser::login(&app, ANN).await;
+    // Asking for Bo's accounts still gives Ann's.
+    let r = ann.get(&format!("/cadence?{PERIOD}&csm={BO}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.texts("#overdue tbody td:first-child a"), ["Beta Big"]);
+    assert_eq!(r.texts("#overdue tbody td:nth-child(2)"), [ANN]);
+    assert_eq!(rows(&r, "#by-csm"), [[ANN, "1", "12.0%", "1"]]);
+    assert_eq!(r.count("#by-csm a"), 0);
+    assert_eq!(r.count("#p-csm"), 0, "a CSM has no CSM filter");
+    let j = ann.get(&format!("/journey?{PERIOD}")).await;
+    assert_eq!(
+        j.texts("#stuck tbody td:first-child a"),
+        ["Beta Big", "Acme Small"]
+    );
+    assert_eq!(j.texts("#in-stage"), ["2"]);
+    let s = ann.get(&format!("/segments?{PERIOD}")).await;
+    assert_eq!(s.texts("#segments tbody td:nth-child(3)"), ["0", "1", "1"]);
+    assert!(s.texts(".page-head p")[0].contains("your accounts only"));
+}
+
+#[tokio::test]
+async fn a_csm_lands_on_their_accounts_with_their_overdue_engagements() {
+    let (_s, app) = engage_app().await;
+    let (ann, r) = Browser::login(&app, ANN).await;
+    assert_eq!(r.location, "/accounts");
+    let r = ann.get("/accounts").await;
+    assert_eq!(r.texts("#h-my-overdue"), ["My overdue engagements"]);
+    // Today a2, never called, has been due since 2025-06-11; a3 is Bo's.
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let days = tenure_core::model::day_number(today)
+        - tenure_core::model::day_number("2025-06-11".parse().unwrap());
+    assert_eq!(
+        rows(&r, "#my-overdue-table"),
+        [[
+            "Beta Big".to_string(),
+            "call every 10 days".into(),
+            "never".into(),
+            "$4,800".into(),
+            thousands(days)
+        ]]
+    );
+    assert_eq!(
+        r.attr("#my-overdue-all", "href").as_deref(),
+        Some("/cadence")
+    );
+    assert_eq!(r.texts("#my-overdue-all"), ["All 1 on the cadence page →"]);
+    // Leaders land on the overview; their accounts list has no such panel.
+    let (leader, _) = Browser::login(&app, LEADER).await;
+    assert_eq!(leader.get("/accounts").await.count("#my-overdue"), 0);
+
+    // A call logged today clears it at once (the cached report is dropped
+    // after a write).
+    let csrf = ann.csrf().await;
+    let ok = ann
+        .post(
+            "/accounts/a2/engagements",
+            &format!("csrf_token={csrf}&kind=call&date={today}&notes=Checked+in"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let r = ann.get("/accounts").await;
+    assert_eq!(r.count("#my-overdue-table"), 0);
+    assert_eq!(r.count("#my-overdue-none"), 1);
+}
+
+fn thousands(n: i32) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[tokio::test]
+async fn engage_pages_answer_a_bad_date_with_400_and_the_form_to_correct_it() {
+    let (_s, app) = engage_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    for (uri, field, message) in [
+        (
+            "/segments?as_of=2025-13-01",
+            "#p-as-of",
+            "As of: expected a date YYYY-MM-DD, got \"2025-13-01\".",
+        ),
+        (
+            "/journey?from=2025-09-01&as_of=2025-08-31",
+            "#p-from",
+            "The period starts on 2025-09-01 after its last day, 2025-08-31: pick a start on or before 2025-08-31.",
+        ),
+        (
+            "/cadence?from=yesterday",
+            "#p-from",
+            "From: expected a date YYYY-MM-DD, got \"yesterday\".",
+        ),
+    ] {
+        let r = b.get(uri).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(r.texts("#period-err"), [message], "{uri}");
+        assert_eq!(r.attr(field, "aria-invalid").as_deref(), Some("true"));
+        // The page keeps its navigation and title.
+        assert_eq!(r.count("header.top nav a[aria-current=page]"), 1, "{uri}");
+    }
+    for uri in [
+        "/cadence?as_of=1900-01-01",
+        "/cadence?as_of=9999-12-31",
+        "/segments?as_of=2025-01-01&as_of=2025-02-01",
+        "/journey?from=%00",
+    ] {
+        let r = b.get(uri).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(r.count("#period-err"), 1, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn engage_pages_send_strangers_to_login_and_are_in_the_navigation() {
+    let (_s, app) = engage_app().await;
+    for uri in ["/segments", "/journey", "/cadence?csm=ann%40example.com"] {
+        let r = send(&app, Method::GET, uri, &[("accept", "text/html")], "").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert!(r.location.starts_with("/login?next=%2F"), "{}", r.location);
+    }
+    let r = send(
+        &app,
+        Method::GET,
+        "/cadence",
+        &[("authorization", "Bearer tnr_wrong")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let (b, _) = Browser::login(&app, ADMIN).await;
+    let nav = b.get("/").await.attrs("header nav a", "href");
+    for link in ["/segments", "/journey", "/cadence"] {
+        assert!(nav.iter().any(|h| h == link), "{link}: {nav:?}");
+    }
+    // Today's report, without a period: the default 90 days.
+    let r = b.get("/cadence").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    assert_eq!(r.attr("#p-as-of", "value"), Some(today.to_string()));
 }

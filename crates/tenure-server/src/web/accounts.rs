@@ -1,6 +1,8 @@
 //! `/accounts`: the accounts table with search, filters (health band, plan,
 //! CSM, renewal window), sorting on every column, pages of 50, and
-//! `/accounts.csv`, the current view (every page) as CSV.
+//! `/accounts.csv`, the current view (every page) as CSV. A CSM lands here
+//! after logging in, and sees their most overdue engagements above the
+//! table (from the Engage report, [`super::engage::my_overdue`]).
 //!
 //! Rows come from the cached [`View`]: filtering and sorting 10,000 rows in
 //! memory takes well under a millisecond. Unknown or malformed query values
@@ -19,6 +21,7 @@ use serde::Deserialize;
 use tenure_core::model::add_days;
 
 use super::cache::{Row, View};
+use super::engage::{MyOverdue, my_overdue};
 use super::layout::{Nav, delta, money, num, render, thousands, urlencode};
 use super::{WebError, WebUser};
 use crate::AppState;
@@ -303,6 +306,8 @@ pub struct AccountsPage {
     pub csms: Vec<String>,
     pub renewal_options: Vec<(String, &'static str)>,
     pub renewal_value: String,
+    /// A CSM's overdue engagements (their landing page); `None` for others.
+    pub overdue: Option<MyOverdue>,
 }
 
 pub async fn page(
@@ -313,7 +318,11 @@ pub async fn page(
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let view = state.web.cache.view(&state, &p.scope()).await?;
     let nav = Nav::new(&p, "accounts");
-    render(&build(&view, nav, &Filter::from_query(&q)))
+    let mut page = build(&view, nav, &Filter::from_query(&q));
+    if page.nav.own_only {
+        page.overdue = Some(my_overdue(&state, &p).await);
+    }
+    render(&page)
 }
 
 pub fn build(v: &View, nav: Nav, f: &Filter) -> AccountsPage {
@@ -380,6 +389,7 @@ pub fn build(v: &View, nav: Nav, f: &Filter) -> AccountsPage {
             .collect(),
         renewal_value: f.renewal.map(|r| r.to_string()).unwrap_or_default(),
         f: f.clone(),
+        overdue: None,
     }
 }
 

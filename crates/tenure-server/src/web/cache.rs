@@ -12,6 +12,11 @@
 //! waits for the reload instead, so that whoever saved an engagement or an
 //! override sees it on the next page they open (the overview, the lists
 //! and the risk board).
+//!
+//! The Engage report of a query ([`Cache::report`]: a day, a period and
+//! whose accounts) is kept the same way, keyed by the query (which holds
+//! the caller's scope): reused for [`TTL`] and until the next write, then
+//! computed again on the next request.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +26,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use tenure_app::clock::today;
+use tenure_app::engage::report::{Report as EngageReport, ReportQuery};
 use tenure_core::config::Config;
 use tenure_core::health::Band;
 use tenure_core::metrics::{
@@ -37,6 +43,9 @@ use crate::error::AppError;
 
 /// How long a loaded portfolio is served before a background reload.
 pub const TTL: Duration = Duration::from_secs(60);
+
+/// Engage reports kept at most; older ones are dropped first.
+pub const MAX_REPORTS: usize = 64;
 
 /// Months of monthly reports on the overview.
 pub const MONTHS: usize = 12;
@@ -168,6 +177,18 @@ struct Inner {
     /// happened since, and `raw` must be reloaded before it is served.
     loaded_after: u64,
     views: HashMap<String, Arc<View>>,
+    /// Engage reports by query: `(day, from, CSM in lower case)`.
+    reports: HashMap<ReportKey, CachedReport>,
+}
+
+/// An Engage report's query as a cache key.
+type ReportKey = (Date, Date, Option<String>);
+
+/// An Engage report, when it was computed and the writes seen before.
+struct CachedReport {
+    at: Instant,
+    writes: u64,
+    report: Arc<EngageReport>,
 }
 
 /// What the cache holds for a scope.
@@ -273,6 +294,52 @@ impl Cache {
             .views
             .insert(key, view.clone());
         Ok(view)
+    }
+
+    /// The Engage report of `q` (`tenure_app::engage::report`), reused
+    /// while younger than [`TTL`] and no write happened since it was
+    /// computed. Two requests for a missing report may both compute it.
+    pub async fn report(
+        &self,
+        state: &AppState,
+        q: &ReportQuery,
+    ) -> Result<Arc<EngageReport>, AppError> {
+        let key: ReportKey = (
+            q.day,
+            q.from,
+            q.csm.as_deref().map(|c| c.trim().to_ascii_lowercase()),
+        );
+        let seen = {
+            let inner = self.inner.lock().expect("cache lock");
+            if let Some(c) = inner.reports.get(&key)
+                && c.writes == inner.writes
+                && c.at.elapsed() <= TTL
+            {
+                return Ok(c.report.clone());
+            }
+            inner.writes
+        };
+        let report =
+            Arc::new(tenure_app::engage::report::report(&state.store, &state.web.config, q).await?);
+        let mut inner = self.inner.lock().expect("cache lock");
+        if inner.reports.len() >= MAX_REPORTS {
+            let writes = inner.writes;
+            inner
+                .reports
+                .retain(|_, c| c.writes == writes && c.at.elapsed() <= TTL);
+            if inner.reports.len() >= MAX_REPORTS {
+                inner.reports.clear();
+            }
+        }
+        inner.reports.insert(
+            key,
+            CachedReport {
+                at: Instant::now(),
+                writes: seen,
+                report: report.clone(),
+            },
+        );
+        Ok(report)
     }
 
     fn refresh_in_background(&self, state: &AppState) {

@@ -1,5 +1,6 @@
 //! SVG charts drawn on the server: stacked bars (MRR movements, health
-//! bands), lines (retention, scores) and plain bars (weekly active users).
+//! bands), lines (retention, scores), plain bars (weekly active users),
+//! horizontal bars (ARR and health per segment) and the journey funnel.
 //!
 //! Each chart is a self-contained `<svg role="img">` with a `<title>` and a
 //! `<desc>` listing every value, so screen readers and text browsers get the
@@ -106,9 +107,15 @@ impl Frame {
 }
 
 fn open(out: &mut String, id: &str, title: &str, desc: &str) {
+    open_sized(out, id, title, desc, (W, H), "chart");
+}
+
+/// Opens a chart of `size` (width, height) with CSS classes `class`.
+fn open_sized(out: &mut String, id: &str, title: &str, desc: &str, size: (f64, f64), class: &str) {
+    let (w, h) = size;
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        r#"<svg class="{class}" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
         esc(title),
         esc(desc)
     );
@@ -346,6 +353,132 @@ pub fn bars(
     out
 }
 
+/// Height of a row of the horizontal charts.
+const ROW: f64 = 30.0;
+/// Width of the label column of the horizontal charts.
+const LABEL: f64 = 128.0;
+/// Width of [`hbars`], drawn in half-width cards.
+const HBARS_W: f64 = 480.0;
+/// Width of [`funnel`], drawn across the page (its CSS caps its width).
+const FUNNEL_W: f64 = 900.0;
+
+/// One bar of a horizontal chart: its label, value, CSS class and the text
+/// written after it (the value formatted, or more).
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub class: &'static str,
+    pub note: String,
+}
+
+/// Horizontal bars from a common baseline, one row per label, each with
+/// its note after it: for a few categories with long names (segments).
+pub fn hbars(id: &str, title: &str, bars: &[Bar]) -> String {
+    let h = TOP + ROW * bars.len().max(1) as f64 + 4.0;
+    let hi = bars.iter().map(|b| b.value).fold(0.0, f64::max);
+    // Room for the note after the longest bar.
+    let area = HBARS_W - LABEL - RIGHT - 96.0;
+    let mut out = String::new();
+    open_sized(
+        &mut out,
+        id,
+        title,
+        &describe_bars(bars),
+        (HBARS_W, h),
+        "chart hbars",
+    );
+    for (i, b) in bars.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let w = if hi > 0.0 {
+            (b.value.max(0.0) / hi * area).max(if b.value > 0.0 { 1.0 } else { 0.0 })
+        } else {
+            0.0
+        };
+        let _ = write!(
+            out,
+            r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="{}" x="{LABEL}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="2"><title>{}: {}</title></rect><text class="value" x="{:.1}" y="{:.1}">{}</text>"#,
+            LABEL - 8.0,
+            y + ROW / 2.0 + 4.0,
+            esc(&b.label),
+            b.class,
+            y + 5.0,
+            ROW - 10.0,
+            esc(&b.label),
+            esc(&b.note),
+            LABEL + w + 6.0,
+            y + ROW / 2.0 + 4.0,
+            esc(&b.note)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<line class="zero" x1="{LABEL}" x2="{LABEL}" y1="{TOP}" y2="{:.1}"/></svg>"#,
+        h - 4.0
+    );
+    out
+}
+
+/// A funnel: one centred bar per stage, in journey order, as wide as its
+/// value, with the value on the bar and the note (conversion, median days)
+/// to the right.
+pub fn funnel(id: &str, title: &str, bars: &[Bar], value: &dyn Fn(f64) -> String) -> String {
+    let h = TOP + ROW * bars.len().max(1) as f64 + 4.0;
+    let hi = bars.iter().map(|b| b.value).fold(0.0, f64::max);
+    let notes = 250.0;
+    let area = FUNNEL_W - LABEL - RIGHT - notes;
+    let centre = LABEL + area / 2.0;
+    let mut out = String::new();
+    open_sized(
+        &mut out,
+        id,
+        title,
+        &describe_bars(bars),
+        (FUNNEL_W, h),
+        "chart funnel",
+    );
+    for (i, b) in bars.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let w = if hi > 0.0 {
+            (b.value.max(0.0) / hi * area).max(2.0)
+        } else {
+            2.0
+        };
+        let text_y = y + ROW / 2.0 + 4.0;
+        // The value on the bar when it fits, else beside it.
+        let (tx, anchor, class) = if w >= 44.0 {
+            (centre, "middle", "value in")
+        } else {
+            (centre + w / 2.0 + 6.0, "start", "value")
+        };
+        let _ = write!(
+            out,
+            r#"<text class="label" x="{:.1}" y="{text_y:.1}" text-anchor="end">{}</text><rect class="{}" x="{:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="2"><title>{}: {} · {}</title></rect><text class="{class}" x="{tx:.1}" y="{text_y:.1}" text-anchor="{anchor}">{}</text><text class="note" x="{:.1}" y="{text_y:.1}">{}</text>"#,
+            LABEL - 8.0,
+            esc(&b.label),
+            b.class,
+            centre - w / 2.0,
+            y + 4.0,
+            ROW - 8.0,
+            esc(&b.label),
+            esc(&value(b.value)),
+            esc(&b.note),
+            esc(&value(b.value)),
+            FUNNEL_W - RIGHT - notes + 10.0,
+            esc(&b.note)
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+fn describe_bars(bars: &[Bar]) -> String {
+    bars.iter()
+        .map(|b| format!("{}: {}", b.label, b.note))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +512,26 @@ mod tests {
         assert!(l.contains("<path class=\"line s-new\" d=\"M"));
         let b = bars("b", "T", &labels, &s, &|v| format!("{v}"));
         assert_eq!(b.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn horizontal_bars_and_the_funnel_scale_to_the_largest_value() {
+        let bar = |label: &str, value: f64| Bar {
+            label: label.into(),
+            value,
+            class: "s-stage",
+            note: format!("{value} <n>"),
+        };
+        let bars = [bar("a & b", 10.0), bar("c", 5.0), bar("d", 0.0)];
+        let h = hbars("h", "ARR", &bars);
+        assert!(h.contains(r#"viewBox="0 0 480 106""#), "{h}");
+        assert!(h.contains(r#"width="244.0""#) && h.contains(r#"width="122.0""#));
+        assert!(h.contains("a &amp; b: 10 &lt;n&gt;; c: 5 &lt;n&gt;"));
+        let f = funnel("f", "Funnel", &bars, &|v| format!("{v:.0}"));
+        assert_eq!(f.matches("<rect").count(), 3);
+        // The widest bar carries its value; a narrow one has it beside.
+        assert!(f.contains(r#"class="value in""#));
+        assert!(f.contains(r#"<text class="value" "#));
+        assert!(!f.contains("<n>"));
     }
 }

@@ -12,7 +12,8 @@ use crate::error::AppError;
 /// The navigation bar and the caller, for the base template.
 #[derive(Debug, Clone)]
 pub struct Nav {
-    /// Which link is the current page: overview, accounts, risk, metrics, settings.
+    /// Which link is the current page: overview, accounts, risk, metrics,
+    /// segments, journey, cadence, settings.
     pub active: &'static str,
     /// The user's email or the API key's name.
     pub who: String,

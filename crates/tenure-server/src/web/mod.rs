@@ -4,11 +4,16 @@
 //! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
 //! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
-//! (`/risk`) and [`settings`] (`/settings`). [`layout`] holds what every
-//! page shares (navigation, number formats, the HTML error page),
+//! (`/risk`), the Engage pages [`segments`] (`/segments`), [`journey`]
+//! (`/journey`) and [`cadence`] (`/cadence`), and [`settings`]
+//! (`/settings`). [`layout`] holds what every page shares (navigation,
+//! number formats, the HTML error page), [`engage`] what the Engage pages
+//! share (the period form and its checks, the cached report, a CSM's
+//! overdue engagements on their landing page),
 //! [`charts`] draws SVG charts on the server and [`cache`] keeps the
 //! portfolio aggregates that the overview, accounts, metrics and risk pages
-//! read, so that no request recomputes them over every account.
+//! read, and the Engage reports, so that no request recomputes them over
+//! every account.
 //!
 //! Pages take a [`WebUser`]: the caller from the session cookie or an
 //! `Authorization: Bearer` API key (for scripts, monitoring and screenshot
@@ -22,14 +27,18 @@
 pub mod account;
 pub mod accounts;
 pub mod cache;
+pub mod cadence;
 pub mod charts;
+pub mod engage;
 pub mod health;
+pub mod journey;
 pub mod layout;
 pub mod login;
 pub mod metrics;
 pub mod overrides;
 pub mod overview;
 pub mod risk;
+pub mod segments;
 pub mod settings;
 
 use std::sync::Arc;
@@ -160,6 +169,9 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/engagements", post(account::log_engagement))
         .route("/accounts/{id}/override", post(account::set_override))
         .route("/risk", get(risk::page))
+        .route("/segments", get(segments::page))
+        .route("/journey", get(journey::page))
+        .route("/cadence", get(cadence::page))
         .route("/settings", get(settings::page))
         .route("/assets/web.css", get(css))
         .route("/assets/web.js", get(js))
