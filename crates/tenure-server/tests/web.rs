@@ -862,7 +862,7 @@ async fn engage_pages_answer_a_bad_date_with_400_and_the_form_to_correct_it() {
         (
             "/journey?from=2025-09-01&as_of=2025-08-31",
             "#p-from",
-            "The period starts on 2025-09-01 after its last day, 2025-08-31: pick a start on or before 2025-08-31.",
+            "From: the period starts on 2025-09-01 after its last day, 2025-08-31: pick a start on or before 2025-08-31.",
         ),
         (
             "/cadence?from=yesterday",

@@ -18,7 +18,7 @@ use tenure_app::engage::report::{ComplianceRow, Report, ReportQuery, report};
 use tenure_app::engage::{AccountStatus, Overdue, account_status};
 use tenure_core::engage::cadence::Compliance;
 use tenure_core::engage::{EngagementField, check_engagement, occurred_at};
-use tenure_core::model::{self, Engagement};
+use tenure_core::model::{self, Engagement, add_days};
 use tenure_store::Kind;
 use tenure_store::api::Scope;
 use tenure_store::rows::Record;
@@ -45,8 +45,13 @@ pub struct EngageParams {
     pub csm: Option<String>,
 }
 
+/// Days after today a query may reach.
+pub const FUTURE_DAYS: i32 = 3660;
+
 /// The report query of `params` for the caller: a CSM limited to their
-/// own accounts gets those whatever `csm` says.
+/// own accounts gets those whatever `csm` says. Days must lie between 1970
+/// and ten years ahead, and the period must not start after it ends; the
+/// error names the parameter (`as_of: ...`, `from: ...`).
 pub fn query(params: &EngageParams, scope: &Scope, today: Date) -> Result<ReportQuery, String> {
     let day = |name: &str, v: &Option<String>| -> Result<Option<Date>, String> {
         v.as_deref()
@@ -57,6 +62,20 @@ pub fn query(params: &EngageParams, scope: &Scope, today: Date) -> Result<Report
     let mut q = ReportQuery::last_days(as_of, None);
     if let Some(from) = day("from", &params.from)? {
         q.from = from;
+    }
+    let latest = add_days(today, FUTURE_DAYS);
+    for (name, d) in [("as_of", q.day), ("from", q.from)] {
+        if d.year() < 1970 || d > latest {
+            return Err(format!(
+                "{name}: pick a day between 1970-01-01 and {latest}, not {d}"
+            ));
+        }
+    }
+    if q.from > q.day {
+        return Err(format!(
+            "from: the period starts on {} after its last day, {}: pick a start on or before {}",
+            q.from, q.day, q.day
+        ));
     }
     q.csm = match scope {
         Scope::Csm(email) => Some(email.clone()),
