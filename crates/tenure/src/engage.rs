@@ -10,11 +10,11 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::Args;
-use jiff::civil::Date;
 use tenure_app::command::load_config;
-use tenure_app::engage::report::{ComplianceRow, Report, ReportQuery, report};
+use tenure_app::engage::report::{ComplianceRow, Report, report};
 use tenure_core::engage::cadence::Compliance;
-use tenure_server::api::engage::{cadence_out, journey_out, segments_out};
+use tenure_server::api::engage::{EngageParams, cadence_out, journey_out, query, segments_out};
+use tenure_store::api::Scope;
 
 use crate::BadInput;
 use crate::data::{Format, open_store, print_json};
@@ -43,24 +43,22 @@ pub enum View {
     Cadence,
 }
 
-fn parse_day(flag: &str, s: &str) -> Result<Date> {
-    Ok(s.trim().parse::<Date>().map_err(|_| {
-        BadInput(format!(
-            "{flag}: expected a date such as 2025-03-31, got {s:?}"
-        ))
-    })?)
-}
-
 pub async fn run(db: &str, config_path: &Path, view: View, args: EngageArgs) -> Result<()> {
     let config = load_config(config_path)?;
-    let day = match &args.as_of {
-        Some(s) => parse_day("--as-of", s)?,
-        None => tenure_app::clock::today(),
+    // The API's reading of the day, the period and the CSM.
+    let params = EngageParams {
+        as_of: args.as_of.clone(),
+        from: args.from.clone(),
+        csm: args.csm.clone(),
     };
-    let mut q = ReportQuery::last_days(day, args.csm.clone());
-    if let Some(s) = &args.from {
-        q.from = parse_day("--from", s)?;
-    }
+    let q = query(&params, &Scope::All, tenure_app::clock::today()).map_err(|e| {
+        let e = e
+            .strip_prefix("as_of: ")
+            .map(|r| format!("--as-of: {r}"))
+            .or_else(|| e.strip_prefix("from: ").map(|r| format!("--from: {r}")))
+            .unwrap_or(e);
+        BadInput(e)
+    })?;
     let store = open_store(db).await?;
     let r = report(&store, &config, &q).await?;
     if args.format == Format::Json {
@@ -281,7 +279,7 @@ pub async fn log(db: &str, config_path: &Path, command: EngagementsCommand) -> R
     let config = load_config(config_path)?;
     let today = tenure_app::clock::today();
     let day = match &args.date {
-        Some(s) => s.parse::<Date>().map_err(|_| {
+        Some(s) => s.parse::<jiff::civil::Date>().map_err(|_| {
             BadInput(format!(
                 "--date: expected a date such as 2025-03-31, got {s:?}"
             ))

@@ -189,6 +189,25 @@ fn bad_rules_and_names_are_config_errors_with_their_line() {
 }
 
 #[test]
+fn bad_days_and_periods_name_the_flag() {
+    let env = env();
+    for (args, message) in [
+        (&["journey", "--as-of", "2025-13-01"][..], "--as-of: "),
+        (
+            &["cadence", "--as-of", "9999-12-31"][..],
+            "--as-of: pick a day between 1970-01-01 and",
+        ),
+        (
+            &["segments", "--from", "2025-08-01", "--as-of", "2025-07-20"][..],
+            "--from: the period starts on 2025-08-01 after its last day, 2025-07-20",
+        ),
+    ] {
+        let err = bad_input(&env.run(args));
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn engagements_logged_from_the_command_line_count_at_once() {
     let env = env();
     let err = bad_input(&env.run(&[
