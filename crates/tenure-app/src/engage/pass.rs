@@ -1,6 +1,7 @@
 //! The engage pass over a range of days: every account's facts on each
 //! day from the data as it was then (no look-ahead), its stage and
-//! segment decided in core, folded into runs. The daily job passes over
+//! segment decided in core (a move waits until the account has been
+//! `settle_days` in its stage or segment), folded into runs. The daily job passes over
 //! one day; `tenure health recompute --from` over many, which rebuilds the
 //! history those days hold.
 
@@ -9,7 +10,8 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use tenure_core::config::Config;
 use tenure_core::engage::{
-    FactInputs, FactSlots, Run as Span, arr_percentiles, facts, record_day, rewind,
+    EngageConfig, FactInputs, FactSlots, Run as Span, arr_percentiles, facts, held, record_day,
+    rewind,
 };
 use tenure_core::health::{HealthModel, score_deltas};
 use tenure_core::model::{date_from_day, day_number};
@@ -30,6 +32,17 @@ type Key = (String, Option<String>);
 /// Signals of this many account-days are held at once (about what a
 /// recompute holds); longer ranges are loaded in parts.
 const ACCOUNT_DAYS: usize = 5_000_000;
+
+/// How a stage is recorded.
+fn stage_key(engage: &EngageConfig, s: usize) -> Key {
+    (engage.journey.0[s].name.clone(), None)
+}
+
+/// How a segment is recorded: its name and its tier's.
+fn segment_key(engage: &EngageConfig, s: usize) -> Key {
+    let seg = &engage.segments.0[s];
+    (seg.name.clone(), Some(engage.tiers[seg.tier].name.clone()))
+}
 
 /// What one account got on one day.
 struct Decided {
@@ -109,6 +122,7 @@ pub(super) async fn pass(
     let mut segments = tracks(Dimension::Segment);
 
     let engage = &config.engage;
+    let settle = engage.settle_days;
     let dates: Vec<Date> = (day_number(from)..=day_number(to))
         .map(date_from_day)
         .collect();
@@ -159,33 +173,57 @@ pub(super) async fn pass(
             for (f, p) in decided.iter_mut().zip(pct) {
                 f.arr_percentile = p;
             }
-            let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|_, f: &Facts| {
+            let (stage_runs, segment_runs) = (&stages, &segments);
+            let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|i, f: &Facts| {
                 let mut f = f.clone();
                 let mut errors = Vec::new();
-                let stage = engage.journey.stage_of(&f);
-                for (i, e) in &stage.errors {
-                    errors.push(format!("stage {:?}: {e}", engage.journey.0[*i].name));
+                let of = engage.journey.stage_of(&f);
+                for (k, e) in &of.errors {
+                    errors.push(format!("stage {:?}: {e}", engage.journey.0[*k].name));
                 }
-                f.stage = stage.stage.map(|i| engage.journey.0[i].name.clone());
-                let segment = engage.segments.segment_of(&f);
-                for (i, e) in &segment.errors {
-                    errors.push(format!("segment {:?}: {e}", engage.segments.0[*i].name));
+                // A move waits until the account has settled in its stage;
+                // a move into a lost stage does not.
+                let stage = match (stage_runs[i].last(), of.stage) {
+                    (Some(run), Some(s))
+                        if !engage.journey.0[s].lost
+                            && held(Some(run), Some(&stage_key(engage, s)), day, settle) =>
+                    {
+                        engage.journey.index(&run.value.0).or(of.stage)
+                    }
+                    _ => of.stage,
+                };
+                f.stage = stage.map(|s| engage.journey.0[s].name.clone());
+                let of = engage.segments.segment_of(&f);
+                for (k, e) in &of.errors {
+                    errors.push(format!("segment {:?}: {e}", engage.segments.0[*k].name));
                 }
+                let segment = match (segment_runs[i].last(), of.segment) {
+                    (Some(run), Some(s))
+                        if held(Some(run), Some(&segment_key(engage, s)), day, settle) =>
+                    {
+                        engage
+                            .segments
+                            .0
+                            .iter()
+                            .position(|x| x.name == run.value.0)
+                            .or(of.segment)
+                    }
+                    _ => of.segment,
+                };
                 Decided {
                     facts: f,
-                    stage: stage.stage,
-                    segment: segment.segment,
+                    stage,
+                    segment,
                     errors,
                 }
             });
             for (i, x) in day_decided.iter().enumerate() {
-                let stage = x.stage.map(|s| (engage.journey.0[s].name.clone(), None));
-                let segment = x.segment.map(|s| {
-                    let seg = &engage.segments.0[s];
-                    (seg.name.clone(), Some(engage.tiers[seg.tier].name.clone()))
-                });
-                record_day(&mut stages[i], day, stage);
-                record_day(&mut segments[i], day, segment);
+                record_day(&mut stages[i], day, x.stage.map(|s| stage_key(engage, s)));
+                record_day(
+                    &mut segments[i],
+                    day,
+                    x.segment.map(|s| segment_key(engage, s)),
+                );
             }
             last = day_decided;
             progress.step();

@@ -10,6 +10,9 @@ use crate::engage::cadence::Policy;
 use crate::engage::{EngageConfig, Journey, Segment, Segments, Stage, Tier};
 use crate::rules::{Rule, field_names};
 
+/// `engage.settle_days` when not set.
+pub const DEFAULT_SETTLE_DAYS: u32 = 14;
+
 /// Engagement kinds when `engagement_kinds` is not set.
 pub const DEFAULT_ENGAGEMENT_KINDS: [&str; 8] = [
     "call",
@@ -25,6 +28,20 @@ pub const DEFAULT_ENGAGEMENT_KINDS: [&str; 8] = [
 /// The checked `[engage]` section plus the engagement kinds it knows.
 pub(super) fn check_engage(ck: &mut Checker, raw: RawEngage) -> (EngageConfig, Vec<String>) {
     let kinds = check_kinds(ck, raw.engagement_kinds);
+    let settle_days = match raw.settle_days {
+        None => DEFAULT_SETTLE_DAYS,
+        Some(d) if (0..=365).contains(d.get_ref()) => *d.get_ref() as u32,
+        Some(d) => {
+            ck.err(
+                d.span(),
+                format!(
+                    "engage.settle_days must be from 0 to 365, got {}",
+                    d.get_ref()
+                ),
+            );
+            DEFAULT_SETTLE_DAYS
+        }
+    };
     let tiers = check_tiers(ck, raw.tiers);
     let stages = unique(ck, raw.stages, "engage.stages", |s| s.name.as_ref());
     // Names declared, valid or not: a policy naming a stage whose rule has
@@ -49,6 +66,7 @@ pub(super) fn check_engage(ck: &mut Checker, raw: RawEngage) -> (EngageConfig, V
         .collect();
     (
         EngageConfig {
+            settle_days,
             tiers,
             segments,
             journey,

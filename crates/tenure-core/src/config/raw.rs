@@ -144,6 +144,7 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEngage {
     pub engagement_kinds: Option<S<Vec<S<String>>>>,
+    pub settle_days: Option<S<i64>>,
     #[serde(default)]
     pub tiers: Vec<S<RawTier>>,
     #[serde(default)]

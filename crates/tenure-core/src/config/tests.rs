@@ -671,6 +671,13 @@ fn engage_tiers_segments_stages_and_cadence_parse() {
     assert_eq!(e.journey.0[1].target_days, None);
     assert_eq!(e.cadence[0].stage, Some(0));
     assert_eq!(e.cadence[0].every_days, 14);
+    assert_eq!(e.settle_days, 14, "the default");
+    let c = parse_ok(&ENGAGE.replace("[engage]\n", "[engage]\nsettle_days = 0\n"));
+    assert_eq!(c.engage.settle_days, 0);
+    check_errors(
+        &ENGAGE.replace("[engage]\n", "[engage]\nsettle_days = 400\n"),
+        &[(3, "engage.settle_days must be from 0 to 365, got 400")],
+    );
 }
 
 #[test]

@@ -35,12 +35,17 @@ pub use log::{
     CheckedEngagement, EngagementField, EngagementProblem, MAX_NOTES_CHARS, check_engagement,
     occurred_at,
 };
-pub use runs::{Run, record_day, rewind};
+pub use runs::{Run, held, record_day, rewind};
 pub use segments::{Segment, SegmentOf, Segments, Tier};
 
 /// The configuration of Engage, checked (`[engage]` in tenure.toml).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EngageConfig {
+    /// Days an account stays in a stage or segment before it may move to
+    /// another (moves into a lost stage, or out of every stage or segment,
+    /// are at once), so that a fact wavering around a rule's threshold does
+    /// not move it back and forth daily. 0 moves at once.
+    pub settle_days: u32,
     pub tiers: Vec<Tier>,
     pub segments: Segments,
     pub journey: Journey,

@@ -233,6 +233,7 @@ mod tests {
             persona: None,
         };
         EngageConfig {
+            settle_days: 0,
             tiers: vec![tier("high"), tier("tech")],
             segments: Segments(vec![seg("big", 0), seg("small", 1)]),
             journey: Journey(vec![

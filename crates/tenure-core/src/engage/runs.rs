@@ -48,6 +48,24 @@ pub fn record_day<T: PartialEq>(runs: &mut Vec<Run<T>>, day: Date, value: Option
     }
 }
 
+/// Whether an account in the open run `current` stays in it on `day`
+/// rather than move to `next`: it entered fewer than `settle_days` days
+/// before. Only moves from one value to another wait; `None` (no value)
+/// never does.
+pub fn held<T: PartialEq>(
+    current: Option<&Run<T>>,
+    next: Option<&T>,
+    day: Date,
+    settle_days: u32,
+) -> bool {
+    match (current, next) {
+        (Some(run), Some(next)) if run.left.is_none() && run.value != *next => {
+            day_number(day) - day_number(run.entered) < settle_days as i32
+        }
+        _ => false,
+    }
+}
+
 /// The runs as they stood before `day` was recorded: runs entered on or
 /// after it dropped, runs left on or after it open again. Recording from
 /// `day` on after a rewind rebuilds the history from that day.
@@ -127,5 +145,26 @@ mod tests {
             record_day(&mut runs, d(day), stage);
         }
         assert_eq!(runs, before);
+    }
+
+    #[test]
+    fn a_move_waits_until_the_run_is_old_enough() {
+        let run = Run {
+            value: 1,
+            entered: d("2025-03-01"),
+            left: None,
+        };
+        assert!(held(Some(&run), Some(&2), d("2025-03-07"), 7));
+        assert!(!held(Some(&run), Some(&2), d("2025-03-08"), 7));
+        assert!(
+            !held(Some(&run), Some(&1), d("2025-03-02"), 7),
+            "staying is not a move"
+        );
+        assert!(
+            !held(Some(&run), None, d("2025-03-02"), 7),
+            "leaving every value is at once"
+        );
+        assert!(!held(None, Some(&2), d("2025-03-02"), 7));
+        assert!(!held(Some(&run), Some(&2), d("2025-03-02"), 0));
     }
 }
