@@ -818,6 +818,26 @@ async fn a_csm_lands_on_their_accounts_with_their_overdue_engagements() {
         Some("/cadence")
     );
     assert_eq!(r.texts("#my-overdue-all"), ["All 1 on the cadence page →"]);
+    // The account's journey is on its timeline: a1 went from onboarding to
+    // renewal on 06-15 and back on 07-16.
+    let page = ann.get("/accounts/a1").await;
+    let moves: Vec<String> = page
+        .texts("#timeline li.t-stage")
+        .into_iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        moves
+            .iter()
+            .any(|m| m.starts_with("2025-06-15 Journey stage Entered renewal: stayed 31 days")),
+        "{moves:?}"
+    );
+    assert!(
+        moves
+            .iter()
+            .any(|m| m.starts_with("2025-07-16 Journey stage Entered onboarding: there")),
+        "{moves:?}"
+    );
     // Leaders land on the overview; their accounts list has no such panel.
     let (leader, _) = Browser::login(&app, LEADER).await;
     assert_eq!(leader.get("/accounts").await.count("#my-overdue"), 0);

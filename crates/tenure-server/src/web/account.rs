@@ -50,7 +50,7 @@ pub struct Entry {
     pub date: String,
     /// For sorting: microseconds.
     pub at: i64,
-    /// mrr, engagement, ticket, survey, usage.
+    /// mrr, engagement, ticket, survey, usage, stage, segment.
     pub kind: &'static str,
     pub label: String,
     pub text: String,
@@ -204,6 +204,9 @@ async fn build(
                 timeline.push(e);
             }
         }
+    }
+    for r in state.store.account_engage_runs(&a.id).await? {
+        timeline.push(run_entry(&r, today));
     }
     timeline.sort_by(|x, y| y.at.cmp(&x.at).then(x.kind.cmp(y.kind)));
     timeline.truncate(60);
@@ -532,6 +535,40 @@ pub async fn set_override(
             let page = build(&state, &p, &a.id, None, None, Some((form, errors))).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
+    }
+}
+
+/// A stage or segment the account entered, for the timeline: the journey's
+/// history on the account page.
+fn run_entry(r: &tenure_store::engage::Run, today: Date) -> Entry {
+    let days =
+        i64::from(day_number(r.left_on.unwrap_or(today).min(today)) - day_number(r.entered_on));
+    let stay = match r.left_on {
+        Some(_) => format!("stayed {days} days"),
+        None => format!("there {days} days so far"),
+    };
+    let (kind, label, text) = match r.dimension {
+        tenure_store::engage::Dimension::Stage => (
+            "stage",
+            "Journey stage",
+            format!("Entered {}: {stay}", r.name),
+        ),
+        tenure_store::engage::Dimension::Segment => (
+            "segment",
+            "Segment",
+            format!(
+                "Moved to {} ({} touch): {stay}",
+                r.name,
+                r.tier.as_deref().unwrap_or("no")
+            ),
+        ),
+    };
+    Entry {
+        date: r.entered_on.to_string(),
+        at: i64::from(day_number(r.entered_on)) * MICROS_PER_DAY,
+        kind,
+        label: label.to_string(),
+        text,
     }
 }
 
