@@ -479,7 +479,18 @@ fn describe(
         })
         .collect();
     let description = if distinguishing.is_empty() {
-        "close to the overall medians on every feature".to_string()
+        // Nothing stands out: say where it sits on the feature that comes
+        // closest.
+        let j = (0..cf.len())
+            .max_by(|&a, &b| cf[a].mean_z.abs().total_cmp(&cf[b].mean_z.abs()))
+            .unwrap_or(0);
+        let f = &features[j].feature;
+        format!(
+            "close to the overall medians (nearest difference: {} median {} vs {} overall)",
+            f.label,
+            show(f, cf[j].median.unwrap_or(features[j].median)),
+            show(f, features[j].median)
+        )
     } else {
         distinguishing
             .iter()
