@@ -94,7 +94,7 @@ pub enum Command {
     /// Cohort retention by month of first MRR (docs/METRICS.md).
     Cohorts(metrics::CohortsArgs),
     /// Segments and touch tiers: accounts, ARR and health of each (docs/ENGAGE.md).
-    Segments(engage::EngageArgs),
+    Segments(engage::SegmentsArgs),
     /// Journey stages: accounts, time in stage and friction (docs/ENGAGE.md).
     Journey(engage::EngageArgs),
     /// Engagement cadence: the required engagements that are overdue (docs/ENGAGE.md).
@@ -126,7 +126,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: metrics::MrrCommand::Movements(args),
         } => metrics::movements(&cli.db, &cli.config, args).await,
         Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
-        Command::Segments(args) => engage::run(&cli.db, &cli.config, View::Segments, args).await,
+        Command::Segments(args) => match args.command {
+            Some(engage::SegmentsCommand::Suggest(s)) => {
+                crate::suggest::run(&cli.db, &cli.config, s).await
+            }
+            None => engage::run(&cli.db, &cli.config, View::Segments, args.view).await,
+        },
         Command::Journey(args) => engage::run(&cli.db, &cli.config, View::Journey, args).await,
         Command::Cadence(args) => engage::run(&cli.db, &cli.config, View::Cadence, args).await,
         Command::Engagements { command } => engage::log(&cli.db, &cli.config, command).await,

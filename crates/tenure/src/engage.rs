@@ -35,6 +35,22 @@ pub struct EngageArgs {
     pub format: Format,
 }
 
+/// `tenure segments`: the day's segments, or `suggest`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SegmentsArgs {
+    #[command(subcommand)]
+    pub command: Option<SegmentsCommand>,
+    #[command(flatten)]
+    pub view: EngageArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SegmentsCommand {
+    /// Suggest segments from revenue, size and usage (k-means), each with a rule to paste.
+    Suggest(crate::suggest::SuggestArgs),
+}
+
 /// Which view of the day.
 #[derive(Debug, Clone, Copy)]
 pub enum View {

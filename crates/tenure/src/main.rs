@@ -12,6 +12,7 @@ mod health;
 mod jobs;
 mod metrics;
 mod serve;
+mod suggest;
 
 use std::process::ExitCode;
 

@@ -253,3 +253,76 @@ fn engagements_logged_from_the_command_line_count_at_once() {
     let out = ok(&env.run(&["export", "engagements", "--format", "csv"]));
     assert!(out.contains(",a3,call,2025-07-18T12:00:00Z"), "{out}");
 }
+
+#[test]
+fn segments_suggest_gives_k_clusters_whose_rules_paste_into_the_config() {
+    let env = Env::new();
+    ok(&env.run(&[
+        "demo",
+        "--accounts",
+        "120",
+        "--days",
+        "90",
+        "--end",
+        "2025-06-30",
+        "--seed",
+        "5",
+        "--no-serve",
+        "--quiet",
+    ]));
+    let args = [
+        "segments",
+        "suggest",
+        "--k",
+        "3",
+        "--as-of",
+        "2025-06-30",
+        "--format",
+        "json",
+    ];
+    let v = json(&env, &args);
+    let clusters = v["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 3, "{v}");
+    let paying = v["accounts"].as_u64().unwrap();
+    let sizes: u64 = clusters
+        .iter()
+        .map(|c| c["accounts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sizes, paying);
+    // Largest median ARR first.
+    let medians: Vec<f64> = clusters
+        .iter()
+        .map(|c| c["arr_median"].as_f64().unwrap())
+        .collect();
+    assert!(medians.windows(2).all(|w| w[0] >= w[1]), "{medians:?}");
+    // The same data gives the same suggestion.
+    assert_eq!(json(&env, &args), v);
+
+    // Every rule pastes into [[engage.segments]] and passes the check.
+    let mut toml = String::from("[engage]\n[[engage.tiers]]\nname = \"t\"\n");
+    for c in clusters {
+        let rule = c["rule"].as_str().unwrap();
+        assert!(!c["description"].as_str().unwrap().is_empty());
+        toml += &format!(
+            "[[engage.segments]]\nname = \"{}\"\nrule = \"{rule}\"\ntier = \"t\"\n",
+            c["name"].as_str().unwrap()
+        );
+    }
+    env.write("pasted.toml", &toml);
+    ok(&env.run(&["--config", "pasted.toml", "config", "check"]));
+
+    // The human form ends each cluster with the line to paste.
+    let out = ok(&env.run(&["segments", "suggest", "--k", "3", "--as-of", "2025-06-30"]));
+    for c in clusters {
+        let line = format!("  rule = \"{}\"\n", c["rule"].as_str().unwrap());
+        assert!(out.contains(&line), "{out}");
+    }
+
+    for k in ["1", "99999"] {
+        let err = bad_input(&env.run(&["segments", "suggest", "--k", k]));
+        assert!(
+            err.contains(&format!("--k must be between 2 and 12, got {k}")),
+            "{err}"
+        );
+    }
+}

@@ -14,6 +14,8 @@
 mod pass;
 pub mod report;
 
+pub mod suggest;
+
 use std::collections::HashMap;
 
 use jiff::civil::Date;

@@ -15,6 +15,8 @@
 //! 4. [`record_day`] folds each day's stage and segment into [`Run`]s;
 //!    [`period`] reads the runs: the funnel, compliance per stretch, churn
 //!    by segment.
+//! 5. [`suggest`]: segments suggested from the data (k-means over revenue,
+//!    size and usage), each with a description and a rule to paste.
 //!
 //! A rule that cannot be decided on an account's values (a missing custom
 //! attribute, a comparison with a missing value) is skipped for that
@@ -27,6 +29,7 @@ mod log;
 pub mod period;
 mod runs;
 mod segments;
+pub mod suggest;
 
 pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
 
