@@ -167,7 +167,7 @@ pub async fn run(args: BenchEngageArgs) -> Result<()> {
     let mut decided = 0usize;
     for f in &facts {
         let mut f = f.clone();
-        let stage = e.journey.stage_of(&f);
+        let stage = e.journey.stage_of(&f, None);
         f.stage = stage.stage.map(|i| e.journey.0[i].name.clone());
         decided += usize::from(e.segments.segment_of(&f).segment.is_some());
     }

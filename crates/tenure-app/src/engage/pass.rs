@@ -177,7 +177,11 @@ pub(super) async fn pass(
             let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|i, f: &Facts| {
                 let mut f = f.clone();
                 let mut errors = Vec::new();
-                let of = engage.journey.stage_of(&f);
+                let current = stage_runs[i]
+                    .last()
+                    .filter(|r| r.left.is_none())
+                    .and_then(|r| engage.journey.index(&r.value.0));
+                let of = engage.journey.stage_of(&f, current);
                 for (k, e) in &of.errors {
                     errors.push(format!("stage {:?}: {e}", engage.journey.0[*k].name));
                 }

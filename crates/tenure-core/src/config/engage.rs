@@ -215,7 +215,18 @@ fn check_stage(ck: &mut Checker, name: String, raw: S<RawStage>) -> Option<Stage
     let raw = raw.into_inner();
     // Stages are decided before segments, from facts without a stage.
     let what = format!("engage.stages {name:?}: entry");
-    let entry = check_rule(ck, &what, raw.entry, span, &|f| is_field(f) && f != "stage");
+    let entry = check_rule(ck, &what, raw.entry, span.clone(), &|f| {
+        is_field(f) && f != "stage"
+    });
+    let stay = match raw.stay {
+        None => Ok(None),
+        Some(src) => {
+            let what = format!("engage.stages {name:?}: stay");
+            check_rule(ck, &what, Some(src), span, &|f| is_field(f) && f != "stage")
+                .map(Some)
+                .ok_or(())
+        }
+    };
     let target_days = match raw.target_days {
         None => None,
         Some(t) if (1..=3650).contains(t.get_ref()) => Some(*t.get_ref() as u32),
@@ -233,6 +244,7 @@ fn check_stage(ck: &mut Checker, name: String, raw: S<RawStage>) -> Option<Stage
     Some(Stage {
         name,
         entry: entry?,
+        stay: stay.ok()?,
         target_days,
         lost: raw.lost.unwrap_or(false),
     })

@@ -176,6 +176,7 @@ pub(super) struct RawSegment {
 pub(super) struct RawStage {
     pub name: Option<S<String>>,
     pub entry: Option<S<String>>,
+    pub stay: Option<S<String>>,
     pub target_days: Option<S<i64>>,
     pub lost: Option<bool>,
 }

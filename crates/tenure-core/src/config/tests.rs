@@ -674,6 +674,23 @@ fn engage_tiers_segments_stages_and_cadence_parse() {
     assert_eq!(e.settle_days, 14, "the default");
     let c = parse_ok(&ENGAGE.replace("[engage]\n", "[engage]\nsettle_days = 0\n"));
     assert_eq!(c.engage.settle_days, 0);
+    // A stay rule is compiled like an entry rule, errors at their line.
+    let with_stay = |rule: &str| {
+        ENGAGE.replace(
+            "entry = \"paying\"\ntarget_days = 60",
+            &format!("entry = \"paying\"\nstay = \"{rule}\"\ntarget_days = 60"),
+        )
+    };
+    let c = parse_ok(&with_stay("paying || in_trial"));
+    assert!(c.engage.journey.0[0].stay.is_some());
+    assert!(c.engage.journey.0[1].stay.is_none());
+    check_errors(
+        &with_stay("payin"),
+        &[(
+            14,
+            "engage.stages \"onboarding\": stay: unknown field \"payin\"",
+        )],
+    );
     check_errors(
         &ENGAGE.replace("[engage]\n", "[engage]\nsettle_days = 400\n"),
         &[(3, "engage.settle_days must be from 0 to 365, got 400")],

@@ -1,7 +1,7 @@
 //! Journey stages: ordered, each with an entry rule and a target duration.
 //! An account is in the furthest stage whose entry rule holds today, so it
 //! moves forward when a later stage's rule starts to hold and back when it
-//! stops.
+//! stops, unless the stage it is in has a `stay` rule that still holds.
 
 use crate::rules::{Facts, Rule};
 
@@ -10,6 +10,11 @@ use crate::rules::{Facts, Rule};
 pub struct Stage {
     pub name: String,
     pub entry: Rule,
+    /// Once in the stage, the account stays (rather than go back to an
+    /// earlier stage) while this holds; without it, while `entry` holds.
+    /// A looser rule than `entry` keeps a fact wavering around the entry
+    /// threshold from moving the account back and forth.
+    pub stay: Option<Rule>,
     /// How long an account should take to move on; longer is friction.
     /// `None` for stages with no end (advocacy, churned).
     pub target_days: Option<u32>,
@@ -35,8 +40,10 @@ pub struct StageOf {
 impl Journey {
     /// The furthest stage whose entry rule holds for `facts`; stages are
     /// tried from the last back to the first, and a rule that fails on
-    /// this account is recorded and passed over.
-    pub fn stage_of(&self, facts: &Facts) -> StageOf {
+    /// this account is recorded and passed over. An account in stage
+    /// `current` that would go back (to an earlier stage or none) stays
+    /// while that stage's `stay` rule holds.
+    pub fn stage_of(&self, facts: &Facts, current: Option<usize>) -> StageOf {
         let mut out = StageOf::default();
         for (i, s) in self.0.iter().enumerate().rev() {
             match s.entry.matches(facts) {
@@ -46,6 +53,16 @@ impl Journey {
                 }
                 Ok(false) => {}
                 Err(e) => out.errors.push((i, e)),
+            }
+        }
+        if let Some(c) = current
+            && out.stage.is_none_or(|s| s < c)
+            && let Some(stay) = self.0.get(c).and_then(|s| s.stay.as_ref())
+        {
+            match stay.matches(facts) {
+                Ok(true) => out.stage = Some(c),
+                Ok(false) => {}
+                Err(e) => out.errors.push((c, e)),
             }
         }
         out
@@ -66,6 +83,7 @@ mod tests {
         let stage = |name: &str, src: &str, target| Stage {
             name: name.into(),
             entry: Rule::compile(src, &|f| field_names().any(|n| n == f)).unwrap(),
+            stay: None,
             target_days: target,
             lost: false,
         };
@@ -98,15 +116,56 @@ mod tests {
     #[test]
     fn the_furthest_stage_that_holds_wins_and_accounts_can_go_back() {
         let j = journey();
-        assert_eq!(j.stage_of(&facts(Some(10), None, true)).stage, Some(0));
-        assert_eq!(j.stage_of(&facts(Some(100), None, true)).stage, Some(1));
-        assert_eq!(j.stage_of(&facts(Some(300), Some(30), true)).stage, Some(2));
-        // Renewed: the renewal date moved a year on, back to adoption.
         assert_eq!(
-            j.stage_of(&facts(Some(400), Some(360), true)).stage,
+            j.stage_of(&facts(Some(10), None, true), None).stage,
+            Some(0)
+        );
+        assert_eq!(
+            j.stage_of(&facts(Some(100), None, true), None).stage,
             Some(1)
         );
-        assert_eq!(j.stage_of(&facts(Some(400), None, false)).stage, Some(3));
-        assert_eq!(j.stage_of(&facts(None, None, false)).stage, None);
+        assert_eq!(
+            j.stage_of(&facts(Some(300), Some(30), true), None).stage,
+            Some(2)
+        );
+        // Renewed: the renewal date moved a year on, back to adoption.
+        assert_eq!(
+            j.stage_of(&facts(Some(400), Some(360), true), None).stage,
+            Some(1)
+        );
+        assert_eq!(
+            j.stage_of(&facts(Some(400), None, false), None).stage,
+            Some(3)
+        );
+        assert_eq!(j.stage_of(&facts(None, None, false), None).stage, None);
+    }
+
+    #[test]
+    fn a_stay_rule_keeps_an_account_from_going_back() {
+        let mut j = journey();
+        // Adoption: entered at 60 days, kept while paying.
+        j.0[1].stay = Some(Rule::compile("paying", &|f| field_names().any(|n| n == f)).unwrap());
+        // 50 days (entry no longer holds): stays in adoption while paying.
+        let f = facts(Some(50), None, true);
+        assert_eq!(j.stage_of(&f, Some(1)).stage, Some(1));
+        // Without being in adoption, the entry rule decides.
+        assert_eq!(j.stage_of(&f, Some(0)).stage, Some(0));
+        assert_eq!(j.stage_of(&f, None).stage, Some(0));
+        // Moving forward is not held back.
+        assert_eq!(
+            j.stage_of(&facts(Some(300), Some(30), true), Some(1)).stage,
+            Some(2)
+        );
+        // Renewal has no stay rule: back to adoption once renewed.
+        assert_eq!(
+            j.stage_of(&facts(Some(400), Some(360), true), Some(2))
+                .stage,
+            Some(1)
+        );
+        // Stopped paying: the stay rule fails, churned is further anyway.
+        assert_eq!(
+            j.stage_of(&facts(Some(400), None, false), Some(1)).stage,
+            Some(3)
+        );
     }
 }

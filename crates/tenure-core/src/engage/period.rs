@@ -219,6 +219,7 @@ mod tests {
         let stage = |name: &str, lost| Stage {
             name: name.into(),
             entry: rule(),
+            stay: None,
             target_days: Some(30),
             lost,
         };
