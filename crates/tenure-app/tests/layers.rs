@@ -172,3 +172,22 @@ fn the_codemap_names_every_module() {
     }
     assert!(checked > 40, "too few modules checked: the walker is wrong");
 }
+
+/// The README's demo command, `cargo run --release -- demo`, needs the
+/// workspace to say which of its two binaries `cargo run` runs.
+#[test]
+fn cargo_run_at_the_root_runs_the_tenure_binary() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- demo"));
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("default-members = [\"crates/tenure\"]"),
+        "the workspace's Cargo.toml must name crates/tenure as its default member"
+    );
+    let tenure = std::fs::read_to_string(workspace().join("crates/tenure/Cargo.toml")).unwrap();
+    assert_eq!(
+        tenure.matches("[[bin]]").count(),
+        1,
+        "one binary in crates/tenure"
+    );
+}
