@@ -240,7 +240,7 @@ async fn stages_segments_runs_and_cadence_worked_by_hand() {
 /// Every recorded run, as `(account, dimension, name, entered, left)`.
 async fn all_runs(store: &Store) -> Vec<(String, &'static str, String, Date, Option<Date>)> {
     store
-        .engage_runs(false)
+        .engage_runs(None)
         .await
         .unwrap()
         .into_iter()

@@ -208,6 +208,17 @@ impl Session {
             .unwrap_or_else(|e| panic!("{css}: {e}"));
     }
 
+    /// Waits until the address holds `part` (a navigation landed).
+    async fn wait_for_path(&self, part: &str) {
+        for _ in 0..200 {
+            if self.path().await.contains(part) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the address never held {part:?}: {}", self.path().await);
+    }
+
     async fn login(&self, email: &str) {
         self.c.delete_all_cookies().await.unwrap();
         self.open("/login", "login").await;
@@ -544,8 +555,9 @@ async fn a_leader_reads_the_engage_pages(s: &Session, csm: &str) {
         .await
         .unwrap();
     s.click("#period button[type=submit]").await;
+    // The old page has #overdue too: wait for the new address first.
+    s.wait_for_path("csm=").await;
     s.wait_for("#overdue").await;
-    assert!(s.path().await.contains("csm="), "{}", s.path().await);
     let owners = s.texts("#overdue tbody td:nth-child(2)").await;
     assert!(
         owners

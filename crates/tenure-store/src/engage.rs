@@ -81,17 +81,23 @@ fn day_of_micros_row(row: &AnyRow, i: usize) -> Result<Date> {
 }
 
 impl Store {
-    /// Every run (`open_only`: those still open), by account, dimension and
-    /// entry day.
-    pub async fn engage_runs(&self, open_only: bool) -> Result<Vec<Run>> {
-        let sql = if open_only {
-            "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
-             WHERE left_on IS NULL ORDER BY account_id, dimension, entered_on"
-        } else {
-            "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
-             ORDER BY account_id, dimension, entered_on"
+    /// The runs still open on `day` or entered after it (every run when
+    /// `None`), by account, dimension and entry day: what a pass from
+    /// `day` rewrites, and what a report from `day` reads.
+    pub async fn engage_runs(&self, open_on: Option<Date>) -> Result<Vec<Run>> {
+        let query = match open_on {
+            None => sqlx::query(
+                "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
+                 ORDER BY account_id, dimension, entered_on",
+            ),
+            Some(day) => sqlx::query(
+                "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
+                 WHERE left_on IS NULL OR left_on >= $1 \
+                 ORDER BY account_id, dimension, entered_on",
+            )
+            .bind(day.to_string()),
         };
-        let mut rows = sqlx::query(sql).fetch(&self.pool);
+        let mut rows = query.fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
             out.push(run_row(&row)?);
@@ -163,13 +169,22 @@ impl Store {
             .collect()
     }
 
-    /// `(account_id, kind, UTC day)` of every engagement, sorted by
-    /// account, kind and day: what cadence compares with its policies.
-    pub async fn engagement_days(&self) -> Result<Vec<(String, String, Date)>> {
+    /// `(account_id, kind, UTC day)` of the engagements from `from` to `to`
+    /// (both included), sorted by account, kind and day: what compliance
+    /// over a period reads, with [`Store::latest_engagement_days`] before
+    /// it.
+    pub async fn engagement_days(
+        &self,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(String, String, Date)>> {
         let mut rows = sqlx::query(
             "SELECT account_id, kind, occurred_at FROM engagements \
+             WHERE occurred_at >= $1 AND occurred_at < $2 \
              ORDER BY account_id, kind, occurred_at",
         )
+        .bind(day_start_micros(from))
+        .bind(day_start_micros(tenure_core::model::add_days(to, 1)))
         .fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
@@ -181,4 +196,30 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// `(account_id, kind, UTC day)` of each account's latest engagement
+    /// of each kind before `day`, sorted by account and kind: where
+    /// cadence stands reads only these.
+    pub async fn latest_engagement_days(&self, day: Date) -> Result<Vec<(String, String, Date)>> {
+        let mut rows = sqlx::query(
+            "SELECT account_id, kind, MAX(occurred_at) FROM engagements \
+             WHERE occurred_at < $1 GROUP BY account_id, kind ORDER BY account_id, kind",
+        )
+        .bind(day_start_micros(day))
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                day_of_micros_row(&row, 2)?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Microseconds since the epoch at the start of a UTC day.
+fn day_start_micros(day: Date) -> i64 {
+    i64::from(tenure_core::model::day_number(day)) * tenure_core::model::MICROS_PER_DAY
 }

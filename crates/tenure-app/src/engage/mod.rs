@@ -117,7 +117,10 @@ async fn cadence(
         return Ok(());
     }
     let mut done: HashMap<(String, String), Vec<Date>> = HashMap::new();
-    for (account, kind, d) in store.engagement_days().await? {
+    for (account, kind, d) in store
+        .latest_engagement_days(tenure_core::model::add_days(day, 1))
+        .await?
+    {
         done.entry((account, kind)).or_default().push(d);
     }
     for a in accounts {

@@ -90,10 +90,11 @@ pub(super) async fn pass(
         *e = (*e).min(start);
     }
 
-    // Each account's runs as they stood before `from`, and those recorded
-    // from `from` on, to rewrite only what changed.
+    // Each account's runs open on `from` or entered after it: as they
+    // stood before `from` once rewound, and as recorded, to rewrite only
+    // what changed.
     let mut stored: HashMap<(String, Dimension), Vec<Run>> = HashMap::new();
-    for r in store.engage_runs(false).await? {
+    for r in store.engage_runs(Some(from)).await? {
         stored
             .entry((r.account_id.clone(), r.dimension))
             .or_default()

@@ -176,7 +176,8 @@ pub async fn report(store: &Store, config: &Config, q: &ReportQuery) -> Result<R
     let n = day.accounts.len();
     let mut stages: Vec<Vec<Span<usize>>> = vec![Vec::new(); n];
     let mut segments: Vec<Vec<Span<usize>>> = vec![Vec::new(); n];
-    for r in store.engage_runs(false).await? {
+    let then = add_days(q.day, -CHURN_DAYS);
+    for r in store.engage_runs(Some(q.from.min(then))).await? {
         let Some(&i) = position.get(r.account_id.as_str()) else {
             continue;
         };
@@ -199,7 +200,10 @@ pub async fn report(store: &Store, config: &Config, q: &ReportQuery) -> Result<R
         }
     }
     let mut done: HashMap<(String, String), Vec<Date>> = HashMap::new();
-    for (account, kind, d) in store.engagement_days().await? {
+    // The latest engagement before the period, then those in it.
+    let before = store.latest_engagement_days(q.from).await?;
+    let during = store.engagement_days(q.from, q.day).await?;
+    for (account, kind, d) in before.into_iter().chain(during) {
         if position.contains_key(account.as_str()) {
             done.entry((account, kind)).or_default().push(d);
         }
@@ -212,7 +216,7 @@ pub async fn report(store: &Store, config: &Config, q: &ReportQuery) -> Result<R
             .iter()
             .zip(&segments)
             .map(|(a, runs)| (runs.as_slice(), a.facts.churned)),
-        add_days(q.day, -CHURN_DAYS),
+        then,
     );
 
     // Compliance per account, then grouped.
