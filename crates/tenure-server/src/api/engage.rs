@@ -19,7 +19,6 @@ use tenure_app::engage::{AccountStatus, Overdue, account_status};
 use tenure_core::engage::cadence::Compliance;
 use tenure_core::engage::{EngagementField, check_engagement, occurred_at};
 use tenure_core::model::{self, Engagement, add_days};
-use tenure_store::Kind;
 use tenure_store::api::Scope;
 use tenure_store::rows::Record;
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +28,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::engagements::EngagementOut;
 use crate::api::extract::{ApiJson, ApiQuery};
+use crate::api::health::visible;
 use crate::auth::{Principal, random_token};
 use crate::error::{AppError, ErrorBody};
 
@@ -506,18 +506,6 @@ pub struct AccountEngageOut {
     pub runs: Vec<RunOut>,
     /// Most urgent first.
     pub required: Vec<RequiredOut>,
-}
-
-/// Fails with 404 unless the account exists in the caller's scope.
-async fn visible(state: &AppState, p: &Principal, id: &str) -> Result<(), AppError> {
-    if id.contains('\0') {
-        return Err(AppError::not_found(format!("account {id:?} not found")));
-    }
-    state
-        .store
-        .get_record(Kind::Accounts, id, &p.scope())
-        .await?;
-    Ok(())
 }
 
 /// An account's stage and segment with their history, and its required

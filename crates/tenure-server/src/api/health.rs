@@ -125,7 +125,7 @@ fn health_out(account_id: &str, s: &Scored) -> HealthOut {
 }
 
 /// Fails with 404 unless the account exists in the caller's scope.
-async fn visible(state: &AppState, p: &Principal, id: &str) -> Result<(), AppError> {
+pub(crate) async fn visible(state: &AppState, p: &Principal, id: &str) -> Result<(), AppError> {
     if id.contains('\0') {
         return Err(AppError::not_found(format!("account {id:?} not found")));
     }
