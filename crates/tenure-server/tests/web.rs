@@ -937,3 +937,139 @@ async fn engage_pages_send_strangers_to_login_and_are_in_the_navigation() {
     let today = tenure_core::model::utc_date(jiff::Timestamp::now());
     assert_eq!(r.attr("#p-as-of", "value"), Some(today.to_string()));
 }
+
+#[tokio::test]
+async fn accounts_show_filter_sort_and_export_segment_and_stage() {
+    let (_s, app) = engage_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get("/accounts").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let days = |d: &str| {
+        let n = tenure_core::model::day_number(today)
+            - tenure_core::model::day_number(d.parse().unwrap());
+        format!("{} days", thousands(n))
+    };
+    // The open runs of the rebuild to 2025-08-31: a3 ($500) Sized and
+    // a2 ($400) Big, both high touch and onboarding from the first day of
+    // the rebuild; a1 ($100) Small, tech touch, back in onboarding since
+    // its renewal passed; a4 churned before the period, in no segment.
+    // (The accounts have no plan of their own.)
+    let table: Vec<Vec<String>> = rows(&r, "#accounts")
+        .into_iter()
+        .map(|row| row[..5].to_vec())
+        .collect();
+    assert_eq!(
+        table,
+        [
+            [
+                "Gamma Sized a3".into(),
+                "".into(),
+                BO.into(),
+                "Sized · high".into(),
+                format!("onboarding {}", days("2025-06-01"))
+            ],
+            [
+                "Beta Big a2".into(),
+                "".into(),
+                ANN.into(),
+                "Big · high".into(),
+                format!("onboarding {}", days("2025-06-01"))
+            ],
+            [
+                "Acme Small a1".into(),
+                "".into(),
+                ANN.into(),
+                "Small · tech".into(),
+                format!("onboarding {}", days("2025-07-16"))
+            ],
+            [
+                "Delta Gone a4".into(),
+                "".into(),
+                BO.into(),
+                "–".into(),
+                format!("churned {}", days("2025-06-01"))
+            ],
+        ]
+    );
+    assert_eq!(
+        r.attrs("#accounts td.stage .sub", "title")[2],
+        "In onboarding since 2025-07-16"
+    );
+    // The filters offer the configured names in order, then accounts in none.
+    assert_eq!(
+        r.texts("#f-segment option"),
+        ["Any", "Sized", "Big", "Small", "None"]
+    );
+    assert_eq!(
+        r.texts("#f-stage option"),
+        ["Any", "onboarding", "renewal", "churned", "None"]
+    );
+
+    let ids = |r: &Resp| r.texts("#accounts tbody td:first-child .sub");
+    let big = b.get("/accounts?segment=Big").await;
+    assert_eq!(ids(&big), ["a2"]);
+    assert_eq!(big.texts("#f-segment option[selected]"), ["Big"]);
+    assert_eq!(ids(&b.get("/accounts?segment=-").await), ["a4"]);
+    assert_eq!(
+        ids(&b.get("/accounts?stage=onboarding").await),
+        ["a3", "a2", "a1"]
+    );
+    let churned = b.get("/accounts?stage=churned").await;
+    assert_eq!(ids(&churned), ["a4"]);
+    assert_eq!(churned.texts("#f-stage option[selected]"), ["churned"]);
+    assert_eq!(
+        b.get("/accounts?stage=renewal")
+            .await
+            .texts("#accounts tbody td.empty"),
+        ["No accounts match these filters."]
+    );
+    // Both filters at once, and kept by the sort links and the CSV link.
+    let high = b.get("/accounts?segment=Sized&stage=onboarding").await;
+    assert_eq!(ids(&high), ["a3"]);
+    assert!(
+        high.attr("a[data-sort=name]", "href")
+            .unwrap()
+            .contains("segment=Sized&stage=onboarding&sort=name")
+    );
+    assert!(
+        high.attr("#csv", "href")
+            .unwrap()
+            .starts_with("/accounts.csv?segment=Sized&stage=onboarding")
+    );
+
+    // Sorted by segment in the configuration's order, by stage in journey
+    // order; accounts in none last either way.
+    let by_segment = b.get("/accounts?sort=segment&dir=asc").await;
+    assert_eq!(ids(&by_segment), ["a3", "a2", "a1", "a4"]);
+    assert_eq!(
+        by_segment
+            .attr("th[aria-sort=ascending] a", "data-sort")
+            .as_deref(),
+        Some("segment")
+    );
+    let by_segment = b.get("/accounts?sort=segment&dir=desc").await;
+    assert_eq!(ids(&by_segment), ["a1", "a2", "a3", "a4"]);
+    let by_stage = b.get("/accounts?sort=stage&dir=desc").await;
+    assert_eq!(ids(&by_stage), ["a4", "a1", "a2", "a3"]);
+
+    let csv = b.get("/accounts.csv?sort=name&dir=asc").await;
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(
+        lines[0].ends_with(",renewal_date,segment,touch_tier,stage,stage_since"),
+        "{}",
+        lines[0]
+    );
+    let tail = |l: &str| l.rsplitn(5, ',').take(4).collect::<Vec<_>>().join(",");
+    assert_eq!(
+        lines[1..].iter().map(|l| tail(l)).collect::<Vec<_>>(),
+        [
+            "2025-07-16,onboarding,tech,Small",
+            "2025-06-01,onboarding,high,Big",
+            "2025-06-01,churned,,",
+            "2025-06-01,onboarding,high,Sized",
+        ]
+    );
+    let csv = b.get("/accounts.csv?segment=Big").await;
+    assert_eq!(csv.body.lines().count(), 2);
+}

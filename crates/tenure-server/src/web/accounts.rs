@@ -1,8 +1,12 @@
 //! `/accounts`: the accounts table with search, filters (health band, plan,
-//! CSM, renewal window), sorting on every column, pages of 50, and
+//! CSM, segment, journey stage, renewal window), sorting on every column,
+//! pages of 50, and
 //! `/accounts.csv`, the current view (every page) as CSV. A CSM lands here
 //! after logging in, and sees their most overdue engagements above the
 //! table (from the Engage report, [`super::engage::my_overdue`]).
+//!
+//! An account's segment (with its touch tier) and stage are its open
+//! Engage runs, loaded with the rest of the cached portfolio.
 //!
 //! Rows come from the cached [`View`]: filtering and sorting 10,000 rows in
 //! memory takes well under a millisecond. Unknown or malformed query values
@@ -18,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use tenure_core::model::add_days;
+use tenure_core::model::{add_days, day_number};
 
-use super::cache::{Row, View};
+use super::cache::{Placement, Row, View};
 use super::engage::{MyOverdue, my_overdue};
 use super::layout::{Nav, delta, money, num, render, thousands, urlencode};
 use super::{WebError, WebUser};
@@ -39,6 +43,12 @@ pub struct AccountsQuery {
     pub plan: Option<String>,
     #[serde(default)]
     pub csm: Option<String>,
+    /// A segment's name, or [`NONE`].
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// A journey stage's name, or [`NONE`].
+    #[serde(default)]
+    pub stage: Option<String>,
     /// Renews within this many days.
     #[serde(default)]
     pub renewal: Option<String>,
@@ -50,11 +60,19 @@ pub struct AccountsQuery {
     pub page: Option<String>,
 }
 
+/// The segment or stage filter's value for accounts in none.
+pub const NONE: &str = "-";
+
+/// What the table shows for a missing segment or stage.
+pub const MISSING: &str = "–";
+
 /// The sortable columns.
-pub const COLUMNS: [(&str, &str); 7] = [
+pub const COLUMNS: [(&str, &str); 9] = [
     ("name", "Account"),
     ("plan", "Plan"),
     ("csm", "CSM"),
+    ("segment", "Segment"),
+    ("stage", "Stage"),
     ("arr", "ARR"),
     ("health", "Health"),
     ("delta", "30-day change"),
@@ -68,6 +86,10 @@ pub struct Filter {
     pub band: String,
     pub plan: String,
     pub csm: String,
+    /// A segment's name, [`NONE`], or empty for any.
+    pub segment: String,
+    /// A stage's name, [`NONE`], or empty for any.
+    pub stage: String,
     pub renewal: Option<i32>,
     pub sort: &'static str,
     pub desc: bool,
@@ -97,6 +119,8 @@ impl Filter {
             },
             plan: clean(&q.plan),
             csm: clean(&q.csm).to_ascii_lowercase(),
+            segment: clean(&q.segment).chars().take(200).collect(),
+            stage: clean(&q.stage).chars().take(200).collect(),
             renewal: q
                 .renewal
                 .as_deref()
@@ -121,6 +145,8 @@ impl Filter {
             ("band", &self.band),
             ("plan", &self.plan),
             ("csm", &self.csm),
+            ("segment", &self.segment),
+            ("stage", &self.stage),
         ] {
             if !v.is_empty() {
                 parts.push(format!("{k}={}", urlencode(v)));
@@ -160,6 +186,11 @@ impl Filter {
         {
             return false;
         }
+        if !in_filter(r.segment.as_ref(), &self.segment)
+            || !in_filter(r.stage.as_ref(), &self.stage)
+        {
+            return false;
+        }
         if let Some(days) = self.renewal {
             let until = add_days(today, days);
             if r.renewal.is_none_or(|d| d > until) {
@@ -194,6 +225,8 @@ impl Filter {
                     (Some(p), Some(q)) => Some(p.cmp(q)),
                     _ => None,
                 },
+                "segment" => placement_cmp(a.segment.as_ref(), b.segment.as_ref()),
+                "stage" => placement_cmp(a.stage.as_ref(), b.stage.as_ref()),
                 "health" => opt_f(a.health.score, b.health.score),
                 "delta" => opt_f(a.health.delta30, b.health.delta30),
                 "renewal" => match (a.renewal, b.renewal) {
@@ -205,6 +238,8 @@ impl Filter {
             let missing = |r: &Row, acc: &tenure_core::model::Account| match self.sort {
                 "plan" => acc.plan.is_none(),
                 "csm" => acc.csm_email.is_none(),
+                "segment" => r.segment.is_none(),
+                "stage" => r.stage.is_none(),
                 "health" => r.health.score.is_none(),
                 "delta" => r.health.delta30.is_none(),
                 "renewal" => r.renewal.is_none(),
@@ -227,6 +262,35 @@ impl Filter {
     }
 }
 
+/// Whether a segment or stage filter (`want`: a name, [`NONE`] or empty
+/// for any) keeps an account placed in `p`.
+fn in_filter(p: Option<&Placement>, want: &str) -> bool {
+    match (want, p) {
+        ("", _) => true,
+        (NONE, None) => true,
+        (_, None) => false,
+        (w, Some(p)) => p.name == w,
+    }
+}
+
+/// Segments and stages sort in the view's order (the configuration's,
+/// journey order for stages), then by name; `None` when one is missing.
+fn placement_cmp(a: Option<&Placement>, b: Option<&Placement>) -> Option<Ordering> {
+    match (a, b) {
+        (Some(p), Some(q)) => Some(p.rank.cmp(&q.rank).then_with(|| p.name.cmp(&q.name))),
+        _ => None,
+    }
+}
+
+/// Days in a stage, in words: `today`, `1 day`, `12 days`.
+fn days_in(since: Date, today: Date) -> String {
+    match day_number(today) - day_number(since) {
+        n if n <= 0 => "today".to_string(),
+        1 => "1 day".to_string(),
+        n => format!("{} days", thousands(i64::from(n))),
+    }
+}
+
 /// A table row, formatted.
 #[derive(Debug, Clone)]
 pub struct RowOut {
@@ -242,6 +306,16 @@ pub struct RowOut {
     pub delta: String,
     pub delta_class: &'static str,
     pub renewal: String,
+    /// The segment's name, or [`MISSING`].
+    pub segment: String,
+    /// The segment's touch tier; empty without one.
+    pub tier: String,
+    /// The stage's name, or [`MISSING`].
+    pub stage: String,
+    /// How long in the stage (`12 days`); empty without a stage.
+    pub stage_days: String,
+    /// `In onboarding since 2025-07-16`; empty without a stage.
+    pub stage_title: String,
 }
 
 pub fn row_out(v: &View, r: &Row) -> RowOut {
@@ -265,6 +339,29 @@ pub fn row_out(v: &View, r: &Row) -> RowOut {
             _ => "",
         },
         renewal: r.renewal.map(|d| d.to_string()).unwrap_or_default(),
+        segment: r
+            .segment
+            .as_ref()
+            .map_or_else(|| MISSING.to_string(), |s| s.name.clone()),
+        tier: r
+            .segment
+            .as_ref()
+            .and_then(|s| s.tier.clone())
+            .unwrap_or_default(),
+        stage: r
+            .stage
+            .as_ref()
+            .map_or_else(|| MISSING.to_string(), |s| s.name.clone()),
+        stage_days: r
+            .stage
+            .as_ref()
+            .map(|s| days_in(s.since, v.today))
+            .unwrap_or_default(),
+        stage_title: r
+            .stage
+            .as_ref()
+            .map(|s| format!("In {} since {}", s.name, s.since))
+            .unwrap_or_default(),
     }
 }
 
@@ -304,6 +401,10 @@ pub struct AccountsPage {
     pub csv_href: String,
     pub plans: Vec<String>,
     pub csms: Vec<String>,
+    pub segments: Vec<String>,
+    pub stages: Vec<String>,
+    /// The value of the segment and stage filters' "None" option.
+    pub none: &'static str,
     pub renewal_options: Vec<(String, &'static str)>,
     pub renewal_value: String,
     /// A CSM's overdue engagements (their landing page); `None` for others.
@@ -372,6 +473,9 @@ pub fn build(v: &View, nav: Nav, f: &Filter) -> AccountsPage {
         csv_href,
         plans: v.plans.clone(),
         csms: v.csms.clone(),
+        segments: v.segments.clone(),
+        stages: v.stages.clone(),
+        none: NONE,
         renewal_options: [30, 60, 90, 180, 365]
             .iter()
             .map(|d| {
@@ -417,7 +521,7 @@ pub async fn csv(
     let v = state.web.cache.view(&state, &p.scope()).await?;
     let f = Filter::from_query(&q);
     let mut out = String::from(
-        "id,name,plan,csm_email,arr,currency,health_score,health_band,health_change_30d,renewal_date\n",
+        "id,name,plan,csm_email,arr,currency,health_score,health_band,health_change_30d,renewal_date,segment,touch_tier,stage,stage_since\n",
     );
     for r in f.apply(&v) {
         let a = &v.accounts[r.index];
@@ -441,6 +545,19 @@ pub async fn csv(
                 .map(|s| format!("{s:.1}"))
                 .unwrap_or_default(),
             r.renewal.map(|d| d.to_string()).unwrap_or_default(),
+            r.segment
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            r.segment
+                .as_ref()
+                .and_then(|s| s.tier.clone())
+                .unwrap_or_default(),
+            r.stage.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            r.stage
+                .as_ref()
+                .map(|s| s.since.to_string())
+                .unwrap_or_default(),
         ];
         let line: Vec<String> = fields.iter().map(|s| csv_field(s)).collect();
         out.push_str(&line.join(","));
@@ -486,5 +603,36 @@ mod tests {
         assert_eq!(f.renewal, None);
         assert_eq!(f.page, 1);
         assert_eq!(f.href("name", false, 2), "?sort=name&dir=asc&page=2");
+    }
+
+    #[test]
+    fn segment_and_stage_filters_match_a_name_or_none() {
+        let at = |name: &str| Placement {
+            name: name.into(),
+            tier: None,
+            since: "2025-07-16".parse().unwrap(),
+            rank: 0,
+        };
+        let big = at("Big");
+        assert!(in_filter(Some(&big), ""));
+        assert!(in_filter(None, ""));
+        assert!(in_filter(Some(&big), "Big"));
+        assert!(!in_filter(Some(&big), "big"));
+        assert!(!in_filter(None, "Big"));
+        assert!(in_filter(None, NONE));
+        assert!(!in_filter(Some(&big), NONE));
+        let f = Filter::from_query(&AccountsQuery {
+            segment: Some(" Big ".into()),
+            stage: Some(NONE.into()),
+            ..AccountsQuery::default()
+        });
+        assert_eq!(
+            f.href("stage", true, 1),
+            "?segment=Big&stage=-&sort=stage&dir=desc"
+        );
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        assert_eq!(days_in(d("2025-07-16"), d("2025-07-16")), "today");
+        assert_eq!(days_in(d("2025-07-16"), d("2025-07-17")), "1 day");
+        assert_eq!(days_in(d("2022-07-16"), d("2025-07-16")), "1,096 days");
     }
 }

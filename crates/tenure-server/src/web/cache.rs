@@ -3,7 +3,8 @@
 //!
 //! [`Cache::view`] answers from memory. The raw portfolio (accounts,
 //! subscriptions, recent survey responses and tickets, the latest health
-//! scores) is loaded in a few bulk queries; each scope (everything, or one
+//! scores, every account's current journey stage and segment from the
+//! Engage runs) is loaded in a few bulk queries; each scope (everything, or one
 //! CSM's accounts) gets a [`View`] built from it on first use: the metrics
 //! [`Dataset`], one [`Row`] per account for the table, twelve monthly reports
 //! and the health band counts. After [`TTL`] the next request still gets
@@ -36,6 +37,7 @@ use tenure_core::metrics::{
 use tenure_core::model::{Account, add_days, month_back};
 use tenure_store::Store;
 use tenure_store::api::Scope;
+use tenure_store::engage::{Dimension, Run};
 use tenure_store::web::Portfolio;
 
 use crate::AppState;
@@ -77,6 +79,31 @@ pub struct Raw {
     pub health: HealthData,
     /// Whether payment failures are tracked (a health signal).
     pub track_payments: bool,
+    /// Each account's current stage and segment, by account id (accounts
+    /// without an open run are missing).
+    pub engage: HashMap<String, Engaged>,
+}
+
+/// Where an account is today in one Engage dimension: its open run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The stage's or the segment's name.
+    pub name: String,
+    /// The segment's touch tier (stages have none).
+    pub tier: Option<String>,
+    /// The day the account entered it.
+    pub since: Date,
+    /// Its place in the view's list ([`View::stages`] in journey order,
+    /// [`View::segments`] in the configuration's order), for sorting; set
+    /// when a view is built.
+    pub rank: usize,
+}
+
+/// An account's current journey stage and segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Engaged {
+    pub stage: Option<Placement>,
+    pub segment: Option<Placement>,
 }
 
 /// A row of the accounts table.
@@ -87,6 +114,10 @@ pub struct Row {
     pub mrr_minor: i64,
     pub renewal: Option<Date>,
     pub health: Health,
+    /// The current journey stage (the open stage run), if any.
+    pub stage: Option<Placement>,
+    /// The current segment and its tier (the open segment run), if any.
+    pub segment: Option<Placement>,
 }
 
 /// Band counts: red, yellow, green, not scored.
@@ -114,6 +145,12 @@ pub struct View {
     pub health_day: Option<Date>,
     pub plans: Vec<String>,
     pub csms: Vec<String>,
+    /// The configured segments, in order, then any others the accounts are
+    /// in (a segment since removed from `tenure.toml`), by name.
+    pub segments: Vec<String>,
+    /// The configured stages in journey order, then any others the accounts
+    /// are in, by name.
+    pub stages: Vec<String>,
     pub warnings: Vec<String>,
     /// Subscriptions by id, for the ledger's drill-down.
     pub subscriptions: HashMap<String, SubInfo>,
@@ -373,12 +410,39 @@ pub async fn load_raw(store: &Store) -> Result<Raw, AppError> {
     let portfolio = store.web_portfolio(since).await?;
     let health = load_health_data(store, today).await?;
     let track_payments = store.payments_tracked().await?;
+    let engage = current_engage(store.engage_runs(Some(today)).await?);
     Ok(Raw {
         today,
         portfolio,
         health,
         track_payments,
+        engage,
     })
+}
+
+/// Each account's current stage and segment: its open runs (those without
+/// a `left_on`; the latest entered, should there be more than one).
+fn current_engage(runs: Vec<Run>) -> HashMap<String, Engaged> {
+    let mut out: HashMap<String, Engaged> = HashMap::new();
+    for r in runs {
+        if r.left_on.is_some() {
+            continue;
+        }
+        let e = out.entry(r.account_id).or_default();
+        let slot = match r.dimension {
+            Dimension::Stage => &mut e.stage,
+            Dimension::Segment => &mut e.segment,
+        };
+        if slot.as_ref().is_none_or(|p| p.since <= r.entered_on) {
+            *slot = Some(Placement {
+                name: r.name,
+                tier: r.tier,
+                since: r.entered_on,
+                rank: 0,
+            });
+        }
+    }
+    out
 }
 
 /// Builds the aggregates of one scope.
@@ -392,7 +456,8 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
     let dataset = Dataset::new(input, &rates)
         .map_err(|e| AppError::invalid(format!("the metrics cannot be computed: {e}")))?;
     let (months, last30, last90) = reports(&dataset, &settings, today);
-    let table = account_rows(&raw.health, &accounts, &dataset, &renewal, today);
+    let engage = EngageOrder::new(config, &raw.engage, &accounts);
+    let table = account_rows(raw, &engage, &accounts, &dataset, &renewal);
     let band_trend = band_trend(&raw.health, &accounts);
     let warnings = dataset.warnings().to_vec();
     Ok(View {
@@ -411,6 +476,8 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
         health_day: raw.health.day,
         plans: table.plans,
         csms: table.csms,
+        segments: engage.segments,
+        stages: engage.stages,
         warnings,
         subscriptions,
         usage: Mutex::new(HashMap::new()),
@@ -556,15 +623,75 @@ struct AccountTable {
     csms: Vec<String>,
 }
 
-/// One row per account with its MRR today, next renewal and health, and
-/// the band counts.
+/// The segments and stages a view's filters offer, in the order its
+/// table sorts them.
+struct EngageOrder {
+    segments: Vec<String>,
+    stages: Vec<String>,
+}
+
+impl EngageOrder {
+    /// The configured names, then the others the accounts are in, by name.
+    fn new(config: &Config, engage: &HashMap<String, Engaged>, accounts: &[Account]) -> Self {
+        let list = |configured: Vec<String>, pick: fn(&Engaged) -> Option<&Placement>| {
+            let mut others = BTreeSet::new();
+            for a in accounts {
+                if let Some(p) = engage.get(&a.id).and_then(pick)
+                    && !configured.contains(&p.name)
+                {
+                    others.insert(p.name.clone());
+                }
+            }
+            let mut names = configured;
+            names.extend(others);
+            names
+        };
+        EngageOrder {
+            segments: list(
+                config
+                    .engage
+                    .segments
+                    .0
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect(),
+                |e| e.segment.as_ref(),
+            ),
+            stages: list(
+                config
+                    .engage
+                    .journey
+                    .0
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect(),
+                |e| e.stage.as_ref(),
+            ),
+        }
+    }
+
+    /// `p` with its rank in `names`.
+    fn ranked(names: &[String], p: Option<&Placement>) -> Option<Placement> {
+        p.map(|p| Placement {
+            rank: names
+                .iter()
+                .position(|n| *n == p.name)
+                .unwrap_or(names.len()),
+            ..p.clone()
+        })
+    }
+}
+
+/// One row per account with its MRR today, next renewal, health, stage and
+/// segment, and the band counts.
 fn account_rows(
-    health: &HealthData,
+    raw: &Raw,
+    order: &EngageOrder,
     accounts: &[Account],
     dataset: &Dataset,
     renewal: &[Option<Date>],
-    today: Date,
 ) -> AccountTable {
+    let (health, today) = (&raw.health, raw.today);
     let mut bands = [0u32; 4];
     let mut rows = Vec::with_capacity(accounts.len());
     let mut plans = BTreeSet::new();
@@ -578,11 +705,14 @@ fn account_rows(
         if let Some(c) = &a.csm_email {
             csms.insert(c.to_ascii_lowercase());
         }
+        let engaged = raw.engage.get(&a.id);
         rows.push(Row {
             index: i,
             mrr_minor: dataset.mrr_on(i, today),
             renewal: renewal[i],
             health,
+            stage: EngageOrder::ranked(&order.stages, engaged.and_then(|e| e.stage.as_ref())),
+            segment: EngageOrder::ranked(&order.segments, engaged.and_then(|e| e.segment.as_ref())),
         });
     }
     AccountTable {
