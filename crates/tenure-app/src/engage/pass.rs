@@ -13,8 +13,8 @@ use tenure_core::engage::{
     EngageConfig, FactInputs, FactSlots, Run as Span, arr_percentiles, facts, held, record_day,
     rewind,
 };
-use tenure_core::health::{HealthModel, score_deltas};
-use tenure_core::model::{date_from_day, day_number};
+use tenure_core::health::{DELTA_TOLERANCE_DAYS, HealthModel, score_deltas};
+use tenure_core::model::{add_days, date_from_day, day_number};
 use tenure_core::rules::Facts;
 use tenure_store::Store;
 use tenure_store::engage::{Dimension, Run, RunsFrom};
@@ -22,7 +22,7 @@ use tenure_store::health::{Shard, SignalsRequest};
 
 use super::{AccountEngage, EngageDay};
 use crate::health::recompute::par_map;
-use crate::health::score::{Loaded, score_history};
+use crate::health::score::{Loaded, stored_scores};
 use crate::health::{Progress, check_rates, overrides_by_account, score_signals};
 use crate::{Error, Result};
 
@@ -83,12 +83,14 @@ pub(super) async fn pass(
     }
     let track_payments = store.payments_tracked().await?;
     let overrides = overrides_by_account(store).await?;
-    let history = score_history(store, from, to).await?;
-    let mut first_mrr: HashMap<String, Date> = HashMap::new();
-    for (id, start, _) in store.paying_spans().await? {
-        let e = first_mrr.entry(id).or_insert(start);
-        *e = (*e).min(start);
-    }
+    // Facts read the 30-day change only: the scores 30 to 33 days back.
+    let history = stored_scores(
+        store,
+        add_days(from, -30 - DELTA_TOLERANCE_DAYS),
+        add_days(to, -30),
+    )
+    .await?;
+    let first_mrr: HashMap<String, Date> = store.first_paid_days().await?.into_iter().collect();
 
     // Each account's runs open on `from` or entered after it: as they
     // stood before `from` once rewound, and as recorded, to rewrite only

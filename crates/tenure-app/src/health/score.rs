@@ -268,11 +268,17 @@ pub(crate) async fn score_history(
     from: Date,
     to: Date,
 ) -> Result<HashMap<String, Vec<(Date, f64)>>> {
+    stored_scores(store, add_days(from, -33), add_days(to, -7)).await
+}
+
+/// Stored scores from `first` to `last`, by account.
+pub(crate) async fn stored_scores(
+    store: &Store,
+    first: Date,
+    last: Date,
+) -> Result<HashMap<String, Vec<(Date, f64)>>> {
     let mut history: HashMap<String, Vec<(Date, f64)>> = HashMap::new();
-    for (id, day, score) in store
-        .snapshot_scores(add_days(from, -33), add_days(to, -7))
-        .await?
-    {
+    for (id, day, score) in store.snapshot_scores(first, last).await? {
         if let Some(s) = score {
             history.entry(id).or_default().push((day, s));
         }

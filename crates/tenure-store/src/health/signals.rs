@@ -470,6 +470,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The first day each account paid: the earliest start of its
+    /// subscriptions with MRR above zero.
+    pub async fn first_paid_days(&self) -> Result<Vec<(String, Date)>> {
+        let mut rows = sqlx::query(
+            "SELECT account_id, MIN(start_date) FROM subscriptions WHERE mrr_minor > 0 \
+             GROUP BY account_id",
+        )
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push((row.try_get(0)?, get_day(&row, 1)?));
+        }
+        Ok(out)
+    }
+
     /// Every subscription with MRR above zero as `(account_id, start_date,
     /// end_date)`, for churn outcomes in backtests.
     pub async fn paying_spans(&self) -> Result<Vec<(String, Date, Option<Date>)>> {
