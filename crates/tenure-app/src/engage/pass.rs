@@ -44,6 +44,14 @@ fn segment_key(engage: &EngageConfig, s: usize) -> Key {
     (seg.name.clone(), Some(engage.tiers[seg.tier].name.clone()))
 }
 
+/// The slot of a dimension in an account's stored runs.
+fn dim(d: Dimension) -> usize {
+    match d {
+        Dimension::Stage => 0,
+        Dimension::Segment => 1,
+    }
+}
+
 /// What one account got on one day.
 struct Decided {
     facts: Facts,
@@ -95,20 +103,21 @@ pub(super) async fn pass(
     // Each account's runs open on `from` or entered after it: as they
     // stood before `from` once rewound, and as recorded, to rewrite only
     // what changed.
-    let mut stored: HashMap<(String, Dimension), Vec<Run>> = HashMap::new();
+    let mut stored: HashMap<String, [Vec<Run>; 2]> = HashMap::new();
     for r in store.engage_runs(Some(from)).await? {
-        stored
-            .entry((r.account_id.clone(), r.dimension))
-            .or_default()
-            .push(r);
+        let slot = dim(r.dimension);
+        stored.entry(r.account_id.clone()).or_default()[slot].push(r);
     }
+    let stored_of = |id: &str, d: Dimension| -> &[Run] {
+        stored
+            .get(id)
+            .map_or(&[][..], |both| both[dim(d)].as_slice())
+    };
     let tracks = |d: Dimension| -> Vec<Vec<Span<Key>>> {
         accounts
             .iter()
             .map(|a| {
-                let mut runs: Vec<Span<Key>> = stored
-                    .get(&(a.id.clone(), d))
-                    .map_or(&[][..], Vec::as_slice)
+                let mut runs: Vec<Span<Key>> = stored_of(&a.id, d)
                     .iter()
                     .map(|r| Span {
                         value: (r.name.clone(), r.tier.clone()),
@@ -256,29 +265,30 @@ pub(super) async fn pass(
             (Dimension::Stage, &stages[i]),
             (Dimension::Segment, &segments[i]),
         ] {
-            let rebuilt: Vec<Run> = runs
-                .iter()
-                .filter(|r| r.left.is_none_or(|l| l >= from))
-                .map(|r| Run {
-                    account_id: account.id.clone(),
-                    dimension: d,
-                    name: r.value.0.clone(),
-                    tier: r.value.1.clone(),
-                    entered_on: r.entered,
-                    left_on: r.left,
-                })
-                .collect();
-            let before: Vec<&Run> = stored
-                .get(&(account.id.clone(), d))
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .filter(|r| r.left_on.is_none_or(|l| l >= from))
-                .collect();
-            if before.len() != rebuilt.len() || before.iter().zip(&rebuilt).any(|(a, b)| *a != b) {
+            // Stored runs are all open on `from` or later (see the load).
+            let touching = runs.iter().filter(|r| r.left.is_none_or(|l| l >= from));
+            let before = stored_of(&account.id, d);
+            let same = touching.clone().count() == before.len()
+                && touching.clone().zip(before).all(|(r, b)| {
+                    r.value.0 == b.name
+                        && r.value.1 == b.tier
+                        && r.entered == b.entered_on
+                        && r.left == b.left_on
+                });
+            if !same {
                 changed.push(RunsFrom {
                     account_id: account.id.clone(),
                     dimension: d,
-                    runs: rebuilt,
+                    runs: touching
+                        .map(|r| Run {
+                            account_id: account.id.clone(),
+                            dimension: d,
+                            name: r.value.0.clone(),
+                            tier: r.value.1.clone(),
+                            entered_on: r.entered,
+                            left_on: r.left,
+                        })
+                        .collect(),
                 });
             }
         }
