@@ -61,7 +61,7 @@ fn secs(t: Instant) -> f64 {
 }
 
 /// Resets the process's peak resident memory (Linux), so that the next
-/// [`peak_mib`] reports the peak since.
+/// [`memory_mib`] reports the peak since.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

@@ -13,7 +13,6 @@
 
 mod pass;
 pub mod report;
-
 pub mod suggest;
 
 use std::collections::HashMap;
@@ -55,8 +54,8 @@ pub struct AccountEngage {
 pub struct EngageDay {
     pub day: Date,
     pub accounts: Vec<AccountEngage>,
-    /// Runs opened or closed by this pass (or that would be, when only
-    /// evaluated).
+    /// Account histories (one account's stage or segment runs) this pass
+    /// rewrote, or would rewrite when only evaluated.
     pub changes: usize,
 }
 

@@ -1,6 +1,6 @@
 //! What the Engage pages (`/segments`, `/journey`, `/cadence`) share: the
 //! period form (`?from=&as_of=&csm=`, read by the API's
-//! [`query`](crate::api::engage::query), so a CSM always gets their own
+//! [`query`], so a CSM always gets their own
 //! accounts), its checks (a bad date answers 400 with the form and the
 //! message), the report of the caller's query from the [`cache`], and the
 //! formats of compliance and of the overdue list, which a CSM's landing
