@@ -480,6 +480,12 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_is_self_co
         "/api/v1/survey_responses",
         "/api/v1/engagements/{id}",
         "/api/v1/auth/login",
+        "/api/v1/accounts/{id}/health",
+        "/api/v1/segments",
+        "/api/v1/journey",
+        "/api/v1/cadence",
+        "/api/v1/accounts/{id}/engage",
+        "/api/v1/accounts/{id}/engagements",
     ] {
         assert!(paths.contains_key(p), "missing {p}");
     }
