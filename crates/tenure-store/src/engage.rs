@@ -3,13 +3,13 @@
 //! and the engagement days that cadence reads. Which runs an account had
 //! is the application layer's decision; this module stores them.
 
-use futures_util::TryStreamExt;
 use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenure_core::model::utc_date;
 
-use crate::health::{get_day, get_opt_day};
+use crate::health::{get_day, get_opt_day, parse_day};
+use crate::scan::Bind;
 use crate::{Result, Store};
 
 /// What a run is about.
@@ -74,10 +74,7 @@ fn run_row(row: &AnyRow) -> Result<Run> {
 
 /// The UTC day of a timestamp column (microseconds since the epoch).
 fn day_of_micros_row(row: &AnyRow, i: usize) -> Result<Date> {
-    let micros: i64 = row.try_get(i)?;
-    let ts = jiff::Timestamp::from_microsecond(micros)
-        .map_err(|e| crate::health::decode(format!("bad engagement time: {e}")))?;
-    Ok(utc_date(ts))
+    Ok(utc_date(micros_time(row.try_get(i)?)?))
 }
 
 impl Store {
@@ -85,23 +82,34 @@ impl Store {
     /// `None`), by account, dimension and entry day: what a pass from
     /// `day` rewrites, and what a report from `day` reads.
     pub async fn engage_runs(&self, open_on: Option<Date>) -> Result<Vec<Run>> {
-        let query = match open_on {
-            None => sqlx::query(
+        let (sql, binds) = match open_on {
+            None => (
                 "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
                  ORDER BY account_id, dimension, entered_on",
+                Vec::new(),
             ),
-            Some(day) => sqlx::query(
+            Some(day) => (
                 "SELECT account_id, dimension, name, tier, entered_on, left_on FROM engage_runs \
                  WHERE left_on IS NULL OR left_on >= $1 \
                  ORDER BY account_id, dimension, entered_on",
-            )
-            .bind(day.to_string()),
+                vec![Bind::Text(day.to_string())],
+            ),
         };
-        let mut rows = query.fetch(&self.pool);
+        // Read through the scan path: the daily pass reads a run per
+        // account and dimension.
         let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            out.push(run_row(&row)?);
-        }
+        self.scan(sql, &binds, |row| {
+            out.push(Run {
+                account_id: row.text(0)?.to_string(),
+                dimension: Dimension::parse(row.text(1)?),
+                name: row.text(2)?.to_string(),
+                tier: row.opt_text(3)?.map(str::to_string),
+                entered_on: parse_day(row.text(4)?)?,
+                left_on: row.opt_text(5)?.map(parse_day).transpose()?,
+            });
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 
@@ -178,45 +186,54 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<Vec<(String, String, Date)>> {
-        let mut rows = sqlx::query(
+        self.engagement_scan(
             "SELECT account_id, kind, occurred_at FROM engagements \
              WHERE occurred_at >= $1 AND occurred_at < $2 \
              ORDER BY account_id, kind, occurred_at",
+            &[
+                Bind::Int(day_start_micros(from)),
+                Bind::Int(day_start_micros(tenure_core::model::add_days(to, 1))),
+            ],
         )
-        .bind(day_start_micros(from))
-        .bind(day_start_micros(tenure_core::model::add_days(to, 1)))
-        .fetch(&self.pool);
-        let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            out.push((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                day_of_micros_row(&row, 2)?,
-            ));
-        }
-        Ok(out)
+        .await
     }
 
     /// `(account_id, kind, UTC day)` of each account's latest engagement
     /// of each kind before `day`, sorted by account and kind: where
     /// cadence stands reads only these.
     pub async fn latest_engagement_days(&self, day: Date) -> Result<Vec<(String, String, Date)>> {
-        let mut rows = sqlx::query(
+        self.engagement_scan(
             "SELECT account_id, kind, MAX(occurred_at) FROM engagements \
              WHERE occurred_at < $1 GROUP BY account_id, kind ORDER BY account_id, kind",
+            &[Bind::Int(day_start_micros(day))],
         )
-        .bind(day_start_micros(day))
-        .fetch(&self.pool);
+        .await
+    }
+
+    /// `(account_id, kind, UTC day)` rows of an engagements query.
+    async fn engagement_scan(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+    ) -> Result<Vec<(String, String, Date)>> {
         let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
+        self.scan(sql, binds, |row| {
             out.push((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                day_of_micros_row(&row, 2)?,
+                row.text(0)?.to_string(),
+                row.text(1)?.to_string(),
+                utc_date(micros_time(row.int(2)?)?),
             ));
-        }
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
+}
+
+/// A timestamp column (microseconds since the epoch).
+fn micros_time(micros: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_microsecond(micros)
+        .map_err(|e| crate::health::decode(format!("bad engagement time: {e}")))
 }
 
 /// Microseconds since the epoch at the start of a UTC day.

@@ -180,7 +180,7 @@ pub(crate) fn decode(msg: String) -> StoreError {
     StoreError::Sql(sqlx::Error::Decode(msg.into()))
 }
 
-fn parse_day(s: &str) -> Result<Date> {
+pub(crate) fn parse_day(s: &str) -> Result<Date> {
     s.parse().map_err(|_| decode(format!("bad date {s:?}")))
 }
 

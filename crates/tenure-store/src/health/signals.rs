@@ -473,15 +473,17 @@ impl Store {
     /// The first day each account paid: the earliest start of its
     /// subscriptions with MRR above zero.
     pub async fn first_paid_days(&self) -> Result<Vec<(String, Date)>> {
-        let mut rows = sqlx::query(
+        let mut out = Vec::new();
+        self.scan(
             "SELECT account_id, MIN(start_date) FROM subscriptions WHERE mrr_minor > 0 \
              GROUP BY account_id",
+            &[],
+            |row| {
+                out.push((row.text(0)?.to_string(), super::parse_day(row.text(1)?)?));
+                Ok(())
+            },
         )
-        .fetch(&self.pool);
-        let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            out.push((row.try_get(0)?, get_day(&row, 1)?));
-        }
+        .await?;
         Ok(out)
     }
 
