@@ -19,7 +19,6 @@ use tenure_store::health::DataFingerprint;
 
 use crate::Result;
 use crate::clock::today;
-use crate::health::{Quiet, recompute};
 
 /// Scores are refreshed at least this often even without new data.
 pub const MAX_AGE: Duration = Duration::from_secs(3600);
@@ -52,8 +51,8 @@ impl JobState {
     }
 }
 
-/// One pass: recomputes today's snapshots, then today's stages and
-/// segments ([`crate::engage::run_day`]), if needed; returns how many
+/// One pass: today's snapshots, then today's stages and segments from the
+/// same load of the signals ([`crate::engage::daily`]), if needed; returns how many
 /// snapshots were written, or `None` when nothing had changed.
 pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
     let fingerprint = store.data_fingerprint().await?;
@@ -63,9 +62,8 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     }
     // The fingerprint was read before scoring, so data arriving during the
     // pass changes it and triggers the next pass.
-    let written = recompute(store, config, day, day, &Quiet).await?;
-    // Stages and segments read today's scores: decided after them.
-    crate::engage::run_day(store, config, day).await?;
+    // Today's scores, then stages and segments from the same load.
+    let written = crate::engage::daily(store, config, day).await?.snapshots;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))
 }

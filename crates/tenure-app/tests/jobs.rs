@@ -84,3 +84,91 @@ async fn a_pass_is_fresh_for_the_same_data_on_the_same_day_for_an_hour() {
     let later = now + MAX_AGE + Duration::from_secs(1);
     assert!(!state.is_fresh(&fingerprint, today(), later), "an hour on");
 }
+
+/// The job's one-load pass writes the same snapshots and runs as a health
+/// recompute followed by the Engage pass, day after day: paying accounts
+/// of several sizes with usage, a trial, a churned account and one with an
+/// override.
+#[tokio::test]
+async fn the_daily_pass_equals_a_recompute_then_the_engage_pass() {
+    use tenure_app::engage::{daily, run_day};
+    use tenure_app::health::{OverrideRequest, Quiet, recompute, set_override};
+    use tenure_store::Store;
+
+    async fn portfolio(store: &Store) {
+        let add = |r: Record| async move { store.create_record(&r, &Scope::All).await.unwrap() };
+        for (i, mrr) in [100_i64, 400, 2_000, 9_000, 300].into_iter().enumerate() {
+            let id = format!("a{i}");
+            add(Record::Account(Account::bare(&id))).await;
+            let sub = Subscription {
+                id: format!("s{i}"),
+                account_id: id.clone(),
+                mrr: Money::new(mrr * 100, Currency::USD),
+                plan: None,
+                seats: Some(5),
+                start_date: add_days(today(), -200 + 30 * i as i32),
+                end_date: (i == 4).then(|| add_days(today(), -20)),
+                renewal_date: Some(add_days(today(), 10 + 20 * i as i32)),
+            };
+            add(Record::Subscription(sub)).await;
+            for d in 0..40 {
+                let e = tenure_core::model::Event {
+                    timestamp: jiff::Timestamp::now()
+                        .checked_sub(jiff::SignedDuration::from_hours(24 * d * (i as i64 + 1)))
+                        .unwrap(),
+                    account_id: id.clone(),
+                    user_id: format!("u{}", d % 3),
+                    event: "login".into(),
+                    properties: None,
+                    message_id: None,
+                };
+                add(Record::Event(e)).await;
+            }
+        }
+        let mut trial = Account::bare("trial");
+        trial.trial_start = Some(add_days(today(), -10));
+        trial.trial_end = Some(add_days(today(), 4));
+        add(Record::Account(trial)).await;
+    }
+
+    let config = Config::default();
+    let (two, one) = (test_db().await, test_db().await);
+    for db in [&two, &one] {
+        portfolio(&db.store).await;
+        let req = OverrideRequest {
+            account_id: "a1".into(),
+            score: 15.0,
+            reason: "Champion left".into(),
+            until: add_days(today(), 30),
+            author: "lead@example.com".into(),
+        };
+        set_override(&db.store, &config, &req, today(), 0)
+            .await
+            .unwrap();
+    }
+    for back in (0..=35).rev() {
+        let day = add_days(today(), -back);
+        recompute(&two.store, &config, day, day, &Quiet)
+            .await
+            .unwrap();
+        run_day(&two.store, &config, day).await.unwrap();
+        daily(&one.store, &config, day).await.unwrap();
+    }
+    let (from, to) = (add_days(today(), -35), today());
+    let scores = |s: Vec<(String, jiff::civil::Date, Option<f64>)>| {
+        let mut s: Vec<String> = s
+            .into_iter()
+            .map(|(a, d, x)| format!("{a} {d} {x:?}"))
+            .collect();
+        s.sort();
+        s
+    };
+    let a = scores(two.store.snapshot_scores(from, to).await.unwrap());
+    let b = scores(one.store.snapshot_scores(from, to).await.unwrap());
+    assert!(a.len() > 36 * 4, "{}", a.len());
+    assert_eq!(a, b);
+    assert_eq!(
+        two.store.engage_runs(None).await.unwrap(),
+        one.store.engage_runs(None).await.unwrap()
+    );
+}

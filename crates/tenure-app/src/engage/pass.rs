@@ -18,10 +18,11 @@ use tenure_core::model::{add_days, date_from_day, day_number};
 use tenure_core::rules::Facts;
 use tenure_store::Store;
 use tenure_store::engage::{Dimension, Run, RunsFrom};
-use tenure_store::health::{Shard, SignalsRequest};
+use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
 
 use super::{AccountEngage, EngageDay};
-use crate::health::recompute::par_map;
+use crate::clock::now_micros;
+use crate::health::recompute::{par_map, snapshot_of};
 use crate::health::score::{Loaded, stored_scores};
 use crate::health::{Progress, check_rates, overrides_by_account, score_signals};
 use crate::{Error, Result};
@@ -32,6 +33,16 @@ type Key = (String, Option<String>);
 /// Signals of this many account-days are held at once (about what a
 /// recompute holds); longer ranges are loaded in parts.
 const ACCOUNT_DAYS: usize = 5_000_000;
+
+/// What a pass writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Write {
+    /// The stage and segment runs it rebuilt.
+    pub runs: bool,
+    /// Each day's health snapshots, from the scores the facts read (the
+    /// daily job's one load of the signals).
+    pub snapshots: bool,
+}
 
 /// How a stage is recorded.
 fn stage_key(engage: &EngageConfig, s: usize) -> Key {
@@ -61,15 +72,15 @@ struct Decided {
 }
 
 /// Passes over `from..=to` (in order): decides every account's stage and
-/// segment each day, and when `record`, replaces the runs recorded from
-/// `from` on with those rebuilt. Returns the last day, with each account's
+/// segment each day, and as `write` says, replaces the runs recorded from
+/// `from` on with those rebuilt and stores each day's health snapshots. Returns the last day, with each account's
 /// entry days and cadence.
 pub(super) async fn pass(
     store: &Store,
     config: &Config,
     from: Date,
     to: Date,
-    record: bool,
+    write: Write,
     progress: &dyn Progress,
 ) -> Result<EngageDay> {
     if to < from {
@@ -87,8 +98,18 @@ pub(super) async fn pass(
             day: to,
             accounts: Vec::new(),
             changes: 0,
+            snapshots: 0,
         });
     }
+    if write.snapshots {
+        store
+            .save_scorecards(
+                &StoredScorecard::all_of(&model, &config.health),
+                now_micros(),
+            )
+            .await?;
+    }
+    let mut snapshots_written = 0;
     let track_payments = store.payments_tracked().await?;
     let overrides = overrides_by_account(store).await?;
     // Facts read the 30-day change only: the scores 30 to 33 days back.
@@ -159,7 +180,7 @@ pub(super) async fn pass(
         for (d, &day) in part.iter().enumerate() {
             // Facts need every account's MRR for the ARR percentiles, so
             // they are gathered first and the rules decided after.
-            let mut decided = par_map(&accounts, 0, 500, &|i, account| {
+            let scored_facts = par_map(&accounts, 0, 500, &|i, account| {
                 let signals = loaded.signals(d, i);
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
                 let scored = score_signals(&model, &signals, account, ov);
@@ -169,7 +190,12 @@ pub(super) async fn pass(
                     scored.score.score,
                 )
                 .d30;
-                facts(
+                let snapshot = if write.snapshots {
+                    snapshot_of(account, &scored, day)
+                } else {
+                    None
+                };
+                let f = facts(
                     slots,
                     FactInputs {
                         account,
@@ -179,8 +205,15 @@ pub(super) async fn pass(
                         first_mrr: first_mrr.get(&account.id).copied(),
                         arr_percentile: None,
                     },
-                )
+                );
+                (f, snapshot)
             });
+            let (mut decided, snapshots): (Vec<Facts>, Vec<Option<Snapshot>>) =
+                scored_facts.into_iter().unzip();
+            if write.snapshots {
+                let day_snapshots: Vec<Snapshot> = snapshots.into_iter().flatten().collect();
+                snapshots_written += store.write_snapshots(&day_snapshots, now_micros()).await?;
+            }
             let pct = arr_percentiles(&decided.iter().map(|f| f.mrr).collect::<Vec<_>>());
             for (f, p) in decided.iter_mut().zip(pct) {
                 f.arr_percentile = p;
@@ -293,12 +326,13 @@ pub(super) async fn pass(
             }
         }
     }
-    if record && !changed.is_empty() {
+    if write.runs && !changed.is_empty() {
         store.replace_engage_runs(from, &changed).await?;
     }
     Ok(EngageDay {
         day: to,
         accounts: out,
         changes: changed.len(),
+        snapshots: snapshots_written,
     })
 }

@@ -9,7 +9,7 @@ use tenure_core::model::{Account, date_from_day, day_number};
 use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
 
-use super::score::{Loaded, score_signals};
+use super::score::{Loaded, Scored, score_signals};
 use super::{check_rates, overrides_by_account, shard_size};
 use crate::Result;
 use crate::clock::now_micros;
@@ -93,15 +93,7 @@ pub async fn recompute(
                 if ov.is_empty() && !account.is_customer_on(signals.mrr, *day) {
                     return None;
                 }
-                let scored = score_signals(&model, &signals, account, ov);
-                if !account.is_customer_on(scored.mrr, *day) && scored.override_row.is_none() {
-                    return None;
-                }
-                Some(Snapshot::of(
-                    &account.id,
-                    &scored.score,
-                    scored.override_id(),
-                ))
+                snapshot_of(account, &score_signals(&model, &signals, account, ov), *day)
             };
             for (c, part) in shard.accounts.chunks(SCORE_PART).enumerate() {
                 batch.extend(
@@ -118,6 +110,13 @@ pub async fn recompute(
     }
     writer.send(batch).await?;
     writer.finish().await
+}
+
+/// The snapshot an account's score gives on `day`: customers (paying or
+/// in trial) and accounts with an override that applies have one.
+pub(crate) fn snapshot_of(account: &Account, scored: &Scored, day: Date) -> Option<Snapshot> {
+    (account.is_customer_on(scored.mrr, day) || scored.override_row.is_some())
+        .then(|| Snapshot::of(&account.id, &scored.score, scored.override_id()))
 }
 
 /// `f(first + i, item)` for every item, in order, on one thread per core
