@@ -51,6 +51,7 @@ pub trait ScanRow {
     fn int(&self, i: usize) -> Result<i64>;
     fn opt_text(&self, i: usize) -> Result<Option<&str>>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    fn opt_real(&self, i: usize) -> Result<Option<f64>>;
 }
 
 impl ScanRow for AnyRow {
@@ -64,6 +65,9 @@ impl ScanRow for AnyRow {
         Ok(self.try_get(i)?)
     }
     fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
         Ok(self.try_get(i)?)
     }
 }
@@ -88,6 +92,16 @@ impl ScanRow for rusqlite::Row<'_> {
         self.get_ref(i)
             .and_then(|v| v.as_i64_or_null().map_err(Into::into))
             .map_err(StoreError::from)
+    }
+    fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(StoreError::from)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Real(x) => Ok(Some(x)),
+            // A REAL column may hold a whole number as an integer.
+            ValueRef::Integer(n) => Ok(Some(n as f64)),
+            _ => Err(crate::health::decode(format!("column {i} is not a number"))),
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use futures_util::TryStreamExt;
 use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -13,6 +12,7 @@ use tenure_core::model::{date_from_day, day_number};
 
 use super::{decode, get_day, get_opt_day};
 use crate::bulk::{numbered_placeholders, push_value_tuples};
+use crate::scan::Bind;
 use crate::{Result, Store};
 
 /// A stored daily score.
@@ -298,16 +298,20 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<Vec<(String, Date, Option<f64>)>> {
-        let mut rows = sqlx::query(
-            "SELECT account_id, day, score FROM health_snapshots WHERE day >= $1 AND day <= $2",
-        )
-        .bind(from.to_string())
-        .bind(to.to_string())
-        .fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            out.push((row.try_get(0)?, get_day(&row, 1)?, row.try_get(2)?));
-        }
+        self.scan(
+            "SELECT account_id, day, score FROM health_snapshots WHERE day >= $1 AND day <= $2",
+            &[Bind::Text(from.to_string()), Bind::Text(to.to_string())],
+            |row| {
+                out.push((
+                    row.text(0)?.to_string(),
+                    super::parse_day(row.text(1)?)?,
+                    row.opt_real(2)?,
+                ));
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 
