@@ -137,12 +137,13 @@ async fn cadence(
     if policies.is_empty() {
         return Ok(());
     }
-    let mut done: HashMap<(String, String), Vec<Date>> = HashMap::new();
+    // Each account's latest engagement of each kind, looked up by id.
+    let mut done: HashMap<String, Vec<(String, Date)>> = HashMap::new();
     for (account, kind, d) in store
         .latest_engagement_days(tenure_core::model::add_days(day, 1))
         .await?
     {
-        done.entry((account, kind)).or_default().push(d);
+        done.entry(account).or_default().push((kind, d));
     }
     for a in accounts {
         // Policies apply to accounts with both a stage and a segment.
@@ -150,12 +151,18 @@ async fn cadence(
             continue;
         };
         let since = x.max(y);
+        let latest = done
+            .get(a.account.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
         for (i, p) in policies.iter().enumerate() {
             if p.applies(a.tier, a.stage) {
-                let key = (a.account.id.clone(), p.kind.clone());
-                let list = done.get(&key).map_or(&[][..], Vec::as_slice);
+                let last: Vec<Date> = latest
+                    .iter()
+                    .filter(|(k, _)| *k == p.kind)
+                    .map(|(_, d)| *d)
+                    .collect();
                 a.cadence
-                    .push((i, standing(p.every_days, since, list, day)));
+                    .push((i, standing(p.every_days, since, &last, day)));
             }
         }
     }

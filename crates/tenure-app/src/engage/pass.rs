@@ -280,20 +280,8 @@ pub(super) async fn pass(
     }
 
     let mut changed = Vec::new();
-    let mut out = Vec::with_capacity(accounts.len());
-    for (i, (account, x)) in accounts.iter().zip(last).enumerate() {
-        let open = |runs: &[Span<Key>]| runs.last().filter(|r| r.left.is_none()).map(|r| r.entered);
-        out.push(AccountEngage {
-            account: account.clone(),
-            facts: x.facts,
-            stage: x.stage,
-            segment: x.segment,
-            tier: x.segment.map(|s| engage.segments.0[s].tier),
-            stage_since: open(&stages[i]),
-            segment_since: open(&segments[i]),
-            cadence: Vec::new(),
-            errors: x.errors,
-        });
+    let mut out: Vec<AccountEngage> = Vec::with_capacity(accounts.len());
+    for (i, (account, x)) in accounts.into_iter().zip(last).enumerate() {
         for (d, runs) in [
             (Dimension::Stage, &stages[i]),
             (Dimension::Segment, &segments[i]),
@@ -325,6 +313,18 @@ pub(super) async fn pass(
                 });
             }
         }
+        let open = |runs: &[Span<Key>]| runs.last().filter(|r| r.left.is_none()).map(|r| r.entered);
+        out.push(AccountEngage {
+            stage_since: open(&stages[i]),
+            segment_since: open(&segments[i]),
+            account,
+            facts: x.facts,
+            stage: x.stage,
+            segment: x.segment,
+            tier: x.segment.map(|s| engage.segments.0[s].tier),
+            cadence: Vec::new(),
+            errors: x.errors,
+        });
     }
     if write.runs && !changed.is_empty() {
         store.replace_engage_runs(from, &changed).await?;
