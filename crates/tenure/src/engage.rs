@@ -312,36 +312,28 @@ pub async fn log(db: &str, config_path: &Path, command: EngagementsCommand) -> R
     .map_err(|problems| {
         let lines: Vec<String> = problems
             .iter()
-            .map(|p| format!("--{}: {}", field_flag(p.field), p.message))
+            .map(|p| format!("--{}: {}", p.field.name(), p.message))
             .collect();
         BadInput(lines.join("\n"))
     })?;
     let store = open_store(db).await?;
-    let engagement = tenure_core::model::Engagement {
-        id: format!("eng_{}", tenure_server::auth::random_token(12)),
-        account_id: args.account.clone(),
-        occurred_at: tenure_core::engage::occurred_at(checked.day, today, jiff::Timestamp::now()),
-        kind: checked.kind.clone(),
-        csm_email: args.csm,
-        notes: checked.notes,
-    };
+    let said = format!(
+        "logged a {} with {} on {}",
+        checked.kind, args.account, checked.day
+    );
+    let engagement = checked.record(
+        format!("eng_{}", tenure_server::auth::random_token(12)),
+        &args.account,
+        args.csm,
+        today,
+        jiff::Timestamp::now(),
+    );
     store
         .create_record(
             &tenure_store::rows::Record::Engagement(engagement),
             &tenure_store::api::Scope::All,
         )
         .await?;
-    eprintln!(
-        "logged a {} with {} on {}",
-        checked.kind, args.account, checked.day
-    );
+    eprintln!("{said}");
     Ok(())
-}
-
-fn field_flag(f: tenure_core::engage::EngagementField) -> &'static str {
-    match f {
-        tenure_core::engage::EngagementField::Kind => "kind",
-        tenure_core::engage::EngagementField::Date => "date",
-        tenure_core::engage::EngagementField::Notes => "notes",
-    }
 }

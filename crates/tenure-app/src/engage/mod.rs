@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use tenure_core::config::Config;
-use tenure_core::engage::cadence::{Standing, standing};
+use tenure_core::engage::cadence::{Standing, standings};
 use tenure_core::engage::period::median;
 use tenure_core::model::Account;
 use tenure_core::rules::Facts;
@@ -47,6 +47,13 @@ pub struct AccountEngage {
     pub cadence: Vec<(usize, Standing)>,
     /// Rules that could not be decided on this account, in words.
     pub errors: Vec<String>,
+}
+
+impl AccountEngage {
+    /// 12 × MRR on the day, in the reporting currency.
+    pub fn arr(&self) -> f64 {
+        self.facts.mrr * 12.0
+    }
 }
 
 /// Every account on one day.
@@ -150,21 +157,10 @@ async fn cadence(
         let (Some(x), Some(y)) = (a.stage_since, a.segment_since) else {
             continue;
         };
-        let since = x.max(y);
         let latest = done
             .get(a.account.id.as_str())
             .map_or(&[][..], Vec::as_slice);
-        for (i, p) in policies.iter().enumerate() {
-            if p.applies(a.tier, a.stage) {
-                let last: Vec<Date> = latest
-                    .iter()
-                    .filter(|(k, _)| *k == p.kind)
-                    .map(|(_, d)| *d)
-                    .collect();
-                a.cadence
-                    .push((i, standing(p.every_days, since, &last, day)));
-            }
-        }
+        a.cadence = standings(policies, a.tier, a.stage, x.max(y), latest, day);
     }
     Ok(())
 }
@@ -199,7 +195,7 @@ pub fn segment_rows(config: &Config, day: &EngageDay) -> Vec<SegmentRow> {
                 tier: e.tiers[s.tier].name.clone(),
                 persona: s.persona.clone(),
                 accounts: members.len(),
-                arr: members.iter().map(|a| a.facts.mrr * 12.0).sum(),
+                arr: members.iter().map(|a| a.arr()).sum(),
                 mean_health: tenure_core::health::mean_score(
                     members.iter().map(|a| a.facts.health),
                 ),
@@ -247,7 +243,7 @@ pub fn stage_rows(config: &Config, day: &EngageDay) -> Vec<StageRow> {
                 name: s.name.clone(),
                 target_days: s.target_days,
                 accounts: members.len(),
-                arr: members.iter().map(|a| a.facts.mrr * 12.0).sum(),
+                arr: members.iter().map(|a| a.arr()).sum(),
                 over_target: s
                     .target_days
                     .map_or(0, |t| days.iter().filter(|d| **d > t as i32).count()),
@@ -290,7 +286,7 @@ pub fn overdue(config: &Config, day: &EngageDay) -> Vec<Overdue> {
                     account_id: a.account.id.clone(),
                     account_name: a.account.name.clone(),
                     csm_email: a.account.csm_email.clone(),
-                    arr: a.facts.mrr * 12.0,
+                    arr: a.arr(),
                     segment: a.segment.map(|i| e.segments.0[i].name.clone()),
                     stage: a.stage.map(|i| e.journey.0[i].name.clone()),
                     kind: e.cadence[*p].kind.clone(),
@@ -357,17 +353,9 @@ pub async fn account_status(
     };
     let since = *x.max(y);
     let done = store.account_engagement_days(account_id).await?;
-    for p in e.cadence.iter().filter(|p| p.applies(tier, stage)) {
-        let days: Vec<Date> = done
-            .iter()
-            .filter(|(k, _)| *k == p.kind)
-            .map(|(_, d)| *d)
-            .collect();
-        out.cadence.push((
-            p.kind.clone(),
-            p.every_days,
-            standing(p.every_days, since, &days, day),
-        ));
-    }
+    out.cadence = standings(&e.cadence, tier, stage, since, &done, day)
+        .into_iter()
+        .map(|(p, s)| (e.cadence[p].kind.clone(), e.cadence[p].every_days, s))
+        .collect();
     Ok(out)
 }

@@ -222,42 +222,36 @@ pub(super) async fn pass(
             let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|i, f: &Facts| {
                 let mut f = f.clone();
                 let mut errors = Vec::new();
-                let current = stage_runs[i]
-                    .last()
-                    .filter(|r| r.left.is_none())
-                    .and_then(|r| engage.journey.index(&r.value.0));
+                let open_stage = stage_runs[i].last().filter(|r| r.left.is_none());
+                let current = open_stage.and_then(|r| engage.journey.index(&r.value.0));
                 let of = engage.journey.stage_of(&f, current);
                 for (k, e) in &of.errors {
                     errors.push(format!("stage {:?}: {e}", engage.journey.0[*k].name));
                 }
                 // A move waits until the account has settled in its stage;
                 // a move into a lost stage does not.
-                let stage = match (stage_runs[i].last(), of.stage) {
-                    (Some(run), Some(s))
+                let stage = match of.stage {
+                    Some(s)
                         if !engage.journey.0[s].lost
-                            && held(Some(run), Some(&stage_key(engage, s)), day, settle) =>
+                            && held(open_stage, Some(&stage_key(engage, s)), day, settle) =>
                     {
-                        engage.journey.index(&run.value.0).or(of.stage)
+                        current.or(of.stage)
                     }
-                    _ => of.stage,
+                    s => s,
                 };
                 f.stage = stage.map(|s| engage.journey.0[s].name.clone());
                 let of = engage.segments.segment_of(&f);
                 for (k, e) in &of.errors {
                     errors.push(format!("segment {:?}: {e}", engage.segments.0[*k].name));
                 }
-                let segment = match (segment_runs[i].last(), of.segment) {
-                    (Some(run), Some(s))
-                        if held(Some(run), Some(&segment_key(engage, s)), day, settle) =>
-                    {
-                        engage
-                            .segments
-                            .0
-                            .iter()
-                            .position(|x| x.name == run.value.0)
+                let open_segment = segment_runs[i].last();
+                let segment = match of.segment {
+                    Some(s) if held(open_segment, Some(&segment_key(engage, s)), day, settle) => {
+                        open_segment
+                            .and_then(|r| engage.segments.index(&r.value.0))
                             .or(of.segment)
                     }
-                    _ => of.segment,
+                    s => s,
                 };
                 Decided {
                     facts: f,

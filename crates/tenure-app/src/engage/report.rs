@@ -16,8 +16,8 @@ use tenure_store::Store;
 use tenure_store::engage::Dimension;
 
 use super::{
-    AccountEngage, EngageDay, Overdue, SegmentRow, StageRow, days_in_stage, evaluate, overdue,
-    segment_rows, stage_rows,
+    EngageDay, Overdue, SegmentRow, StageRow, days_in_stage, evaluate, overdue, segment_rows,
+    stage_rows,
 };
 use crate::{Error, Result};
 
@@ -413,7 +413,7 @@ fn friction(config: &Config, day: &EngageDay) -> (Vec<Friction>, Vec<Stuck>) {
         let days = days_in_stage(a, day.day).unwrap_or(0);
         if days > i64::from(target) {
             f.over_target += 1;
-            f.arr_over_target += arr(a);
+            f.arr_over_target += a.arr();
             stuck.push(Stuck {
                 account_id: a.account.id.clone(),
                 account_name: a.account.name.clone(),
@@ -422,7 +422,7 @@ fn friction(config: &Config, day: &EngageDay) -> (Vec<Friction>, Vec<Stuck>) {
                 segment,
                 days_in_stage: days,
                 target_days: target,
-                arr: arr(a),
+                arr: a.arr(),
             });
         }
     }
@@ -450,8 +450,4 @@ pub fn policy_label(config: &Config, policy: usize) -> String {
         p.kind,
         p.every_days
     )
-}
-
-fn arr(a: &AccountEngage) -> f64 {
-    a.facts.mrr * 12.0
 }

@@ -59,6 +59,33 @@ pub fn standing(every_days: u32, since: Date, done: &[Date], day: Date) -> Stand
     }
 }
 
+/// Where each policy that applies to an account of `tier` in `stage`
+/// stands on `day`, for an account that came under them on `since`, given
+/// its engagements as `(kind, day)` (any order; only days up to `day`
+/// count): `(policy index, standing)`.
+pub fn standings(
+    policies: &[Policy],
+    tier: Option<usize>,
+    stage: Option<usize>,
+    since: Date,
+    done: &[(String, Date)],
+    day: Date,
+) -> Vec<(usize, Standing)> {
+    policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.applies(tier, stage))
+        .map(|(i, p)| {
+            let days: Vec<Date> = done
+                .iter()
+                .filter(|(k, _)| *k == p.kind)
+                .map(|(_, d)| *d)
+                .collect();
+            (i, standing(p.every_days, since, &days, day))
+        })
+        .collect()
+}
+
 /// Days on time, out of the days a policy applied, over a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Compliance {
@@ -138,6 +165,67 @@ mod tests {
 
     fn dates(list: &[&str]) -> Vec<Date> {
         list.iter().map(|s| d(s)).collect()
+    }
+
+    #[test]
+    fn standings_cover_the_policies_that_apply_each_from_its_kind() {
+        let policy = |tier, stage, kind: &str, every_days| Policy {
+            tier,
+            stage,
+            kind: kind.into(),
+            every_days,
+        };
+        let policies = [
+            policy(0, Some(1), "qbr", 60),
+            policy(0, None, "call", 10),
+            policy(1, None, "email", 30),
+        ];
+        let done = vec![
+            ("call".to_string(), d("2025-03-05")),
+            ("qbr".to_string(), d("2025-04-20")),
+            ("call".to_string(), d("2025-02-01")),
+        ];
+        let got = standings(
+            &policies,
+            Some(0),
+            Some(1),
+            d("2025-01-01"),
+            &done,
+            d("2025-03-20"),
+        );
+        // The QBR of 04-20 is after the day: due 60 days after 01-01.
+        assert_eq!(
+            got,
+            [
+                (
+                    0,
+                    Standing {
+                        last_done: None,
+                        due: d("2025-03-02"),
+                        overdue_days: 18
+                    }
+                ),
+                (
+                    1,
+                    Standing {
+                        last_done: Some(d("2025-03-05")),
+                        due: d("2025-03-15"),
+                        overdue_days: 5
+                    }
+                ),
+            ]
+        );
+        assert!(
+            standings(
+                &policies,
+                None,
+                Some(1),
+                d("2025-01-01"),
+                &done,
+                d("2025-03-20")
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::model::add_days;
+use crate::model::{Engagement, add_days};
 
 /// The longest notes kept with an engagement, in characters.
 pub const MAX_NOTES_CHARS: usize = 4000;
@@ -15,6 +15,17 @@ pub enum EngagementField {
     Kind,
     Date,
     Notes,
+}
+
+impl EngagementField {
+    /// The field's name as the API, the CLI's flags and the form use it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngagementField::Kind => "kind",
+            EngagementField::Date => "date",
+            EngagementField::Notes => "notes",
+        }
+    }
 }
 
 /// One problem with an engagement to log.
@@ -32,6 +43,28 @@ pub struct CheckedEngagement {
     pub day: Date,
     /// Trimmed; `None` when empty.
     pub notes: Option<String>,
+}
+
+impl CheckedEngagement {
+    /// The engagement to store: `id`, with `account_id`, logged on `today`
+    /// at `now` (see [`occurred_at`]) by `csm_email`.
+    pub fn record(
+        self,
+        id: String,
+        account_id: &str,
+        csm_email: Option<String>,
+        today: Date,
+        now: Timestamp,
+    ) -> Engagement {
+        Engagement {
+            id,
+            account_id: account_id.to_string(),
+            occurred_at: occurred_at(self.day, today, now),
+            kind: self.kind,
+            csm_email,
+            notes: self.notes,
+        }
+    }
 }
 
 /// Checks an engagement logged on `today`: a configured kind, a day

@@ -52,6 +52,11 @@ impl Segments {
         }
         out
     }
+
+    /// The index of the segment called `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|s| s.name == name)
+    }
 }
 
 #[cfg(test)]

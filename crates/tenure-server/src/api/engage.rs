@@ -17,8 +17,8 @@ use tenure_app::clock::today;
 use tenure_app::engage::report::{ComplianceRow, Report, ReportQuery, report};
 use tenure_app::engage::{AccountStatus, Overdue, account_status};
 use tenure_core::engage::cadence::Compliance;
-use tenure_core::engage::{EngagementField, check_engagement, occurred_at};
-use tenure_core::model::{self, Engagement, add_days};
+use tenure_core::engage::check_engagement;
+use tenure_core::model::{self, add_days};
 use tenure_store::api::Scope;
 use tenure_store::rows::Record;
 use utoipa::{IntoParams, ToSchema};
@@ -26,7 +26,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::engagements::EngagementOut;
+use crate::api::crud::Resource;
+use crate::api::engagements::{EngagementOut, Engagements};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::health::visible;
 use crate::auth::{Principal, random_token};
@@ -613,14 +614,7 @@ pub async fn log_engagement(
         AppError::invalid(
             problems
                 .iter()
-                .map(|p| {
-                    let field = match p.field {
-                        EngagementField::Kind => "kind",
-                        EngagementField::Date => "date",
-                        EngagementField::Notes => "notes",
-                    };
-                    format!("{field}: {}", p.message)
-                })
+                .map(|p| format!("{}: {}", p.field.name(), p.message))
                 .collect::<Vec<_>>()
                 .join("; "),
         )
@@ -630,30 +624,17 @@ pub async fn log_engagement(
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .or_else(|| p.email.clone());
-    let e = Engagement {
-        id: format!("eng_{}", random_token(12)),
-        account_id: id,
-        occurred_at: occurred_at(checked.day, today, jiff::Timestamp::now()),
-        kind: checked.kind,
+    let rec = Record::Engagement(checked.record(
+        format!("eng_{}", random_token(12)),
+        &id,
         csm_email,
-        notes: checked.notes,
-    };
-    state
-        .store
-        .create_record(&Record::Engagement(e.clone()), &p.scope())
-        .await?;
+        today,
+        jiff::Timestamp::now(),
+    ));
+    state.store.create_record(&rec, &p.scope()).await?;
     state.web.cache.invalidate();
-    Ok((
-        StatusCode::CREATED,
-        Json(EngagementOut {
-            id: e.id,
-            account_id: e.account_id,
-            kind: e.kind,
-            occurred_at: e.occurred_at.to_string(),
-            csm_email: e.csm_email,
-            notes: e.notes,
-        }),
-    ))
+    let out = Engagements::to_out(rec).ok_or_else(|| AppError::not_found("record"))?;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// This group's routes.

@@ -457,14 +457,13 @@ pub fn check_engagement(
         today,
     );
     match checked {
-        Ok(c) if date.is_some() => Ok(Engagement {
-            id: format!("eng_{}", random_token(12)),
-            account_id: account_id.to_string(),
-            occurred_at: tenure_core::engage::occurred_at(c.day, today, Timestamp::now()),
-            kind: c.kind,
+        Ok(c) if date.is_some() => Ok(c.record(
+            format!("eng_{}", random_token(12)),
+            account_id,
             csm_email,
-            notes: c.notes,
-        }),
+            today,
+            Timestamp::now(),
+        )),
         Ok(_) => Err(err),
         Err(problems) => {
             for p in problems {
