@@ -132,8 +132,8 @@ pub async fn assign(store: &Store, config: &Config, day: Date) -> Result<Vec<Acc
 }
 
 /// Where each required engagement stands on `day`: an account comes under
-/// a policy on the later of the days it entered its stage and its segment
-/// (policies apply to accounts with both).
+/// a policy when it entered its segment and, for a policy naming a stage,
+/// that stage ([`tenure_core::engage::cadence::Policy::since`]).
 async fn cadence(
     store: &Store,
     config: &Config,
@@ -153,14 +153,16 @@ async fn cadence(
         done.entry(account).or_default().push((kind, d));
     }
     for a in accounts {
-        // Policies apply to accounts with both a stage and a segment.
-        let (Some(x), Some(y)) = (a.stage_since, a.segment_since) else {
-            continue;
-        };
         let latest = done
             .get(a.account.id.as_str())
             .map_or(&[][..], Vec::as_slice);
-        a.cadence = standings(policies, a.tier, a.stage, x.max(y), latest, day);
+        a.cadence = standings(
+            policies,
+            (a.tier, a.stage),
+            (a.stage_since, a.segment_since),
+            latest,
+            day,
+        );
     }
     Ok(())
 }
@@ -348,12 +350,15 @@ pub async fn account_status(
         .segment
         .as_ref()
         .and_then(|(_, t, _)| e.tiers.iter().position(|x| &x.name == t));
-    let (Some((_, x)), Some((_, _, y))) = (&out.stage, &out.segment) else {
+    if out.segment.is_none() {
         return Ok(out);
-    };
-    let since = *x.max(y);
+    }
+    let entered = (
+        out.stage.as_ref().map(|s| s.1),
+        out.segment.as_ref().map(|s| s.2),
+    );
     let done = store.account_engagement_days(account_id).await?;
-    out.cadence = standings(&e.cadence, tier, stage, since, &done, day)
+    out.cadence = standings(&e.cadence, (tier, stage), entered, &done, day)
         .into_iter()
         .map(|(p, s)| (e.cadence[p].kind.clone(), e.cadence[p].every_days, s))
         .collect();

@@ -5,8 +5,9 @@
 //! kind K at least every N days". On a day, a policy that applies to an
 //! account is **due** N days after the latest engagement of that kind on
 //! or before the day, or, when there is none, N days after the account
-//! came under the policy (entered the tier and stage): nobody is overdue
-//! on their first day. Past the due day, it is **overdue** by the days
+//! came under the policy ([`Policy::since`]: it entered the tier's segment
+//! and, for a policy naming a stage, that stage): nobody is overdue on
+//! their first day. Past the due day, it is **overdue** by the days
 //! since. **Compliance** over a period is the share of the days the
 //! policy applied on which it was not overdue.
 
@@ -31,6 +32,17 @@ impl Policy {
     /// Whether the policy applies to an account of `tier` in `stage`.
     pub fn applies(&self, tier: Option<usize>, stage: Option<usize>) -> bool {
         tier == Some(self.tier) && self.stage.is_none_or(|s| stage == Some(s))
+    }
+
+    /// The day an account came under the policy, given the days it entered
+    /// its stage and its segment: the later of the two for a policy naming
+    /// a stage, the segment's for a policy of every stage (moving stage
+    /// does not restart it). `None` when it lacks what the policy needs.
+    pub fn since(&self, stage_since: Option<Date>, segment_since: Option<Date>) -> Option<Date> {
+        match self.stage {
+            Some(_) => Some(stage_since?.max(segment_since?)),
+            None => segment_since,
+        }
     }
 }
 
@@ -60,14 +72,14 @@ pub fn standing(every_days: u32, since: Date, done: &[Date], day: Date) -> Stand
 }
 
 /// Where each policy that applies to an account of `tier` in `stage`
-/// stands on `day`, for an account that came under them on `since`, given
-/// its engagements as `(kind, day)` (any order; only days up to `day`
-/// count): `(policy index, standing)`.
+/// stands on `day`, for an account that entered its stage on
+/// `stage_since` and its segment on `segment_since` (see
+/// [`Policy::since`]), given its engagements as `(kind, day)` (any order;
+/// only days up to `day` count): `(policy index, standing)`.
 pub fn standings(
     policies: &[Policy],
-    tier: Option<usize>,
-    stage: Option<usize>,
-    since: Date,
+    (tier, stage): (Option<usize>, Option<usize>),
+    (stage_since, segment_since): (Option<Date>, Option<Date>),
     done: &[(String, Date)],
     day: Date,
 ) -> Vec<(usize, Standing)> {
@@ -75,13 +87,14 @@ pub fn standings(
         .iter()
         .enumerate()
         .filter(|(_, p)| p.applies(tier, stage))
-        .map(|(i, p)| {
+        .filter_map(|(i, p)| {
+            let since = p.since(stage_since, segment_since)?;
             let days: Vec<Date> = done
                 .iter()
                 .filter(|(k, _)| *k == p.kind)
                 .map(|(_, d)| *d)
                 .collect();
-            (i, standing(p.every_days, since, &days, day))
+            Some((i, standing(p.every_days, since, &days, day)))
         })
         .collect()
 }
@@ -185,11 +198,11 @@ mod tests {
             ("qbr".to_string(), d("2025-04-20")),
             ("call".to_string(), d("2025-02-01")),
         ];
+        let jan1 = Some(d("2025-01-01"));
         let got = standings(
             &policies,
-            Some(0),
-            Some(1),
-            d("2025-01-01"),
+            (Some(0), Some(1)),
+            (jan1, jan1),
             &done,
             d("2025-03-20"),
         );
@@ -218,14 +231,28 @@ mod tests {
         assert!(
             standings(
                 &policies,
-                None,
-                Some(1),
-                d("2025-01-01"),
+                (None, Some(1)),
+                (jan1, jan1),
                 &done,
                 d("2025-03-20")
             )
             .is_empty()
         );
+        // In the stage since 03-01, in the segment since 01-01, nothing
+        // done: the stage's QBR counts from 03-01, the calls of every
+        // stage from 01-01 (moving stage does not restart them).
+        let got = standings(
+            &policies,
+            (Some(0), Some(1)),
+            (Some(d("2025-03-01")), jan1),
+            &[],
+            d("2025-03-20"),
+        );
+        let due: Vec<(usize, Date, i32)> = got
+            .iter()
+            .map(|(i, s)| (*i, s.due, s.overdue_days))
+            .collect();
+        assert_eq!(due, [(0, d("2025-04-30"), 0), (1, d("2025-01-11"), 68)]);
     }
 
     #[test]

@@ -113,10 +113,10 @@ pub struct Kept {
 
 /// Every stretch from `from` to `to` in which a cadence policy applied to
 /// an account, with its compliance. A policy applies while the account is
-/// in a segment of its tier and (when it names one) in its stage, from the
-/// later of the days it entered the two: the same rule as
-/// [`super::cadence::standing`] on a single day. `done(kind)` gives the
-/// account's engagements of a kind, sorted by day.
+/// in a segment of its tier and, when it names a stage, in that stage:
+/// from the day it entered both, the same rule as
+/// [`super::cadence::Policy::since`] on a single day. `done(kind)` gives
+/// the account's engagements of a kind, sorted by day.
 pub fn kept<'a>(
     config: &EngageConfig,
     stages: &[Run<usize>],
@@ -130,17 +130,28 @@ pub fn kept<'a>(
         let Some(seg) = config.segments.0.get(s.value) else {
             continue;
         };
-        for g in stages {
-            let start = s.entered.max(g.entered);
-            let end = match (s.left, g.left) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if end.is_some_and(|e| e <= start) || start > to || end.is_some_and(|e| e <= from) {
+        for (p, policy) in config.cadence.iter().enumerate() {
+            if policy.tier != seg.tier {
                 continue;
             }
-            for (p, policy) in config.cadence.iter().enumerate() {
-                if !policy.applies(Some(seg.tier), Some(g.value)) {
+            // The stretches of the segment run the policy covers: all of it,
+            // or its overlap with each run of the policy's stage.
+            let stretches: Vec<(Date, Option<Date>)> = match policy.stage {
+                None => vec![(s.entered, s.left)],
+                Some(stage) => stages
+                    .iter()
+                    .filter(|g| g.value == stage)
+                    .map(|g| {
+                        let end = match (s.left, g.left) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        (s.entered.max(g.entered), end)
+                    })
+                    .collect(),
+            };
+            for (start, end) in stretches {
+                if end.is_some_and(|e| e <= start || e <= from) || start > to {
                     continue;
                 }
                 let c = compliance(policy.every_days, start, end, done(&policy.kind), from, to);
@@ -308,8 +319,8 @@ mod tests {
     fn compliance_counts_each_stretch_a_policy_applied() {
         let c = config();
         // Big (high tier) the whole time; onboarding then adoption from
-        // 2025-01-11. Calls every 5 days apply throughout, QBRs every 10
-        // days from adoption.
+        // 2025-01-11. Calls every 5 days apply throughout (moving stage
+        // does not restart them), QBRs every 10 days from adoption.
         let stages = [
             run(0, "2025-01-01", Some("2025-01-11")),
             run(1, "2025-01-11", None),
@@ -325,21 +336,18 @@ mod tests {
             d("2025-01-01"),
             d("2025-01-31"),
         );
-        let of = |p: usize, at: usize| {
-            let k = got.iter().filter(|k| k.policy == p).nth(at).unwrap();
+        let of = |p: usize| {
+            let k = got.iter().find(|k| k.policy == p).unwrap();
             (k.segment, k.compliance.on_time_days, k.compliance.days)
         };
-        // Calls in onboarding (Jan 1–10): due Jan 8 after the call on the
-        // 3rd, so on time Jan 1–8.
-        assert_eq!(of(1, 0), (0, 8, 10));
-        // Calls in adoption (Jan 11–31), counted from Jan 11 on the call of
-        // the 3rd (overdue since the 9th) until the call on the 20th, then
-        // on time to the 25th: Jan 20–25.
-        assert_eq!(of(1, 1), (0, 6, 21));
+        // Calls (every stage) from Jan 1, one stretch whatever the stage:
+        // due Jan 6, so on time Jan 1–2; after the call on the 3rd, Jan
+        // 3–8; after the call on the 20th, Jan 20–25.
+        assert_eq!(of(1), (0, 14, 31));
         // QBR in adoption: due Jan 21 from entry, done Jan 15, due Jan 25:
         // on time Jan 11–25.
-        assert_eq!(of(0, 0), (0, 15, 21));
-        assert_eq!(got.len(), 3);
+        assert_eq!(of(0), (0, 15, 21));
+        assert_eq!(got.len(), 2);
         // The small segment's tier has no policies.
         let small = [run(1, "2025-01-01", None)];
         assert!(
