@@ -552,3 +552,71 @@ async fn the_default_segments_and_stages_fit_companies_of_other_shapes() {
         "{stages:?}"
     );
 }
+
+#[tokio::test]
+async fn a_renamed_stage_and_a_segment_whose_tier_changed_start_new_runs() {
+    let config = parse_config(CONFIG).unwrap();
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(store).await;
+    let (from, to) = (d("2025-06-01"), d("2025-06-30"));
+    recompute(store, &config, from, to, &Quiet).await.unwrap();
+    rebuild(store, &config, from, to, &Quiet).await.unwrap();
+    // The stage is renamed and the segment moves to another tier.
+    let changed = parse_config(
+        &CONFIG
+            .replace(r#"name = "onboarding""#, r#"name = "adopting""#)
+            .replace(
+                "rule = 'attrs.size == \"big\"'\ntier = \"high\"",
+                "rule = 'attrs.size == \"big\"'\ntier = \"tech\"",
+            ),
+    )
+    .unwrap();
+    assert_ne!(
+        changed.engage.segments.0[0].tier,
+        config.engage.segments.0[0].tier
+    );
+    let next = d("2025-07-01");
+    recompute(store, &changed, next, next, &Quiet)
+        .await
+        .unwrap();
+    let day = run_day(store, &changed, next).await.unwrap();
+    assert_eq!(
+        names(&changed, by_id(&day.accounts, "a3")),
+        (Some("adopting"), Some("Sized"), Some("tech"))
+    );
+    let a3_since = by_id(&day.accounts, "a3");
+    assert_eq!(
+        (a3_since.stage_since, a3_since.segment_since),
+        (Some(next), Some(next))
+    );
+    type Row = (&'static str, String, Option<String>, Date, Option<Date>);
+    let runs: Vec<Row> = store
+        .account_engage_runs("a3")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.dimension.as_str(),
+                r.name,
+                r.tier,
+                r.entered_on,
+                r.left_on,
+            )
+        })
+        .collect();
+    let high = Some("high".to_string());
+    let tech = Some("tech".to_string());
+    assert_eq!(
+        runs,
+        [
+            ("segment", "Sized".into(), high, from, Some(next)),
+            ("segment", "Sized".into(), tech, next, None),
+            ("stage", "onboarding".into(), None, from, Some(next)),
+            ("stage", "adopting".into(), None, next, None),
+        ]
+    );
+    // The same pass again changes nothing.
+    assert_eq!(run_day(store, &changed, next).await.unwrap().changes, 0);
+}

@@ -190,6 +190,8 @@ pub struct RuleError {
 pub struct Rule {
     source: Arc<str>,
     program: Arc<Program>,
+    /// The field names it reads.
+    reads: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Rule {
@@ -234,13 +236,15 @@ impl Rule {
                 .collect::<Vec<_>>()
         })?;
         let mut errors = Vec::new();
-        for (name, offset) in free_names(&program) {
-            if !allowed(&name) {
+        let names = free_names(&program);
+        for (name, offset) in &names {
+            let (name, offset) = (name.as_str(), *offset);
+            if !allowed(name) {
                 let (line, column) = line_column(source, offset);
                 errors.push(RuleError {
                     line,
                     column,
-                    message: format!("unknown field {name:?}{}", suggestion(&name, allowed)),
+                    message: format!("unknown field {name:?}{}", suggestion(name, allowed)),
                 });
             }
         }
@@ -250,7 +254,14 @@ impl Rule {
         Ok(Rule {
             source: source.into(),
             program: Arc::new(program),
+            reads: names.into_iter().map(|(n, _)| n).collect(),
         })
+    }
+
+    /// Whether the rule reads the field `name` (`attrs` for any custom
+    /// attribute).
+    pub fn reads(&self, name: &str) -> bool {
+        self.reads.iter().any(|n| n == name)
     }
 
     /// The rule as written.
@@ -423,6 +434,16 @@ mod tests {
             check(r#"name.startsWith("Ac") && employees > 100"#),
             Ok(true)
         );
+    }
+
+    #[test]
+    fn a_rule_knows_the_fields_it_reads() {
+        let r = Rule::compile(r#"attrs.size == "big" && tags.exists(t, t == "x")"#, &any).unwrap();
+        assert!(r.reads("attrs") && r.reads("tags"));
+        // `t` is bound by the macro, not read.
+        assert!(!r.reads("t") && !r.reads("size"));
+        let r = Rule::compile("arr >= 5", &any).unwrap();
+        assert!(r.reads("arr") && !r.reads("attrs"));
     }
 
     #[test]

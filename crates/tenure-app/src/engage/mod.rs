@@ -92,9 +92,7 @@ pub async fn rebuild(
         runs: true,
         snapshots: false,
     };
-    let mut day = pass::pass(store, config, from, to, write, progress).await?;
-    cadence(store, config, to, &mut day.accounts).await?;
-    Ok(day)
+    pass::pass(store, config, from, to, write, true, progress).await
 }
 
 /// Today's health snapshots and Engage pass from one load of the signals
@@ -106,9 +104,7 @@ pub async fn daily(store: &Store, config: &Config, day: Date) -> Result<EngageDa
         runs: true,
         snapshots: true,
     };
-    let mut out = pass::pass(store, config, day, day, write, &Quiet).await?;
-    cadence(store, config, day, &mut out.accounts).await?;
-    Ok(out)
+    pass::pass(store, config, day, day, write, true, &Quiet).await
 }
 
 /// What [`run_day`] would decide on `day`, recording nothing: for the
@@ -116,55 +112,60 @@ pub async fn daily(store: &Store, config: &Config, day: Date) -> Result<EngageDa
 /// come from the runs recorded before `day`; an account whose stage or
 /// segment differs from them counts as having entered it on `day`.
 pub async fn evaluate(store: &Store, config: &Config, day: Date) -> Result<EngageDay> {
-    let mut out = pass::pass(store, config, day, day, pass::Write::default(), &Quiet).await?;
-    cadence(store, config, day, &mut out.accounts).await?;
-    Ok(out)
+    pass::pass(
+        store,
+        config,
+        day,
+        day,
+        pass::Write::default(),
+        true,
+        &Quiet,
+    )
+    .await
 }
 
 /// Every account's facts, stage and segment on `day`, without recording
 /// anything or computing cadence.
 pub async fn assign(store: &Store, config: &Config, day: Date) -> Result<Vec<AccountEngage>> {
-    Ok(
-        pass::pass(store, config, day, day, pass::Write::default(), &Quiet)
-            .await?
-            .accounts,
+    Ok(pass::pass(
+        store,
+        config,
+        day,
+        day,
+        pass::Write::default(),
+        false,
+        &Quiet,
     )
+    .await?
+    .accounts)
 }
 
-/// Where each required engagement stands on `day`: an account comes under
+/// Where each required engagement stands on `day`, from each account's
+/// latest engagement of each kind (by account id): an account comes under
 /// a policy when it entered its segment and, for a policy naming a stage,
 /// that stage ([`tenure_core::engage::cadence::Policy::since`]).
-async fn cadence(
-    store: &Store,
+fn cadence(
     config: &Config,
     day: Date,
+    latest: &HashMap<String, Vec<(String, Date)>>,
     accounts: &mut [AccountEngage],
-) -> Result<()> {
+) {
     let policies = &config.engage.cadence;
     if policies.is_empty() {
-        return Ok(());
-    }
-    // Each account's latest engagement of each kind, looked up by id.
-    let mut done: HashMap<String, Vec<(String, Date)>> = HashMap::new();
-    for (account, kind, d) in store
-        .latest_engagement_days(tenure_core::model::add_days(day, 1))
-        .await?
-    {
-        done.entry(account).or_default().push((kind, d));
+        return;
     }
     for a in accounts {
-        let latest = done
+        let done = latest
             .get(a.account.id.as_str())
             .map_or(&[][..], Vec::as_slice);
         a.cadence = standings(
             policies,
             (a.tier, a.stage),
             (a.stage_since, a.segment_since),
-            latest,
+            done,
             day,
         );
     }
-    Ok(())
 }
 
 /// One segment on a day: its accounts, ARR and mean health.

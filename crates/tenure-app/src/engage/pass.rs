@@ -22,13 +22,10 @@ use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
 
 use super::{AccountEngage, EngageDay};
 use crate::clock::now_micros;
-use crate::health::recompute::{par_map, snapshot_of};
+use crate::health::recompute::{SnapshotWriter, par_map, snapshot_of};
 use crate::health::score::{Loaded, stored_scores};
 use crate::health::{Progress, check_rates, overrides_by_account, score_signals};
 use crate::{Error, Result};
-
-/// A stage's or a segment's name, and the segment's tier.
-type Key = (String, Option<String>);
 
 /// Signals of this many account-days are held at once (about what a
 /// recompute holds); longer ranges are loaded in parts.
@@ -44,15 +41,76 @@ pub(super) struct Write {
     pub snapshots: bool,
 }
 
-/// How a stage is recorded.
-fn stage_key(engage: &EngageConfig, s: usize) -> Key {
-    (engage.journey.0[s].name.clone(), None)
+/// A stage's or a segment's name, and the segment's tier.
+type Key = (String, Option<String>);
+
+/// The stages' (or the segments') keys, numbered so that a pass records
+/// and compares numbers: the configured ones first, in order (a stage's
+/// number is its index), then any other found among the stored runs (a
+/// stage or segment since renamed or removed, a segment whose tier
+/// changed).
+#[derive(Debug, Clone)]
+struct Keys {
+    all: Vec<Key>,
+    configured: usize,
 }
 
-/// How a segment is recorded: its name and its tier's.
-fn segment_key(engage: &EngageConfig, s: usize) -> Key {
-    let seg = &engage.segments.0[s];
-    (seg.name.clone(), Some(engage.tiers[seg.tier].name.clone()))
+impl Keys {
+    fn stages(engage: &EngageConfig) -> Keys {
+        Keys::of(
+            engage
+                .journey
+                .0
+                .iter()
+                .map(|s| (s.name.clone(), None))
+                .collect(),
+        )
+    }
+
+    /// A segment is recorded with its tier's name.
+    fn segments(engage: &EngageConfig) -> Keys {
+        Keys::of(
+            engage
+                .segments
+                .0
+                .iter()
+                .map(|s| (s.name.clone(), Some(engage.tiers[s.tier].name.clone())))
+                .collect(),
+        )
+    }
+
+    fn of(all: Vec<Key>) -> Keys {
+        Keys {
+            configured: all.len(),
+            all,
+        }
+    }
+
+    /// The number of a stored key, numbering it if it is new.
+    fn number(&mut self, name: &str, tier: Option<&str>) -> u32 {
+        let found = self
+            .all
+            .iter()
+            .position(|(n, t)| n == name && t.as_deref() == tier);
+        let i = found.unwrap_or_else(|| {
+            self.all.push((name.to_string(), tier.map(str::to_string)));
+            self.all.len() - 1
+        });
+        i as u32
+    }
+
+    /// The configured stage or segment a key names (by name: a segment
+    /// whose tier changed is still that segment).
+    fn configured(&self, key: u32) -> Option<usize> {
+        let k = key as usize;
+        if k < self.configured {
+            return Some(k);
+        }
+        let name = &self.all[k].0;
+        self.all[..self.configured]
+            .iter()
+            .position(|(n, _)| n == name)
+    }
 }
 
 /// The slot of a dimension in an account's stored runs.
@@ -71,16 +129,63 @@ struct Decided {
     errors: Vec<String>,
 }
 
+/// What the pass reads besides the accounts and their signals.
+struct Side {
+    /// Each account's first day with MRR.
+    first_mrr: HashMap<String, Date>,
+    /// Each account's runs open on `from` or entered after it, by
+    /// dimension ([`dim`]), with the keys they are numbered by.
+    stored: HashMap<String, [Vec<Span<u32>>; 2]>,
+    keys: [Keys; 2],
+    /// Each account's latest engagement of each kind up to the last day
+    /// (read only for cadence).
+    latest: HashMap<String, Vec<(String, Date)>>,
+}
+
+async fn read_side(
+    store: Store,
+    mut keys: [Keys; 2],
+    from: Date,
+    to: Date,
+    cadence: bool,
+) -> Result<Side> {
+    let first_mrr = store.first_paid_days().await?.into_iter().collect();
+    let mut stored: HashMap<String, [Vec<Span<u32>>; 2]> = HashMap::new();
+    for r in store.engage_runs(Some(from)).await? {
+        let slot = dim(r.dimension);
+        let value = keys[slot].number(&r.name, r.tier.as_deref());
+        stored.entry(r.account_id).or_default()[slot].push(Span {
+            value,
+            entered: r.entered_on,
+            left: r.left_on,
+        });
+    }
+    let mut latest: HashMap<String, Vec<(String, Date)>> = HashMap::new();
+    if cadence {
+        for (account, kind, d) in store.latest_engagement_days(add_days(to, 1)).await? {
+            latest.entry(account).or_default().push((kind, d));
+        }
+    }
+    Ok(Side {
+        first_mrr,
+        stored,
+        keys,
+        latest,
+    })
+}
+
 /// Passes over `from..=to` (in order): decides every account's stage and
 /// segment each day, and as `write` says, replaces the runs recorded from
-/// `from` on with those rebuilt and stores each day's health snapshots. Returns the last day, with each account's
-/// entry days and cadence.
+/// `from` on with those rebuilt and stores each day's health snapshots.
+/// Returns the last day, with each account's entry days, and with where
+/// each required engagement stands if `cadence`.
 pub(super) async fn pass(
     store: &Store,
     config: &Config,
     from: Date,
     to: Date,
     write: Write,
+    cadence: bool,
     progress: &dyn Progress,
 ) -> Result<EngageDay> {
     if to < from {
@@ -88,11 +193,28 @@ pub(super) async fn pass(
             "the range ends ({to}) before it starts ({from})"
         )));
     }
-    check_rates(store, config).await?;
+    // What only Engage reads is read on another thread while the accounts
+    // and the signals load; exchange rates are checked meanwhile too.
+    let engage = &config.engage;
+    let side = tokio::spawn(read_side(
+        store.clone(),
+        [Keys::stages(engage), Keys::segments(engage)],
+        from,
+        to,
+        cadence,
+    ));
+    let rates = tokio::spawn({
+        let (store, config) = (store.clone(), config.clone());
+        async move { check_rates(&store, &config).await }
+    });
     let model = HealthModel::new(&config.health);
     let mut plan = model.plan().clone();
     let slots = FactSlots::add_to(&mut plan);
-    let accounts = store.health_accounts().await?;
+    // Custom attributes are loaded only when a rule reads them.
+    let attributes = model.reads_attributes() || engage.reads_attributes();
+    let accounts = store.health_accounts_with(attributes).await;
+    rates.await??;
+    let accounts = accounts?;
     if accounts.is_empty() {
         return Ok(EngageDay {
             day: to,
@@ -101,15 +223,17 @@ pub(super) async fn pass(
             snapshots: 0,
         });
     }
-    if write.snapshots {
+    let mut writer = if write.snapshots {
         store
             .save_scorecards(
                 &StoredScorecard::all_of(&model, &config.health),
                 now_micros(),
             )
             .await?;
-    }
-    let mut snapshots_written = 0;
+        Some(SnapshotWriter::new(store))
+    } else {
+        None
+    };
     let track_payments = store.payments_tracked().await?;
     let overrides = overrides_by_account(store).await?;
     // Facts read the 30-day change only: the scores 30 to 33 days back.
@@ -119,33 +243,23 @@ pub(super) async fn pass(
         add_days(to, -30),
     )
     .await?;
-    let first_mrr: HashMap<String, Date> = store.first_paid_days().await?.into_iter().collect();
-
-    // Each account's runs open on `from` or entered after it: as they
-    // stood before `from` once rewound, and as recorded, to rewrite only
-    // what changed.
-    let mut stored: HashMap<String, [Vec<Run>; 2]> = HashMap::new();
-    for r in store.engage_runs(Some(from)).await? {
-        let slot = dim(r.dimension);
-        stored.entry(r.account_id.clone()).or_default()[slot].push(r);
-    }
-    let stored_of = |id: &str, d: Dimension| -> &[Run] {
-        stored
-            .get(id)
-            .map_or(&[][..], |both| both[dim(d)].as_slice())
-    };
-    let tracks = |d: Dimension| -> Vec<Vec<Span<Key>>> {
-        accounts
+    let Side {
+        first_mrr,
+        mut stored,
+        keys,
+        latest,
+    } = side.await??;
+    // Each account's stored runs, and its runs as they stood before `from`
+    // (rebuilt from there on).
+    let before: Vec<[Vec<Span<u32>>; 2]> = accounts
+        .iter()
+        .map(|a| stored.remove(&a.id).unwrap_or_default())
+        .collect();
+    let tracks = |d: Dimension| -> Vec<Vec<Span<u32>>> {
+        before
             .iter()
-            .map(|a| {
-                let mut runs: Vec<Span<Key>> = stored_of(&a.id, d)
-                    .iter()
-                    .map(|r| Span {
-                        value: (r.name.clone(), r.tier.clone()),
-                        entered: r.entered_on,
-                        left: r.left_on,
-                    })
-                    .collect();
+            .map(|b| {
+                let mut runs = b[dim(d)].clone();
                 rewind(&mut runs, from);
                 runs
             })
@@ -154,7 +268,6 @@ pub(super) async fn pass(
     let mut stages = tracks(Dimension::Stage);
     let mut segments = tracks(Dimension::Segment);
 
-    let engage = &config.engage;
     let settle = engage.settle_days;
     let dates: Vec<Date> = (day_number(from)..=day_number(to))
         .map(date_from_day)
@@ -210,21 +323,21 @@ pub(super) async fn pass(
             });
             let (mut decided, snapshots): (Vec<Facts>, Vec<Option<Snapshot>>) =
                 scored_facts.into_iter().unzip();
-            if write.snapshots {
-                let day_snapshots: Vec<Snapshot> = snapshots.into_iter().flatten().collect();
-                snapshots_written += store.write_snapshots(&day_snapshots, now_micros()).await?;
+            // Stored while the rules are decided.
+            if let Some(w) = &mut writer {
+                w.send(snapshots.into_iter().flatten().collect()).await?;
             }
             let pct = arr_percentiles(&decided.iter().map(|f| f.mrr).collect::<Vec<_>>());
             for (f, p) in decided.iter_mut().zip(pct) {
                 f.arr_percentile = p;
             }
             let (stage_runs, segment_runs) = (&stages, &segments);
-            let day_decided: Vec<Decided> = par_map(&decided, 0, 500, &|i, f: &Facts| {
-                let mut f = f.clone();
+            // Stages first: segment rules may read the stage.
+            let staged = par_map(&decided, 0, 500, &|i, f: &Facts| {
                 let mut errors = Vec::new();
                 let open_stage = stage_runs[i].last().filter(|r| r.left.is_none());
-                let current = open_stage.and_then(|r| engage.journey.index(&r.value.0));
-                let of = engage.journey.stage_of(&f, current);
+                let current = open_stage.and_then(|r| keys[0].configured(r.value));
+                let of = engage.journey.stage_of(f, current);
                 for (k, e) in &of.errors {
                     errors.push(format!("stage {:?}: {e}", engage.journey.0[*k].name));
                 }
@@ -233,40 +346,50 @@ pub(super) async fn pass(
                 let stage = match of.stage {
                     Some(s)
                         if !engage.journey.0[s].lost
-                            && held(open_stage, Some(&stage_key(engage, s)), day, settle) =>
+                            && held(open_stage, Some(&(s as u32)), day, settle) =>
                     {
                         current.or(of.stage)
                     }
                     s => s,
                 };
+                (stage, errors)
+            });
+            for (f, (stage, _)) in decided.iter_mut().zip(&staged) {
                 f.stage = stage.map(|s| engage.journey.0[s].name.clone());
-                let of = engage.segments.segment_of(&f);
-                for (k, e) in &of.errors {
-                    errors.push(format!("segment {:?}: {e}", engage.segments.0[*k].name));
-                }
+            }
+            let segmented = par_map(&decided, 0, 500, &|i, f: &Facts| {
+                let of = engage.segments.segment_of(f);
+                let errors: Vec<String> = of
+                    .errors
+                    .iter()
+                    .map(|(k, e)| format!("segment {:?}: {e}", engage.segments.0[*k].name))
+                    .collect();
                 let open_segment = segment_runs[i].last();
                 let segment = match of.segment {
-                    Some(s) if held(open_segment, Some(&segment_key(engage, s)), day, settle) => {
-                        open_segment
-                            .and_then(|r| engage.segments.index(&r.value.0))
-                            .or(of.segment)
-                    }
+                    Some(s) if held(open_segment, Some(&(s as u32)), day, settle) => open_segment
+                        .and_then(|r| keys[1].configured(r.value))
+                        .or(of.segment),
                     s => s,
                 };
-                Decided {
-                    facts: f,
-                    stage,
-                    segment,
-                    errors,
-                }
+                (segment, errors)
             });
+            let day_decided: Vec<Decided> = decided
+                .into_iter()
+                .zip(staged)
+                .zip(segmented)
+                .map(|((facts, (stage, mut errors)), (segment, more))| {
+                    errors.extend(more);
+                    Decided {
+                        facts,
+                        stage,
+                        segment,
+                        errors,
+                    }
+                })
+                .collect();
             for (i, x) in day_decided.iter().enumerate() {
-                record_day(&mut stages[i], day, x.stage.map(|s| stage_key(engage, s)));
-                record_day(
-                    &mut segments[i],
-                    day,
-                    x.segment.map(|s| segment_key(engage, s)),
-                );
+                record_day(&mut stages[i], day, x.stage.map(|s| s as u32));
+                record_day(&mut segments[i], day, x.segment.map(|s| s as u32));
             }
             last = day_decided;
             progress.step();
@@ -282,32 +405,28 @@ pub(super) async fn pass(
         ] {
             // Stored runs are all open on `from` or later (see the load).
             let touching = runs.iter().filter(|r| r.left.is_none_or(|l| l >= from));
-            let before = stored_of(&account.id, d);
-            let same = touching.clone().count() == before.len()
-                && touching.clone().zip(before).all(|(r, b)| {
-                    r.value.0 == b.name
-                        && r.value.1 == b.tier
-                        && r.entered == b.entered_on
-                        && r.left == b.left_on
-                });
-            if !same {
+            if !touching.clone().eq(before[i][dim(d)].iter()) {
+                let keys = &keys[dim(d)];
                 changed.push(RunsFrom {
                     account_id: account.id.clone(),
                     dimension: d,
                     runs: touching
-                        .map(|r| Run {
-                            account_id: account.id.clone(),
-                            dimension: d,
-                            name: r.value.0.clone(),
-                            tier: r.value.1.clone(),
-                            entered_on: r.entered,
-                            left_on: r.left,
+                        .map(|r| {
+                            let (name, tier) = &keys.all[r.value as usize];
+                            Run {
+                                account_id: account.id.clone(),
+                                dimension: d,
+                                name: name.clone(),
+                                tier: tier.clone(),
+                                entered_on: r.entered,
+                                left_on: r.left,
+                            }
                         })
                         .collect(),
                 });
             }
         }
-        let open = |runs: &[Span<Key>]| runs.last().filter(|r| r.left.is_none()).map(|r| r.entered);
+        let open = |runs: &[Span<u32>]| runs.last().filter(|r| r.left.is_none()).map(|r| r.entered);
         out.push(AccountEngage {
             stage_since: open(&stages[i]),
             segment_since: open(&segments[i]),
@@ -320,6 +439,13 @@ pub(super) async fn pass(
             errors: x.errors,
         });
     }
+    if cadence {
+        super::cadence(config, to, &latest, &mut out);
+    }
+    let snapshots = match writer {
+        Some(w) => w.finish().await?,
+        None => 0,
+    };
     if write.runs && !changed.is_empty() {
         store.replace_engage_runs(from, &changed).await?;
     }
@@ -327,6 +453,6 @@ pub(super) async fn pass(
         day: to,
         accounts: out,
         changes: changed.len(),
-        snapshots: snapshots_written,
+        snapshots,
     })
 }

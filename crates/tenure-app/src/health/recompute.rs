@@ -65,12 +65,7 @@ pub async fn recompute(
         .collect();
     let shards = Shard::split(&accounts, shard_size(&model, &dates));
     progress.start((shards.len() * dates.len()) as u64);
-    let mut writer = SnapshotWriter {
-        store: store.clone(),
-        now: now_micros(),
-        pending: None,
-        written: 0,
-    };
+    let mut writer = SnapshotWriter::new(store);
     let mut batch: Vec<Snapshot> = Vec::new();
     for shard in &shards {
         let table = Loaded::load(
@@ -154,7 +149,7 @@ pub(crate) fn par_map<T: Sync, R: Send>(
 
 /// Stores batches of snapshots in the background while the next batch is
 /// scored; one write at a time, so at most two batches are held.
-struct SnapshotWriter {
+pub(crate) struct SnapshotWriter {
     store: Store,
     now: i64,
     pending: Option<tokio::task::JoinHandle<Result<u64>>>,
@@ -162,8 +157,17 @@ struct SnapshotWriter {
 }
 
 impl SnapshotWriter {
+    pub(crate) fn new(store: &Store) -> Self {
+        SnapshotWriter {
+            store: store.clone(),
+            now: now_micros(),
+            pending: None,
+            written: 0,
+        }
+    }
+
     /// Waits for the write before, then starts writing `batch`.
-    async fn send(&mut self, batch: Vec<Snapshot>) -> Result<()> {
+    pub(crate) async fn send(&mut self, batch: Vec<Snapshot>) -> Result<()> {
         self.wait().await?;
         if batch.is_empty() {
             return Ok(());
@@ -183,7 +187,7 @@ impl SnapshotWriter {
     }
 
     /// The number of snapshots written, once the last write is done.
-    async fn finish(mut self) -> Result<u64> {
+    pub(crate) async fn finish(mut self) -> Result<u64> {
         self.wait().await?;
         Ok(self.written)
     }

@@ -54,3 +54,23 @@ pub struct EngageConfig {
     pub journey: Journey,
     pub cadence: Vec<cadence::Policy>,
 }
+
+impl EngageConfig {
+    /// Every stage and segment rule.
+    pub fn rules(&self) -> impl Iterator<Item = &crate::rules::Rule> {
+        let stages = self
+            .journey
+            .0
+            .iter()
+            .flat_map(|s| [Some(&s.entry), s.stay.as_ref()]);
+        stages
+            .flatten()
+            .chain(self.segments.0.iter().map(|s| &s.rule))
+    }
+
+    /// Whether a rule reads custom attributes (`attrs`): only then do
+    /// accounts' attributes need loading.
+    pub fn reads_attributes(&self) -> bool {
+        self.rules().any(|r| r.reads("attrs"))
+    }
+}
