@@ -52,7 +52,9 @@ impl JobState {
 }
 
 /// One pass: today's snapshots, then today's stages and segments from the
-/// same load of the signals ([`crate::engage::daily`]), if needed; returns how many
+/// same load of the signals ([`crate::engage::daily`]), then success-plan
+/// templates and goals ([`crate::target::plans::daily`]), if needed;
+/// returns how many
 /// snapshots were written, or `None` when nothing had changed.
 pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
     let fingerprint = store.data_fingerprint().await?;
@@ -62,8 +64,11 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     }
     // The fingerprint was read before scoring, so data arriving during the
     // pass changes it and triggers the next pass.
-    // Today's scores, then stages and segments from the same load.
-    let written = crate::engage::daily(store, config, day).await?.snapshots;
+    // Today's scores, then stages and segments from the same load; then
+    // plan templates applied and goals measured on those.
+    let engage = crate::engage::daily(store, config, day).await?;
+    crate::target::plans::daily(store, config, &engage).await?;
+    let written = engage.snapshots;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))
 }

@@ -8,11 +8,14 @@
 //!   with an earlier one.
 //! - [`engage`]: each account's stage, segment and tier on a day, their
 //!   runs over time, and cadence (docs/ENGAGE.md).
+//! - [`target`]: success plans (from templates, goals measured each day),
+//!   tasks and the CSM KPIs (docs/TARGET.md).
 //! - [`metrics`]: the revenue and usage metrics of a period from the
 //!   database ([`metrics::compute`]).
 //! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
 //!   them beside the server, `tenure run-jobs` from cron.
-//! - [`clock`]: the one place that reads the wall clock.
+//! - [`clock`]: the one place that reads the wall clock; [`ids`] makes
+//!   new record ids.
 //! - [`command`]: what the command-line programs share (the bad-input
 //!   error, exit codes, reading `tenure.toml`).
 //!
@@ -24,8 +27,10 @@ pub mod clock;
 pub mod command;
 pub mod engage;
 pub mod health;
+pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod target;
 
 use tenure_store::StoreError;
 

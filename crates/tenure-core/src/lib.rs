@@ -13,3 +13,4 @@ pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod rules;
+pub mod target;

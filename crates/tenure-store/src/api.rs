@@ -31,7 +31,7 @@ pub fn invalid(column: &str, message: impl Into<String>) -> StoreError {
 
 /// A record's column values for a write, refusing text with U+0000, which
 /// PostgreSQL cannot store (refused on every backend alike).
-fn checked_values(rec: &Record) -> Result<Vec<Val>> {
+pub(crate) fn checked_values(rec: &Record) -> Result<Vec<Val>> {
     let values = to_values(rec);
     for (column, v) in table_spec(rec.kind()).columns.iter().zip(&values) {
         if let Val::Text(Some(s)) = v
@@ -44,16 +44,17 @@ fn checked_values(rec: &Record) -> Result<Vec<Val>> {
 }
 
 /// Which accounts a caller may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Scope {
     /// Every account.
+    #[default]
     All,
     /// Only accounts whose `csm_email` is this address (compared case-insensitively).
     Csm(String),
 }
 
 impl Scope {
-    fn email(&self) -> Option<String> {
+    pub(crate) fn email(&self) -> Option<String> {
         match self {
             Scope::All => None,
             Scope::Csm(e) => Some(e.trim().to_ascii_lowercase()),

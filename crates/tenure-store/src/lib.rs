@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod kind;
 pub mod rows;
 pub mod scan;
+pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod web;

@@ -111,7 +111,7 @@ fn check_kinds(ck: &mut Checker, raw: Option<S<Vec<S<String>>>>) -> Vec<String> 
 }
 
 /// The named items of a list, each name checked present and unique.
-fn unique<T>(
+pub(super) fn unique<T>(
     ck: &mut Checker,
     items: Vec<S<T>>,
     what: &str,
@@ -284,7 +284,7 @@ fn check_segment(
     })
 }
 
-fn unknown<'a>(what: &str, got: &str, known: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn unknown<'a>(what: &str, got: &str, known: impl Iterator<Item = &'a str>) -> String {
     let known: Vec<&str> = known.collect();
     format!(
         "unknown {what} {got:?}: expected one of {}",

@@ -15,6 +15,7 @@
 
 mod engage;
 mod raw;
+mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::health::{
     PriorityWeights, Scorecard, ScorecardMatch, Step,
 };
 use crate::model::{Currency, Money};
+use crate::target::TargetConfig;
 use raw::{
     OneOrMany, RawConfig, RawCosts, RawCurrency, RawHealth, RawLinear, RawMatch, RawMeasure,
     RawServer, RawSteps, S,
@@ -57,6 +59,8 @@ pub struct Config {
     pub engage: EngageConfig,
     /// The engagement kinds CSMs log (`engage.engagement_kinds`).
     pub engagement_kinds: Vec<String>,
+    /// `[target]`: roles, success-plan templates and KPI targets.
+    pub target: TargetConfig,
 }
 
 impl Default for Config {
@@ -195,12 +199,21 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
     };
     let currency = check_currency(&mut ck, raw.currency);
     // A file without [engage] gets the built-in one (the default file has it).
+    let has_engage = raw.engage.is_some();
     let (engage, engagement_kinds) = match raw.engage {
         Some(e) => engage::check_engage(&mut ck, e.into_inner()),
         None => {
             let d = Config::default();
             (d.engage, d.engagement_kinds)
         }
+    };
+    // A file without [target] gets the built-in one when it has no
+    // [engage] either (templates name Engage's segments and stages), and
+    // no templates or targets otherwise.
+    let target = match raw.target {
+        Some(t) => target::check_target(&mut ck, t.into_inner(), &engage),
+        None if !has_engage => Config::default().target,
+        None => target::check_target(&mut ck, Default::default(), &engage),
     };
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
@@ -209,6 +222,7 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         server: check_server(&mut ck, raw.server),
         engage,
         engagement_kinds,
+        target,
     };
     if ck.errors.is_empty() {
         Ok(config)

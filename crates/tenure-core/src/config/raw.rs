@@ -29,6 +29,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub server: RawServer,
     pub engage: Option<S<RawEngage>>,
+    pub target: Option<S<RawTarget>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,4 +189,54 @@ pub(super) struct RawPolicy {
     pub stage: Option<S<String>>,
     pub kind: Option<S<String>>,
     pub every_days: Option<S<i64>>,
+}
+
+/// `[target]`: roles, plan templates and KPI targets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub roles: Option<S<Vec<S<String>>>>,
+    pub amber_within: Option<S<f64>>,
+    #[serde(default)]
+    pub templates: Vec<S<RawTemplate>>,
+    pub kpis: Option<S<BTreeMap<S<String>, S<f64>>>>,
+    #[serde(default)]
+    pub csm: Vec<S<RawCsmTargets>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTemplate {
+    pub name: Option<S<String>>,
+    pub segments: Option<S<Vec<S<String>>>>,
+    pub tiers: Option<S<Vec<S<String>>>>,
+    pub stages: Option<S<Vec<S<String>>>>,
+    #[serde(default)]
+    pub goals: Vec<S<RawGoal>>,
+    #[serde(default)]
+    pub milestones: Vec<S<RawMilestone>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGoal {
+    pub name: Option<S<String>>,
+    pub metric: Option<S<String>>,
+    pub target: Option<S<f64>>,
+    pub at_most: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMilestone {
+    pub name: Option<S<String>>,
+    pub due_days: Option<S<i64>>,
+    pub owner: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCsmTargets {
+    pub email: Option<S<String>>,
+    pub kpis: Option<S<BTreeMap<S<String>, S<f64>>>>,
 }

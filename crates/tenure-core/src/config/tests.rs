@@ -761,3 +761,150 @@ fn engage_names_tiers_stages_and_kinds_must_exist() {
     let text = ENGAGE.replace("name = \"Rest\"", "name = \"Big\"");
     check_errors(&text, &[(29, "engage.segments: \"Big\" is defined twice")]);
 }
+
+// ----- [target] ---------------------------------------------------------
+
+const TARGET: &str = r#"
+[target]
+amber_within = 0.2
+
+[target.kpis]
+health_mean = 65
+overdue_tasks = 0
+
+[[target.csm]]
+email = "Ana@Example.com"
+kpis = { health_mean = 75, nrr = 1.1 }
+
+[[target.templates]]
+name = "Big onboarding"
+segments = ["Big"]
+stages = ["onboarding"]
+
+[[target.templates.goals]]
+name = "Seats used"
+metric = "usage_rate"
+target = 0.6
+
+[[target.templates.goals]]
+name = "Licences"
+metric = "attrs.licences"
+target = 40
+
+[[target.templates.goals]]
+name = "Tickets"
+metric = "open_tickets"
+target = 2
+at_most = true
+
+[[target.templates.goals]]
+name = "Executive sponsor named"
+target = 1
+
+[[target.templates.milestones]]
+name = "Kick-off"
+due_days = 7
+
+[[target.templates.milestones]]
+name = "Sponsor sign-off"
+due_days = 30
+owner = "executive_sponsor"
+"#;
+
+#[test]
+fn target_templates_and_kpi_targets_parse() {
+    use crate::target::kpis::Kpi;
+    use crate::target::plans::GoalMetric;
+    let c = parse_ok(&format!("{ENGAGE}{TARGET}"));
+    let t = &c.target;
+    assert_eq!(t.roles, crate::target::DEFAULT_ROLES);
+    assert_eq!(t.amber_within, 0.2);
+    let tpl = &t.templates[0];
+    assert_eq!(
+        (
+            tpl.segments.as_slice(),
+            tpl.tiers.as_slice(),
+            tpl.stages.as_slice()
+        ),
+        (&[0][..], &[][..], &[0][..])
+    );
+    assert_eq!(tpl.goals[0].metric, Some(GoalMetric::Fact("usage_rate")));
+    assert_eq!(
+        tpl.goals[1].metric,
+        Some(GoalMetric::Attribute("licences".into()))
+    );
+    assert!(tpl.goals[2].at_most);
+    assert_eq!(tpl.goals[3].metric, None);
+    assert_eq!(tpl.milestones[0].owner, "csm", "the default owner");
+    assert_eq!(tpl.milestones[1].owner, "executive_sponsor");
+    assert_eq!(t.target(Kpi::HealthMean, None), Some(65.0));
+    assert_eq!(
+        t.target(Kpi::HealthMean, Some("ana@example.com")),
+        Some(75.0)
+    );
+    assert_eq!(
+        t.target(Kpi::OverdueTasks, Some("ana@example.com")),
+        Some(0.0),
+        "the team's"
+    );
+    assert_eq!(t.target(Kpi::Nrr, None), None);
+    // The default file's templates name the default segments and stages.
+    let d = Config::default();
+    assert!(d.target.templates.len() >= 3);
+    assert_eq!(d.target.kpis.get(&Kpi::PlanExecution), Some(&0.8));
+    // Without [target] but with [engage]: no templates, no targets.
+    let c = parse_ok(ENGAGE);
+    assert!(c.target.templates.is_empty() && c.target.kpis.is_empty());
+}
+
+#[test]
+fn target_templates_name_known_segments_stages_metrics_and_roles() {
+    let text = format!("{ENGAGE}{TARGET}")
+        .replace("segments = [\"Big\"]", "segments = [\"Huge\"]")
+        .replace("stages = [\"onboarding\"]", "stages = [\"onbording\"]")
+        .replace("metric = \"usage_rate\"", "metric = \"mau\"")
+        .replace("owner = \"executive_sponsor\"", "owner = \"ceo\"")
+        .replace("health_mean = 65", "health = 65");
+    // Lines are counted from where TARGET starts.
+    let base = ENGAGE.lines().count();
+    check_errors(
+        &text,
+        &[
+            (base + 6, "unknown KPI \"health\""),
+            (
+                base + 15,
+                "unknown segment \"Huge\": expected one of Big, Rest",
+            ),
+            (
+                base + 16,
+                "unknown stage \"onbording\": expected one of onboarding, renewal",
+            ),
+            (
+                base + 20,
+                "unknown metric \"mau\": expected attrs.NAME or one of",
+            ),
+            (
+                base + 45,
+                "unknown role \"ceo\": expected one of csm, customer",
+            ),
+        ],
+    );
+    let text = format!("{ENGAGE}{TARGET}").replace("due_days = 7\n", "due_days = 800\n");
+    check_errors(
+        &text,
+        &[(
+            ENGAGE.lines().count() + 40,
+            "due_days must be from 0 to 730, got 800",
+        )],
+    );
+    let text =
+        format!("{ENGAGE}{TARGET}").replace("[target]\n", "[target]\nroles = [\"customer\"]\n");
+    // Without "csm" the milestone owned by default cannot be owned either.
+    let errors = parse_config(&text).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("must include \"csm\"")),
+        "{errors:?}"
+    );
+}

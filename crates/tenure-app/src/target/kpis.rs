@@ -1,0 +1,1 @@
+//! The CSM KPIs of a portfolio against their targets.
