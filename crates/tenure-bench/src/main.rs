@@ -11,6 +11,9 @@
 //! - `tenure-bench engage` ([`engage`]): today's Engage pass and report on
 //!   a demo company against today's health recompute in the same run, with
 //!   peak memory and the cost of the CEL rules per account.
+//! - `tenure-bench kpis` ([`kpis`]): the CSM KPIs of every portfolio and
+//!   the team on a demo company (made-up portfolios by default, `--csms`),
+//!   load and fold timed apart, against today's recompute in the same run.
 //!
 //! Like the `tenure` command, it takes `--db` and `--config` (or
 //! `TENURE_DB` and `TENURE_CONFIG`; `health` ignores both: it builds its
@@ -21,6 +24,7 @@
 
 mod engage;
 mod health;
+mod kpis;
 mod metrics;
 
 use std::path::PathBuf;
@@ -63,6 +67,8 @@ pub enum Command {
     Health(health::BenchHealthArgs),
     /// Engage (stages, segments, cadence) after today's health recompute.
     Engage(engage::BenchEngageArgs),
+    /// CSM KPIs for every portfolio and the team, against today's recompute.
+    Kpis(kpis::BenchKpisArgs),
 }
 
 pub use tenure_app::command::{BadInput, load_config};
@@ -72,6 +78,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Metrics(args) => metrics::run(&cli.db, &cli.config, args).await,
         Command::Health(args) => health::run(args).await,
         Command::Engage(args) => engage::run(args).await,
+        Command::Kpis(args) => kpis::run(args).await,
     }
 }
 

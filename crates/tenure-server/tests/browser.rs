@@ -280,6 +280,7 @@ async fn run(chrome: PathBuf, driver: PathBuf) {
     a_csm_sees_their_engage_pages(&s, &seeded.csm).await;
     a_csm_logs_an_engagement(&s).await;
     a_csm_overrides_a_health_score(&s).await;
+    a_csm_works_a_success_plan(&s).await;
     for (path, shot) in [
         ("/", "csm-overview"),
         ("/risk", "csm-risk"),
@@ -585,4 +586,340 @@ async fn a_leader_reads_the_engage_pages(s: &Session, csm: &str) {
     s.shot("leader-journey-bad-date").await;
     let logged = s.errors().await;
     assert!(logged.iter().all(|m| m.contains("400")), "{logged:?}");
+}
+
+/// From an account page, a plan by hand: a goal, a milestone done, value
+/// delivered; then the account's business review, as it prints.
+async fn a_csm_works_a_success_plan(s: &Session) {
+    s.open("/accounts", "csm-accounts-for-plan").await;
+    s.click("#accounts tbody a").await;
+    s.wait_for("#success").await;
+    if s.visible("#create-plan").await {
+        s.click("#create-plan button[type=submit]").await;
+        s.wait_for_path("saved=plan").await;
+    } else {
+        s.click("#customer-side h3 a").await;
+        s.wait_for("#plan-form").await;
+    }
+    s.check_clean("a new plan").await;
+    s.click("#h-goal-forms + details summary").await;
+    s.fill("#g-name", "Weekly reports shared").await;
+    s.fill("#g-target", "4").await;
+    s.click("#goal-form button[type=submit]").await;
+    s.wait_for_path("saved=goal").await;
+    s.click("#h-ms-forms ~ details summary").await;
+    // The due day offered is two weeks ahead.
+    s.fill("#m-name", "Browser suite kick-off").await;
+    s.click("#milestone-form button[type=submit]").await;
+    s.wait_for_path("saved=milestone").await;
+    let milestones = s.texts("table.milestones tbody tr").await;
+    assert!(
+        milestones
+            .iter()
+            .any(|m| m.contains("Browser suite kick-off")),
+        "{milestones:?}"
+    );
+    s.click("form.milestone-status button[type=submit]").await;
+    s.wait_for_path("saved=status").await;
+    assert!(
+        s.texts("table.milestones .pill")
+            .await
+            .iter()
+            .any(|t| t == "done")
+    );
+    s.check_clean("the plan editor").await;
+    s.shot("csm-plan").await;
+    s.click("a[href$='/qbr']").await;
+    s.wait_for("#q-outcomes").await;
+    s.check_clean("the business review").await;
+    s.shot("csm-qbr").await;
+}
+
+/// The team page in Chromium: a leader sees the CSMs side by side with
+/// their cells coloured against the targets and a chart per KPI, narrows
+/// it to one CSM with the form; a CSM sees their own row and the team's.
+/// On the Engage fixture (Ann and Bo), with targets for ARR and cadence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_page_works_in_headless_chromium() {
+    let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let (Some(chrome), Some(driver)) = (
+        find(&["chromium", "chromium-browser", "google-chrome"]),
+        find(&["chromedriver"]),
+    ) else {
+        assert!(
+            !required,
+            "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
+        );
+        eprintln!(
+            "skipping the team page in the browser: chromium or chromedriver is not installed"
+        );
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), team_page(chrome, driver))
+        .await
+        .expect("the team page's browser test took more than 3 minutes");
+}
+
+async fn team_page(chrome: PathBuf, driver: PathBuf) {
+    let mut seeded = support::engage_fixture().await;
+    let targets = r#"
+[target]
+amber_within = 0.2
+
+[target.kpis]
+arr = 6000
+cadence_compliance = 0.2
+
+[[target.csm]]
+email = "bo@example.com"
+kpis = { arr = 7000 }
+"#;
+    let config =
+        tenure_core::config::parse_config(&format!("{}{targets}", support::ENGAGE_CONFIG)).unwrap();
+    seeded.state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tenure_server::serve_on(
+        listener,
+        seeded.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let s = Session {
+        c: client,
+        base,
+        shots: screenshot_dir(),
+    };
+    let period = format!(
+        "from={}&as_of={}&months=3",
+        support::ENGAGE_FROM,
+        support::ENGAGE_TO
+    );
+
+    s.login(LEADER).await;
+    s.click("a[href='/team']").await;
+    s.wait_for("#kpis").await;
+    s.check_clean("the team page").await;
+    s.open(&format!("/team?{period}"), "leader-team").await;
+    s.assert_visible(&[
+        "#kpis",
+        "#team-row",
+        "#rag-legend",
+        "#p-csm",
+        "svg[aria-labelledby^=kpi-arr]",
+    ])
+    .await;
+    let csms = s.texts("#kpis tbody th[scope=row] a").await;
+    assert_eq!(csms.len(), 2, "{csms:?}");
+    assert!(csms[0].starts_with(support::ANN), "{csms:?}");
+    // The RAG cells are shown, coloured by their class.
+    for (css, want) in [
+        (
+            "#kpis tr[data-csm='ann@example.com'] td[data-kpi=cadence_compliance]",
+            "red",
+        ),
+        (
+            "#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]",
+            "amber",
+        ),
+        ("#team-row td[data-kpi=arr]", "green"),
+    ] {
+        assert!(s.visible(css).await, "{css} is not shown");
+        let e = s.c.find(Locator::Css(css)).await.unwrap();
+        assert_eq!(
+            e.attr("data-rag").await.unwrap().as_deref(),
+            Some(want),
+            "{css}"
+        );
+        let bg = e.css_value("background-color").await.unwrap();
+        assert!(
+            bg != "rgba(0, 0, 0, 0)" && bg != "transparent",
+            "{css} has no colour: {bg}"
+        );
+    }
+    assert!(
+        s.text("#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]")
+            .await
+            .contains("target $7,000")
+    );
+    // Narrowed to Bo with the form (no script needed).
+    s.c.find(Locator::Css("#p-csm"))
+        .await
+        .unwrap()
+        .select_by_label(support::BO)
+        .await
+        .unwrap();
+    s.click("#period button[type=submit]").await;
+    s.wait_for_path("csm=").await;
+    s.wait_for("#kpis").await;
+    assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
+    s.check_clean("the team page for one CSM").await;
+    s.shot("leader-team-csm").await;
+    // A bad month count: the form again with the message.
+    s.c.goto(&format!("{}/team?months=0", s.base))
+        .await
+        .unwrap();
+    s.wait_for("#period-err").await;
+    assert!(s.text("#period-err").await.starts_with("Months:"));
+    let logged = s.errors().await;
+    assert!(logged.iter().all(|m| m.contains("400")), "{logged:?}");
+
+    s.login(support::ANN).await;
+    s.open(&format!("/team?{period}"), "csm-team").await;
+    assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
+    assert!(!s.visible("#p-csm").await, "a CSM has no CSM filter");
+    assert!(
+        s.visible("#kpis tr[data-csm='ann@example.com'] td[data-rag=red]")
+            .await
+    );
+    assert!(s.visible("#team-row").await);
+
+    s.c.clone().close().await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// *My tasks* in Chromium, on the Engage fixture: Ann opens her tasks from
+/// the navigation (overdue first), completes one through its form with an
+/// engagement and notes and sees it gone from the open list, then snoozes
+/// the other from its folded form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_tasks_work_in_headless_chromium() {
+    let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let (Some(chrome), Some(driver)) = (
+        find(&["chromium", "chromium-browser", "google-chrome"]),
+        find(&["chromedriver"]),
+    ) else {
+        assert!(
+            !required,
+            "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
+        );
+        eprintln!("skipping my tasks in the browser: chromium or chromedriver is not installed");
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), my_tasks(chrome, driver))
+        .await
+        .expect("my tasks' browser test took more than 3 minutes");
+}
+
+async fn my_tasks(chrome: PathBuf, driver: PathBuf) {
+    use tenure_app::target::tasks::{NewTask, add};
+    let seeded = support::engage_fixture().await;
+    let today = tenure_app::clock::today();
+    let mut ids = Vec::new();
+    for (account, title, due, kind) in [
+        ("a1", "Browser: call Acme about the renewal", -2, "call"),
+        ("a2", "Browser: send Beta the deck", 3, ""),
+    ] {
+        let new = NewTask {
+            account_id: account,
+            title,
+            due: Some(tenure_core::model::add_days(today, due)),
+            log_kind: kind,
+            ..NewTask::default()
+        };
+        let scope = tenure_store::api::Scope::All;
+        let config = &seeded.state.web.config;
+        let c = add(&seeded.db.store, config, &scope, &new, None, today, 0)
+            .await
+            .unwrap();
+        ids.push(c.task.task.id);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tenure_server::serve_on(
+        listener,
+        seeded.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let s = Session {
+        c: client,
+        base,
+        shots: screenshot_dir(),
+    };
+    let titles = "#tasks-table tbody tr[data-task] td.title strong";
+
+    s.login(support::ANN).await;
+    s.click("header nav a[href='/tasks']").await;
+    s.wait_for("#tasks-table").await;
+    s.check_clean("my tasks").await;
+    s.shot("csm-tasks").await;
+    assert_eq!(s.text("h1").await, "My tasks");
+    assert_eq!(
+        s.texts(titles).await,
+        [
+            "Browser: call Acme about the renewal",
+            "Browser: send Beta the deck"
+        ]
+    );
+    assert_eq!(
+        s.text(&format!("tr[data-task='{}'] .overdue", ids[0]))
+            .await,
+        "2 days overdue"
+    );
+
+    // Complete the overdue one, logging a call with notes.
+    s.fill(
+        &format!("#c-notes-{}", ids[0]),
+        "Browser suite: renewal call",
+    )
+    .await;
+    s.click(&format!(
+        "tr[data-task='{}'] form.task-complete button[type=submit]",
+        ids[0]
+    ))
+    .await;
+    s.wait_for_path("task=logged").await;
+    s.wait_for("#tasks-saved").await;
+    assert_eq!(
+        s.text("#tasks-saved").await,
+        "Task done; the engagement is logged."
+    );
+    assert_eq!(s.texts(titles).await, ["Browser: send Beta the deck"]);
+    s.check_clean("after completing a task").await;
+    s.shot("csm-tasks-done").await;
+
+    // Snooze the other to the form's default, a week ahead.
+    s.click(&format!("tr[data-task='{}'] details summary", ids[1]))
+        .await;
+    s.shot("csm-tasks-more").await;
+    s.click(&format!(
+        "tr[data-task='{}'] form.task-snooze button[type=submit]",
+        ids[1]
+    ))
+    .await;
+    s.wait_for_path("task=snoozed").await;
+    s.wait_for("#tasks-saved").await;
+    let week = tenure_core::model::add_days(today, 7).to_string();
+    assert_eq!(
+        s.text(&format!("tr[data-task='{}'] td.due", ids[1])).await,
+        week
+    );
+    s.check_clean("after snoozing a task").await;
+    s.shot("csm-tasks-snoozed").await;
+
+    // The done task is on the account page's timeline as a call.
+    let engagements = seeded
+        .db
+        .store
+        .account_records(tenure_store::Kind::Engagements, "a1")
+        .await
+        .unwrap();
+    assert!(
+        engagements.iter().any(|r| matches!(r,
+            tenure_store::rows::Record::Engagement(e)
+                if e.kind == "call" && e.notes.as_deref() == Some("Browser suite: renewal call"))),
+        "{engagements:?}"
+    );
+
+    s.c.clone().close().await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
 }

@@ -485,7 +485,7 @@ async fn metrics_page_for_browsers_prometheus_for_scrapers() {
     let r = b.get("/metrics?preset=12m").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.texts("#def-nrr")[0].starts_with("Net revenue retention"));
-    assert_eq!(r.count("tr[id^=m-]"), 30);
+    assert_eq!(r.count("tr[id^=m-]"), 31);
     assert!(r.count("#cohort-table tbody tr") > 0);
     assert!(r.count("#ledger-table tbody tr details") > 0);
     let prom = send(&app, Method::GET, "/metrics", &[], "").await;
@@ -1072,4 +1072,537 @@ async fn accounts_show_filter_sort_and_export_segment_and_stage() {
     );
     let csv = b.get("/accounts.csv?segment=Big").await;
     assert_eq!(csv.body.lines().count(), 2);
+}
+
+/// The href of `selector`'s first link, or the test fails.
+fn first_href(r: &Resp, selector: &str) -> String {
+    r.attr(selector, "href")
+        .unwrap_or_else(|| panic!("no {selector} in {}", r.body))
+}
+
+#[tokio::test]
+async fn a_csm_builds_a_plan_from_the_account_page_and_works_it_in_the_editor() {
+    let (s, app) = app().await;
+    // Templates applied as the daily job does (the high-touch accounts).
+    let config = tenure_core::config::Config::default();
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let day = tenure_app::engage::evaluate(&s.db.store, &config, today)
+        .await
+        .unwrap();
+    let applied = tenure_app::target::plans::apply_templates(
+        &s.db.store,
+        &config,
+        &day,
+        tenure_app::target::plans::Start::Entered,
+    )
+    .await
+    .unwrap();
+    assert!(applied.plans_created > 0, "{applied:?}");
+    let (leader, _) = Browser::login(&app, LEADER).await;
+    let r = leader.get("/plans").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.count("#plans tbody tr"), applied.plans_created);
+    assert!(r.count("#execution-by-csm tbody tr") > 0);
+    assert_eq!(r.count("#ttv"), 1);
+    assert!(r.count("#ttv-by-segment tbody tr") > 0);
+    assert!(r.count("#ttv-by-cohort tbody tr") > 0);
+
+    // A CSM's account without a plan: create one from its page.
+    let (b, _) = Browser::login(&app, &s.csm).await;
+    let accounts = b.get("/accounts").await;
+    let links = accounts.attrs("#accounts tbody a", "href");
+    let mut account = None;
+    for l in &links {
+        if b.get(l).await.count("#no-plan") == 1 {
+            account = Some(l.clone());
+            break;
+        }
+    }
+    let account = account.expect("a CSM account without a plan");
+    let page = b.get(&account).await;
+    assert_eq!(page.texts("#vendor-side dt")[0], "ARR");
+    let csrf = b.csrf().await;
+    let r = b
+        .post(
+            &format!("{account}/plans"),
+            &format!("csrf_token={csrf}&name=Rollout+plan"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let plan = r.location.split('?').next().unwrap().to_string();
+    let r = b.get(&r.location).await;
+    assert_eq!(r.texts("#saved"), ["Plan saved."]);
+    assert_eq!(r.texts("h1")[0].split_whitespace().next(), Some("Rollout"));
+
+    // A goal with a bad target is refused and shown again; a good one is added.
+    let bad = b
+        .post(
+            &format!("{plan}/goals"),
+            &format!("csrf_token={csrf}&name=Sponsor&target=lots"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.texts("#form-error"),
+        ["target: \"lots\" is not a number"]
+    );
+    let ok = b
+        .post(
+            &format!("{plan}/goals"),
+            &format!("csrf_token={csrf}&name=Sponsor+named&target=1"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let r = b.get(&plan).await;
+    let goal_form = r.attr("form.goal-value", "action").unwrap();
+    let plan_id = plan.trim_start_matches("/plans/");
+    let ok = b
+        .post(
+            &goal_form,
+            &format!("csrf_token={csrf}&plan={plan_id}&value=1"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let r = b.get(&plan).await;
+    assert_eq!(r.count("table.goals .pill.b-green"), 1, "the goal is met");
+
+    // A milestone due yesterday, then marked done today: late.
+    let yesterday = tenure_core::model::add_days(today, -1);
+    let ok = b
+        .post(
+            &format!("{plan}/milestones"),
+            &format!("csrf_token={csrf}&name=Kick-off&due={yesterday}&owner_role=csm"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let r = b.get(&plan).await;
+    assert_eq!(r.texts("table.milestones .pill"), ["overdue"]);
+    let status_form = r.attr("form.milestone-status", "action").unwrap();
+    let ok = b
+        .post(
+            &status_form,
+            &format!("csrf_token={csrf}&plan={plan_id}&status=done&on={today}"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let ok = b
+        .post(
+            &format!("{plan}/proven-value"),
+            &format!("csrf_token={csrf}&title=Reports+in+minutes&evidence=case+study&on={today}&confirmed=1"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let r = b.get(&plan).await;
+    assert_eq!(r.texts("table.milestones .pill"), ["done"]);
+    assert!(
+        r.texts(".plan-line .share-pct")[0].starts_with("0.0%"),
+        "done late: {:?}",
+        r.texts(".plan-line")
+    );
+    assert!(r.texts("ul.proven li")[0].contains("Reports in minutes"));
+    // The account page shows the plan beside the revenue, and the QBR prints it.
+    let page = b.get(&account).await;
+    assert_eq!(page.count("#customer-side table.goals tbody tr"), 1);
+    let qbr = b.get(&first_href(&page, "#vendor-side a")).await;
+    assert_eq!(qbr.status, StatusCode::OK);
+    assert!(qbr.texts("#achieved li")[0].contains("Sponsor named"));
+    assert_eq!(qbr.count("#qbr-nps"), 1);
+
+    // Another CSM can neither see nor change it.
+    let (other, _) = Browser::login(&app, &s.other_csm).await;
+    assert_eq!(other.get(&plan).await.status, StatusCode::NOT_FOUND);
+    let other_csrf = other.csrf().await;
+    let r = other
+        .post(
+            &format!("{plan}/goals"),
+            &format!("csrf_token={other_csrf}&name=X&target=1"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(
+        other.get(&format!("{account}/qbr")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!other.get("/plans").await.body.contains("Rollout plan"));
+}
+
+// The team page (`/team`): the CSM KPIs against targets, on the Engage
+// fixture (Ann: a1 pays 100, a2 400; Bo: a3 500, a4 churned in May) with
+// targets for ARR (Bo's own, 7,000) and cadence compliance.
+
+const TEAM_TARGETS: &str = r#"
+[target]
+amber_within = 0.2
+
+[target.kpis]
+arr = 6000
+cadence_compliance = 0.2
+
+[[target.csm]]
+email = "bo@example.com"
+kpis = { arr = 7000 }
+"#;
+
+async fn team_app() -> (Seeded, Router) {
+    let mut s = support::engage_fixture().await;
+    let config =
+        tenure_core::config::parse_config(&format!("{}{TEAM_TARGETS}", support::ENGAGE_CONFIG))
+            .unwrap();
+    s.state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config));
+    let r = router(s.state.clone());
+    (s, r)
+}
+
+/// `(row's CSM, KPI) → (value shown, rag)` of the KPI table.
+fn kpi_cells(r: &Resp) -> Vec<(String, String, String, String)> {
+    let html = r.html();
+    let tr = Selector::parse("#kpis tr[data-csm]").unwrap();
+    let td = Selector::parse("td[data-kpi]").unwrap();
+    let mut out = Vec::new();
+    for row in html.select(&tr) {
+        let csm = row.value().attr("data-csm").unwrap_or("").to_string();
+        for cell in row.select(&td) {
+            let v = cell.value();
+            let shown = cell.text().next().unwrap_or("").trim().to_string();
+            out.push((
+                if csm.is_empty() {
+                    "team".into()
+                } else {
+                    csm.clone()
+                },
+                v.attr("data-kpi").unwrap().to_string(),
+                shown,
+                v.attr("data-rag").unwrap().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+fn cell(cells: &[(String, String, String, String)], csm: &str, kpi: &str) -> (String, String) {
+    let c = cells
+        .iter()
+        .find(|c| c.0 == csm && c.1 == kpi)
+        .unwrap_or_else(|| panic!("no {kpi} cell for {csm}"));
+    (c.2.clone(), c.3.clone())
+}
+
+#[tokio::test]
+async fn team_page_shows_csms_side_by_side_against_targets_with_monthly_charts() {
+    let (_s, app) = team_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get(&format!("/team?{PERIOD}&months=3")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.attr("a[href='/team']", "aria-current").as_deref(),
+        Some("page")
+    );
+    assert_eq!(r.attrs("#kpis tbody tr", "data-csm"), [ANN, BO]);
+    assert_eq!(r.count("#kpis thead th"), 15, "the CSM and 14 KPIs");
+    let cells = kpi_cells(&r);
+    assert_eq!(cells.len(), 3 * 14);
+    // Customers on 08-31 and their ARR: Ann a1 100 and a2 400 a month;
+    // Bo a3 500 (a4 churned); against 6,000 (Bo's own 7,000, amber within
+    // 20 %).
+    assert_eq!(cell(&cells, ANN, "accounts"), ("2".into(), "none".into()));
+    assert_eq!(cell(&cells, ANN, "arr"), ("$6,000".into(), "green".into()));
+    assert_eq!(cell(&cells, BO, "arr"), ("$6,000".into(), "amber".into()));
+    assert_eq!(cell(&cells, "team", "arr"), ("$12k".into(), "green".into()));
+    // Calls every 10 days for the high tier from 06-01 (the cadence
+    // page's figures): Ann's a2 11 of 92 days, Bo's a3 22 of 92, the team
+    // 33 of 184; against 20 %, amber down to 16 %.
+    assert_eq!(
+        cell(&cells, ANN, "cadence_compliance"),
+        ("12.0%".into(), "red".into())
+    );
+    assert_eq!(
+        cell(&cells, BO, "cadence_compliance"),
+        ("23.9%".into(), "green".into())
+    );
+    assert_eq!(
+        cell(&cells, "team", "cadence_compliance"),
+        ("17.9%".into(), "amber".into())
+    );
+    // No answer in the period: no data, no colour.
+    assert_eq!(cell(&cells, "team", "nps"), ("–".into(), "none".into()));
+    assert_eq!(r.count("#kpis td.b-red"), 1);
+    assert_eq!(r.count("#kpis td.b-yellow"), 2);
+    assert!(
+        r.texts("#kpis td[data-kpi=arr] .sub")
+            .contains(&"target $7,000".to_string())
+    );
+    // A chart per KPI over three months: 08-31 ends its month, so June,
+    // July and August.
+    assert_eq!(r.count("#history section.card"), 14);
+    assert_eq!(r.count("#history svg[aria-labelledby^=kpi-arr]"), 1);
+    // No answer in any month: said, not drawn.
+    assert_eq!(r.count("#kpi-nps-none"), 1);
+    let desc = r.texts("#kpi-arr-d");
+    assert!(desc[0].contains("Aug 2025"), "{desc:?}");
+    // A leader narrows the page to a CSM by following their row.
+    let href = r
+        .attr("#kpis tbody tr[data-csm='bo@example.com'] a", "href")
+        .unwrap();
+    let one = b.get(&href).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.attrs("#kpis tbody tr", "data-csm"), [BO]);
+    assert_eq!(one.count("#kpi-arr-t"), 1);
+    assert_eq!(
+        one.count("#history svg[aria-labelledby^=kpi-arr] + .legend"),
+        1,
+        "Bo's line beside the team's"
+    );
+}
+
+#[tokio::test]
+async fn a_csm_sees_their_own_kpis_and_the_teams_whatever_they_ask() {
+    let (_s, app) = team_app().await;
+    let (b, _) = Browser::login(&app, ANN).await;
+    for q in ["", "?csm=bo@example.com"] {
+        let r = b.get(&format!("/team{q}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.attrs("#kpis tbody tr", "data-csm"), [ANN], "{q}");
+        assert_eq!(r.count("#team-row"), 1);
+        assert_eq!(r.count("#p-csm"), 0, "a CSM has no CSM filter");
+        assert!(!r.body.contains(BO), "{q}: Bo's address shown to Ann");
+    }
+}
+
+#[tokio::test]
+async fn team_page_answers_bad_input_with_400_and_the_form() {
+    let (_s, app) = team_app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    for (q, field, words) in [
+        ("as_of=2025-02-30", "p-as-of", "As of:"),
+        ("from=2025-09-01&as_of=2025-08-31", "p-from", "From:"),
+        ("months=0", "p-months", "Months:"),
+        ("months=lots", "p-months", "Months:"),
+    ] {
+        let r = b.get(&format!("/team?{q}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(
+            r.texts("#period-err")[0].starts_with(words),
+            "{q}: {:?}",
+            r.texts("#period-err")
+        );
+        assert_eq!(
+            r.attr(&format!("#{field}"), "aria-invalid").as_deref(),
+            Some("true"),
+            "{q}"
+        );
+        assert_eq!(r.count("#kpis"), 0);
+    }
+    // Strangers go to the login page.
+    let r = send(&app, Method::GET, "/team", &[("accept", "text/html")], "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location.starts_with("/login?next=%2Fteam"),
+        "{}",
+        r.location
+    );
+}
+
+// Tasks (`/tasks`), on the Engage fixture: Ann owns a1 and a2, Bo a3 and
+// a4; the configured engagement kinds are call and qbr.
+
+/// A task added through the application layer, due `due` days from today.
+async fn tasks_add(s: &Seeded, account: &str, title: &str, due: i32, log_kind: &str) -> String {
+    use tenure_app::target::tasks::{NewTask, add};
+    let today = tenure_app::clock::today();
+    let new = NewTask {
+        account_id: account,
+        title,
+        due: Some(tenure_core::model::add_days(today, due)),
+        log_kind,
+        ..NewTask::default()
+    };
+    let scope = tenure_store::api::Scope::All;
+    add(
+        &s.db.store,
+        &s.state.web.config,
+        &scope,
+        &new,
+        None,
+        today,
+        0,
+    )
+    .await
+    .unwrap()
+    .task
+    .task
+    .id
+}
+
+#[tokio::test]
+async fn a_csm_works_their_own_tasks_on_the_tasks_page_and_no_one_elses() {
+    let (s, app) = engage_app().await;
+    let late = tasks_add(&s, "a1", "Call Acme", -3, "call").await;
+    let soon = tasks_add(&s, "a2", "Send Beta the deck", 2, "").await;
+    let bos = tasks_add(&s, "a3", "Gamma QBR", -1, "qbr").await;
+    let ids = |r: &Resp| r.attrs("#tasks-table tbody tr[data-task]", "data-task");
+
+    let (b, _) = Browser::login(&app, ANN).await;
+    let r = b.get("/tasks").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.texts("h1"), ["My tasks"]);
+    assert_eq!(ids(&r), [late.as_str(), soon.as_str()]);
+    assert_eq!(r.texts("#tasks-table .overdue"), ["3 days overdue"]);
+    assert_eq!(
+        r.texts("#tasks-table td.account a"),
+        ["Acme Small", "Beta Big"]
+    );
+    assert_eq!(
+        r.attr(&format!("#c-kind-{late} option[selected]"), "value")
+            .as_deref(),
+        Some("call")
+    );
+    assert_eq!(r.texts("header nav a[aria-current=page]"), ["My tasks"]);
+    // Asking for Bo's shows nothing of his portfolio.
+    let r = b.get("/tasks?owner=bo%40example.com&status=all").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(ids(&r).is_empty(), "{:?}", ids(&r));
+
+    // Bo's task cannot be posted to, whatever the form.
+    let csrf = b.csrf().await;
+    for (form, fields) in [
+        ("complete", "log_kind=qbr"),
+        ("snooze", "until=2099-01-01"),
+        ("reassign", "to=ann%40example.com"),
+        ("drop", ""),
+    ] {
+        let r = b
+            .post(
+                &format!("/tasks/{bos}/{form}"),
+                &format!("csrf_token={csrf}&back=%2Ftasks&{fields}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{form}");
+    }
+    let r = b
+        .post(&format!("/tasks/{late}/complete"), "log_kind=call")
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+
+    // Completing through the form logs the engagement; the task leaves
+    // the open list.
+    let r = b
+        .post(
+            &format!("/tasks/{late}/complete"),
+            &format!(
+                "csrf_token={csrf}&log_kind=call&notes=Renewal+talk&back=%2Ftasks%3Fowner%3Dme%26status%3Dopen"
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location, "/tasks?owner=me&status=open&task=logged");
+    let after = b.get(&r.location).await;
+    assert_eq!(
+        after.texts("#tasks-saved"),
+        ["Task done; the engagement is logged."]
+    );
+    assert_eq!(ids(&after), [soon.as_str()]);
+    let logged: Vec<(String, Option<String>)> =
+        s.db.store
+            .account_records(tenure_store::Kind::Engagements, "a1")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                tenure_store::rows::Record::Engagement(e) => Some((e.kind, e.notes)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(
+        logged,
+        [("call".to_string(), Some("Renewal talk".to_string()))]
+    );
+
+    // A mistake comes back with the page and the message at the form.
+    let today = tenure_app::clock::today();
+    let r = b
+        .post(
+            &format!("/tasks/{soon}/snooze"),
+            &format!("csrf_token={csrf}&until={today}&back=%2Ftasks"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.count(&format!("#err-{soon}")), 1);
+    assert_eq!(
+        r.attr(&format!("#s-until-{soon}"), "aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(r.attr("#back", "href").as_deref(), Some("/tasks"));
+
+    // Reassigned to Bo, it leaves Ann's list, with a warning: Bo cannot see
+    // Beta's tasks.
+    let r = b
+        .post(
+            &format!("/tasks/{soon}/reassign"),
+            &format!("csrf_token={csrf}&to=bo%40example.com&back=%2Ftasks"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location, "/tasks?task=reassigned&warn=other_portfolio");
+    let after = b.get(&r.location).await;
+    assert!(ids(&after).is_empty());
+    assert!(after.texts(".warn")[0].contains("CSM of other accounts"));
+
+    // Bo sees his own only.
+    let (bo, _) = Browser::login(&app, BO).await;
+    assert_eq!(ids(&bo.get("/tasks").await), [bos.as_str()]);
+
+    // A leader sees every owner's, and can pick one.
+    let (lead, _) = Browser::login(&app, LEADER).await;
+    let r = lead.get("/tasks").await;
+    assert_eq!(r.texts("h1"), ["Tasks"]);
+    assert_eq!(ids(&r), [bos.as_str(), soon.as_str()]);
+    let owners = r.attrs("#f-owner option", "value");
+    assert!(
+        owners.contains(&ANN.to_string()) && owners.contains(&BO.to_string()),
+        "{owners:?}"
+    );
+    let r = lead.get("/tasks?owner=bo%40example.com").await;
+    assert_eq!(ids(&r), [bos.as_str(), soon.as_str()]);
+    let r = lead.get("/tasks?status=done").await;
+    assert_eq!(ids(&r), [late.as_str()]);
+    assert_eq!(
+        lead.get("/tasks?status=bogus").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The account page's section: the account's tasks, with forms that
+    // come back to it; another portfolio's account is not found.
+    let ann = tenure_server::auth::Principal {
+        subject: tenure_server::auth::Subject::User {
+            id: "usr-ann".into(),
+        },
+        role: tenure_store::auth::Role::Csm,
+        email: Some(ANN.into()),
+        all_accounts: false,
+        csrf_token: Some("t".into()),
+    };
+    let section =
+        tenure_server::web::tasks::account_tasks_section(&s.state, &ann, "a1", Some("done"), None)
+            .await
+            .unwrap();
+    let html = Html::parse_fragment(&askama::Template::render(&section).unwrap());
+    let sel = |css: &str| Selector::parse(css).unwrap();
+    let rows: Vec<&str> = html
+        .select(&sel("#account-tasks tr[data-task]"))
+        .filter_map(|e| e.value().attr("data-task"))
+        .collect();
+    assert_eq!(rows, [late.as_str()]);
+    assert_eq!(html.select(&sel("#account-tasks-saved")).count(), 1);
+    let reopen = html
+        .select(&sel("#account-tasks form.task-reopen input[name=back]"))
+        .next()
+        .unwrap();
+    assert_eq!(
+        reopen.value().attr("value"),
+        Some("/accounts/a1#account-tasks")
+    );
+    let theirs =
+        tenure_server::web::tasks::account_tasks_section(&s.state, &ann, "a3", None, None).await;
+    assert_eq!(theirs.err().map(|e| e.status), Some(StatusCode::NOT_FOUND));
 }

@@ -137,6 +137,13 @@ impl Store {
         )
         .await?;
 
+        // Each account's first success-plan milestone done: time to value.
+        for (id, day) in self.first_milestone_days().await? {
+            if let Some(&i) = load.account_index.get(&id) {
+                load.input.first_values.push((i, day));
+            }
+        }
+
         let Some(range) = range else {
             return Ok(load);
         };

@@ -23,6 +23,7 @@ pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod kind;
+pub mod kpis;
 pub mod rows;
 pub mod scan;
 pub mod target;

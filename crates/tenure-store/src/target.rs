@@ -43,7 +43,7 @@ pub struct Goal {
     pub target: f64,
     pub at_most: bool,
     pub value: Option<f64>,
-    /// The day `value` was measured or set.
+    /// The day `value` was set, or measured different from before.
     pub measured_on: Option<Date>,
     /// The first day the target was met.
     pub achieved_on: Option<Date>,
@@ -123,6 +123,16 @@ pub struct TemplateApplied {
     pub applied_on: Date,
     pub goals: Vec<Goal>,
     pub milestones: Vec<Milestone>,
+    pub tasks: Vec<Task>,
+}
+
+/// Plans and their items to write at once ([`Store::write_plan_items`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanItems {
+    pub plans: Vec<Plan>,
+    pub goals: Vec<Goal>,
+    pub milestones: Vec<Milestone>,
+    pub proven: Vec<ProvenValue>,
     pub tasks: Vec<Task>,
 }
 
@@ -307,7 +317,7 @@ async fn insert_plan(conn: &mut AnyConnection, p: &Plan, now: i64) -> Result<()>
 async fn insert_goal(conn: &mut AnyConnection, g: &Goal) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO plan_goals ({GOAL_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11)"
     )))
     .bind(g.id.as_str())
     .bind(g.plan_id.as_str())
@@ -316,13 +326,13 @@ async fn insert_goal(conn: &mut AnyConnection, g: &Goal) -> Result<()> {
     .bind(g.metric.as_deref())
     .bind(g.target)
     .bind(i64::from(g.at_most))
-    .bind(g.value)
     .bind(g.measured_on.map(|d| d.to_string()))
     .bind(g.achieved_on.map(|d| d.to_string()))
     .bind(g.template.as_deref())
     .bind(g.position)
     .execute(&mut *conn)
     .await?;
+    set_value(conn, &g.id, g.value).await?;
     Ok(())
 }
 
@@ -369,6 +379,50 @@ async fn insert_task(conn: &mut AnyConnection, t: &Task) -> Result<()> {
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+async fn insert_proven(conn: &mut AnyConnection, p: &ProvenValue, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO proven_value \
+         (id, plan_id, account_id, title, evidence, delivered_on, confirmed, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(p.id.as_str())
+    .bind(p.plan_id.as_str())
+    .bind(p.account_id.as_str())
+    .bind(p.title.as_str())
+    .bind(p.evidence.as_deref())
+    .bind(p.delivered_on.to_string())
+    .bind(i64::from(p.confirmed))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a goal's value. A missing value is written as a literal NULL and
+/// a value always bound as a number: PostgreSQL through SQLx's Any driver
+/// refused a statement whose float parameter was first bound as NULL and
+/// then as a number ("incorrect binary data format").
+async fn set_value(conn: &mut AnyConnection, id: &str, value: Option<f64>) -> Result<()> {
+    match value {
+        Some(v) => sqlx::query("UPDATE plan_goals SET value = $1 WHERE id = $2").bind(v),
+        None => sqlx::query("UPDATE plan_goals SET value = NULL WHERE id = $1"),
+    }
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The position after a plan's last goal or milestone (`table`).
+async fn next_position(conn: &mut AnyConnection, table: &str, plan_id: &str) -> Result<i64> {
+    let sql = format!("SELECT COALESCE(MAX(position), -1) + 1 FROM {table} WHERE plan_id = $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(plan_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?)
 }
 
 /// Whether the account exists and is in scope.
@@ -629,7 +683,8 @@ impl Store {
             .ok_or_else(|| not_found("plan", plan_id))
     }
 
-    /// Adds a goal to a plan in scope (its `account_id` is the plan's).
+    /// Adds a goal to a plan in scope, after its other goals (its
+    /// `account_id` and `position` are the store's).
     pub async fn add_goal(&self, goal: &Goal, scope: &Scope) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let account = owning_account(&mut tx, "success_plans", &goal.plan_id, scope)
@@ -637,13 +692,15 @@ impl Store {
             .ok_or_else(|| not_found("plan", &goal.plan_id))?;
         let g = Goal {
             account_id: account,
+            position: next_position(&mut tx, "plan_goals", &goal.plan_id).await?,
             ..goal.clone()
         };
         insert_goal(&mut tx, &g).await?;
         tx.commit().await
     }
 
-    /// Adds a milestone to a plan in scope, and its task when given.
+    /// Adds a milestone to a plan in scope (after its others), and its task
+    /// when given.
     pub async fn add_milestone(
         &self,
         m: &Milestone,
@@ -656,6 +713,7 @@ impl Store {
             .ok_or_else(|| not_found("plan", &m.plan_id))?;
         let m = Milestone {
             account_id: account.clone(),
+            position: next_position(&mut tx, "plan_milestones", &m.plan_id).await?,
             ..m.clone()
         };
         insert_milestone(&mut tx, &m).await?;
@@ -678,21 +736,33 @@ impl Store {
         let account = owning_account(&mut tx, "success_plans", &p.plan_id, scope)
             .await?
             .ok_or_else(|| not_found("plan", &p.plan_id))?;
-        sqlx::query(
-            "INSERT INTO proven_value \
-             (id, plan_id, account_id, title, evidence, delivered_on, confirmed, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(p.id.as_str())
-        .bind(p.plan_id.as_str())
-        .bind(account)
-        .bind(p.title.as_str())
-        .bind(p.evidence.as_deref())
-        .bind(p.delivered_on.to_string())
-        .bind(i64::from(p.confirmed))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let p = ProvenValue {
+            account_id: account,
+            ..p.clone()
+        };
+        insert_proven(&mut tx, &p, now).await?;
+        tx.commit().await
+    }
+
+    /// Writes plans and what they hold, all in one transaction (an import):
+    /// nothing is written if one row fails.
+    pub async fn write_plan_items(&self, items: &PlanItems, now: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for p in &items.plans {
+            insert_plan(&mut tx, p, now).await?;
+        }
+        for g in &items.goals {
+            insert_goal(&mut tx, g).await?;
+        }
+        for m in &items.milestones {
+            insert_milestone(&mut tx, m).await?;
+        }
+        for p in &items.proven {
+            insert_proven(&mut tx, p, now).await?;
+        }
+        for t in &items.tasks {
+            insert_task(&mut tx, t).await?;
+        }
         tx.commit().await
     }
 
@@ -727,8 +797,8 @@ impl Store {
                 .await?;
         }
         if let Some((v, day)) = patch.value {
-            sqlx::query("UPDATE plan_goals SET value = $1, measured_on = $2 WHERE id = $3")
-                .bind(v)
+            set_value(&mut tx, id, v).await?;
+            sqlx::query("UPDATE plan_goals SET measured_on = $1 WHERE id = $2")
                 .bind(day.to_string())
                 .bind(id)
                 .execute(&mut *tx)
@@ -851,6 +921,40 @@ impl Store {
         tx.commit().await
     }
 
+    /// Sets many milestones' status and done day in one transaction (a
+    /// demo's history, an import), with their tasks as
+    /// [`Store::update_milestone`] does.
+    pub async fn set_milestone_outcomes(
+        &self,
+        outcomes: &[(String, MilestoneStatus, Option<Date>)],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for (id, status, done_on) in outcomes {
+            let done_on = done_on.filter(|_| *status == MilestoneStatus::Done);
+            sqlx::query("UPDATE plan_milestones SET status = $1, done_on = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(done_on.map(|d| d.to_string()))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let task_status = match status {
+                MilestoneStatus::Done => "done",
+                MilestoneStatus::Open => "open",
+                MilestoneStatus::Missed | MilestoneStatus::Dropped => "dropped",
+            };
+            sqlx::query(
+                "UPDATE tasks SET status = $1, completed_on = $2 \
+                 WHERE source = 'milestone' AND source_id = $3",
+            )
+            .bind(task_status)
+            .bind(done_on.map(|d| d.to_string()))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
     /// Every milestone (for execution, time to value and the KPIs), read
     /// in bulk.
     pub async fn milestones(&self) -> Result<Vec<Milestone>> {
@@ -920,15 +1024,13 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         for (id, v, day, achieved) in values {
-            sqlx::query(
-                "UPDATE plan_goals SET value = $1, measured_on = $2, achieved_on = $3 WHERE id = $4",
-            )
-            .bind(*v)
-            .bind(day.to_string())
-            .bind(achieved.map(|d| d.to_string()))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
+            set_value(&mut tx, id, *v).await?;
+            sqlx::query("UPDATE plan_goals SET measured_on = $1, achieved_on = $2 WHERE id = $3")
+                .bind(day.to_string())
+                .bind(achieved.map(|d| d.to_string()))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await
     }
@@ -1064,6 +1166,19 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if owning_account(&mut tx, "tasks", id, scope).await?.is_none() {
             return Err(not_found("task", id));
+        }
+        // Checked inside the transaction, so that a form sent twice logs
+        // one engagement.
+        let status: String = sqlx::query("SELECT status FROM tasks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if status != TaskStatus::Open.as_str() {
+            return Err(crate::api::invalid(
+                "status",
+                format!("the task is {status}, not open: reopen it first"),
+            ));
         }
         if let Some(e) = engagement {
             let rec = Record::Engagement(e.clone());

@@ -19,6 +19,8 @@ pub struct Portfolio {
     pub subscriptions: Vec<Subscription>,
     pub responses: Vec<SurveyResponse>,
     pub tickets: Vec<Ticket>,
+    /// Each account's first success-plan milestone done (time to value).
+    pub first_values: Vec<(String, jiff::civil::Date)>,
 }
 
 /// One account's product use on one UTC day: a user and an event name with
@@ -75,6 +77,7 @@ impl Store {
                 }
             }
         }
+        p.first_values = self.first_milestone_days().await?;
         Ok(p)
     }
 

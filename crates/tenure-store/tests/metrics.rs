@@ -141,7 +141,11 @@ async fn every_metric_of_the_documented_quarter() {
             ("avg_time_on_platform_minutes", Some(16.25)),
         ],
     );
-    assert_eq!(json.as_object().unwrap().len(), 30);
+    assert_eq!(json.as_object().unwrap().len(), 31);
+    assert!(
+        json["time_to_value_days"].is_null(),
+        "no success plans here"
+    );
     // Counts are JSON integers.
     assert_eq!(json["accounts_end"], Value::from(6));
 
@@ -281,4 +285,68 @@ async fn a_currency_without_a_rate_is_an_error_naming_it() {
     let eur = Currency::parse("EUR").unwrap();
     let err = Dataset::new(load.input, &Rates::new(Currency::USD).with(eur, 1.08)).unwrap_err();
     assert!(err.to_string().contains("GBP"), "{err}");
+}
+
+#[tokio::test]
+async fn time_to_value_reads_the_first_milestone_done() {
+    use tenure_core::target::plans::{MilestoneStatus, PlanStatus};
+    use tenure_store::api::Scope;
+    use tenure_store::target::{Milestone, Plan};
+    let db = imported().await;
+    let store = &db.store;
+    // a1 pays from 2024-06-01; its first milestone is done on 2025-02-15.
+    let plan = Plan {
+        id: "p1".into(),
+        account_id: "a1".into(),
+        name: "Plan".into(),
+        status: PlanStatus::Active,
+        started_on: d("2025-01-01"),
+        closed_on: None,
+        templates: Vec::new(),
+    };
+    store.create_plan(&plan, &Scope::All, 0).await.unwrap();
+    for (id, due) in [("m1", "2025-02-20"), ("m2", "2025-03-20")] {
+        let m = Milestone {
+            id: id.into(),
+            plan_id: "p1".into(),
+            account_id: "a1".into(),
+            name: id.into(),
+            due_on: d(due),
+            owner_role: "csm".into(),
+            owner_email: None,
+            status: MilestoneStatus::Open,
+            done_on: None,
+            template: None,
+            position: 0,
+        };
+        store.add_milestone(&m, None, &Scope::All).await.unwrap();
+    }
+    store
+        .set_milestone_outcomes(&[
+            ("m1".into(), MilestoneStatus::Done, Some(d("2025-02-15"))),
+            ("m2".into(), MilestoneStatus::Done, Some(d("2025-03-10"))),
+        ])
+        .await
+        .unwrap();
+    let q1 = Period::new(d("2025-01-01"), d("2025-03-31")).unwrap();
+    let load = store
+        .load_metrics_input(Some(LoadRange {
+            from: q1.from(),
+            to: q1.to(),
+        }))
+        .await
+        .unwrap();
+    let dataset = Dataset::new(load.input, &rates()).unwrap();
+    let ttv = |p: Period| {
+        dataset
+            .report(p, &SETTINGS, None)
+            .value(tenure_core::metrics::Metric::TimeToValueDays)
+            .value
+    };
+    // 2024-06-01 to 2025-02-15: 259 days; the second milestone does not count.
+    assert_eq!(ttv(q1), Some(259.0));
+    assert_eq!(
+        ttv(Period::new(d("2025-03-01"), d("2025-03-31")).unwrap()),
+        None
+    );
 }

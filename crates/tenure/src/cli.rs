@@ -104,6 +104,12 @@ pub enum Command {
         #[command(subcommand)]
         command: engage::EngagementsCommand,
     },
+    /// Tasks: my tasks (overdue first); add, done, snooze, reassign, drop, reopen.
+    Tasks(crate::tasks::TasksArgs),
+    /// Success plans: goals, milestones and proven value (docs/TARGET.md).
+    Plans(crate::plans::PlansArgs),
+    /// CSM KPIs against their targets: CSMs side by side, the team, and by month (docs/TARGET.md).
+    Kpis(crate::kpis::KpisArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -135,5 +141,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Journey(args) => engage::run(&cli.db, &cli.config, View::Journey, args).await,
         Command::Cadence(args) => engage::run(&cli.db, &cli.config, View::Cadence, args).await,
         Command::Engagements { command } => engage::log(&cli.db, &cli.config, command).await,
+        Command::Tasks(args) => crate::tasks::run(&cli.db, &cli.config, args).await,
+        Command::Plans(args) => crate::plans::run(&cli.db, &cli.config, args).await,
+        Command::Kpis(args) => crate::kpis::run(&cli.db, &cli.config, args).await,
     }
 }

@@ -170,7 +170,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     }
     let tenure_config = tenure_app::command::load_config(config_path)?;
     let listener = crate::serve::bind(args.addr).await?;
-    score_health(&store, &tenure_config, config.end, args.quiet).await?;
+    score_health(&store, &tenure_config, &config, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     println!("\ndashboard: {url}");
@@ -196,13 +196,16 @@ const HISTORY_DAYS: i32 = 180;
 /// at the month ends of the year before, then rebuilds the stage and
 /// segment history over the daily range (`tenure health recompute --from`
 /// does the same), so that the dashboard has current scores, their
-/// 30-day change, a year of band trend, time in stage and a funnel.
+/// 30-day change, a year of band trend, time in stage and a funnel; then
+/// gives the accounts their success plans as the simulated CSMs worked
+/// them (milestones done, missed or open, value recorded, follow-ups).
 async fn score_health(
     store: &tenure_store::Store,
     config: &tenure_core::config::Config,
-    end: jiff::civil::Date,
+    demo: &DemoConfig,
     quiet: bool,
 ) -> Result<()> {
+    let end = demo.end;
     use tenure_app::health::{Quiet, recompute};
     use tenure_core::model::add_days;
     let from = add_days(end, 1 - HISTORY_DAYS);
@@ -227,9 +230,18 @@ async fn score_health(
     recompute(store, config, from, end, &Quiet)
         .await
         .with_context(|| format!("scoring health from {from} to {end}"))?;
-    tenure_app::engage::rebuild(store, config, from, end, &Quiet)
+    let day = tenure_app::engage::rebuild(store, config, from, end, &Quiet)
         .await
         .with_context(|| format!("deciding stages and segments from {from} to {end}"))?;
+    let plans = tenure_app::target::plans::demo_history(store, config, demo.seed, &day)
+        .await
+        .context("making the success plans")?;
+    if !quiet {
+        eprintln!(
+            "success plans: {} from the templates, {} milestones done and {} missed by the simulated CSMs, {} proven-value records, {} follow-up tasks",
+            plans.applied.plans_created, plans.done, plans.missed, plans.values, plans.tasks
+        );
+    }
     Ok(())
 }
 

@@ -10,9 +10,12 @@ mod demo;
 mod engage;
 mod health;
 mod jobs;
+mod kpis;
 mod metrics;
+mod plans;
 mod serve;
 mod suggest;
+mod tasks;
 
 use std::process::ExitCode;
 

@@ -55,7 +55,7 @@ fn metrics_json_has_every_design_key_with_the_documented_values() {
         &["metrics", "--from", "2025-01-01", "--to", "2025-03-31"],
     );
     let obj = m.as_object().unwrap();
-    assert_eq!(obj.len(), 30);
+    assert_eq!(obj.len(), 31);
     assert_eq!(obj.keys().next().unwrap(), "mrr_start");
     assert_eq!(m["mrr_start"], 860.0);
     assert_eq!(m["mrr_end"], 740.0);

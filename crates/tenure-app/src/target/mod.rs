@@ -3,6 +3,7 @@
 //! their targets. Decisions are core's (`tenure_core::target`); this layer
 //! loads, applies and stores.
 
+pub mod import;
 pub mod kpis;
 pub mod plans;
 pub mod tasks;

@@ -9,20 +9,26 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use tenure_core::config::Config;
 use tenure_core::engage::period::median;
+use tenure_core::model::{Account, add_days};
 use tenure_core::target::CSM_ROLE;
 use tenure_core::target::plans::{
-    Execution, GoalMetric, MilestoneStatus, PlanStatus, execution, met, milestones_from, progress,
-    template_for, time_to_value as ttv_days,
+    Execution, GoalMetric, MilestoneStatus, PlanStatus, check_day, check_evidence, check_name,
+    execution, met, milestones_from, progress, template_for, time_to_value as ttv_days,
 };
 use tenure_core::target::tasks::{Priority, TaskSource, TaskStatus};
+use tenure_store::Kind;
 use tenure_store::Store;
 use tenure_store::api::Scope;
-use tenure_store::target::{Goal, Milestone, Plan, PlanDetail, Task, TemplateApplied};
+use tenure_store::rows::Record;
+use tenure_store::target::{
+    Goal, GoalPatch, Milestone, MilestonePatch, Plan, PlanDetail, PlanItem, ProvenValue, Task,
+    TemplateApplied,
+};
 
-use crate::Result;
 use crate::clock::now_micros;
 use crate::engage::{AccountEngage, EngageDay};
 use crate::ids::new_id;
+use crate::{Error, Result};
 
 /// What [`apply_templates`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -191,7 +197,9 @@ fn created_micros(day: Date) -> i64 {
 
 /// Measures every goal bound to a metric on an active plan from the
 /// accounts' facts on the day; a goal met for the first time records the
-/// day. Returns how many goals were measured.
+/// day. Only goals whose value changed are written (their `measured_on`
+/// is the day the value was last measured different). Returns how many
+/// goals were measured.
 pub async fn measure_goals(store: &Store, day: &EngageDay) -> Result<usize> {
     let goals = store.measured_goals().await?;
     if goals.is_empty() {
@@ -212,10 +220,12 @@ pub async fn measure_goals(store: &Store, day: &EngageDay) -> Result<usize> {
         let achieved = g
             .achieved_on
             .or_else(|| met(value, g.target, g.at_most).then_some(day.day));
-        values.push((g.id.clone(), value, day.day, achieved));
+        if value != g.value || achieved != g.achieved_on || g.measured_on.is_none() {
+            values.push((g.id.clone(), value, day.day, achieved));
+        }
     }
     store.set_goal_values(&values).await?;
-    Ok(values.len())
+    Ok(goals.len())
 }
 
 /// The job's step after Engage: templates applied and goals measured.
@@ -242,7 +252,7 @@ pub struct PlanView {
     pub csm_email: Option<String>,
     pub goals: Vec<GoalView>,
     pub milestones: Vec<Milestone>,
-    pub proven: Vec<tenure_store::target::ProvenValue>,
+    pub proven: Vec<ProvenValue>,
     /// Milestones due up to the day, and how they went.
     pub execution: Execution,
     /// Open milestones past their due day.
@@ -385,13 +395,55 @@ pub struct TimeToValue {
     pub by_cohort: Vec<TtvGroup>,
 }
 
-/// Time to value of every account that paid by `day`; `segments` maps
-/// accounts to their segment's name (accounts outside every segment are
-/// grouped as "no segment").
+/// Each account's segment on `day`, from the recorded segment runs.
+pub async fn segments_on(store: &Store, day: Date) -> Result<HashMap<String, String>> {
+    Ok(store
+        .engage_runs(Some(day))
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.dimension == tenure_store::engage::Dimension::Segment
+                && r.entered_on <= day
+                && r.left_on.is_none_or(|l| l > day)
+        })
+        .map(|r| (r.account_id, r.name))
+        .collect())
+}
+
+/// Time to value on `day` of the accounts in scope, grouped by their
+/// recorded segment.
+pub async fn time_to_value_for(store: &Store, scope: &Scope, day: Date) -> Result<TimeToValue> {
+    let segments = segments_on(store, day).await?;
+    let only = match scope {
+        Scope::All => None,
+        Scope::Csm(email) => {
+            let email = email.trim().to_ascii_lowercase();
+            Some(
+                store
+                    .health_accounts_with(false)
+                    .await?
+                    .into_iter()
+                    .filter(|a| {
+                        a.csm_email
+                            .as_deref()
+                            .is_some_and(|c| c.trim().eq_ignore_ascii_case(&email))
+                    })
+                    .map(|a| a.id)
+                    .collect(),
+            )
+        }
+    };
+    time_to_value(store, day, &segments, only.as_ref()).await
+}
+
+/// Time to value of every account that paid by `day` (of `only`, when
+/// given); `segments` maps accounts to their segment's name (accounts
+/// outside every segment are grouped as "no segment").
 pub async fn time_to_value(
     store: &Store,
     day: Date,
     segments: &HashMap<String, String>,
+    only: Option<&std::collections::HashSet<String>>,
 ) -> Result<TimeToValue> {
     let first_done: HashMap<String, Date> =
         store.first_milestone_days().await?.into_iter().collect();
@@ -399,7 +451,7 @@ pub async fn time_to_value(
         .first_paid_days()
         .await?
         .into_iter()
-        .filter(|(_, d)| *d <= day)
+        .filter(|(a, d)| *d <= day && only.is_none_or(|o| o.contains(a)))
         .map(|(account_id, first_mrr)| {
             let first_value = first_done.get(&account_id).copied().filter(|d| *d <= day);
             AccountTtv {
@@ -450,4 +502,422 @@ fn summarise(name: String, members: &[&AccountTtv]) -> TtvGroup {
         reached: days.len(),
         median_days: median(&mut days),
     }
+}
+
+/// `field: problem` as the caller's error.
+fn invalid(field: &str, problem: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("{field}: {problem}"))
+}
+
+fn name_of(field: &str, text: &str) -> Result<String> {
+    check_name(text).map_err(|e| invalid(field, format!("the {field} {e}")))
+}
+
+/// The account, if it exists and is in scope.
+async fn account(store: &Store, scope: &Scope, account_id: &str) -> Result<Account> {
+    match store.get_record(Kind::Accounts, account_id, scope).await? {
+        Record::Account(a) => Ok(a),
+        _ => Err(Error::NotFound(format!("account {account_id:?}"))),
+    }
+}
+
+/// Creates a plan by hand for an account in scope, starting on `start`.
+pub async fn create_plan(
+    store: &Store,
+    scope: &Scope,
+    account_id: &str,
+    name: &str,
+    start: Date,
+    today: Date,
+) -> Result<Plan> {
+    let name = name_of("name", name)?;
+    let start = check_day(start, today, true).map_err(|e| invalid("start", e))?;
+    account(store, scope, account_id).await?;
+    let plan = Plan {
+        id: new_id("pln"),
+        account_id: account_id.to_string(),
+        name,
+        status: PlanStatus::Active,
+        started_on: start,
+        closed_on: None,
+        templates: Vec::new(),
+    };
+    store.create_plan(&plan, scope, now_micros()).await?;
+    Ok(plan)
+}
+
+/// Renames a plan or changes its status (`active`, `completed`,
+/// `cancelled`; closing it on `today`).
+pub async fn edit_plan(
+    store: &Store,
+    scope: &Scope,
+    plan_id: &str,
+    name: Option<&str>,
+    status: Option<&str>,
+    today: Date,
+) -> Result<()> {
+    let name = name.map(|n| name_of("name", n)).transpose()?;
+    let status = status
+        .map(|s| {
+            PlanStatus::parse(s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    format!("unknown status {s:?}: expected active, completed or cancelled"),
+                )
+            })
+        })
+        .transpose()?;
+    store
+        .update_plan(plan_id, name.as_deref(), status, today, scope, now_micros())
+        .await?;
+    Ok(())
+}
+
+/// A goal written by hand.
+#[derive(Debug, Clone, Default)]
+pub struct GoalDraft<'a> {
+    pub name: &'a str,
+    /// Empty: the value is set by hand.
+    pub metric: &'a str,
+    pub target: f64,
+    pub at_most: bool,
+}
+
+/// Adds a goal to a plan in scope. A goal bound to a metric is measured by
+/// the next daily pass.
+pub async fn add_goal(
+    store: &Store,
+    scope: &Scope,
+    plan_id: &str,
+    draft: &GoalDraft<'_>,
+) -> Result<Goal> {
+    let name = name_of("name", draft.name)?;
+    let metric = match draft.metric.trim() {
+        "" => None,
+        m => Some(GoalMetric::parse(m).ok_or_else(|| {
+            invalid(
+                "metric",
+                format!(
+                    "unknown metric {m:?}: expected attrs.NAME or one of {}",
+                    tenure_core::target::plans::GOAL_FACTS.join(", ")
+                ),
+            )
+        })?),
+    };
+    if !draft.target.is_finite() {
+        return Err(invalid("target", "the target must be a number"));
+    }
+    let goal = Goal {
+        id: new_id("gol"),
+        plan_id: plan_id.to_string(),
+        account_id: String::new(),
+        name,
+        metric: metric.as_ref().map(GoalMetric::name),
+        target: draft.target,
+        at_most: draft.at_most,
+        value: None,
+        measured_on: None,
+        achieved_on: None,
+        template: None,
+        position: 1_000_000,
+    };
+    store.add_goal(&goal, scope).await?;
+    Ok(goal)
+}
+
+/// Changes a goal: its name, target, direction, or (for a goal without a
+/// metric) its value, measured on `today`.
+pub async fn edit_goal(
+    store: &Store,
+    scope: &Scope,
+    goal_id: &str,
+    name: Option<&str>,
+    target: Option<f64>,
+    value: Option<Option<f64>>,
+    today: Date,
+) -> Result<()> {
+    let name = name.map(|n| name_of("name", n)).transpose()?;
+    if target.is_some_and(|t| !t.is_finite()) {
+        return Err(invalid("target", "the target must be a number"));
+    }
+    if value.flatten().is_some_and(|v| !v.is_finite()) {
+        return Err(invalid("value", "the value must be a number"));
+    }
+    if value.is_some() {
+        let goal = store
+            .plan_details(scope, None, None)
+            .await?
+            .into_iter()
+            .flat_map(|d| d.goals)
+            .find(|g| g.id == goal_id)
+            .ok_or_else(|| Error::NotFound(format!("goal {goal_id:?}")))?;
+        if let Some(m) = goal.metric {
+            return Err(invalid(
+                "value",
+                format!("the goal is measured from {m}; its value updates itself each day"),
+            ));
+        }
+    }
+    let patch = GoalPatch {
+        name,
+        target,
+        at_most: None,
+        value: value.map(|v| (v, today)),
+    };
+    store.update_goal(goal_id, &patch, scope).await?;
+    Ok(())
+}
+
+/// A milestone written by hand.
+#[derive(Debug, Clone, Default)]
+pub struct MilestoneDraft<'a> {
+    pub name: &'a str,
+    pub due: Option<Date>,
+    /// One of the configured roles; empty: the CSM.
+    pub owner_role: &'a str,
+    /// Empty: the account's CSM for the `csm` role.
+    pub owner_email: &'a str,
+}
+
+/// Adds a milestone to a plan in scope; one the CSM owns becomes their
+/// task.
+pub async fn add_milestone(
+    store: &Store,
+    config: &Config,
+    scope: &Scope,
+    plan_id: &str,
+    draft: &MilestoneDraft<'_>,
+    today: Date,
+) -> Result<Milestone> {
+    let name = name_of("name", draft.name)?;
+    let due = draft
+        .due
+        .ok_or_else(|| invalid("due", "the due day is missing"))?;
+    let due = check_day(due, today, true).map_err(|e| invalid("due", e))?;
+    let role = match draft.owner_role.trim() {
+        "" => CSM_ROLE.to_string(),
+        r => r.to_ascii_lowercase(),
+    };
+    if !config.target.roles.contains(&role) {
+        return Err(invalid(
+            "owner_role",
+            format!(
+                "unknown role {role:?}: expected one of {}",
+                config.target.roles.join(", ")
+            ),
+        ));
+    }
+    let email = draft.owner_email.trim();
+    if !email.is_empty() && !email.contains('@') {
+        return Err(invalid(
+            "owner_email",
+            format!("{email:?} is not an email address"),
+        ));
+    }
+    let account_id = store.plan_account(plan_id, scope).await?;
+    let csm = account(store, scope, &account_id).await?.csm_email;
+    let owner_email = if email.is_empty() {
+        (role == CSM_ROLE).then_some(csm).flatten()
+    } else {
+        Some(email.to_ascii_lowercase())
+    };
+    let m = Milestone {
+        id: new_id("mst"),
+        plan_id: plan_id.to_string(),
+        account_id,
+        name,
+        due_on: due,
+        owner_role: role,
+        owner_email,
+        status: MilestoneStatus::Open,
+        done_on: None,
+        template: None,
+        position: 1_000_000,
+    };
+    let task = (m.owner_role == CSM_ROLE).then(|| milestone_task(&m, today));
+    store.add_milestone(&m, task.as_ref(), scope).await?;
+    Ok(m)
+}
+
+/// Sets a milestone's status (`open`, `done` on `done_on` or today,
+/// `missed`, `dropped`), and optionally moves its due day.
+pub async fn edit_milestone(
+    store: &Store,
+    scope: &Scope,
+    milestone_id: &str,
+    status: Option<&str>,
+    done_on: Option<Date>,
+    due: Option<Date>,
+    today: Date,
+) -> Result<()> {
+    let status = status
+        .map(|s| {
+            MilestoneStatus::parse(s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    format!("unknown status {s:?}: expected open, done, missed or dropped"),
+                )
+            })
+        })
+        .transpose()?;
+    let done_on = done_on
+        .map(|d| check_day(d, today, false).map_err(|e| invalid("done_on", e)))
+        .transpose()?;
+    let due = due
+        .map(|d| check_day(d, today, true).map_err(|e| invalid("due", e)))
+        .transpose()?;
+    let patch = MilestonePatch {
+        name: None,
+        due_on: due,
+        owner_email: None,
+        status: status.map(|s| (s, Some(done_on.unwrap_or(today)))),
+    };
+    store.update_milestone(milestone_id, &patch, scope).await?;
+    Ok(())
+}
+
+/// Value delivered, as written by hand.
+#[derive(Debug, Clone, Default)]
+pub struct ProvenDraft<'a> {
+    pub title: &'a str,
+    /// Text or a link; empty for none.
+    pub evidence: &'a str,
+    pub delivered_on: Option<Date>,
+    /// The customer confirmed it.
+    pub confirmed: bool,
+}
+
+/// Records value delivered on a plan in scope (on `today` unless said).
+pub async fn add_proven_value(
+    store: &Store,
+    scope: &Scope,
+    plan_id: &str,
+    draft: &ProvenDraft<'_>,
+    today: Date,
+) -> Result<ProvenValue> {
+    let title = name_of("title", draft.title)?;
+    let evidence = check_evidence(draft.evidence)
+        .map_err(|e| invalid("evidence", format!("the evidence {e}")))?;
+    let delivered_on = check_day(draft.delivered_on.unwrap_or(today), today, false)
+        .map_err(|e| invalid("delivered_on", e))?;
+    let confirmed = draft.confirmed;
+    let p = ProvenValue {
+        id: new_id("val"),
+        plan_id: plan_id.to_string(),
+        account_id: String::new(),
+        title,
+        evidence,
+        delivered_on,
+        confirmed,
+    };
+    store.add_proven_value(&p, scope, now_micros()).await?;
+    Ok(p)
+}
+
+/// Deletes a goal, a milestone (with its task) or a proven-value record.
+pub async fn delete_item(store: &Store, scope: &Scope, item: PlanItem, id: &str) -> Result<()> {
+    Ok(store.delete_plan_item(item, id, scope).await?)
+}
+
+/// What [`demo_history`] recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DemoPlans {
+    pub applied: Applied,
+    pub done: usize,
+    pub missed: usize,
+    pub values: usize,
+    pub tasks: usize,
+}
+
+/// A demo's plans as if the job and the CSMs had worked them: templates
+/// applied from when each account came under them, milestones done (on
+/// time or late), missed or still open as core's demo simulation decides
+/// from the account's health, value recorded, follow-up tasks written,
+/// and goals measured on the day.
+pub async fn demo_history(
+    store: &Store,
+    config: &Config,
+    seed: u64,
+    day: &EngageDay,
+) -> Result<DemoPlans> {
+    use tenure_core::demo::plans::{MilestoneOutcome, follow_up, milestone_outcome, proven_value};
+    let applied = apply_templates(store, config, day, Start::Entered).await?;
+    let bands: HashMap<&str, Option<&str>> = day
+        .accounts
+        .iter()
+        .map(|a| (a.account.id.as_str(), a.facts.band))
+        .collect();
+    let band = |id: &str| bands.get(id).copied().flatten();
+    let today = day.day;
+    let mut out = DemoPlans {
+        applied,
+        ..DemoPlans::default()
+    };
+    let mut outcomes = Vec::new();
+    let views = plan_views(store, &Scope::All, today, None, None).await?;
+    for v in &views {
+        let account = v.plan.account_id.as_str();
+        for m in &v.milestones {
+            // Keyed by what is stable between runs (ids are random).
+            let key = format!("{account}/{}/{}", m.name, m.due_on);
+            match milestone_outcome(
+                seed,
+                &key,
+                v.plan.started_on,
+                m.due_on,
+                today,
+                band(account),
+            ) {
+                MilestoneOutcome::Open => {}
+                MilestoneOutcome::Done(d) => {
+                    out.done += 1;
+                    outcomes.push((m.id.clone(), MilestoneStatus::Done, Some(d)));
+                }
+                MilestoneOutcome::Missed => {
+                    out.missed += 1;
+                    outcomes.push((m.id.clone(), MilestoneStatus::Missed, None));
+                }
+            }
+        }
+        for value in proven_value(seed, account, v.plan.started_on, today, band(account)) {
+            let p = ProvenValue {
+                id: new_id("val"),
+                plan_id: v.plan.id.clone(),
+                account_id: account.to_string(),
+                title: value.title.to_string(),
+                evidence: Some(value.evidence.to_string()),
+                delivered_on: value.delivered_on,
+                confirmed: value.confirmed,
+            };
+            store
+                .add_proven_value(&p, &Scope::All, now_micros())
+                .await?;
+            out.values += 1;
+        }
+    }
+    store.set_milestone_outcomes(&outcomes).await?;
+    for a in &day.accounts {
+        if let Some((title, due)) = follow_up(seed, &a.account.id, today, a.facts.band) {
+            let task = Task {
+                id: new_id("tsk"),
+                account_id: a.account.id.clone(),
+                title: title.to_string(),
+                owner_email: a.account.csm_email.clone(),
+                due_on: Some(due),
+                status: TaskStatus::Open,
+                priority: Priority::High,
+                source: TaskSource::Manual,
+                source_id: None,
+                notes: None,
+                log_kind: Some("call".to_string()).filter(|k| config.engagement_kinds.contains(k)),
+                engagement_id: None,
+                created_at: created_micros(add_days(due, -7).min(today)),
+                completed_on: None,
+            };
+            store.create_task(&task, &Scope::All).await?;
+            out.tasks += 1;
+        }
+    }
+    measure_goals(store, day).await?;
+    Ok(out)
 }

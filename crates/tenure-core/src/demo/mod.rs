@@ -17,6 +17,7 @@
 //! memory stays flat.
 
 mod names;
+pub mod plans;
 mod rng;
 mod sim;
 #[cfg(test)]

@@ -105,6 +105,9 @@ pub struct Dataset {
     pub(crate) ces: Vec<(i32, i64)>,
     /// `(day opened, first contact resolved)` of tickets with a value, sorted by day.
     pub(crate) fcr: Vec<(i32, bool)>,
+    /// `(day, account)` of each account's first success-plan milestone
+    /// done, sorted by day.
+    pub(crate) first_value: Vec<(i32, usize)>,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -119,6 +122,7 @@ impl Dataset {
             subscriptions,
             responses,
             tickets,
+            first_values,
         } = input;
         let n = accounts.len();
         let mut warnings = Vec::new();
@@ -140,6 +144,18 @@ impl Dataset {
         let trials = trials(&accounts, &subs, &sub_offsets, &subs_by_account, &paid);
         let Surveys { nps, csat, ces } = surveys(responses, n)?;
         let fcr = first_contact_resolutions(tickets, n)?;
+        let mut first_value = Vec::with_capacity(first_values.len());
+        for (account, day) in first_values {
+            if account >= n {
+                return Err(MetricsError::UnknownAccount {
+                    record: format!("the first milestone done on {day}"),
+                    account,
+                    accounts: n,
+                });
+            }
+            first_value.push((day_number(day), account));
+        }
+        first_value.sort_unstable();
         // Sorted, so that they do not depend on the order rows were loaded in.
         warnings.sort();
 
@@ -157,6 +173,7 @@ impl Dataset {
             csat,
             ces,
             fcr,
+            first_value,
             warnings,
         })
     }

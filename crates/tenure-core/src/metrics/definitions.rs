@@ -66,6 +66,9 @@ impl Metric {
             Metric::AvgTimeOnPlatformMinutes => {
                 "Session minutes in the 30-day window ÷ MAU (a session ends after 30 minutes without events)."
             }
+            Metric::TimeToValueDays => {
+                "Median days from first MRR to the first success-plan milestone done, over the accounts whose first milestone was done in the period."
+            }
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct MetricsInput {
     pub subscriptions: Vec<SubscriptionInput>,
     pub responses: Vec<ResponseInput>,
     pub tickets: Vec<TicketInput>,
+    /// `(account, day)`: the day each account's first success-plan
+    /// milestone was done, for time to value (accounts without one left
+    /// out).
+    pub first_values: Vec<(usize, Date)>,
 }
 
 /// Exchange rates to the reporting currency, from `tenure.toml`.

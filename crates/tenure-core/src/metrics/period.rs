@@ -46,6 +46,7 @@ impl Dataset {
         self.push_voice(&mut v, first, last);
         self.push_renewals_and_trials(&mut v, first, last);
         self.push_usage(&mut v, last, usage);
+        self.push_value(&mut v, first, last);
         debug_assert!(v.iter().map(|x| x.metric).eq(Metric::ALL.iter().copied()));
         Report {
             period,
@@ -204,6 +205,26 @@ impl Dataset {
             Metric::Fcr,
             ratio(resolved as f64, fcr.len() as f64),
             "no ticket opened in the period says whether it was resolved on first contact",
+        ));
+    }
+
+    /// Time to value: the median, over the accounts whose first milestone
+    /// was done in the period, of the days from their first MRR to it (0
+    /// when it was done first, in a trial). Accounts that never had MRR are
+    /// left out.
+    fn push_value(&self, v: &mut Vec<MetricValue>, first: i32, last: i32) {
+        let reached = slice_by_day(&self.first_value, first, last, |r| r.0);
+        let mut days: Vec<i32> = reached
+            .iter()
+            .filter_map(|&(day, a)| {
+                let (points, _) = self.book.points(a);
+                points.first().map(|&paid| (day - paid).max(0))
+            })
+            .collect();
+        v.push(MetricValue::or(
+            Metric::TimeToValueDays,
+            crate::engage::period::median(&mut days),
+            "no paying account had its first success-plan milestone done in the period",
         ));
     }
 

@@ -64,6 +64,7 @@ fn build(accounts: usize, subs: &[SubSpec], trials: &[Option<(i32, i32)>]) -> Me
             .collect(),
         responses: Vec::new(),
         tickets: Vec::new(),
+        first_values: Vec::new(),
     }
 }
 

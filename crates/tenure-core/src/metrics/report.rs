@@ -69,6 +69,7 @@ metrics! {
     Stickiness => "stickiness", "Stickiness (DAU/MAU)", Fraction;
     UsageRate => "usage_rate", "Usage rate (seats)", Fraction;
     AvgTimeOnPlatformMinutes => "avg_time_on_platform_minutes", "Avg time on platform", Minutes;
+    TimeToValueDays => "time_to_value_days", "Time to value (median days)", Days;
 }
 
 /// The kind of number a metric is.
@@ -86,6 +87,8 @@ pub enum MetricKind {
     Score,
     /// Minutes.
     Minutes,
+    /// Days.
+    Days,
 }
 
 /// One metric's value: a number, or `None` with the reason it is undefined.
@@ -138,6 +141,7 @@ impl MetricValue {
             MetricKind::Nps => format!("{v:+.1}"),
             MetricKind::Score => format!("{v:.2}"),
             MetricKind::Minutes => format!("{v:.1} min"),
+            MetricKind::Days => format!("{v:.1} days"),
         }
     }
 
@@ -245,7 +249,7 @@ mod tests {
             churned_mrr, reactivation_mrr, nrr, grr, revenue_churn_rate, logo_churn_rate, \
             accounts_start, accounts_end, arpa, cltv, crc, nps, csat, ces, fcr, renewal_rate, \
             renewal_rate_arr, trial_conversion_rate, dau, wau, mau, stickiness, usage_rate, \
-            avg_time_on_platform_minutes";
+            avg_time_on_platform_minutes, time_to_value_days";
         assert_eq!(keys.join(", "), expected);
         for (i, m) in Metric::ALL.iter().enumerate() {
             assert_eq!(*m as usize, i);

@@ -309,9 +309,11 @@ fn every_metric_of_a_quarter_by_hand() {
             (UsageRate, Some(3.0 / 11.0)),
             // 50 + 0 + 10 + 5 + 0 + 0 minutes over 4 users.
             (AvgTimeOnPlatformMinutes, Some(16.25)),
+            // No success plans in this data.
+            (TimeToValueDays, None),
         ],
     );
-    assert_eq!(r.values().len(), 30);
+    assert_eq!(r.values().len(), 31);
     let expected_totals = MovementTotals {
         new: 13000,
         expansion: 5000,
@@ -342,7 +344,9 @@ fn report_json_has_the_design_keys_in_order_and_nulls_for_undefined() {
         "{json}"
     );
     assert!(
-        json.ends_with(r#""usage_rate":null,"avg_time_on_platform_minutes":null}"#),
+        json.ends_with(
+            r#""usage_rate":null,"avg_time_on_platform_minutes":null,"time_to_value_days":null}"#
+        ),
         "{json}"
     );
     let keys: Vec<String> = json
@@ -1078,4 +1082,38 @@ fn command_line_words_parse() {
     assert!(MovementKind::parse("downgrade").is_err());
     assert_eq!(CohortMetric::parse("revenue"), Ok(CohortMetric::Revenue));
     assert!(CohortMetric::parse("seats").is_err());
+}
+
+#[test]
+fn time_to_value_is_the_median_over_accounts_reaching_value_in_the_period() {
+    // a1 pays from 01-01, a2 from 01-10, a3 from 02-01 (after a trial),
+    // a4 never pays.
+    let mut fx = fixture(
+        "sub s1 a1 100 2025-01-01..
+         sub s2 a2 100 2025-01-10..
+         sub s3 a3 100 2025-02-01..
+         account a4",
+    );
+    let d = |s: &str| -> Date { s.parse().unwrap() };
+    fx.input.first_values = vec![
+        (0, d("2025-02-15")), // a1: 45 days
+        (1, d("2025-03-01")), // a2: 50 days
+        (2, d("2025-01-20")), // a3: before its first MRR, in its trial: 0
+        (3, d("2025-03-05")), // a4: never paid, left out
+    ];
+    let value = |p: &str| {
+        fx.dataset()
+            .report(period(p), &Settings::default(), None)
+            .value(TimeToValueDays)
+            .value
+    };
+    // Q1: a1, a3 and a2 reached value: 0, 45, 50.
+    assert_eq!(value("2025-01-01..2025-03-31"), Some(45.0));
+    // February: a1 only; March: a2 (a4 never paid).
+    assert_eq!(value("2025-02-01..2025-02-28"), Some(45.0));
+    assert_eq!(value("2025-03-01..2025-03-31"), Some(50.0));
+    assert_eq!(value("2025-04-01..2025-04-30"), None);
+    // An account index out of range is refused.
+    fx.input.first_values.push((9, d("2025-01-01")));
+    assert!(Dataset::new(fx.input.clone(), &Rates::new(Currency::USD)).is_err());
 }

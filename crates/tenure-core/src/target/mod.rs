@@ -8,8 +8,8 @@
 //! facts, and these functions decide.
 //!
 //! 1. [`plans::template_for`]: the first template whose segments, tiers
-//!    and stages match an account; [`plans::instantiate`] turns it into
-//!    goals and milestones due from a start day.
+//!    and stages match an account; [`plans::milestones_from`] dates its
+//!    milestones from a start day.
 //! 2. [`plans::GoalMetric::value`] reads a bound goal's current value from
 //!    an account's facts ("no data" is `None`, never 0);
 //!    [`plans::progress`] is how far a goal is along.

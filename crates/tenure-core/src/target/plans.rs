@@ -276,8 +276,9 @@ impl Execution {
 }
 
 /// Execution over `from..=to` of milestones given as `(due, status, done
-/// on)`: those due in the period count; done late or not at all by `to`
-/// are not on time. A milestone done after `to` counts as not done.
+/// on)`: those due in the period count, and so do those done in it ahead
+/// of a later due day (done early is done on time). Done late, or not done
+/// by `to`, is not on time; a milestone done after `to` counts as not done.
 pub fn execution(
     milestones: impl IntoIterator<Item = (Date, MilestoneStatus, Option<Date>)>,
     from: Date,
@@ -285,13 +286,18 @@ pub fn execution(
 ) -> Execution {
     let mut e = Execution::default();
     for (due, status, done_on) in milestones {
-        if due < from || due > to || status == MilestoneStatus::Dropped {
+        if status == MilestoneStatus::Dropped {
+            continue;
+        }
+        let done = done_on.filter(|_| status == MilestoneStatus::Done);
+        let early = due > to && done.is_some_and(|d| d >= from && d <= to);
+        if !(early || (due >= from && due <= to)) {
             continue;
         }
         e.due += 1;
-        match (status, done_on) {
-            (MilestoneStatus::Done, Some(d)) if d <= due => e.on_time += 1,
-            (MilestoneStatus::Done, Some(d)) if d <= to => e.late += 1,
+        match done {
+            Some(d) if d <= due && d <= to => e.on_time += 1,
+            Some(d) if d <= to => e.late += 1,
             _ => e.missed += 1,
         }
     }
@@ -402,18 +408,20 @@ mod tests {
             (d("2025-03-28"), Done, Some(d("2025-04-02"))), // done after the period
             (d("2025-02-28"), Done, Some(d("2025-02-27"))), // due before
             (d("2025-04-01"), Open, None),                  // due after
+            (d("2025-04-10"), Done, Some(d("2025-03-20"))), // done early: on time
+            (d("2025-04-10"), Done, Some(d("2025-04-02"))), // done after the period
         ];
         let e = execution(ms, from, to);
         assert_eq!(
             e,
             Execution {
-                due: 5,
-                on_time: 1,
+                due: 6,
+                on_time: 2,
                 late: 1,
                 missed: 3
             }
         );
-        assert_eq!(e.rate(), Some(0.2));
+        assert_eq!(e.rate(), Some(2.0 / 6.0));
         assert_eq!(execution([], from, to).rate(), None);
         assert_eq!(standing(Open, d("2025-03-15"), d("2025-03-16")), "overdue");
         assert_eq!(standing(Open, d("2025-03-15"), d("2025-03-15")), "open");
@@ -423,5 +431,81 @@ mod tests {
     fn time_to_value_in_days() {
         assert_eq!(time_to_value(d("2025-01-01"), d("2025-02-15")), 45);
         assert_eq!(time_to_value(d("2025-01-10"), d("2025-01-01")), 0);
+    }
+}
+
+/// The longest name of a plan, goal or milestone, or proven-value title.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest evidence text.
+pub const MAX_EVIDENCE_CHARS: usize = 4000;
+
+/// A name written by hand, trimmed: 1 to [`MAX_NAME_CHARS`] characters,
+/// no NUL. The error says what is wrong, for the caller to prefix with
+/// the field.
+pub fn check_name(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let n = t.chars().count();
+    if n == 0 {
+        Err("is empty".into())
+    } else if n > MAX_NAME_CHARS {
+        Err(format!("has {n} characters; at most {MAX_NAME_CHARS}"))
+    } else if t.contains('\0') {
+        Err("contains a NUL character".into())
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+/// Evidence written by hand: trimmed, `None` when empty, at most
+/// [`MAX_EVIDENCE_CHARS`] characters, no NUL.
+pub fn check_evidence(text: &str) -> Result<Option<String>, String> {
+    let t = text.trim();
+    if t.chars().count() > MAX_EVIDENCE_CHARS {
+        Err(format!("is longer than {MAX_EVIDENCE_CHARS} characters"))
+    } else if t.contains('\0') {
+        Err("contains a NUL character".into())
+    } else {
+        Ok((!t.is_empty()).then(|| t.to_string()))
+    }
+}
+
+/// A day written by hand for a plan: at most ten years back and ahead of
+/// `today`; `future` false refuses days after today (a milestone done, a
+/// value delivered).
+pub fn check_day(day: Date, today: Date, future: bool) -> Result<Date, String> {
+    let (d, t) = (day_number(day), day_number(today));
+    if d < t - 3660 {
+        Err(format!("{day} is more than ten years ago"))
+    } else if d > t + 3660 {
+        Err(format!("{day} is more than ten years ahead"))
+    } else if !future && d > t {
+        Err(format!("{day} is in the future"))
+    } else {
+        Ok(day)
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn names_evidence_and_days_written_by_hand() {
+        assert_eq!(check_name("  Kick-off "), Ok("Kick-off".into()));
+        assert_eq!(check_name(" "), Err("is empty".into()));
+        assert!(
+            check_name(&"x".repeat(201))
+                .unwrap_err()
+                .contains("at most 200")
+        );
+        assert_eq!(check_evidence(""), Ok(None));
+        assert!(check_evidence("a\0").is_err());
+        let today: Date = "2025-06-01".parse().unwrap();
+        assert!(check_day("2025-06-02".parse().unwrap(), today, true).is_ok());
+        assert_eq!(
+            check_day("2025-06-02".parse().unwrap(), today, false),
+            Err("2025-06-02 is in the future".into())
+        );
+        assert!(check_day("2040-01-01".parse().unwrap(), today, true).is_err());
     }
 }

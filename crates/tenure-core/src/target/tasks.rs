@@ -175,7 +175,7 @@ pub fn check_task(
     } else if chars > MAX_TITLE_CHARS {
         problem(
             TaskField::Title,
-            format!("the title has {chars} characters; at most {MAX_TITLE_CHARS}"),
+            format!("the title has {chars} characters, more than {MAX_TITLE_CHARS}"),
         );
     }
     if title.contains('\0') {
@@ -259,6 +259,92 @@ pub fn my_order(a: (Option<Date>, Priority), b: (Option<Date>, Priority), day: D
     key(a).cmp(&key(b)).then(b.1.cmp(&a.1))
 }
 
+/// The longest email address, in characters.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Checks the address a task is owned by (given by hand, when a task is
+/// written or reassigned): one `@` with something before it, a domain
+/// with a dot, no spaces, at most [`MAX_EMAIL_CHARS`] characters. Returns
+/// it trimmed and lower-cased, as owners are compared.
+pub fn check_owner(email: &str) -> Result<String, String> {
+    let e = email.trim();
+    if e.is_empty() {
+        return Err("the owner's email is empty".into());
+    }
+    let well_formed = match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    };
+    if !well_formed || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{email:?} is not an email address"));
+    }
+    if e.chars().count() > MAX_EMAIL_CHARS {
+        return Err(format!(
+            "the email address is longer than {MAX_EMAIL_CHARS} characters"
+        ));
+    }
+    Ok(e.to_ascii_lowercase())
+}
+
+/// The furthest a task can be snoozed: a year after `today` (2024-02-29
+/// gives 2025-02-28).
+pub fn latest_snooze(today: Date) -> Date {
+    today
+        .checked_add(jiff::Span::new().years(1))
+        .unwrap_or(today)
+}
+
+/// Checks the day an open task is snoozed until on `today`: after today
+/// and at most a year ahead ([`latest_snooze`]).
+pub fn check_snooze(until: Date, today: Date) -> Result<Date, String> {
+    if until <= today {
+        Err(format!(
+            "snooze to a day after today ({today}), not {until}"
+        ))
+    } else if until > latest_snooze(today) {
+        Err(format!(
+            "{until} is more than a year ahead: snooze to {} at the latest",
+            latest_snooze(today)
+        ))
+    } else {
+        Ok(until)
+    }
+}
+
+/// Checks the day a task was done, given on `today`: not in the future
+/// and at most a year back.
+pub fn check_done_day(day: Date, today: Date) -> Result<Date, String> {
+    if day > today {
+        Err(format!("{day} is in the future"))
+    } else if day < add_days(today, -366) {
+        Err(format!("{day} is more than a year ago"))
+    } else {
+        Ok(day)
+    }
+}
+
+/// Whether a task may go from `from` to `to` by hand: an open task is
+/// completed or dropped, a done or dropped one reopened. Staying as it is
+/// is allowed (nothing changes); a done task is not dropped, nor a dropped
+/// one completed, without reopening it first.
+pub fn check_transition(from: TaskStatus, to: TaskStatus) -> Result<(), String> {
+    match (from, to) {
+        (TaskStatus::Done, TaskStatus::Dropped) => {
+            Err("the task is done: reopen it before dropping it".into())
+        }
+        (TaskStatus::Dropped, TaskStatus::Done) => {
+            Err("the task was dropped: reopen it before completing it".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +419,55 @@ mod tests {
         assert_eq!(overdue_days(Some(d("2025-06-05")), day), 5);
         assert_eq!(overdue_days(Some(d("2025-06-15")), day), 0);
         assert_eq!(overdue_days(None, day), 0);
+    }
+
+    #[test]
+    fn owners_snoozes_done_days_and_moves_are_checked() {
+        assert_eq!(
+            check_owner("  Ann@Example.COM "),
+            Ok("ann@example.com".into())
+        );
+        for bad in [
+            "",
+            "ann",
+            "@x.com",
+            "ann@x",
+            "ann@.com",
+            "a b@x.com",
+            "a@b@x.com",
+            "ann@x.com.",
+        ] {
+            assert!(check_owner(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_owner(&format!("{}@x.com", "a".repeat(250))).is_err());
+        let today = d("2024-02-29");
+        assert_eq!(latest_snooze(today), d("2025-02-28"));
+        assert_eq!(check_snooze(d("2024-03-01"), today), Ok(d("2024-03-01")));
+        assert_eq!(check_snooze(d("2025-02-28"), today), Ok(d("2025-02-28")));
+        assert!(
+            check_snooze(today, today)
+                .unwrap_err()
+                .contains("after today")
+        );
+        assert!(
+            check_snooze(d("2025-03-01"), today)
+                .unwrap_err()
+                .contains("2025-02-28 at the latest")
+        );
+        assert_eq!(check_done_day(today, today), Ok(today));
+        assert!(check_done_day(d("2024-03-01"), today).is_err());
+        assert!(check_done_day(d("2023-02-27"), today).is_err());
+        use TaskStatus::*;
+        for (from, to, ok) in [
+            (Open, Done, true),
+            (Open, Dropped, true),
+            (Done, Open, true),
+            (Dropped, Open, true),
+            (Open, Open, true),
+            (Done, Dropped, false),
+            (Dropped, Done, false),
+        ] {
+            assert_eq!(check_transition(from, to).is_ok(), ok, "{from:?} -> {to:?}");
+        }
     }
 }

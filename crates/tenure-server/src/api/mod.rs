@@ -18,9 +18,12 @@ pub mod engagements;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod kpis;
+pub mod plans;
 pub mod session;
 pub mod subscriptions;
 pub mod survey_responses;
+pub mod tasks;
 pub mod tickets;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -40,4 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(engagements::router())
         .merge(health::router())
         .merge(engage::router())
+        .merge(tasks::router())
+        .merge(plans::router())
+        .merge(kpis::router())
 }

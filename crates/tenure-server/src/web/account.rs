@@ -109,12 +109,85 @@ pub struct AccountPage {
     pub ovr_err: OverrideErrors,
     pub can_override: bool,
     pub today: String,
+    /// The account's success plan (its active one, else its latest).
+    pub plan: Option<super::plans::PlanPanel>,
+    /// The vendor's side beside the customer's outcomes.
+    pub vendor: VendorSide,
+    /// The account's tasks section (rendered HTML; empty on pages that do
+    /// not show it).
+    pub tasks: String,
+}
+
+/// The vendor's side of the account: revenue kept and grown.
+#[derive(Debug, Clone, Default)]
+pub struct VendorSide {
+    /// MRR movements of the last 12 months, in the reporting currency.
+    pub expansion: String,
+    pub contraction: String,
+    pub net: String,
+    pub net_class: &'static str,
+    /// Days to the next renewal, or an en dash.
+    pub renewal_in: String,
+}
+
+/// Expansion, contraction and net MRR change over the 12 months to `today`.
+fn vendor_side(v: &View, index: Option<usize>, today: Date, renewal: Option<Date>) -> VendorSide {
+    let cur = v.currency().to_string();
+    let (mut up, mut down) = (0i64, 0i64);
+    if let Some(i) = index {
+        let since = add_days(today, -364);
+        for m in v.dataset.ledger(&LedgerQuery {
+            period: None,
+            account: Some(i),
+            kind: None,
+        }) {
+            if m.date < since || m.date > today {
+                continue;
+            }
+            match m.kind {
+                MovementKind::New | MovementKind::Expansion | MovementKind::Reactivation => {
+                    up += m.amount_minor
+                }
+                MovementKind::Contraction | MovementKind::Churn => down += m.amount_minor,
+            }
+        }
+    }
+    let net = up - down;
+    VendorSide {
+        expansion: money(v.units(up), &cur, false),
+        contraction: money(v.units(down), &cur, false),
+        net: format!(
+            "{}{}",
+            if net > 0 { "+" } else { "" },
+            money(v.units(net), &cur, false)
+        ),
+        net_class: if net > 0 {
+            "pos"
+        } else if net < 0 {
+            "neg"
+        } else {
+            ""
+        },
+        renewal_in: renewal.map_or("–".to_string(), |r| {
+            let d = day_number(r) - day_number(today);
+            if d >= 0 {
+                format!("in {d} days")
+            } else {
+                format!("{} days ago", -d)
+            }
+        }),
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
     #[serde(default)]
     saved: Option<String>,
+    /// The task a change on the tasks section was about, and its warning.
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    warn: Option<String>,
 }
 
 /// The account if the caller may see it (404 otherwise, so existence does not leak).
@@ -139,12 +212,23 @@ pub async fn page(
     Path(id): Path<String>,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, WebError> {
-    let saved = match q.ok().and_then(|Query(q)| q.saved).as_deref() {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let saved = match q.saved.as_deref() {
         Some("engagement") => Some("Engagement logged."),
         Some("override") => Some("Health override saved."),
         _ => None,
     };
-    let page = build(&state, &p, &id, saved, None, None).await?;
+    let mut page = build(&state, &p, &id, saved, None, None).await?;
+    page.tasks = super::tasks::account_tasks_section(
+        &state,
+        &p,
+        &page.id,
+        q.task.as_deref(),
+        q.warn.as_deref(),
+    )
+    .await?
+    .render()
+    .map_err(AppError::internal)?;
     render(&page)
 }
 
@@ -182,10 +266,10 @@ async fn build(
     let index = view.dataset.account_index(&a.id);
     let cur = view.currency().to_string();
     let mrr_minor = index.map_or(0, |i| view.dataset.mrr_on(i, today));
-    let renewal = index
-        .and_then(|i| view.rows.get(i))
-        .and_then(|r| r.renewal)
-        .map_or("–".to_string(), |d| d.to_string());
+    let renewal_day = index.and_then(|i| view.rows.get(i)).and_then(|r| r.renewal);
+    let renewal = renewal_day.map_or("–".to_string(), |d| d.to_string());
+    let vendor = vendor_side(&view, index, today, renewal_day);
+    let plan = super::plans::account_panel(state, &p.scope(), &a.id, today).await?;
 
     let mut timeline = Vec::new();
     let mrr_chart = match index {
@@ -270,7 +354,102 @@ async fn build(
         ovr,
         ovr_err,
         today: today.to_string(),
+        plan,
+        vendor,
+        tasks: String::new(),
     })
+}
+
+/// `/accounts/{id}/qbr`: a business review to print (or save as PDF from
+/// the browser): health and its history, the plan's goals, milestones and
+/// proven value, usage, survey answers, and revenue.
+#[derive(Template)]
+#[template(path = "qbr.html")]
+pub struct QbrPage {
+    pub nav: Nav,
+    pub a: AccountPage,
+    pub nps: String,
+    pub csat: String,
+    pub answers: String,
+    pub next: Vec<super::plans::MilestoneRow>,
+    pub achieved: Vec<super::plans::GoalRow>,
+}
+
+pub async fn qbr(
+    State(state): State<AppState>,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let a = build(&state, &p, &id, None, None, None).await?;
+    let today = today();
+    let since = add_days(today, -364);
+    // NPS and CSAT of the account's answers over the last 12 months, by
+    // docs/METRICS.md's rules (NPS: each contact's latest answer).
+    // Answers without a contact count alone.
+    let mut nps_latest: BTreeMap<(bool, String), (i64, i64)> = BTreeMap::new();
+    let (mut csat_good, mut csat_all) = (0u32, 0u32);
+    for r in state
+        .store
+        .account_records(Kind::SurveyResponses, &a.id)
+        .await?
+    {
+        let Record::SurveyResponse(s) = r else {
+            continue;
+        };
+        let day = utc_date(s.responded_at);
+        if day < since || day > today {
+            continue;
+        }
+        match s.kind {
+            tenure_core::model::SurveyKind::Nps => {
+                let key = match &s.contact_id {
+                    Some(c) => (true, c.clone()),
+                    None => (false, s.id.clone()),
+                };
+                let at = s.responded_at.as_microsecond();
+                let e = nps_latest.entry(key).or_insert((at, s.score));
+                if at >= e.0 {
+                    *e = (at, s.score);
+                }
+            }
+            tenure_core::model::SurveyKind::Csat => {
+                csat_all += 1;
+                if s.score >= 4 {
+                    csat_good += 1;
+                }
+            }
+            tenure_core::model::SurveyKind::Ces => {}
+        }
+    }
+    let n = nps_latest.len();
+    let nps = (n > 0).then(|| {
+        let promoters = nps_latest.values().filter(|(_, s)| *s >= 9).count() as f64;
+        let detractors = nps_latest.values().filter(|(_, s)| *s <= 6).count() as f64;
+        (promoters - detractors) * 100.0 / n as f64
+    });
+    let csat = (csat_all > 0).then(|| f64::from(csat_good) / f64::from(csat_all));
+    let (next, achieved) = match &a.plan {
+        Some(plan) => (
+            plan.milestones
+                .iter()
+                .filter(|m| m.open)
+                .take(5)
+                .cloned()
+                .collect(),
+            plan.goals.iter().filter(|g| g.met).cloned().collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let page = QbrPage {
+        nav: a.nav.clone(),
+        nps: nps.map_or("–".to_string(), |v| format!("{v:.0}")),
+        csat: super::layout::pct(csat),
+        answers: format!("{n} NPS and {csat_all} CSAT answers since {since}"),
+        next,
+        achieved,
+        a,
+    };
+    render(&page)
 }
 
 /// The MRR chart (month ends over two years) and the MRR movements for the timeline.

@@ -293,6 +293,12 @@ impl Cache {
         self.inner.lock().expect("cache lock").writes += 1;
     }
 
+    /// Writes so far ([`Cache::invalidate`]): what else is cached (the team
+    /// page's KPIs) is current while this has not changed.
+    pub fn writes(&self) -> u64 {
+        self.inner.lock().expect("cache lock").writes
+    }
+
     /// The aggregates of `scope`.
     pub async fn view(&self, state: &AppState, scope: &Scope) -> Result<Arc<View>, AppError> {
         let key = scope_key(scope);
@@ -588,6 +594,11 @@ fn metrics_input(
                 opened_at: t.opened_at,
                 first_contact_resolved: t.first_contact_resolved,
             });
+        }
+    }
+    for (id, day) in &p.first_values {
+        if let Some(&i) = index.get(id.as_str()) {
+            input.first_values.push((i, *day));
         }
     }
     (input, renewal, subscriptions)

@@ -13,7 +13,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone)]
 pub struct Nav {
     /// Which link is the current page: overview, accounts, risk, metrics,
-    /// segments, journey, cadence, settings.
+    /// segments, journey, cadence, plans, tasks, team, settings.
     pub active: &'static str,
     /// The user's email or the API key's name.
     pub who: String,

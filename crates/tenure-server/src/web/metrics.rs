@@ -163,6 +163,7 @@ fn show(v: &View, m: Metric, value: Option<f64>, reason: Option<&str>) -> String
             MetricKind::Nps => format!("{x:+.1}"),
             MetricKind::Score => num(Some(x), 2),
             MetricKind::Minutes => format!("{} min", num(Some(x), 1)),
+            MetricKind::Days => format!("{} days", num(Some(x), 1)),
         },
     }
 }

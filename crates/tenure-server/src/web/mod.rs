@@ -5,8 +5,10 @@
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
 //! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
 //! (`/risk`), the Engage pages [`segments`] (`/segments`), [`journey`]
-//! (`/journey`) and [`cadence`] (`/cadence`), and [`settings`]
-//! (`/settings`). [`layout`] holds what every page shares (navigation,
+//! (`/journey`) and [`cadence`] (`/cadence`), [`team`] (`/team`, the CSM
+//! KPIs against their targets), [`tasks`] (`/tasks`, *my
+//! tasks*, and its forms) and [`settings`] (`/settings`). [`layout`]
+//! holds what every page shares (navigation,
 //! number formats, the HTML error page), [`engage`] what the Engage pages
 //! share (the period form and its checks, the cached report, a CSM's
 //! overdue engagements on their landing page),
@@ -37,9 +39,12 @@ pub mod login;
 pub mod metrics;
 pub mod overrides;
 pub mod overview;
+pub mod plans;
 pub mod risk;
 pub mod segments;
 pub mod settings;
+pub mod tasks;
+pub mod team;
 
 use std::sync::Arc;
 
@@ -63,6 +68,8 @@ pub use layout::WebError;
 pub struct WebState {
     pub config: Arc<Config>,
     pub cache: cache::Cache,
+    /// The team page's KPIs ([`team::KpiCache`]).
+    pub kpis: team::KpiCache,
     model: std::sync::OnceLock<tenure_core::health::HealthModel>,
 }
 
@@ -71,6 +78,7 @@ impl WebState {
         WebState {
             config: Arc::new(config),
             cache: cache::Cache::default(),
+            kpis: team::KpiCache::default(),
             model: std::sync::OnceLock::new(),
         }
     }
@@ -168,14 +176,37 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}", get(account::page))
         .route("/accounts/{id}/engagements", post(account::log_engagement))
         .route("/accounts/{id}/override", post(account::set_override))
+        .route("/accounts/{id}/plans", post(plans::create))
+        .route("/accounts/{id}/qbr", get(account::qbr))
+        .route("/plans", get(plans::list))
+        .route("/plans/{id}", get(plans::page))
+        .route("/plans/{id}/edit", post(plans::edit))
+        .route("/plans/{id}/goals", post(plans::add_goal))
+        .route("/plans/{id}/milestones", post(plans::add_milestone))
+        .route("/plans/{id}/proven-value", post(plans::add_proven))
+        .route("/goals/{id}/value", post(plans::set_goal_value))
+        .route("/milestones/{id}/status", post(plans::set_milestone))
         .route("/risk", get(risk::page))
         .route("/segments", get(segments::page))
         .route("/journey", get(journey::page))
         .route("/cadence", get(cadence::page))
         .route("/settings", get(settings::page))
+        .route("/team", get(team::page))
+        .route("/tasks", get(tasks::page))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/snooze", post(tasks::snooze))
+        .route("/tasks/{id}/reassign", post(tasks::reassign))
+        .route("/tasks/{id}/drop", post(tasks::drop_task))
+        .route("/tasks/{id}/reopen", post(tasks::reopen))
         .route("/assets/web.css", get(css))
         .route("/assets/web.js", get(js))
         .route("/favicon.ico", get(favicon))
+}
+
+impl From<tenure_app::Error> for WebError {
+    fn from(e: tenure_app::Error) -> WebError {
+        WebError(AppError::from(e))
+    }
 }
 
 impl From<tenure_store::StoreError> for WebError {

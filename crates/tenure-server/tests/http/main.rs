@@ -9,5 +9,8 @@ mod common;
 mod engage;
 mod health;
 mod ingest;
+mod kpis;
+mod plans;
 mod smoke;
+mod tasks;
 mod webhooks;

@@ -227,6 +227,33 @@ impl Store {
         }
     }
 
+    /// Only the usage part of [`Store::load_signals_on`] (active users,
+    /// event counts and features, from the usage rollups); every other
+    /// slot is left empty. For callers that read usage alone: the CSM
+    /// KPIs' usage trend, which would otherwise load every account's
+    /// subscriptions, tickets, answers and engagements for nothing.
+    pub async fn load_usage_on(&self, req: SignalsRequest<'_>) -> Result<Vec<AccountSignals>> {
+        let Some(&as_of) = req.dates.first() else {
+            return Ok(Vec::new());
+        };
+        let req = SignalsRequest {
+            dates: std::slice::from_ref(&as_of),
+            ..req
+        };
+        let mut out: Vec<AccountSignals> = (0..req.shard.accounts.len())
+            .map(|_| AccountSignals::empty(req.plan, as_of))
+            .collect();
+        if self.scans_in_parallel() {
+            let days = crate::scan::run_blocking(|| {
+                futures_executor::block_on(self.day_events_by_scan(req, as_of))
+            })?;
+            days.apply(&mut out);
+        } else {
+            self.day_slots_in_sql(req, as_of).await?.apply(&mut out);
+        }
+        Ok(out)
+    }
+
     /// [`Store::load_signals_on`]'s event slots aggregated by the database
     /// (PostgreSQL, in-memory SQLite): one `GROUP BY account_id` over each
     /// rollup, the shard cut into one part per core, each part on its own
