@@ -523,6 +523,39 @@ async fn paying(
         .unwrap();
 }
 
+/// The default templates cover every stage a high-touch account can be in.
+async fn every_high_touch_account_has_a_plan(
+    store: &Store,
+    config: &tenure_core::config::Config,
+    day: Date,
+) {
+    let engage = tenure_app::engage::evaluate(store, config, day)
+        .await
+        .unwrap();
+    let high = config.engage.tiers.iter().position(|t| t.name == "high");
+    let with_plan: std::collections::HashSet<String> =
+        plan_views(store, &Scope::All, day, None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| v.plan.account_id)
+            .collect();
+    let mut n = 0;
+    for a in engage
+        .accounts
+        .iter()
+        .filter(|a| a.tier.is_some() && a.tier == high)
+    {
+        assert!(
+            with_plan.contains(&a.account.id),
+            "{} has no plan",
+            a.account.id
+        );
+        n += 1;
+    }
+    assert!(n > 0, "no high-touch account to check");
+}
+
 /// `(template, account)` of every plan, and the values of its goals.
 async fn plans_made(store: &Store, day: Date) -> Vec<(String, String, Vec<Option<f64>>)> {
     let mut out: Vec<_> = plan_views(store, &Scope::All, day, None, None)
@@ -585,6 +618,7 @@ async fn the_default_templates_fit_companies_of_other_shapes() {
     }
     apply(store).await;
     let made = plans_made(store, day).await;
+    every_high_touch_account_has_a_plan(store, &config, day).await;
     let who: Vec<(&str, &str)> = made.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
     // e9 is strategic (high touch) in onboarding; e5 growth (low touch)
     // renewing.
@@ -611,6 +645,7 @@ async fn the_default_templates_fit_companies_of_other_shapes() {
         .await;
     }
     apply(store).await;
+    every_high_touch_account_has_a_plan(store, &config, day).await;
     let made = plans_made(store, day).await;
     let count = |t: &str| made.iter().filter(|m| m.0 == t).count();
     // The top price (20 accounts) is high touch, the next four (80) low
