@@ -238,8 +238,9 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_works_in_headless_chromium() {
+/// Chromium and chromedriver, or `None` to skip `what` (a failure instead
+/// when `TENURE_REQUIRE_BROWSER=1`, as in CI).
+fn browser(what: &str) -> Option<(PathBuf, PathBuf)> {
     let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let (Some(chrome), Some(driver)) = (
         find(&["chromium", "chromium-browser", "google-chrome"]),
@@ -249,52 +250,70 @@ async fn the_dashboard_works_in_headless_chromium() {
             !required,
             "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
         );
-        eprintln!("skipping the browser suite: chromium or chromedriver is not installed");
-        return;
+        eprintln!("skipping {what}: chromium or chromedriver is not installed");
+        return None;
     };
-    tokio::time::timeout(Duration::from_secs(300), run(chrome, driver))
-        .await
-        .expect("the browser suite took more than 5 minutes");
+    Some((chrome, driver))
 }
 
-async fn run(chrome: PathBuf, driver: PathBuf) {
-    let seeded = seeded(80).await;
-    engage_history(&seeded).await;
+/// Serves `state` on a free port, opens a headless Chromium session on
+/// it, runs `steps`, then closes the browser and stops the server
+/// (chromedriver is killed and the profile deleted when they drop).
+async fn in_browser(
+    (chrome, driver): &(PathBuf, PathBuf),
+    state: tenure_server::AppState,
+    steps: impl AsyncFnOnce(&Session),
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = seeded.state.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
         let _ = stopped.await;
     }));
-    // Both are dropped (chromedriver killed, the profile deleted) at the end.
-    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let (_driver, _profile, client) = start_browser(chrome, driver).await;
     let s = Session {
         c: client,
         base,
         shots: screenshot_dir(),
     };
-
-    the_error_detector_works(&s).await;
-    a_csm_sorts_and_filters_their_accounts(&s, &seeded.csm).await;
-    a_csm_sees_their_engage_pages(&s, &seeded.csm).await;
-    a_csm_logs_an_engagement(&s).await;
-    a_csm_overrides_a_health_score(&s).await;
-    a_csm_works_a_success_plan(&s).await;
-    for (path, shot) in [
-        ("/", "csm-overview"),
-        ("/risk", "csm-risk"),
-        ("/metrics", "csm-metrics"),
-        ("/settings", "csm-settings"),
-    ] {
-        s.open(path, shot).await;
-    }
-    a_leader_sees_every_page_and_logs_out(&s).await;
-    a_leader_reads_the_engage_pages(&s, &seeded.csm).await;
-
+    steps(&s).await;
     s.c.clone().close().await.unwrap();
     let _ = stop.send(());
     let _ = server.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_in_headless_chromium() {
+    let Some(b) = browser("the browser suite") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(300), run(b))
+        .await
+        .expect("the browser suite took more than 5 minutes");
+}
+
+async fn run(b: (PathBuf, PathBuf)) {
+    let seeded = seeded(80).await;
+    engage_history(&seeded).await;
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        the_error_detector_works(s).await;
+        a_csm_sorts_and_filters_their_accounts(s, &seeded.csm).await;
+        a_csm_sees_their_engage_pages(s, &seeded.csm).await;
+        a_csm_logs_an_engagement(s).await;
+        a_csm_overrides_a_health_score(s).await;
+        a_csm_works_a_success_plan(s).await;
+        for (path, shot) in [
+            ("/", "csm-overview"),
+            ("/risk", "csm-risk"),
+            ("/metrics", "csm-metrics"),
+            ("/settings", "csm-settings"),
+        ] {
+            s.open(path, shot).await;
+        }
+        a_leader_sees_every_page_and_logs_out(s).await;
+        a_leader_reads_the_engage_pages(s, &seeded.csm).await;
+    })
+    .await;
 }
 
 /// Starts chromedriver on a free port and a headless Chromium session with a
@@ -641,26 +660,15 @@ async fn a_csm_works_a_success_plan(s: &Session) {
 /// On the Engage fixture (Ann and Bo), with targets for ARR and cadence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_team_page_works_in_headless_chromium() {
-    let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let (Some(chrome), Some(driver)) = (
-        find(&["chromium", "chromium-browser", "google-chrome"]),
-        find(&["chromedriver"]),
-    ) else {
-        assert!(
-            !required,
-            "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
-        );
-        eprintln!(
-            "skipping the team page in the browser: chromium or chromedriver is not installed"
-        );
+    let Some(b) = browser("the team page in the browser") else {
         return;
     };
-    tokio::time::timeout(Duration::from_secs(180), team_page(chrome, driver))
+    tokio::time::timeout(Duration::from_secs(180), team_page(b))
         .await
         .expect("the team page's browser test took more than 3 minutes");
 }
 
-async fn team_page(chrome: PathBuf, driver: PathBuf) {
+async fn team_page(b: (PathBuf, PathBuf)) {
     let mut seeded = support::engage_fixture().await;
     let targets = r#"
 [target]
@@ -677,109 +685,92 @@ kpis = { arr = 7000 }
     let config =
         tenure_core::config::parse_config(&format!("{}{targets}", support::ENGAGE_CONFIG)).unwrap();
     seeded.state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tenure_server::serve_on(
-        listener,
-        seeded.state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
-    let s = Session {
-        c: client,
-        base,
-        shots: screenshot_dir(),
-    };
-    let period = format!(
-        "from={}&as_of={}&months=3",
-        support::ENGAGE_FROM,
-        support::ENGAGE_TO
-    );
-
-    s.login(LEADER).await;
-    s.click("a[href='/team']").await;
-    s.wait_for("#kpis").await;
-    s.check_clean("the team page").await;
-    s.open(&format!("/team?{period}"), "leader-team").await;
-    s.assert_visible(&[
-        "#kpis",
-        "#team-row",
-        "#rag-legend",
-        "#p-csm",
-        "svg[aria-labelledby^=kpi-arr]",
-    ])
-    .await;
-    let csms = s.texts("#kpis tbody th[scope=row] a").await;
-    assert_eq!(csms.len(), 2, "{csms:?}");
-    assert!(csms[0].starts_with(support::ANN), "{csms:?}");
-    // The RAG cells are shown, coloured by their class.
-    for (css, want) in [
-        (
-            "#kpis tr[data-csm='ann@example.com'] td[data-kpi=cadence_compliance]",
-            "red",
-        ),
-        (
-            "#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]",
-            "amber",
-        ),
-        ("#team-row td[data-kpi=arr]", "green"),
-    ] {
-        assert!(s.visible(css).await, "{css} is not shown");
-        let e = s.c.find(Locator::Css(css)).await.unwrap();
-        assert_eq!(
-            e.attr("data-rag").await.unwrap().as_deref(),
-            Some(want),
-            "{css}"
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        let period = format!(
+            "from={}&as_of={}&months=3",
+            support::ENGAGE_FROM,
+            support::ENGAGE_TO
         );
-        let bg = e.css_value("background-color").await.unwrap();
+
+        s.login(LEADER).await;
+        s.click("a[href='/team']").await;
+        s.wait_for("#kpis").await;
+        s.check_clean("the team page").await;
+        s.open(&format!("/team?{period}"), "leader-team").await;
+        s.assert_visible(&[
+            "#kpis",
+            "#team-row",
+            "#rag-legend",
+            "#p-csm",
+            "svg[aria-labelledby^=kpi-arr]",
+        ])
+        .await;
+        let csms = s.texts("#kpis tbody th[scope=row] a").await;
+        assert_eq!(csms.len(), 2, "{csms:?}");
+        assert!(csms[0].starts_with(support::ANN), "{csms:?}");
+        // The RAG cells are shown, coloured by their class.
+        for (css, want) in [
+            (
+                "#kpis tr[data-csm='ann@example.com'] td[data-kpi=cadence_compliance]",
+                "red",
+            ),
+            (
+                "#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]",
+                "amber",
+            ),
+            ("#team-row td[data-kpi=arr]", "green"),
+        ] {
+            assert!(s.visible(css).await, "{css} is not shown");
+            let e = s.c.find(Locator::Css(css)).await.unwrap();
+            assert_eq!(
+                e.attr("data-rag").await.unwrap().as_deref(),
+                Some(want),
+                "{css}"
+            );
+            let bg = e.css_value("background-color").await.unwrap();
+            assert!(
+                bg != "rgba(0, 0, 0, 0)" && bg != "transparent",
+                "{css} has no colour: {bg}"
+            );
+        }
         assert!(
-            bg != "rgba(0, 0, 0, 0)" && bg != "transparent",
-            "{css} has no colour: {bg}"
+            s.text("#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]")
+                .await
+                .contains("target $7,000")
         );
-    }
-    assert!(
-        s.text("#kpis tr[data-csm='bo@example.com'] td[data-kpi=arr]")
+        // Narrowed to Bo with the form (no script needed).
+        s.c.find(Locator::Css("#p-csm"))
             .await
-            .contains("target $7,000")
-    );
-    // Narrowed to Bo with the form (no script needed).
-    s.c.find(Locator::Css("#p-csm"))
-        .await
-        .unwrap()
-        .select_by_label(support::BO)
-        .await
-        .unwrap();
-    s.click("#period button[type=submit]").await;
-    s.wait_for_path("csm=").await;
-    s.wait_for("#kpis").await;
-    assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
-    s.check_clean("the team page for one CSM").await;
-    s.shot("leader-team-csm").await;
-    // A bad month count: the form again with the message.
-    s.c.goto(&format!("{}/team?months=0", s.base))
-        .await
-        .unwrap();
-    s.wait_for("#period-err").await;
-    assert!(s.text("#period-err").await.starts_with("Months:"));
-    let logged = s.errors().await;
-    assert!(logged.iter().all(|m| m.contains("400")), "{logged:?}");
-
-    s.login(support::ANN).await;
-    s.open(&format!("/team?{period}"), "csm-team").await;
-    assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
-    assert!(!s.visible("#p-csm").await, "a CSM has no CSM filter");
-    assert!(
-        s.visible("#kpis tr[data-csm='ann@example.com'] td[data-rag=red]")
+            .unwrap()
+            .select_by_label(support::BO)
             .await
-    );
-    assert!(s.visible("#team-row").await);
+            .unwrap();
+        s.click("#period button[type=submit]").await;
+        s.wait_for_path("csm=").await;
+        s.wait_for("#kpis").await;
+        assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
+        s.check_clean("the team page for one CSM").await;
+        s.shot("leader-team-csm").await;
+        // A bad month count: the form again with the message.
+        s.c.goto(&format!("{}/team?months=0", s.base))
+            .await
+            .unwrap();
+        s.wait_for("#period-err").await;
+        assert!(s.text("#period-err").await.starts_with("Months:"));
+        let logged = s.errors().await;
+        assert!(logged.iter().all(|m| m.contains("400")), "{logged:?}");
 
-    s.c.clone().close().await.unwrap();
-    let _ = stop.send(());
-    let _ = server.await;
+        s.login(support::ANN).await;
+        s.open(&format!("/team?{period}"), "csm-team").await;
+        assert_eq!(s.texts("#kpis tbody tr").await.len(), 1);
+        assert!(!s.visible("#p-csm").await, "a CSM has no CSM filter");
+        assert!(
+            s.visible("#kpis tr[data-csm='ann@example.com'] td[data-rag=red]")
+                .await
+        );
+        assert!(s.visible("#team-row").await);
+    })
+    .await;
 }
 
 /// *My tasks* in Chromium, on the Engage fixture: Ann opens her tasks from
@@ -788,24 +779,15 @@ kpis = { arr = 7000 }
 /// the other from its folded form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn my_tasks_work_in_headless_chromium() {
-    let required = std::env::var("TENURE_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let (Some(chrome), Some(driver)) = (
-        find(&["chromium", "chromium-browser", "google-chrome"]),
-        find(&["chromedriver"]),
-    ) else {
-        assert!(
-            !required,
-            "chromium and chromedriver are required (TENURE_REQUIRE_BROWSER=1)"
-        );
-        eprintln!("skipping my tasks in the browser: chromium or chromedriver is not installed");
+    let Some(b) = browser("my tasks in the browser") else {
         return;
     };
-    tokio::time::timeout(Duration::from_secs(180), my_tasks(chrome, driver))
+    tokio::time::timeout(Duration::from_secs(180), my_tasks(b))
         .await
         .expect("my tasks' browser test took more than 3 minutes");
 }
 
-async fn my_tasks(chrome: PathBuf, driver: PathBuf) {
+async fn my_tasks(b: (PathBuf, PathBuf)) {
     use tenure_app::target::tasks::{NewTask, add};
     let seeded = support::engage_fixture().await;
     let today = tenure_app::clock::today();
@@ -828,98 +810,81 @@ async fn my_tasks(chrome: PathBuf, driver: PathBuf) {
             .unwrap();
         ids.push(c.task.task.id);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tenure_server::serve_on(
-        listener,
-        seeded.state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
-    let s = Session {
-        c: client,
-        base,
-        shots: screenshot_dir(),
-    };
-    let titles = "#tasks-table tbody tr[data-task] td.title strong";
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        let titles = "#tasks-table tbody tr[data-task] td.title strong";
 
-    s.login(support::ANN).await;
-    s.click("header nav a[href='/tasks']").await;
-    s.wait_for("#tasks-table").await;
-    s.check_clean("my tasks").await;
-    s.shot("csm-tasks").await;
-    assert_eq!(s.text("h1").await, "My tasks");
-    assert_eq!(
-        s.texts(titles).await,
-        [
-            "Browser: call Acme about the renewal",
-            "Browser: send Beta the deck"
-        ]
-    );
-    assert_eq!(
-        s.text(&format!("tr[data-task='{}'] .overdue", ids[0]))
-            .await,
-        "2 days overdue"
-    );
+        s.login(support::ANN).await;
+        s.click("header nav a[href='/tasks']").await;
+        s.wait_for("#tasks-table").await;
+        s.check_clean("my tasks").await;
+        s.shot("csm-tasks").await;
+        assert_eq!(s.text("h1").await, "My tasks");
+        assert_eq!(
+            s.texts(titles).await,
+            [
+                "Browser: call Acme about the renewal",
+                "Browser: send Beta the deck"
+            ]
+        );
+        assert_eq!(
+            s.text(&format!("tr[data-task='{}'] .overdue", ids[0]))
+                .await,
+            "2 days overdue"
+        );
 
-    // Complete the overdue one, logging a call with notes.
-    s.fill(
-        &format!("#c-notes-{}", ids[0]),
-        "Browser suite: renewal call",
-    )
-    .await;
-    s.click(&format!(
-        "tr[data-task='{}'] form.task-complete button[type=submit]",
-        ids[0]
-    ))
-    .await;
-    s.wait_for_path("task=logged").await;
-    s.wait_for("#tasks-saved").await;
-    assert_eq!(
-        s.text("#tasks-saved").await,
-        "Task done; the engagement is logged."
-    );
-    assert_eq!(s.texts(titles).await, ["Browser: send Beta the deck"]);
-    s.check_clean("after completing a task").await;
-    s.shot("csm-tasks-done").await;
-
-    // Snooze the other to the form's default, a week ahead.
-    s.click(&format!("tr[data-task='{}'] details summary", ids[1]))
+        // Complete the overdue one, logging a call with notes.
+        s.fill(
+            &format!("#c-notes-{}", ids[0]),
+            "Browser suite: renewal call",
+        )
         .await;
-    s.shot("csm-tasks-more").await;
-    s.click(&format!(
-        "tr[data-task='{}'] form.task-snooze button[type=submit]",
-        ids[1]
-    ))
-    .await;
-    s.wait_for_path("task=snoozed").await;
-    s.wait_for("#tasks-saved").await;
-    let week = tenure_core::model::add_days(today, 7).to_string();
-    assert_eq!(
-        s.text(&format!("tr[data-task='{}'] td.due", ids[1])).await,
-        week
-    );
-    s.check_clean("after snoozing a task").await;
-    s.shot("csm-tasks-snoozed").await;
+        s.click(&format!(
+            "tr[data-task='{}'] form.task-complete button[type=submit]",
+            ids[0]
+        ))
+        .await;
+        s.wait_for_path("task=logged").await;
+        s.wait_for("#tasks-saved").await;
+        assert_eq!(
+            s.text("#tasks-saved").await,
+            "Task done; the engagement is logged."
+        );
+        assert_eq!(s.texts(titles).await, ["Browser: send Beta the deck"]);
+        s.check_clean("after completing a task").await;
+        s.shot("csm-tasks-done").await;
 
-    // The done task is on the account page's timeline as a call.
-    let engagements = seeded
-        .db
-        .store
-        .account_records(tenure_store::Kind::Engagements, "a1")
-        .await
-        .unwrap();
-    assert!(
-        engagements.iter().any(|r| matches!(r,
+        // Snooze the other to the form's default, a week ahead.
+        s.click(&format!("tr[data-task='{}'] details summary", ids[1]))
+            .await;
+        s.shot("csm-tasks-more").await;
+        s.click(&format!(
+            "tr[data-task='{}'] form.task-snooze button[type=submit]",
+            ids[1]
+        ))
+        .await;
+        s.wait_for_path("task=snoozed").await;
+        s.wait_for("#tasks-saved").await;
+        let week = tenure_core::model::add_days(today, 7).to_string();
+        assert_eq!(
+            s.text(&format!("tr[data-task='{}'] td.due", ids[1])).await,
+            week
+        );
+        s.check_clean("after snoozing a task").await;
+        s.shot("csm-tasks-snoozed").await;
+
+        // The done task is on the account page's timeline as a call.
+        let engagements = seeded
+            .db
+            .store
+            .account_records(tenure_store::Kind::Engagements, "a1")
+            .await
+            .unwrap();
+        assert!(
+            engagements.iter().any(|r| matches!(r,
             tenure_store::rows::Record::Engagement(e)
                 if e.kind == "call" && e.notes.as_deref() == Some("Browser suite: renewal call"))),
-        "{engagements:?}"
-    );
-
-    s.c.clone().close().await.unwrap();
-    let _ = stop.send(());
-    let _ = server.await;
+            "{engagements:?}"
+        );
+    })
+    .await;
 }

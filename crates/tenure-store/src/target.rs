@@ -400,6 +400,28 @@ async fn insert_proven(conn: &mut AnyConnection, p: &ProvenValue, now: i64) -> R
     Ok(())
 }
 
+/// Sets one column of one row; `table` and `column` are this module's
+/// names, never the caller's input.
+async fn set_column<'q, T>(
+    conn: &mut AnyConnection,
+    table: &str,
+    column: &str,
+    id: &'q str,
+    value: T,
+) -> Result<()>
+where
+    T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE {table} SET {column} = $1 WHERE id = $2"
+    )))
+    .bind(value)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Sets a goal's value. A missing value is written as a literal NULL and
 /// a value always bound as a number: PostgreSQL through SQLx's Any driver
 /// refused a statement whose float parameter was first bound as NULL and
@@ -560,37 +582,25 @@ impl Store {
         if plans.is_empty() {
             return Ok(Vec::new());
         }
-        let (cond, bind) = scoped(scope, "account_id", 2);
+        // One account's items (a plan's, or an account's), or every item in
+        // scope.
         let filter = account_id.or(plan_id.and(plans.first().map(|p| p.account_id.as_str())));
-        let read = |table: &'static str, columns: &'static str, order: &'static str| {
-            let bind = bind.clone();
-            let cond = cond.clone();
-            let filter = filter.map(str::to_string);
-            async move {
-                let (sql, first) = match &filter {
-                    Some(a) => (
-                        format!(
-                            "SELECT {columns} FROM {table} WHERE account_id = $1{cond} ORDER BY {order}"
-                        ),
-                        Some(a.clone()),
-                    ),
-                    None => (
-                        format!(
-                            "SELECT {columns} FROM {table} WHERE 1 = 1{} ORDER BY {order}",
-                            cond.replace("$2", "$1")
-                        ),
-                        None,
-                    ),
-                };
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                if let Some(a) = first {
-                    q = q.bind(a);
-                }
-                if let Some(b) = bind {
-                    q = q.bind(b);
-                }
-                q.fetch_all(&self.pool).await
-            }
+        let mut conds = String::new();
+        let mut binds: Vec<Bind> = Vec::new();
+        if let Some(a) = filter {
+            binds.push(Bind::Text(a.to_string()));
+            conds.push_str(&format!(" AND account_id = ${}", binds.len()));
+        }
+        if let Some(e) = scope.email() {
+            binds.push(Bind::Text(e));
+            conds.push_str(&format!(
+                " AND account_id IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${})",
+                binds.len()
+            ));
+        }
+        let read = |table: &str, columns: &str, order: &str| {
+            let sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1{conds} ORDER BY {order}");
+            bind_all(sqlx::query(AssertSqlSafe(sql)), &binds).fetch_all(&self.pool)
         };
         let goals = read("plan_goals", GOAL_COLUMNS, "plan_id, position, id").await?;
         let milestones = read(
@@ -776,33 +786,17 @@ impl Store {
             return Err(not_found("goal", id));
         }
         if let Some(n) = &patch.name {
-            sqlx::query("UPDATE plan_goals SET name = $1 WHERE id = $2")
-                .bind(n.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_goals", "name", id, n.as_str()).await?;
         }
         if let Some(t) = patch.target {
-            sqlx::query("UPDATE plan_goals SET target = $1 WHERE id = $2")
-                .bind(t)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_goals", "target", id, t).await?;
         }
         if let Some(a) = patch.at_most {
-            sqlx::query("UPDATE plan_goals SET at_most = $1 WHERE id = $2")
-                .bind(i64::from(a))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_goals", "at_most", id, i64::from(a)).await?;
         }
         if let Some((v, day)) = patch.value {
             set_value(&mut tx, id, v).await?;
-            sqlx::query("UPDATE plan_goals SET measured_on = $1 WHERE id = $2")
-                .bind(day.to_string())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_goals", "measured_on", id, day.to_string()).await?;
         }
         // The first day the (new) target was met.
         let row = sqlx::query(
@@ -818,11 +812,14 @@ impl Store {
         let met = tenure_core::target::plans::met(value, target, bool_of(at_most));
         let new_achieved = if met { achieved.or(measured) } else { None };
         if new_achieved != achieved {
-            sqlx::query("UPDATE plan_goals SET achieved_on = $1 WHERE id = $2")
-                .bind(new_achieved.map(|d| d.to_string()))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(
+                &mut tx,
+                "plan_goals",
+                "achieved_on",
+                id,
+                new_achieved.map(|d| d.to_string()),
+            )
+            .await?;
         }
         tx.commit().await
     }
@@ -843,18 +840,10 @@ impl Store {
             return Err(not_found("milestone", id));
         }
         if let Some(n) = &patch.name {
-            sqlx::query("UPDATE plan_milestones SET name = $1 WHERE id = $2")
-                .bind(n.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_milestones", "name", id, n.as_str()).await?;
         }
         if let Some(d) = patch.due_on {
-            sqlx::query("UPDATE plan_milestones SET due_on = $1 WHERE id = $2")
-                .bind(d.to_string())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_milestones", "due_on", id, d.to_string()).await?;
             sqlx::query(
                 "UPDATE tasks SET due_on = $1 WHERE source = 'milestone' AND source_id = $2 \
                  AND status = 'open'",
@@ -865,11 +854,7 @@ impl Store {
             .await?;
         }
         if let Some(o) = &patch.owner_email {
-            sqlx::query("UPDATE plan_milestones SET owner_email = $1 WHERE id = $2")
-                .bind(o.as_deref())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "plan_milestones", "owner_email", id, o.as_deref()).await?;
         }
         if let Some((status, done_on)) = patch.status {
             let done_on = (status == MilestoneStatus::Done)
@@ -1101,41 +1086,20 @@ impl Store {
         if owning_account(&mut tx, "tasks", id, scope).await?.is_none() {
             return Err(not_found("task", id));
         }
-        let set = |column: &'static str| format!("UPDATE tasks SET {column} = $1 WHERE id = $2");
         if let Some(t) = &patch.title {
-            sqlx::query(AssertSqlSafe(set("title")))
-                .bind(t.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "tasks", "title", id, t.as_str()).await?;
         }
         if let Some(d) = patch.due_on {
-            sqlx::query(AssertSqlSafe(set("due_on")))
-                .bind(d.map(|d| d.to_string()))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "tasks", "due_on", id, d.map(|d| d.to_string())).await?;
         }
         if let Some(p) = patch.priority {
-            sqlx::query(AssertSqlSafe(set("priority")))
-                .bind(p.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "tasks", "priority", id, p.as_str()).await?;
         }
         if let Some(n) = &patch.notes {
-            sqlx::query(AssertSqlSafe(set("notes")))
-                .bind(n.as_deref())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "tasks", "notes", id, n.as_deref()).await?;
         }
         if let Some(o) = &patch.owner_email {
-            sqlx::query(AssertSqlSafe(set("owner_email")))
-                .bind(o.as_deref())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            set_column(&mut tx, "tasks", "owner_email", id, o.as_deref()).await?;
         }
         if let Some(s) = patch.status {
             sqlx::query("UPDATE tasks SET status = $1, completed_on = NULL WHERE id = $2")

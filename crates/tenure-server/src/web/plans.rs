@@ -537,6 +537,13 @@ async fn answer(
     }
 }
 
+/// The plan a goal's or milestone's form came from (where it goes back
+/// to), if the caller may see it.
+async fn form_plan(state: &AppState, p: &Principal, form: &PlanForm) -> Result<String, AppError> {
+    state.store.plan_account(&form.plan, &p.scope()).await?;
+    Ok(form.plan.clone())
+}
+
 /// A date field of a form: empty is `None`, a bad one an error naming it.
 fn form_day(field: &str, s: &str) -> Result<Option<Date>, tenure_app::Error> {
     let s = s.trim();
@@ -604,11 +611,7 @@ pub async fn set_goal_value(
 ) -> Result<Response, WebError> {
     let CsrfForm { principal: p, form } = form?;
     p.require_write()?;
-    let plan = state
-        .store
-        .plan_account(&form.plan, &p.scope())
-        .await
-        .map(|_| form.plan.clone())?;
+    let plan = form_plan(&state, &p, &form).await?;
     let r = async {
         let value = form_number("value", &form.value)?;
         app::edit_goal(
@@ -662,11 +665,7 @@ pub async fn set_milestone(
 ) -> Result<Response, WebError> {
     let CsrfForm { principal: p, form } = form?;
     p.require_write()?;
-    let plan = state
-        .store
-        .plan_account(&form.plan, &p.scope())
-        .await
-        .map(|_| form.plan.clone())?;
+    let plan = form_plan(&state, &p, &form).await?;
     let r = async {
         let on = form_day("on", &form.on)?;
         app::edit_milestone(
