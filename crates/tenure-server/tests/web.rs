@@ -818,6 +818,31 @@ async fn a_csm_lands_on_their_accounts_with_their_overdue_engagements() {
         Some("/cadence")
     );
     assert_eq!(r.texts("#my-overdue-all"), ["All 1 on the cadence page →"]);
+    // No task yet; one overdue task by hand shows on the landing page.
+    assert_eq!(r.texts("#my-tasks-line"), ["My tasks: 0 open."]);
+    let task = tenure_store::target::Task {
+        id: "t-late".into(),
+        account_id: "a1".into(),
+        title: "Call Acme".into(),
+        owner_email: Some(ANN.into()),
+        due_on: Some(tenure_core::model::add_days(today, -3)),
+        status: tenure_core::target::tasks::TaskStatus::Open,
+        priority: tenure_core::target::tasks::Priority::High,
+        source: tenure_core::target::tasks::TaskSource::Manual,
+        source_id: None,
+        notes: None,
+        log_kind: None,
+        engagement_id: None,
+        created_at: 0,
+        completed_on: None,
+    };
+    _s.db
+        .store
+        .create_task(&task, &tenure_store::api::Scope::All)
+        .await
+        .unwrap();
+    let r = ann.get("/accounts").await;
+    assert_eq!(r.texts("#my-tasks-line"), ["My tasks: 1 open, 1 overdue."]);
     // The account's journey is on its timeline: a1 went from onboarding to
     // renewal on 06-15 and back on 07-16.
     let page = ann.get("/accounts/a1").await;

@@ -409,6 +409,8 @@ pub struct AccountsPage {
     pub renewal_value: String,
     /// A CSM's overdue engagements (their landing page); `None` for others.
     pub overdue: Option<MyOverdue>,
+    /// A CSM's open and overdue tasks (their landing page).
+    pub my_tasks: Option<(usize, usize)>,
 }
 
 pub async fn page(
@@ -422,6 +424,21 @@ pub async fn page(
     let mut page = build(&view, nav, &Filter::from_query(&q));
     if page.nav.own_only {
         page.overdue = Some(my_overdue(&state, &p).await);
+        let open = state
+            .store
+            .tasks(&tenure_store::target::TaskQuery {
+                scope: p.scope(),
+                owner: p.email.clone(),
+                account_id: None,
+                status: Some(tenure_core::target::tasks::TaskStatus::Open),
+            })
+            .await?;
+        let today = tenure_app::clock::today();
+        let overdue = open
+            .iter()
+            .filter(|t| t.due_on.is_some_and(|d| d < today))
+            .count();
+        page.my_tasks = Some((open.len(), overdue));
     }
     render(&page)
 }
@@ -494,6 +511,7 @@ pub fn build(v: &View, nav: Nav, f: &Filter) -> AccountsPage {
         renewal_value: f.renewal.map(|r| r.to_string()).unwrap_or_default(),
         f: f.clone(),
         overdue: None,
+        my_tasks: None,
     }
 }
 
