@@ -1631,3 +1631,52 @@ async fn a_csm_works_their_own_tasks_on_the_tasks_page_and_no_one_elses() {
         tenure_server::web::tasks::account_tasks_section(&s.state, &ann, "a3", None, None).await;
     assert_eq!(theirs.err().map(|e| e.status), Some(StatusCode::NOT_FOUND));
 }
+
+#[tokio::test]
+async fn a_csm_adds_a_task_from_the_account_page() {
+    let (_s, app) = engage_app().await;
+    let (ann, _) = Browser::login(&app, ANN).await;
+    let csrf = ann.csrf().await;
+    let page = ann.get("/accounts/a1").await;
+    assert_eq!(page.count("#add-task-form"), 1);
+    // An empty title is refused at the form, nothing added.
+    let bad = ann
+        .post(
+            "/accounts/a1/tasks",
+            &format!("csrf_token={csrf}&title=+&due=2026-13-01"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let err = bad.texts("#add-task-err");
+    assert!(
+        err[0].contains("title") && err[0].contains("due"),
+        "{err:?}"
+    );
+    assert_eq!(bad.attr("#add-task", "open").as_deref(), Some(""));
+    let ok = ann
+        .post(
+            "/accounts/a1/tasks",
+            &format!("csrf_token={csrf}&title=Send+the+renewal+deck&priority=high&log_kind=call"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(ok.location, "/accounts/a1?task=added#account-tasks");
+    let after = ann.get("/accounts/a1?task=added").await;
+    assert_eq!(after.texts("#account-tasks-saved"), ["Task added."]);
+    assert!(
+        after
+            .texts("#account-tasks-table td.title strong")
+            .iter()
+            .any(|t| t == "Send the renewal deck")
+    );
+    // Bo cannot add one to Ann's account.
+    let (bo, _) = Browser::login(&app, BO).await;
+    let bo_csrf = bo.csrf().await;
+    let r = bo
+        .post(
+            "/accounts/a1/tasks",
+            &format!("csrf_token={bo_csrf}&title=X"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -116,6 +116,12 @@ pub struct AccountPage {
     /// The account's tasks section (rendered HTML; empty on pages that do
     /// not show it).
     pub tasks: String,
+    /// The "Add a task" form as typed, and why it was refused.
+    pub add_task: super::tasks::AddTaskForm,
+    pub add_task_error: Option<String>,
+    /// The engagement kinds and priorities the form offers.
+    pub priorities: Vec<&'static str>,
+    pub next_week: String,
 }
 
 /// The vendor's side of the account: revenue kept and grown.
@@ -357,7 +363,33 @@ async fn build(
         plan,
         vendor,
         tasks: String::new(),
+        add_task: super::tasks::AddTaskForm::default(),
+        add_task_error: None,
+        priorities: tenure_core::target::tasks::Priority::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect(),
+        next_week: add_days(today, 7).to_string(),
     })
+}
+
+/// The account page again with the "Add a task" form as typed and what
+/// is wrong with it (422).
+pub async fn with_task_error(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    form: super::tasks::AddTaskForm,
+    error: String,
+) -> Result<Response, WebError> {
+    let mut page = build(state, p, id, None, None, None).await?;
+    page.tasks = super::tasks::account_tasks_section(state, p, &page.id, None, None)
+        .await?
+        .render()
+        .map_err(AppError::internal)?;
+    page.add_task = form;
+    page.add_task_error = Some(error);
+    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// `/accounts/{id}/qbr`: a business review to print (or save as PDF from

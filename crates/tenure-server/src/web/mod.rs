@@ -177,6 +177,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/engagements", post(account::log_engagement))
         .route("/accounts/{id}/override", post(account::set_override))
         .route("/accounts/{id}/plans", post(plans::create))
+        .route("/accounts/{id}/tasks", post(tasks::add_for_account))
         .route("/accounts/{id}/qbr", get(account::qbr))
         .route("/plans", get(plans::list))
         .route("/plans/{id}", get(plans::page))

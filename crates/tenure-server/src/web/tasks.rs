@@ -167,6 +167,7 @@ pub struct PageQuery {
 /// account page can show it too. Unknown codes show nothing.
 pub fn flash(task: Option<&str>, warn: Option<&str>) -> (Option<String>, Vec<String>) {
     let saved = match task.unwrap_or("") {
+        "added" => Some("Task added."),
         "done" => Some("Task done."),
         "logged" => Some("Task done; the engagement is logged."),
         "snoozed" => Some("Task snoozed."),
@@ -818,5 +819,101 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1);
         assert_eq!(flash(Some("<script>"), None), (None, Vec::new()));
+    }
+}
+
+/// The account page's "Add a task" form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AddTaskForm {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub due: String,
+    #[serde(default)]
+    pub priority: String,
+    #[serde(default)]
+    pub log_kind: String,
+}
+
+/// `POST /accounts/{id}/tasks`: a task by hand from the account page, owned
+/// by the account's CSM (else whoever adds it). Saved, back to the
+/// account's tasks; refused, the account page again (422) with the message
+/// at the form.
+pub async fn add_for_account(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    form: Result<CsrfForm<AddTaskForm>, AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, form } = form?;
+    p.require_write()?;
+    let today = today();
+    let due = match form.due.trim() {
+        "" => Ok(None),
+        s => parse_date(s)
+            .map(Some)
+            .map_err(|e| Error::Invalid(format!("due: {e}"))),
+    };
+    let result = match due {
+        Ok(due) => {
+            let new = tasks::NewTask {
+                account_id: &account,
+                title: &form.title,
+                due,
+                owner_email: "",
+                priority: &form.priority,
+                notes: "",
+                log_kind: &form.log_kind,
+            };
+            tasks::add(
+                &state.store,
+                &state.web.config,
+                &p.scope(),
+                &new,
+                p.email.as_deref(),
+                today,
+                tenure_app::clock::now_micros(),
+            )
+            .await
+            .map(|_| ())
+        }
+        // The other fields' problems too, as the application would say.
+        Err(due) => {
+            let draft = tenure_core::target::tasks::TaskDraft {
+                title: &form.title,
+                due: None,
+                priority: &form.priority,
+                notes: "",
+                log_kind: &form.log_kind,
+            };
+            let mut all = Vec::new();
+            if let Err(problems) = tenure_core::target::tasks::check_task(
+                &draft,
+                &state.web.config.engagement_kinds,
+                today,
+            ) {
+                all.extend(
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field.name(), p.message)),
+                );
+            }
+            all.push(due.to_string());
+            Err(Error::Invalid(all.join("; ")))
+        }
+    };
+    match result {
+        Ok(()) => {
+            state.web.cache.invalidate();
+            Ok(Redirect::to(&format!(
+                "/accounts/{}?task=added#account-tasks",
+                urlencode(&account)
+            ))
+            .into_response())
+        }
+        Err(Error::NotFound(what)) => Err(AppError::not_found(format!("{what} not found")).into()),
+        Err(e) if e.is_bad_input() => {
+            super::account::with_task_error(&state, &p, &account, form, e.to_string()).await
+        }
+        Err(e) => Err(AppError::from(e).into()),
     }
 }
