@@ -669,3 +669,89 @@ async fn the_default_templates_fit_companies_of_other_shapes() {
     let usage: Vec<Option<f64>> = made.iter().map(|m| m.2[0]).collect();
     assert!(usage.iter().all(|u| *u == Some(0.0)), "{usage:?}");
 }
+
+/// A small demo company loaded as `tenure demo` loads it, its stages
+/// recorded over the last 60 days, then its plans made as the demo makes
+/// them.
+async fn demo_plans(db: &tenure_store::testing::TestDb) -> tenure_app::target::plans::DemoPlans {
+    use tenure_core::demo::{Demo, DemoConfig};
+    let end = d("2026-06-30");
+    let demo = Demo::new(DemoConfig {
+        accounts: 150,
+        seed: 5,
+        end,
+        days: 500,
+    });
+    let store = &db.store;
+    let mut writer = tenure_store::bulk::BulkWriter::default();
+    let mut tx = store.pool().begin().await.unwrap();
+    for i in 0..demo.len() {
+        let b = demo.account(i);
+        let recs = std::iter::once(Record::Account(b.account))
+            .chain(b.subscriptions.into_iter().map(Record::Subscription))
+            .chain(b.survey_responses.into_iter().map(Record::SurveyResponse))
+            .chain(b.engagements.into_iter().map(Record::Engagement));
+        for r in recs {
+            writer.push(&mut tx, &r).await.unwrap();
+        }
+    }
+    writer.flush(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let config = tenure_core::config::Config::default();
+    let from = tenure_core::model::add_days(end, -59);
+    tenure_app::health::recompute(store, &config, from, end, &tenure_app::health::Quiet)
+        .await
+        .unwrap();
+    let day = tenure_app::engage::rebuild(store, &config, from, end, &tenure_app::health::Quiet)
+        .await
+        .unwrap();
+    tenure_app::target::plans::demo_history(store, &config, 5, from, &day)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_gives_plans_worked_by_its_csms_and_time_to_value_for_every_cohort() {
+    let db = test_db().await;
+    let made = demo_plans(&db).await;
+    let store = &db.store;
+    let end = d("2026-06-30");
+    assert!(
+        made.earlier > 0 && made.applied.plans_created > 0,
+        "{made:?}"
+    );
+    assert!(made.done > 0, "{made:?}");
+    let views = plan_views(store, &Scope::All, end, None, None)
+        .await
+        .unwrap();
+    let completed = views
+        .iter()
+        .filter(|v| v.plan.status.as_str() == "completed")
+        .count();
+    assert_eq!(completed, made.earlier);
+    for v in &views {
+        for m in &v.milestones {
+            // Nothing is done in the future or before its plan started.
+            if let Some(done) = m.done_on {
+                assert!(done <= end && done >= v.plan.started_on, "{m:?}");
+            }
+        }
+        if v.plan.status.as_str() == "completed" {
+            // Closed plans hold no open milestone.
+            assert!(v.milestones.iter().all(|m| m.status.as_str() != "open"));
+        }
+    }
+    // Cohorts older than the 60 recorded days reached value too.
+    let ttv = time_to_value(store, end, &HashMap::new(), None)
+        .await
+        .unwrap();
+    let old = ttv
+        .by_cohort
+        .iter()
+        .filter(|c| c.name.as_str() < "2026-05" && c.reached > 0)
+        .count();
+    assert!(old > 3, "{:?}", ttv.by_cohort);
+    // The same seed makes the same plans.
+    let again = test_db().await;
+    assert_eq!(demo_plans(&again).await, made);
+}

@@ -233,13 +233,18 @@ async fn score_health(
     let day = tenure_app::engage::rebuild(store, config, from, end, &Quiet)
         .await
         .with_context(|| format!("deciding stages and segments from {from} to {end}"))?;
-    let plans = tenure_app::target::plans::demo_history(store, config, demo.seed, &day)
+    let plans = tenure_app::target::plans::demo_history(store, config, demo.seed, from, &day)
         .await
         .context("making the success plans")?;
     if !quiet {
         eprintln!(
-            "success plans: {} from the templates, {} milestones done and {} missed by the simulated CSMs, {} proven-value records, {} follow-up tasks",
-            plans.applied.plans_created, plans.done, plans.missed, plans.values, plans.tasks
+            "success plans: {} from the templates, {} milestones done and {} missed by the simulated CSMs, {} proven-value records, {} follow-up tasks; {} earlier onboarding plans of accounts that paid first before {from}",
+            plans.applied.plans_created,
+            plans.done,
+            plans.missed,
+            plans.values,
+            plans.tasks,
+            plans.earlier
         );
     }
     Ok(())

@@ -819,10 +819,84 @@ pub async fn delete_item(store: &Store, scope: &Scope, item: PlanItem, id: &str)
     Ok(store.delete_plan_item(item, id, scope).await?)
 }
 
+/// The onboarding plans a demo's accounts had when they started paying,
+/// before the days whose stages and segments were recorded
+/// (`history_from`): for each account that paid first before then, the
+/// template its tier gets in the first journey stage, from its first
+/// paying day, completed when the last milestone fell due; milestones
+/// done as core's demo simulation decides from today's health band (not
+/// done by then: missed). These give time to value for the older cohorts.
+async fn earlier_onboarding(
+    store: &Store,
+    config: &Config,
+    seed: u64,
+    history_from: Date,
+    day: &EngageDay,
+) -> Result<usize> {
+    use tenure_core::demo::plans::{MilestoneOutcome, milestone_outcome};
+    let first_paid: HashMap<String, Date> = store.first_paid_days().await?.into_iter().collect();
+    let mut items = tenure_store::target::PlanItems::default();
+    for a in &day.accounts {
+        let Some(&start) = first_paid.get(&a.account.id) else {
+            continue;
+        };
+        if start >= history_from || a.segment.is_none() {
+            continue;
+        }
+        let Some(t) = template_for(&config.target.templates, a.segment, a.tier, Some(0)) else {
+            continue;
+        };
+        let template = &config.target.templates[t];
+        let Some(last_due) = template.milestones.iter().map(|m| m.due_days).max() else {
+            continue;
+        };
+        let closed = add_days(start, last_due as i32).min(history_from);
+        let plan_id = new_id("pln");
+        items.plans.push(Plan {
+            id: plan_id.clone(),
+            account_id: a.account.id.clone(),
+            name: format!("{} onboarding", a.account.name),
+            status: PlanStatus::Completed,
+            started_on: start,
+            closed_on: Some(closed),
+            templates: Vec::new(),
+        });
+        for (i, m) in milestones_from(template, start).into_iter().enumerate() {
+            let key = format!("{}/{}/{}", a.account.id, m.name, m.due);
+            let (status, done_on) =
+                match milestone_outcome(seed, &key, start, m.due, closed, a.facts.band) {
+                    MilestoneOutcome::Done(d) => (MilestoneStatus::Done, Some(d)),
+                    MilestoneOutcome::Open | MilestoneOutcome::Missed => {
+                        (MilestoneStatus::Missed, None)
+                    }
+                };
+            items.milestones.push(Milestone {
+                id: new_id("mst"),
+                plan_id: plan_id.clone(),
+                account_id: a.account.id.clone(),
+                name: m.name,
+                due_on: m.due,
+                owner_role: m.owner_role,
+                owner_email: None,
+                status,
+                done_on,
+                template: Some(template.name.clone()),
+                position: i as i64,
+            });
+        }
+    }
+    let n = items.plans.len();
+    store.write_plan_items(&items, now_micros()).await?;
+    Ok(n)
+}
+
 /// What [`demo_history`] recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DemoPlans {
     pub applied: Applied,
+    /// Completed onboarding plans of accounts that started paying before
+    /// the recorded history.
+    pub earlier: usize,
     pub done: usize,
     pub missed: usize,
     pub values: usize,
@@ -838,9 +912,11 @@ pub async fn demo_history(
     store: &Store,
     config: &Config,
     seed: u64,
+    history_from: Date,
     day: &EngageDay,
 ) -> Result<DemoPlans> {
     use tenure_core::demo::plans::{MilestoneOutcome, follow_up, milestone_outcome, proven_value};
+    let earlier = earlier_onboarding(store, config, seed, history_from, day).await?;
     let applied = apply_templates(store, config, day, Start::Entered).await?;
     let bands: HashMap<&str, Option<&str>> = day
         .accounts
@@ -851,6 +927,7 @@ pub async fn demo_history(
     let today = day.day;
     let mut out = DemoPlans {
         applied,
+        earlier,
         ..DemoPlans::default()
     };
     let mut outcomes = Vec::new();
