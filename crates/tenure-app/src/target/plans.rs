@@ -934,7 +934,9 @@ pub async fn demo_history(
     let views = plan_views(store, &Scope::All, today, None, None).await?;
     for v in &views {
         let account = v.plan.account_id.as_str();
-        for m in &v.milestones {
+        // Completed (earlier) plans were worked when they were made.
+        let active = v.plan.status == PlanStatus::Active;
+        for m in v.milestones.iter().filter(|_| active) {
             // Keyed by what is stable between runs (ids are random).
             let key = format!("{account}/{}/{}", m.name, m.due_on);
             match milestone_outcome(
@@ -956,7 +958,9 @@ pub async fn demo_history(
                 }
             }
         }
-        for value in proven_value(seed, account, v.plan.started_on, today, band(account)) {
+        let until = v.plan.closed_on.unwrap_or(today);
+        let key = format!("{account}/{}", v.plan.started_on);
+        for value in proven_value(seed, &key, v.plan.started_on, until, band(account)) {
             let p = ProvenValue {
                 id: new_id("val"),
                 plan_id: v.plan.id.clone(),

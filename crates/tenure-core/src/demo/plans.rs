@@ -118,17 +118,18 @@ const VALUES: [(&str, &str); 6] = [
     ),
 ];
 
-/// The value recorded on a plan started on `start` (of account `id`):
-/// healthier accounts with older plans have more.
+/// The value recorded on a plan of account `id` from `start` to `until`
+/// (the plan's end, or today): healthier accounts with older plans have
+/// more, each delivered between three weeks after the start and `until`.
 pub fn proven_value(
     seed: u64,
     id: &str,
     start: Date,
-    today: Date,
+    until: Date,
     band: Option<&str>,
 ) -> Vec<DemoValue> {
     let mut rng = Rng::new(seed, STREAM_PLANS ^ 0xFF, key(id));
-    let age = day_number(today) - day_number(start);
+    let age = day_number(until) - day_number(start);
     if age < 30 {
         return Vec::new();
     }
@@ -143,7 +144,7 @@ pub fn proven_value(
             DemoValue {
                 title,
                 evidence,
-                delivered_on: day_between(&mut rng, add_days(start, 21), today),
+                delivered_on: day_between(&mut rng, add_days(start, 21), until),
                 confirmed: rng.chance(0.6),
             }
         })
