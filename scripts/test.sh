@@ -31,6 +31,17 @@ else
 fi
 mkdir -p target/screenshots
 
+# The outbound tests send email to a real SMTP server, Python's aiosmtpd:
+# installed once into a virtual environment under target/, and the tests
+# pointed at it (they fail without it).
+SMTP_VENV=target/smtp-venv
+if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  step "installing aiosmtpd into $SMTP_VENV"
+  python3 -m venv "$SMTP_VENV"
+  "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aiosmtpd
+fi
+export TENURE_TEST_PYTHON="$PWD/$SMTP_VENV/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -8,7 +8,8 @@
 //! older than [`MAX_AGE`]. Passes are `interval` apart, so new data shows
 //! in scores within about two intervals. Stages and segments are decided
 //! in the same pass, after the scores; later pipelines (playbooks) will
-//! follow them.
+//! follow them. Each tick of [`run_forever`] then sends the outbound email
+//! and webhooks that are due ([`crate::outbound::deliver_due`]).
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,17 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     // plan templates applied and goals measured on those.
     let engage = crate::engage::daily(store, config, day).await?;
     crate::target::plans::daily(store, config, &engage).await?;
+    // Playbooks on the day's facts, after the plans.
+    let plays = crate::plays::run(store, config, &engage).await?;
+    for e in plays.errors.iter().take(20) {
+        tracing::warn!(error = %e, "a playbook rule could not be decided");
+    }
+    // The risk board's measure of the day, and a leadership review when a
+    // threshold crossed (after playbooks, whose flags it counts).
+    let risk = crate::risk::daily(store, config, day).await?;
+    if let Some(r) = &risk.opened {
+        tracing::info!(review = %r.id, crossed = %r.crossed, "a leadership review opened");
+    }
     let written = engage.snapshots;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))
@@ -98,6 +110,18 @@ pub async fn run_forever(
                     ),
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "health refresh failed"),
+                }
+                // Outbound email and webhooks due now (docs/REACT.md).
+                let now = crate::clock::now_micros();
+                match crate::outbound::deliver_due(&store, &config, now).await {
+                    Ok(d) if d.attempted > 0 => tracing::info!(
+                        sent = d.sent,
+                        retrying = d.retrying,
+                        dead = d.dead,
+                        "outbound messages delivered"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "outbound delivery failed"),
                 }
             }
         }

@@ -10,8 +10,14 @@
 //!   runs over time, and cadence (docs/ENGAGE.md).
 //! - [`target`]: success plans (from templates, goals measured each day),
 //!   tasks and the CSM KPIs (docs/TARGET.md).
+//! - [`plays`]: playbooks: who enrols each day, the actions they run, a
+//!   dry run (docs/REACT.md).
+//! - [`risk`]: the early-warning risk board, its daily measure and the
+//!   leadership reviews a crossed threshold opens (docs/REACT.md).
 //! - [`metrics`]: the revenue and usage metrics of a period from the
 //!   database ([`metrics::compute`]).
+//! - [`outbound`]: email over SMTP and signed webhooks, queued in the
+//!   outbox and delivered with retries (docs/REACT.md).
 //! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
 //!   them beside the server, `tenure run-jobs` from cron.
 //! - [`clock`]: the one place that reads the wall clock; [`ids`] makes
@@ -30,6 +36,9 @@ pub mod health;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod outbound;
+pub mod plays;
+pub mod risk;
 pub mod target;
 
 use tenure_store::StoreError;

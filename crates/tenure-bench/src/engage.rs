@@ -59,7 +59,7 @@ pub struct BenchEngageArgs {
     pub runs: usize,
 }
 
-fn secs(t: Instant) -> f64 {
+pub(crate) fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
@@ -82,7 +82,7 @@ fn memory_mib() -> Option<(f64, f64)> {
 
 /// Runs `step` `runs` times; returns the times and the largest rise of
 /// the peak memory above the memory held before a run.
-async fn timed<F, Fut, T>(runs: usize, mut step: F) -> Result<(Vec<f64>, Option<f64>, T)>
+pub(crate) async fn timed<F, Fut, T>(runs: usize, mut step: F) -> Result<(Vec<f64>, Option<f64>, T)>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -104,7 +104,7 @@ where
     Ok((times, added, last.expect("at least one run")))
 }
 
-fn best(v: &[f64]) -> f64 {
+pub(crate) fn best(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 

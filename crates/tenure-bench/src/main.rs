@@ -14,6 +14,9 @@
 //! - `tenure-bench kpis` ([`kpis`]): the CSM KPIs of every portfolio and
 //!   the team on a demo company (made-up portfolios by default, `--csms`),
 //!   load and fold timed apart, against today's recompute in the same run.
+//! - `tenure-bench plays` ([`plays`]): every default playbook evaluated
+//!   on every account after today's scores and Engage, against today's
+//!   recompute in the same run.
 //!
 //! Like the `tenure` command, it takes `--db` and `--config` (or
 //! `TENURE_DB` and `TENURE_CONFIG`; `health` ignores both: it builds its
@@ -26,6 +29,7 @@ mod engage;
 mod health;
 mod kpis;
 mod metrics;
+mod plays;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +73,8 @@ pub enum Command {
     Engage(engage::BenchEngageArgs),
     /// CSM KPIs for every portfolio and the team, against today's recompute.
     Kpis(kpis::BenchKpisArgs),
+    /// Every default playbook evaluated after today's scores and Engage.
+    Plays(plays::BenchPlaysArgs),
 }
 
 pub use tenure_app::command::{BadInput, load_config};
@@ -79,6 +85,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Health(args) => health::run(args).await,
         Command::Engage(args) => engage::run(args).await,
         Command::Kpis(args) => kpis::run(args).await,
+        Command::Plays(args) => plays::run(args).await,
     }
 }
 

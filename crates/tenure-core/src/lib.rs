@@ -12,5 +12,7 @@ pub mod engage;
 pub mod health;
 pub mod metrics;
 pub mod model;
+pub mod plays;
+pub mod react;
 pub mod rules;
 pub mod target;

@@ -127,6 +127,56 @@ fn double(v: Option<f64>) -> CowVal<'static, 'static> {
     }
 }
 
+impl Facts {
+    /// A field's value as text, for a trace: numbers without needless
+    /// decimals, strings as they are, `null` for no value.
+    pub fn value_text(&self, name: &str) -> String {
+        fn num(x: Option<f64>) -> String {
+            match x {
+                Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
+                Some(v) => format!("{v:.4}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string(),
+                None => "null".into(),
+            }
+        }
+        let int = |x: Option<i64>| x.map_or("null".to_string(), |v| v.to_string());
+        let text = |x: &Option<String>| x.clone().unwrap_or_else(|| "null".into());
+        match name {
+            "id" => self.id.clone(),
+            "name" => self.name.clone(),
+            "industry" => text(&self.industry),
+            "plan" => text(&self.plan),
+            "region" => text(&self.region),
+            "csm_email" => text(&self.csm_email),
+            "employees" => int(self.employees),
+            "attrs" => format!("{:?}", self.attrs),
+            "mrr" => num(Some(self.mrr)),
+            "arr" => num(Some(self.mrr * 12.0)),
+            "arr_percentile" => num(self.arr_percentile),
+            "paying" => self.paying.to_string(),
+            "in_trial" => self.in_trial.to_string(),
+            "churned" => self.churned.to_string(),
+            "days_since_first_mrr" => int(self.days_since_first_mrr),
+            "days_since_created" => int(self.days_since_created),
+            "days_to_renewal" => int(self.days_to_renewal),
+            "seats" => int(self.seats),
+            "health" => num(self.health),
+            "band" => self.band.unwrap_or("null").to_string(),
+            "health_trend_30d" => num(self.health_trend_30d),
+            "active_users_30d" => int(self.active_users_30d),
+            "usage_rate" => num(self.usage_rate),
+            "events_30d" => int(self.events_30d),
+            "nps" => num(self.nps),
+            "open_tickets" => int(self.open_tickets),
+            "days_since_last_engagement" => int(self.days_since_last_engagement),
+            "stage" => text(&self.stage),
+            _ => "null".into(),
+        }
+    }
+}
+
 impl VariableResolver for Facts {
     fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
         Some(match name {

@@ -312,6 +312,7 @@ async fn run(b: (PathBuf, PathBuf)) {
         }
         a_leader_sees_every_page_and_logs_out(s).await;
         a_leader_reads_the_engage_pages(s, &seeded.csm).await;
+        a_leader_dry_runs_a_playbook(s).await;
     })
     .await;
 }
@@ -885,6 +886,117 @@ async fn my_tasks(b: (PathBuf, PathBuf)) {
                 if e.kind == "call" && e.notes.as_deref() == Some("Browser suite: renewal call"))),
             "{engagements:?}"
         );
+    })
+    .await;
+}
+
+/// The playbooks page: each playbook's definition, and a dry run of the
+/// first, which lists who would enter with the values the trigger read.
+async fn a_leader_dry_runs_a_playbook(s: &Session) {
+    s.login(LEADER).await;
+    s.click("header nav a[href='/playbooks']").await;
+    s.wait_for("section.playbook").await;
+    s.check_clean("the playbooks page").await;
+    s.click("section.playbook a.dry-run-link").await;
+    s.wait_for("#dry-run-table").await;
+    s.check_clean("a dry run").await;
+    assert!(s.text("#h-dry").await.starts_with("Dry run: "));
+    s.shot("leader-playbook-dry-run").await;
+}
+
+/// The risk board and a leadership review in Chromium: a leader flags an
+/// account by hand on `/risk`, the daily pass opens a review, and the
+/// leader holds it on `/reviews/{id}` with a decision for the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_risk_board_and_a_review_work_in_headless_chromium() {
+    let Some(b) = browser("the risk board in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), risk_board(b))
+        .await
+        .expect("the risk board's browser test took more than 3 minutes");
+}
+
+async fn risk_board(b: (PathBuf, PathBuf)) {
+    let seeded = seeded(40).await;
+    let store = seeded.db.store.clone();
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+        let accounts = store.risk_accounts(&tenure_store::api::Scope::All).await.unwrap();
+        let board = tenure_app::risk::board(
+            &store,
+            &tenure_core::config::Config::default(),
+            &tenure_store::api::Scope::All,
+            today,
+        )
+        .await
+        .unwrap();
+        let id = accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .find(|a| !board.rows.iter().any(|r| r.account_id == *a))
+            .unwrap();
+        s.login(LEADER).await;
+        s.click("header nav a[href='/risk']").await;
+        s.wait_for("#flag-form").await;
+        s.check_clean("the risk board").await;
+        s.fill("#flag-form input[name=account_id]", &id).await;
+        s.fill("#flag-form input[name=reason]", "Browser: champion left")
+            .await;
+        s.fill("#flag-form input[name=next_step]", "Call the CFO").await;
+        s.click("#flag-form button[type=submit]").await;
+        s.wait_for_path("done=flagged").await;
+        s.wait_for(&format!("#risk tr[data-account='{id}']")).await;
+        assert!(
+            s.text(&format!("#risk tr[data-account='{id}'] td.reason"))
+                .await
+                .contains("Browser: champion left")
+        );
+        s.check_clean("after flagging").await;
+        s.shot("leader-risk-flagged").await;
+
+        // The daily pass opens a review (no account at risk is the limit).
+        let mut config = tenure_core::config::Config::default();
+        config.risk.thresholds.accounts_at_risk = Some(0);
+        let review = tenure_app::risk::daily(&store, &config, today)
+            .await
+            .unwrap()
+            .opened
+            .expect("a review opens")
+            .id;
+        s.open("/risk", "leader-risk-chart").await;
+        s.click("#reviews-link").await;
+        s.wait_for("#reviews").await;
+        s.check_clean("the reviews list").await;
+        s.click(&format!("#reviews a[href='/reviews/{review}']")).await;
+        s.wait_for("#hold-form").await;
+        s.check_clean("a review").await;
+        s.fill("#hold-form input[name=attendees]", "CEO, VP CS").await;
+        let n = s
+            .c
+            .execute(
+                &format!(
+                    "return [...document.querySelectorAll('#review-items tbody tr')].findIndex(r => r.dataset.account === '{id}')"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        s.fill(&format!("#action_{n}"), "Browser: exec sponsor call")
+            .await;
+        s.shot("leader-review-form").await;
+        s.click("#hold-form button[type=submit]").await;
+        s.wait_for("#review-held").await;
+        assert!(s.text("#review-held").await.contains("CEO, VP CS"));
+        assert_eq!(
+            s.text(&format!("#review-items tr[data-account='{id}'] td.action"))
+                .await,
+            "Browser: exec sponsor call"
+        );
+        s.check_clean("a held review").await;
+        s.shot("leader-review-held").await;
     })
     .await;
 }

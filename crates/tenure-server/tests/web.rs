@@ -1680,3 +1680,194 @@ async fn a_csm_adds_a_task_from_the_account_page() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_playbooks_page_shows_definitions_a_dry_run_and_firings() {
+    let (s, app) = app().await;
+    let (leader, _) = Browser::login(&app, LEADER).await;
+    let r = leader.get("/playbooks").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let config = tenure_core::config::Config::default();
+    assert_eq!(r.count("section.playbook"), config.playbooks.len());
+    assert_eq!(
+        r.texts("#firings tbody td.empty").len(),
+        1,
+        "nothing fired yet"
+    );
+    let link = r.attr("section.playbook a.dry-run-link", "href").unwrap();
+    let dry = leader.get(&link).await;
+    assert_eq!(dry.count("#dry-run-table"), 1);
+    let bad = leader.get("/playbooks?dry_run=Nope").await;
+    assert!(bad.texts("#dry-error")[0].contains("unknown playbook \"Nope\""));
+    // After the job's playbooks run, the firings list shows them.
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let engage = tenure_app::engage::evaluate(&s.db.store, &config, today)
+        .await
+        .unwrap();
+    let out = tenure_app::plays::run(&s.db.store, &config, &engage)
+        .await
+        .unwrap();
+    assert!(
+        out.enrolled > 0,
+        "the demo company has accounts the defaults fire on"
+    );
+    let r = leader.get("/playbooks").await;
+    assert_eq!(r.count("#firings tbody tr td.empty"), 0);
+    let account = r.attr("#firings tbody a", "href").unwrap();
+    let page = leader.get(&account).await;
+    assert!(
+        page.count(".timeline li.t-play") > 0,
+        "the firing is on the account's timeline"
+    );
+}
+
+/// The risk board and leadership reviews: a leader flags an account by
+/// hand (a bad form comes back 422 with its values), the board shows the
+/// reason, owner, next step and days on the board; the daily pass opens a
+/// review, which the leader holds with a decision that makes a task; a CSM
+/// cannot hold it; resolving takes the account off the board.
+#[tokio::test]
+async fn the_risk_board_flags_resolves_and_a_leader_holds_the_review() {
+    let (s, app) = app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let page = b.get("/risk").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.count("#flag-form"), 1);
+    assert_eq!(
+        page.attr("#reviews-link", "href").as_deref(),
+        Some("/reviews")
+    );
+    // An account not on the board: a green one.
+    let on_board = page.attrs("#risk tbody tr", "data-account");
+    let id = b
+        .get("/accounts?band=green")
+        .await
+        .attrs("#accounts tbody a", "href")
+        .into_iter()
+        .map(|h| h.trim_start_matches("/accounts/").to_string())
+        .find(|a| !on_board.contains(a))
+        .unwrap();
+    let csrf = b.csrf().await;
+    let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+    let due = tenure_core::model::add_days(today, 5);
+    let bad = b
+        .post(
+            "/risk/flags",
+            &format!("csrf_token={csrf}&account_id={id}&reason=&next_step=Call&due=soon"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(!bad.texts("#flag-error")[0].is_empty());
+    assert_eq!(
+        bad.attr("#flag-form input[name=account_id]", "value")
+            .as_deref(),
+        Some(id.as_str())
+    );
+    let ok = b
+        .post(
+            "/risk/flags",
+            &format!(
+                "csrf_token={csrf}&account_id={id}&reason=Champion+left&next_step=Call+the+CFO&due={due}"
+            ),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let board = b.get(&ok.location).await;
+    let sel = format!("#risk tbody tr[data-account=\"{id}\"] td");
+    let cells = board.texts(&sel);
+    assert!(cells[3].contains("Champion left"), "{cells:?}");
+    assert_eq!(cells[4], "Call the CFO");
+    assert_eq!(cells[5], due.to_string());
+    assert_eq!(cells[6], "0");
+
+    // The daily pass measures the day (the chart) and, above the default
+    // 15% of ARR at risk or not, opening a review at most once.
+    let config = tenure_core::config::Config::default();
+    let first = tenure_app::risk::daily(&s.db.store, &config, today)
+        .await
+        .unwrap();
+    let review = match first.opened {
+        Some(r) => r.id,
+        None => {
+            // Below the share: open one with a threshold of no accounts.
+            let mut c = config.clone();
+            c.risk.thresholds.accounts_at_risk = Some(0);
+            tenure_app::risk::daily(&s.db.store, &c, today)
+                .await
+                .unwrap()
+                .opened
+                .expect("more than 0 accounts at risk")
+                .id
+        }
+    };
+    assert_eq!(b.get("/risk").await.count("#risk-chart svg"), 2);
+    let list = b.get("/reviews").await;
+    assert!(
+        list.attrs("#reviews tbody a", "href")
+            .contains(&format!("/reviews/{review}"))
+    );
+    let r = b.get(&format!("/reviews/{review}")).await;
+    assert_eq!(r.count("#hold-form"), 1);
+    let n = r
+        .attrs("#review-items tbody tr", "data-account")
+        .iter()
+        .position(|a| *a == id)
+        .unwrap();
+    // A CSM sees the review but cannot hold it.
+    let (c, _) = Browser::login(&app, &s.csm).await;
+    assert_eq!(
+        c.get(&format!("/reviews/{review}"))
+            .await
+            .count("#hold-form"),
+        0
+    );
+    let c_csrf = c.csrf().await;
+    let refused = c
+        .post(
+            &format!("/reviews/{review}/hold"),
+            &format!("csrf_token={c_csrf}&attendees=Me"),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Without attendees: 422 with the message.
+    let form = format!(
+        "csrf_token={csrf}&attendees=&account_{n}={id}&action_{n}=Exec+call&owner_{n}=leader%40example.com&due_{n}={due}"
+    );
+    let bad = b.post(&format!("/reviews/{review}/hold"), &form).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(!bad.texts("#hold-error")[0].is_empty());
+    let form = form.replace("&attendees=&", "&attendees=CEO%2C+VP+CS&");
+    let held = b.post(&format!("/reviews/{review}/hold"), &form).await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER, "{}", held.body);
+    let r = b.get(&held.location).await;
+    assert!(r.texts("#review-held")[0].contains("CEO, VP CS"));
+    let row = r.texts(&format!(
+        "#review-items tr[data-account=\"{id}\"] td.action"
+    ));
+    assert_eq!(row, ["Exec call"]);
+    let tasks =
+        s.db.store
+            .tasks(&tenure_store::target::TaskQuery {
+                owner: Some(LEADER.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.account_id == id && t.title == "Exec call" && t.due_on == Some(due)),
+        "{tasks:?}"
+    );
+
+    // Resolving takes it off the board.
+    let gone = b
+        .post(
+            &format!("/risk/{id}/resolve"),
+            &format!("csrf_token={csrf}&outcome=saved"),
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.body);
+    let after = b.get("/risk").await;
+    assert!(!after.attrs("#risk tbody tr", "data-account").contains(&id));
+}

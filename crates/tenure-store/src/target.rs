@@ -357,6 +357,11 @@ async fn insert_milestone(conn: &mut AnyConnection, m: &Milestone) -> Result<()>
     Ok(())
 }
 
+/// Inserts a task in a transaction another module holds (a playbook's).
+pub(crate) async fn insert_task_in(conn: &mut AnyConnection, t: &Task) -> Result<()> {
+    insert_task(conn, t).await
+}
+
 async fn insert_task(conn: &mut AnyConnection, t: &Task) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO tasks ({TASK_COLUMNS}) \

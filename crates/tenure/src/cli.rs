@@ -108,8 +108,16 @@ pub enum Command {
     Tasks(crate::tasks::TasksArgs),
     /// Success plans: goals, milestones and proven value (docs/TARGET.md).
     Plans(crate::plans::PlansArgs),
+    /// Playbooks: the list, a dry run, the history of firings (docs/REACT.md).
+    Plays(crate::plays::PlaysArgs),
+    /// The early-warning risk board: accounts at risk, ARR at risk, flag and resolve (docs/REACT.md).
+    Risk(crate::risk::RiskArgs),
+    /// Leadership reviews: list, show, hold with a decision per account (docs/REACT.md).
+    Reviews(crate::risk::ReviewsArgs),
     /// CSM KPIs against their targets: CSMs side by side, the team, and by month (docs/TARGET.md).
     Kpis(crate::kpis::KpisArgs),
+    /// Outbound email and webhooks: the send log, send what is due, test messages (docs/REACT.md).
+    Outbound(crate::outbound::OutboundArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -143,6 +151,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Engagements { command } => engage::log(&cli.db, &cli.config, command).await,
         Command::Tasks(args) => crate::tasks::run(&cli.db, &cli.config, args).await,
         Command::Plans(args) => crate::plans::run(&cli.db, &cli.config, args).await,
+        Command::Plays(args) => crate::plays::run(&cli.db, &cli.config, args).await,
         Command::Kpis(args) => crate::kpis::run(&cli.db, &cli.config, args).await,
+        Command::Outbound(args) => crate::outbound::run(&cli.db, &cli.config, args).await,
+        Command::Risk(args) => crate::risk::run(&cli.db, &cli.config, args).await,
+        Command::Reviews(args) => crate::risk::reviews(&cli.db, &cli.config, args).await,
     }
 }

@@ -236,6 +236,17 @@ async fn score_health(
     let plans = tenure_app::target::plans::demo_history(store, config, demo.seed, from, &day)
         .await
         .context("making the success plans")?;
+    // The risk board's history (accounts and ARR at risk by day, reviews
+    // opened by a crossing) over the scored days.
+    let (days, reviews) = tenure_app::risk::backfill(store, config, from, end)
+        .await
+        .context("recording the risk board's history")?;
+    if !quiet {
+        eprintln!(
+            "risk board: {days} days recorded, {} leadership reviews opened",
+            reviews.len()
+        );
+    }
     if !quiet {
         eprintln!(
             "success plans: {} from the templates, {} milestones done and {} missed by the simulated CSMs, {} proven-value records, {} follow-up tasks; {} earlier onboarding plans of accounts that paid first before {from}",

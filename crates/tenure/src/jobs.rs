@@ -33,6 +33,12 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: RunJobsArgs) -> 
             "health: {n} snapshots for {} written",
             tenure_app::clock::today()
         );
+        let d = tenure_app::outbound::deliver_due(&store, &config, tenure_app::clock::now_micros())
+            .await?;
+        println!(
+            "outbound: {} sent, {} to retry, {} dead",
+            d.sent, d.retrying, d.dead
+        );
         return Ok(());
     }
     crate::serve::init_logging(crate::serve::LogFormat::Compact);

@@ -147,7 +147,7 @@ fn check_tiers(ck: &mut Checker, raw: Vec<S<RawTier>>) -> Vec<Tier> {
 
 /// Compiles a rule written at `span` of the file, reporting each problem
 /// at its own line.
-fn check_rule(
+pub(super) fn check_rule(
     ck: &mut Checker,
     what: &str,
     raw: Option<S<String>>,
@@ -206,7 +206,7 @@ fn offset_in(text: &str, start: usize, line: usize, column: usize) -> usize {
         .map_or(text.len(), |(i, _)| at + i)
 }
 
-fn is_field(name: &str) -> bool {
+pub(super) fn is_field(name: &str) -> bool {
     field_names().any(|f| f == name)
 }
 

@@ -14,7 +14,10 @@
 //! [`parse_config`]. Write the default, with comments, into `default.toml`.
 
 mod engage;
+mod outbound;
+mod plays;
 mod raw;
+mod risk;
 mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +31,7 @@ use crate::health::{
 };
 use crate::model::{Currency, Money};
 use crate::target::TargetConfig;
+pub use outbound::{OutboundConfig, SecretSource, SmtpConfig, SmtpSecurity, WebhookEndpoint};
 use raw::{
     OneOrMany, RawConfig, RawCosts, RawCurrency, RawHealth, RawLinear, RawMatch, RawMeasure,
     RawServer, RawSteps, S,
@@ -61,6 +65,12 @@ pub struct Config {
     pub engagement_kinds: Vec<String>,
     /// `[target]`: roles, success-plan templates and KPI targets.
     pub target: TargetConfig,
+    /// `[outbound]`: SMTP, webhook endpoints and retries (docs/REACT.md).
+    pub outbound: OutboundConfig,
+    /// `[risk]`: the leadership-review thresholds (docs/REACT.md).
+    pub risk: crate::react::risk::RiskConfig,
+    /// `[[playbooks]]`: triggers, audiences and actions (docs/REACT.md).
+    pub playbooks: Vec<crate::plays::Playbook>,
 }
 
 impl Default for Config {
@@ -215,6 +225,28 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         None if !has_engage => Config::default().target,
         None => target::check_target(&mut ck, Default::default(), &engage),
     };
+    // Playbooks name Engage's segments and stages: as for [target], the
+    // built-in ones only when the file has no [engage] of its own.
+    let outbound = raw
+        .outbound
+        .map(|o| outbound::check_outbound(&mut ck, o.into_inner()))
+        .unwrap_or_default();
+    let endpoints: Vec<&str> = outbound.webhooks.iter().map(|w| w.name.as_str()).collect();
+    let playbooks = match raw.playbooks {
+        Some(p) => plays::check_playbooks(
+            &mut ck,
+            p.into_inner(),
+            &engage,
+            &engagement_kinds,
+            &endpoints,
+        ),
+        None if !has_engage => Config::default().playbooks,
+        None => Vec::new(),
+    };
+    let risk = raw
+        .risk
+        .map(|r| risk::check_risk(&mut ck, r.into_inner(), currency.reporting, &engage))
+        .unwrap_or_default();
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
         currency,
@@ -223,6 +255,9 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         engage,
         engagement_kinds,
         target,
+        outbound,
+        risk,
+        playbooks,
     };
     if ck.errors.is_empty() {
         Ok(config)

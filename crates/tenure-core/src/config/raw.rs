@@ -30,6 +30,9 @@ pub(super) struct RawConfig {
     pub server: RawServer,
     pub engage: Option<S<RawEngage>>,
     pub target: Option<S<RawTarget>>,
+    pub playbooks: Option<S<Vec<S<RawPlaybook>>>>,
+    pub outbound: Option<S<RawOutbound>>,
+    pub risk: Option<S<RawRisk>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,4 +242,96 @@ pub(super) struct RawMilestone {
 pub(super) struct RawCsmTargets {
     pub email: Option<S<String>>,
     pub kpis: Option<S<BTreeMap<S<String>, S<f64>>>>,
+}
+
+/// `[outbound]`: SMTP settings, webhook endpoints and the retry policy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutbound {
+    pub smtp: Option<S<RawSmtp>>,
+    #[serde(default)]
+    pub webhooks: Vec<S<RawWebhook>>,
+    pub max_attempts: Option<S<i64>>,
+    pub backoff_seconds: Option<S<i64>>,
+    pub timeout_seconds: Option<S<i64>>,
+}
+
+/// `[outbound.smtp]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub security: Option<S<String>>,
+    pub username: Option<S<String>>,
+    pub password: Option<S<String>>,
+    pub password_env: Option<S<String>>,
+    pub from: Option<S<String>>,
+}
+
+/// `[[outbound.webhooks]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub name: Option<S<String>>,
+    pub url: Option<S<String>>,
+    pub secret: Option<S<String>>,
+    pub secret_env: Option<S<String>>,
+}
+
+/// `[risk]`: leadership-review thresholds, for the book and per segment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRisk {
+    pub arr_at_risk: Option<S<f64>>,
+    pub arr_at_risk_share: Option<S<f64>>,
+    pub accounts_at_risk: Option<S<i64>>,
+    #[serde(default)]
+    pub segments: Vec<S<RawRiskSegment>>,
+}
+
+/// `[[risk.segments]]`: a segment's name and the same threshold keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRiskSegment {
+    pub name: Option<S<String>>,
+    pub arr_at_risk: Option<S<f64>>,
+    pub arr_at_risk_share: Option<S<f64>>,
+    pub accounts_at_risk: Option<S<i64>>,
+}
+
+/// `[[playbooks]]`: a trigger, an audience and a schedule of actions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlaybook {
+    pub name: Option<S<String>>,
+    pub description: Option<S<String>>,
+    pub trigger: Option<S<String>>,
+    pub exit: Option<S<String>>,
+    pub segments: Option<S<Vec<S<String>>>>,
+    pub tiers: Option<S<Vec<S<String>>>>,
+    pub stages: Option<S<Vec<S<String>>>>,
+    pub max_enrolments: Option<S<i64>>,
+    pub cooldown_days: Option<S<i64>>,
+    #[serde(default)]
+    pub actions: Vec<S<RawAction>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAction {
+    pub day: Option<S<i64>>,
+    pub kind: Option<S<String>>,
+    pub only_if_matching: Option<bool>,
+    pub title: Option<S<String>>,
+    pub text: Option<S<String>>,
+    pub due_days: Option<S<i64>>,
+    pub owner: Option<S<String>>,
+    pub priority: Option<S<String>>,
+    pub log_kind: Option<S<String>>,
+    pub to: Option<S<String>>,
+    pub subject: Option<S<String>>,
+    pub body: Option<S<String>>,
+    pub endpoint: Option<S<String>>,
+    pub reason: Option<S<String>>,
 }

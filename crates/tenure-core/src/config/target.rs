@@ -106,7 +106,7 @@ fn check_roles(ck: &mut Checker, raw: Option<S<Vec<S<String>>>>) -> Vec<String> 
 
 /// Names from a list, each turned into its index by `find`; an unknown
 /// name is an error listing the known ones.
-fn indexes(
+pub(super) fn indexes(
     ck: &mut Checker,
     raw: Option<S<Vec<S<String>>>>,
     what: &str,

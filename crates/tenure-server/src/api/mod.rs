@@ -19,7 +19,10 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod kpis;
+pub mod outbound;
 pub mod plans;
+pub mod plays;
+pub mod risk;
 pub mod session;
 pub mod subscriptions;
 pub mod survey_responses;
@@ -45,5 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(engage::router())
         .merge(tasks::router())
         .merge(plans::router())
+        .merge(plays::router())
         .merge(kpis::router())
+        .merge(risk::router())
+        .merge(outbound::router())
 }

@@ -298,6 +298,39 @@ async fn build(
     for r in state.store.account_engage_runs(&a.id).await? {
         timeline.push(run_entry(&r, today));
     }
+    // Playbooks that fired, with the values their trigger saw, and the
+    // notes they added.
+    for e in state
+        .store
+        .play_enrolments(&p.scope(), Some(&a.id), None)
+        .await?
+    {
+        let seen: Vec<String> = e.inputs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        let left = e
+            .exited_on
+            .map(|d| format!("; left {d} ({})", e.exit_reason.as_deref().unwrap_or("")))
+            .unwrap_or_default();
+        timeline.push(Entry {
+            date: e.enrolled_on.to_string(),
+            at: i64::from(day_number(e.enrolled_on)) * MICROS_PER_DAY,
+            kind: "play",
+            label: format!("Playbook: {}", e.playbook),
+            text: format!(
+                "Entered because {}: {}{left}",
+                e.trigger.split_whitespace().collect::<Vec<_>>().join(" "),
+                seen.join(", ")
+            ),
+        });
+    }
+    for n in state.store.account_notes(&a.id).await? {
+        timeline.push(Entry {
+            date: n.day.to_string(),
+            at: i64::from(day_number(n.day)) * MICROS_PER_DAY + 1,
+            kind: "note",
+            label: "Note".into(),
+            text: format!("{} ({})", n.text, n.source),
+        });
+    }
     timeline.sort_by(|x, y| y.at.cmp(&x.at).then(x.kind.cmp(y.kind)));
     timeline.truncate(60);
 

@@ -4,7 +4,7 @@
 //! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
 //! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
-//! (`/risk`), the Engage pages [`segments`] (`/segments`), [`journey`]
+//! (`/risk`, `/reviews`), the Engage pages [`segments`] (`/segments`), [`journey`]
 //! (`/journey`) and [`cadence`] (`/cadence`), [`team`] (`/team`, the CSM
 //! KPIs against their targets), [`tasks`] (`/tasks`, *my
 //! tasks*, and its forms) and [`settings`] (`/settings`). [`layout`]
@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod overrides;
 pub mod overview;
 pub mod plans;
+pub mod plays;
 pub mod risk;
 pub mod segments;
 pub mod settings;
@@ -179,6 +180,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/tasks", post(tasks::add_for_account))
         .route("/accounts/{id}/qbr", get(account::qbr))
+        .route("/playbooks", get(plays::page))
         .route("/plans", get(plans::list))
         .route("/plans/{id}", get(plans::page))
         .route("/plans/{id}/edit", post(plans::edit))
@@ -188,6 +190,11 @@ pub fn router() -> Router<AppState> {
         .route("/goals/{id}/value", post(plans::set_goal_value))
         .route("/milestones/{id}/status", post(plans::set_milestone))
         .route("/risk", get(risk::page))
+        .route("/risk/flags", post(risk::add_flag))
+        .route("/risk/{account}/resolve", post(risk::resolve))
+        .route("/reviews", get(risk::reviews))
+        .route("/reviews/{id}", get(risk::review))
+        .route("/reviews/{id}/hold", post(risk::hold))
         .route("/segments", get(segments::page))
         .route("/journey", get(journey::page))
         .route("/cadence", get(cadence::page))

@@ -1,0 +1,5 @@
+//! React (docs/REACT.md): what Tenure does about the warning health gives.
+//! `risk`: who is on the early-warning risk board, the ARR at risk, and
+//! when a leadership review opens (a threshold crossed, once per crossing).
+
+pub mod risk;

@@ -1,0 +1,232 @@
+//! `/api/v1/risk` and `/api/v1/reviews`: flagging by hand, the board by
+//! role and scope, a review opened by the daily pass and held by a leader
+//! (its decision makes a task), resolving with an outcome, and refused
+//! input named by field.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use tenure_core::config::Config;
+use tenure_core::model::add_days;
+use tenure_store::auth::Role;
+
+use crate::api::body;
+use crate::common::{App, assert_error};
+
+fn today() -> jiff::civil::Date {
+    tenure_app::clock::today()
+}
+
+/// `own` (csm@example.com) and `theirs` (other@example.com), each paying
+/// 500 a month since 2025-01-01.
+async fn app_with_accounts() -> (App, String) {
+    let app = App::new().await;
+    let admin = app.key(Role::Admin).await;
+    for (id, csm) in [("own", "csm@example.com"), ("theirs", "other@example.com")] {
+        let r = app
+            .post("/api/v1/accounts", &admin, body("accounts", id, csm))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let sub = json!({"id": format!("s-{id}"), "account_id": id, "mrr": "500", "currency": "USD",
+                         "start_date": "2025-01-01"});
+        let r = app.post("/api/v1/subscriptions", &admin, sub).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    (app, admin)
+}
+
+#[tokio::test]
+async fn csms_flag_their_own_accounts_and_see_their_own_board() {
+    let (app, admin) = app_with_accounts().await;
+    let csm = app.key(Role::Csm).await;
+    let viewer = app.key(Role::Viewer).await;
+    let due = add_days(today(), 7).to_string();
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &csm,
+            json!({"account_id": "own", "reason": "Champion left", "next_step": "Call the CFO", "next_step_due": due}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["source"], "manual");
+    assert_eq!(r.body["flagged_by"], "csm@example.com");
+    let flag = r.body["id"].as_str().unwrap().to_string();
+    // Another CSM's account is not found; a viewer may not flag.
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &csm,
+            json!({"account_id": "theirs", "reason": "X"}),
+        )
+        .await;
+    assert_error(&r, 404, "not_found");
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &viewer,
+            json!({"account_id": "own", "reason": "X"}),
+        )
+        .await;
+    assert_error(&r, 403, "forbidden");
+    // Bad input names the field.
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &admin,
+            json!({"account_id": "theirs", "reason": " ", "next_step_due": "2025-13-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("next_step_due: "),
+        "{}",
+        r.body
+    );
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &admin,
+            json!({"account_id": "theirs", "reason": " "}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("reason: ")
+    );
+
+    // The board: a viewer sees the whole book, the CSM their own.
+    let r = app.get("/api/v1/risk", &viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["measure"]["accounts_at_risk"], 1);
+    assert_eq!(r.body["measure"]["arr_at_risk"], 6000.0);
+    assert_eq!(r.body["measure"]["total_arr"], 12000.0);
+    let row = &r.body["accounts"][0];
+    assert_eq!(row["account_id"], "own");
+    assert_eq!(row["owner"], "csm@example.com");
+    assert_eq!(row["reason"], "Champion left");
+    assert_eq!(row["next_step"], "Call the CFO");
+    assert_eq!(row["next_step_due"], due);
+    assert_eq!(row["days_on_board"], 0);
+    // The default thresholds: 15% of ARR at risk.
+    assert_eq!(r.body["thresholds"][0]["kind"], "arr_at_risk_share");
+    assert_eq!(r.body["thresholds"][0]["above"], true);
+    let r = app.get("/api/v1/risk?as_of=yesterday", &viewer).await;
+    assert_error(&r, 400, "bad_request");
+
+    // theirs flagged by the admin: the CSM still sees only their own.
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &admin,
+            json!({"account_id": "theirs", "reason": "Budget cut"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.get("/api/v1/risk", &csm).await;
+    let ids: Vec<&str> = r.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["own"]);
+
+    // Resolving: a bad outcome is named; another portfolio's flag is 404.
+    let path = format!("/api/v1/risk/flags/{flag}/resolve");
+    let r = app.post(&path, &csm, json!({"outcome": "lost"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("outcome: ")
+    );
+    let r = app
+        .post(&path, &csm, json!({"outcome": "saved", "notes": "Renewed"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["outcome"], "saved");
+    assert_eq!(r.body["resolved_on"], today().to_string());
+    let r = app.post(&path, &csm, json!({"outcome": "saved"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app.get("/api/v1/risk", &csm).await;
+    assert_eq!(r.body["accounts"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn leaders_hold_a_review_and_its_decisions_make_tasks() {
+    let (app, admin) = app_with_accounts().await;
+    let r = app
+        .post(
+            "/api/v1/risk/flags",
+            &admin,
+            json!({"account_id": "own", "reason": "Champion left"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // The daily pass: 50% of ARR at risk crosses the default 15%.
+    let d = tenure_app::risk::daily(&app.db.store, &Config::default(), today())
+        .await
+        .unwrap();
+    let review = d.opened.expect("a review opens").id;
+    let viewer = app.key(Role::Viewer).await;
+    let r = app.get("/api/v1/reviews", &viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["reviews"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["reviews"][0]["status"], "open");
+    assert_eq!(r.body["reviews"][0]["outcome"]["reviewed_arr"], 6000.0);
+    let r = app.get(&format!("/api/v1/reviews/{review}"), &viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["accounts"][0]["account_id"], "own");
+    assert_eq!(r.body["accounts"][0]["still_paying"], true);
+    let r = app.get("/api/v1/reviews/rev_nope", &viewer).await;
+    assert_error(&r, 404, "not_found");
+
+    let due = add_days(today(), 7).to_string();
+    let hold = json!({"attendees": ["CEO", "VP CS"], "decisions": [
+        {"account_id": "own", "action": "Executive sponsor call", "owner_email": "csm@example.com", "due": due}
+    ]});
+    let path = format!("/api/v1/reviews/{review}/hold");
+    let csm = app.key(Role::Csm).await;
+    assert_error(&app.post(&path, &csm, hold.clone()).await, 403, "forbidden");
+    assert_error(
+        &app.post(&path, &viewer, hold.clone()).await,
+        403,
+        "forbidden",
+    );
+    let r = app
+        .post(
+            &path,
+            &admin,
+            json!({"attendees": [], "decisions": [{"account_id": "theirs", "action": "X"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("attendees: "), "{msg}");
+    assert!(msg.contains("account_id: "), "{msg}");
+    let leader = app.key(Role::Leader).await;
+    let r = app.post(&path, &leader, hold.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "held");
+    assert_eq!(r.body["attendees"], json!(["CEO", "VP CS"]));
+    let task = r.body["accounts"][0]["task_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app.get(&format!("/api/v1/tasks/{task}"), &admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["source"], "review");
+    assert_eq!(r.body["source_id"], review);
+    assert_eq!(r.body["owner_email"], "csm@example.com");
+    assert_eq!(r.body["due"], due);
+    // Held once only.
+    let r = app.post(&path, &leader, hold).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
