@@ -52,11 +52,13 @@ impl JobState {
     }
 }
 
-/// One pass: today's snapshots, then today's stages and segments from the
-/// same load of the signals ([`crate::engage::daily`]), then success-plan
-/// templates and goals ([`crate::target::plans::daily`]), if needed;
-/// returns how many
-/// snapshots were written, or `None` when nothing had changed.
+/// One pass, if needed: today's snapshots, then today's stages and
+/// segments from the same load of the signals ([`crate::engage::daily`]),
+/// success-plan templates and goals ([`crate::target::plans::daily`]),
+/// playbooks ([`crate::plays::run`]) and the risk board's day
+/// ([`crate::risk::daily`]); each step is idempotent, so a pass run again
+/// on the same day (new data arrived) adds only what is new. Returns how
+/// many snapshots were written, or `None` when nothing had changed.
 pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
     let fingerprint = store.data_fingerprint().await?;
     let day = today();
