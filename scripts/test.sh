@@ -37,7 +37,15 @@ mkdir -p target/screenshots
 SMTP_VENV=target/smtp-venv
 if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   step "installing aiosmtpd into $SMTP_VENV"
-  python3 -m venv "$SMTP_VENV"
+  # Debian ships venv apart (python3-venv); install it when missing, as root.
+  if ! python3 -m venv "$SMTP_VENV" >/dev/null 2>&1; then
+    rm -rf "$SMTP_VENV"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    python3 -m venv "$SMTP_VENV"
+  fi
   "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
 export TENURE_TEST_PYTHON="$PWD/$SMTP_VENV/bin/python"
