@@ -83,7 +83,7 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Play
     if config.playbooks.is_empty() {
         return Ok(PlayDay::default());
     }
-    let history = store.play_enrolments(&Scope::All, None, None).await?;
+    let history = history(store, config, day.day).await?;
     let (w, mut out) = decide(config, day, &history);
     store.write_plays(&w).await?;
     // The tasks and the trace are stored; the messages go to the outbox,
@@ -97,7 +97,23 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Play
     Ok(out)
 }
 
-/// What every playbook does on `day`, given every past enrolment: the
+/// The past enrolments a day of playbooks weighs: those still running and
+/// those within the longest cooldown (older ones count neither for
+/// re-enrolment nor for actions).
+pub async fn history(store: &Store, config: &Config, day: Date) -> Result<Vec<Enrolment>> {
+    let longest = config
+        .playbooks
+        .iter()
+        .map(|p| p.cooldown_days)
+        .max()
+        .unwrap_or(0);
+    Ok(store
+        .recent_play_enrolments(add_days(day, -(longest as i32)))
+        .await?)
+}
+
+/// What every playbook does on `day`, given the past enrolments
+/// ([`history`]): the
 /// enrolments, actions, exits, tasks and notes to write (nothing is
 /// written here; [`run`] writes them).
 pub fn decide(config: &Config, day: &EngageDay, history: &[Enrolment]) -> (PlayWrites, PlayDay) {

@@ -16,7 +16,6 @@ use tenure_app::engage::daily;
 use tenure_app::health::{Quiet, recompute};
 use tenure_core::config::Config;
 use tenure_store::Store;
-use tenure_store::api::Scope;
 
 use crate::BadInput;
 use crate::engage::{best, secs, timed};
@@ -71,7 +70,7 @@ pub async fn run(args: BenchPlaysArgs) -> Result<()> {
     let day = daily(&store, &config, end).await?;
     let daily_s = secs(t);
     let (eval_s, eval_mib, (writes, outcome)) = timed(args.runs, || async {
-        let history = store.play_enrolments(&Scope::All, None, None).await?;
+        let history = tenure_app::plays::history(&store, &config, end).await?;
         Ok(tenure_app::plays::decide(&config, &day, &history))
     })
     .await?;

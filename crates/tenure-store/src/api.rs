@@ -190,9 +190,9 @@ pub enum Created {
 
 /// Accumulates `WHERE` conditions with numbered placeholders.
 #[derive(Default)]
-struct Where {
+pub(crate) struct Where {
     conds: Vec<String>,
-    binds: Vec<Bind>,
+    pub(crate) binds: Vec<Bind>,
 }
 
 impl Where {
@@ -200,7 +200,7 @@ impl Where {
         self.binds.len() + 1
     }
     /// Adds a condition; `?` in it stands for the next placeholder(s).
-    fn add(&mut self, cond: &str, values: Vec<Bind>) {
+    pub(crate) fn add(&mut self, cond: &str, values: Vec<Bind>) {
         let mut out = String::new();
         let mut n = self.next();
         for ch in cond.chars() {
@@ -215,7 +215,7 @@ impl Where {
         self.conds.push(out);
         self.binds.extend(values);
     }
-    fn scope(&mut self, scope: &Scope, account_column: &str) {
+    pub(crate) fn scope(&mut self, scope: &Scope, account_column: &str) {
         if let Some(email) = scope.email() {
             if account_column == "id" {
                 self.add("LOWER(csm_email) = ?", vec![Bind::Text(email)]);
@@ -229,7 +229,7 @@ impl Where {
             }
         }
     }
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.conds.is_empty() {
             String::new()
         } else {
@@ -252,8 +252,24 @@ fn clamp(limit: u32) -> i64 {
     i64::from(limit.clamp(1, 1000))
 }
 
+/// `AND column IN (accounts of the CSM)` with its bind as `$n`, or nothing:
+/// a CSM's scope on a query whose other placeholders come before `$n`.
+pub(crate) fn scoped(scope: &Scope, column: &str, n: usize) -> (String, Option<String>) {
+    match scope.email() {
+        None => (String::new(), None),
+        Some(e) => (
+            format!(" AND {column} IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${n})"),
+            Some(e),
+        ),
+    }
+}
+
 /// True when the account exists and is in scope.
-async fn account_visible(conn: &mut AnyConnection, id: &str, scope: &Scope) -> Result<bool> {
+pub(crate) async fn account_visible(
+    conn: &mut AnyConnection,
+    id: &str,
+    scope: &Scope,
+) -> Result<bool> {
     let mut w = Where::default();
     w.add("id = ?", vec![Bind::Text(id.to_string())]);
     w.scope(scope, "id");

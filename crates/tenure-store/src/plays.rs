@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::api::Scope;
+use crate::api::{Scope, Where};
 use crate::health::{get_day, get_opt_day, parse_day};
 use crate::scan::{Bind, bind_all};
 use crate::target::Task;
@@ -114,28 +114,36 @@ impl Store {
         account_id: Option<&str>,
         playbook: Option<&str>,
     ) -> Result<Vec<Enrolment>> {
-        let mut conds = String::new();
-        let mut binds: Vec<Bind> = Vec::new();
+        let mut w = Where::default();
         if let Some(a) = account_id {
-            binds.push(Bind::Text(a.to_string()));
-            conds.push_str(&format!(" AND account_id = ${}", binds.len()));
+            w.add("account_id = ?", vec![Bind::Text(a.to_string())]);
         }
         if let Some(p) = playbook {
-            binds.push(Bind::Text(p.to_string()));
-            conds.push_str(&format!(" AND playbook = ${}", binds.len()));
+            w.add("playbook = ?", vec![Bind::Text(p.to_string())]);
         }
-        if let Some(e) = scope.email() {
-            binds.push(Bind::Text(e));
-            conds.push_str(&format!(
-                " AND account_id IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${})",
-                binds.len()
-            ));
-        }
-        let sql = format!(
-            "SELECT {ENROLMENT_COLUMNS} FROM play_enrolments WHERE 1 = 1{conds} \
-             ORDER BY account_id, playbook, enrolled_on, id"
+        w.scope(scope, "account_id");
+        self.enrolments_where(&w).await
+    }
+
+    /// The enrolments a day of playbooks needs: those still running and
+    /// those entered on `since` or later (the longest cooldown back).
+    pub async fn recent_play_enrolments(&self, since: Date) -> Result<Vec<Enrolment>> {
+        let mut w = Where::default();
+        w.add(
+            "(exited_on IS NULL OR enrolled_on >= ?)",
+            vec![Bind::Text(since.to_string())],
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &binds)
+        self.enrolments_where(&w).await
+    }
+
+    /// Enrolments matching `w`, with their actions.
+    async fn enrolments_where(&self, w: &Where) -> Result<Vec<Enrolment>> {
+        let sql = format!(
+            "SELECT {ENROLMENT_COLUMNS} FROM play_enrolments{} \
+             ORDER BY account_id, playbook, enrolled_on, id",
+            w.sql()
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds)
             .fetch_all(&self.pool)
             .await?;
         let mut out: Vec<Enrolment> = rows.iter().map(enrolment_row).collect::<Result<_>>()?;
@@ -146,10 +154,11 @@ impl Store {
             .collect();
         let sql = format!(
             "SELECT enrolment_id, action, run_on, result, detail FROM play_actions \
-             WHERE enrolment_id IN (SELECT id FROM play_enrolments WHERE 1 = 1{conds}) \
-             ORDER BY enrolment_id, action"
+             WHERE enrolment_id IN (SELECT id FROM play_enrolments{}) \
+             ORDER BY enrolment_id, action",
+            w.sql()
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &binds)
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds)
             .fetch_all(&self.pool)
             .await?;
         for r in rows {

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tenure_core::react::risk::{FlagSource, Measure, Outcome};
 
-use crate::api::Scope;
+use crate::api::{Scope, account_visible, scoped};
 use crate::health::{decode, get_day, get_opt_day};
 use crate::import::Problem;
 use crate::target::Task;
@@ -173,16 +173,6 @@ fn item_row(row: &AnyRow) -> Result<ReviewItem> {
     })
 }
 
-fn scoped(scope: &Scope, column: &str, n: usize) -> (String, Option<String>) {
-    match scope.email() {
-        None => (String::new(), None),
-        Some(e) => (
-            format!(" AND {column} IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${n})"),
-            Some(e),
-        ),
-    }
-}
-
 fn refused(what: &str, message: String) -> StoreError {
     StoreError::Invalid(vec![Problem {
         file: what.to_string(),
@@ -243,14 +233,7 @@ impl Store {
     /// Adds a flag for an account in scope.
     pub async fn add_risk_flag(&self, flag: &Flag, scope: &Scope, now: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let (cond, bind) = scoped(scope, "id", 2);
-        let sql = format!("SELECT COUNT(*) FROM accounts WHERE id = $1{cond}");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(flag.account_id.as_str());
-        if let Some(b) = bind {
-            q = q.bind(b);
-        }
-        let n: i64 = q.fetch_one(&mut *tx).await?.try_get(0)?;
-        if n == 0 {
+        if !account_visible(&mut tx, &flag.account_id, scope).await? {
             return Err(StoreError::NotFound(format!(
                 "account {:?}",
                 flag.account_id

@@ -11,7 +11,7 @@ use tenure_core::model::Engagement;
 use tenure_core::target::plans::{MilestoneStatus, PlanStatus};
 use tenure_core::target::tasks::{Priority, TaskSource, TaskStatus};
 
-use crate::api::{Scope, checked_values};
+use crate::api::{Scope, Where, account_visible, checked_values, scoped};
 use crate::bulk::write_rows;
 use crate::health::{get_day, get_opt_day, parse_day};
 use crate::rows::{Record, table_spec};
@@ -176,17 +176,6 @@ pub struct GoalPatch {
     pub at_most: Option<bool>,
     /// A value set by hand, measured on a day (goals without a metric).
     pub value: Option<(Option<f64>, Date)>,
-}
-
-/// `AND column IN (accounts of the CSM)` with its bind as `$n`, or nothing.
-fn scoped(scope: &Scope, column: &str, n: usize) -> (String, Option<String>) {
-    match scope.email() {
-        None => (String::new(), None),
-        Some(e) => (
-            format!(" AND {column} IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${n})"),
-            Some(e),
-        ),
-    }
 }
 
 fn not_found(what: &str, id: &str) -> StoreError {
@@ -405,6 +394,46 @@ async fn insert_proven(conn: &mut AnyConnection, p: &ProvenValue, now: i64) -> R
     Ok(())
 }
 
+/// One task as it stands in the transaction.
+async fn read_task(conn: &mut AnyConnection, id: &str) -> Result<Task> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    task_row(&row)
+}
+
+/// Sets a milestone's status (with its done day, kept only for `done`)
+/// and its tasks' to match ([`TaskStatus::of_milestone`]); a task already
+/// in that status is left as it is.
+async fn set_milestone_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: MilestoneStatus,
+    done_on: Option<Date>,
+) -> Result<()> {
+    let done_on = done_on
+        .filter(|_| status == MilestoneStatus::Done)
+        .map(|d| d.to_string());
+    sqlx::query("UPDATE plan_milestones SET status = $1, done_on = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(done_on.clone())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE tasks SET status = $1, completed_on = $2 \
+         WHERE source = 'milestone' AND source_id = $3 AND status <> $1",
+    )
+    .bind(TaskStatus::of_milestone(status).as_str())
+    .bind(done_on)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Sets one column of one row; `table` and `column` are this module's
 /// names, never the caller's input.
 async fn set_column<'q, T>(
@@ -450,22 +479,6 @@ async fn next_position(conn: &mut AnyConnection, table: &str, plan_id: &str) -> 
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?)
-}
-
-/// Whether the account exists and is in scope.
-async fn account_in_scope(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    scope: &Scope,
-) -> Result<bool> {
-    let (cond, bind) = scoped(scope, "id", 2);
-    let sql = format!("SELECT COUNT(*) FROM accounts WHERE id = $1{cond}");
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(account_id);
-    if let Some(b) = bind {
-        q = q.bind(b);
-    }
-    let n: i64 = q.fetch_one(&mut *conn).await?.try_get(0)?;
-    Ok(n > 0)
 }
 
 /// The account a row of `table` belongs to, if the row exists and its
@@ -524,7 +537,7 @@ impl Store {
     /// Creates a plan by hand (no template) for an account in scope.
     pub async fn create_plan(&self, plan: &Plan, scope: &Scope, now: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !account_in_scope(&mut tx, &plan.account_id, scope).await? {
+        if !account_visible(&mut tx, &plan.account_id, scope).await? {
             return Err(not_found("account", &plan.account_id));
         }
         insert_plan(&mut tx, plan, now).await?;
@@ -590,22 +603,14 @@ impl Store {
         // One account's items (a plan's, or an account's), or every item in
         // scope.
         let filter = account_id.or(plan_id.and(plans.first().map(|p| p.account_id.as_str())));
-        let mut conds = String::new();
-        let mut binds: Vec<Bind> = Vec::new();
+        let mut w = Where::default();
         if let Some(a) = filter {
-            binds.push(Bind::Text(a.to_string()));
-            conds.push_str(&format!(" AND account_id = ${}", binds.len()));
+            w.add("account_id = ?", vec![Bind::Text(a.to_string())]);
         }
-        if let Some(e) = scope.email() {
-            binds.push(Bind::Text(e));
-            conds.push_str(&format!(
-                " AND account_id IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${})",
-                binds.len()
-            ));
-        }
+        w.scope(scope, "account_id");
         let read = |table: &str, columns: &str, order: &str| {
-            let sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1{conds} ORDER BY {order}");
-            bind_all(sqlx::query(AssertSqlSafe(sql)), &binds).fetch_all(&self.pool)
+            let sql = format!("SELECT {columns} FROM {table}{} ORDER BY {order}", w.sql());
+            bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds).fetch_all(&self.pool)
         };
         let goals = read("plan_goals", GOAL_COLUMNS, "plan_id, position, id").await?;
         let milestones = read(
@@ -781,6 +786,21 @@ impl Store {
         tx.commit().await
     }
 
+    /// One goal in scope.
+    pub async fn goal(&self, id: &str, scope: &Scope) -> Result<Goal> {
+        let mut w = Where::default();
+        w.add("id = ?", vec![Bind::Text(id.to_string())]);
+        w.scope(scope, "account_id");
+        let sql = format!("SELECT {GOAL_COLUMNS} FROM plan_goals{}", w.sql());
+        match bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds)
+            .fetch_optional(&self.pool)
+            .await?
+        {
+            Some(r) => goal_row(&r),
+            None => Err(not_found("goal", id)),
+        }
+    }
+
     /// Changes a goal in scope.
     pub async fn update_goal(&self, id: &str, patch: &GoalPatch, scope: &Scope) -> Result<()> {
         let mut tx = self.begin_write().await?;
@@ -862,29 +882,7 @@ impl Store {
             set_column(&mut tx, "plan_milestones", "owner_email", id, o.as_deref()).await?;
         }
         if let Some((status, done_on)) = patch.status {
-            let done_on = (status == MilestoneStatus::Done)
-                .then_some(done_on)
-                .flatten();
-            sqlx::query("UPDATE plan_milestones SET status = $1, done_on = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(done_on.map(|d| d.to_string()))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let (task_status, completed) = match status {
-                MilestoneStatus::Done => ("done", done_on.map(|d| d.to_string())),
-                MilestoneStatus::Open => ("open", None),
-                MilestoneStatus::Missed | MilestoneStatus::Dropped => ("dropped", None),
-            };
-            sqlx::query(
-                "UPDATE tasks SET status = $1, completed_on = $2 \
-                 WHERE source = 'milestone' AND source_id = $3 AND status <> $1",
-            )
-            .bind(task_status)
-            .bind(completed)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            set_milestone_status(&mut tx, id, status, done_on).await?;
         }
         tx.commit().await
     }
@@ -920,27 +918,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for (id, status, done_on) in outcomes {
-            let done_on = done_on.filter(|_| *status == MilestoneStatus::Done);
-            sqlx::query("UPDATE plan_milestones SET status = $1, done_on = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(done_on.map(|d| d.to_string()))
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-            let task_status = match status {
-                MilestoneStatus::Done => "done",
-                MilestoneStatus::Open => "open",
-                MilestoneStatus::Missed | MilestoneStatus::Dropped => "dropped",
-            };
-            sqlx::query(
-                "UPDATE tasks SET status = $1, completed_on = $2 \
-                 WHERE source = 'milestone' AND source_id = $3",
-            )
-            .bind(task_status)
-            .bind(done_on.map(|d| d.to_string()))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
+            set_milestone_status(&mut tx, id, *status, *done_on).await?;
         }
         tx.commit().await
     }
@@ -1028,7 +1006,7 @@ impl Store {
     /// Creates a task for an account in scope.
     pub async fn create_task(&self, task: &Task, scope: &Scope) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        if !account_in_scope(&mut tx, &task.account_id, scope).await? {
+        if !account_visible(&mut tx, &task.account_id, scope).await? {
             return Err(not_found("account", &task.account_id));
         }
         insert_task(&mut tx, task).await?;
@@ -1051,35 +1029,26 @@ impl Store {
 
     /// Tasks matching `q`, by due day (none last), then priority.
     pub async fn tasks(&self, q: &TaskQuery) -> Result<Vec<Task>> {
-        let mut conds = String::new();
-        let mut binds: Vec<Bind> = Vec::new();
-        let next = |binds: &mut Vec<Bind>, v: String| {
-            binds.push(Bind::Text(v));
-            binds.len()
-        };
+        let mut w = Where::default();
         if let Some(o) = &q.owner {
-            let n = next(&mut binds, o.trim().to_ascii_lowercase());
-            conds.push_str(&format!(" AND LOWER(owner_email) = ${n}"));
+            w.add(
+                "LOWER(owner_email) = ?",
+                vec![Bind::Text(o.trim().to_ascii_lowercase())],
+            );
         }
         if let Some(a) = &q.account_id {
-            let n = next(&mut binds, a.clone());
-            conds.push_str(&format!(" AND account_id = ${n}"));
+            w.add("account_id = ?", vec![Bind::Text(a.clone())]);
         }
         if let Some(s) = q.status {
-            let n = next(&mut binds, s.as_str().to_string());
-            conds.push_str(&format!(" AND status = ${n}"));
+            w.add("status = ?", vec![Bind::Text(s.as_str().to_string())]);
         }
-        if let Some(e) = q.scope.email() {
-            let n = next(&mut binds, e);
-            conds.push_str(&format!(
-                " AND account_id IN (SELECT id FROM accounts WHERE LOWER(csm_email) = ${n})"
-            ));
-        }
+        w.scope(&q.scope, "account_id");
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1{conds} \
-             ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id"
+            "SELECT {TASK_COLUMNS} FROM tasks{} \
+             ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id",
+            w.sql()
         );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &binds)
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(task_row).collect()
@@ -1113,12 +1082,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let task = task_row(&row)?;
+        let task = read_task(&mut tx, id).await?;
         tx.commit().await?;
         Ok(task)
     }
@@ -1177,12 +1141,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let task = task_row(&row)?;
+        let task = read_task(&mut tx, id).await?;
         tx.commit().await?;
         Ok(task)
     }

@@ -394,11 +394,7 @@ impl Ctx<'_> {
                 };
                 if m.owner_role == CSM_ROLE {
                     let mut task = milestone_task(&m, self.today);
-                    task.status = match status {
-                        MilestoneStatus::Open => TaskStatus::Open,
-                        MilestoneStatus::Done => TaskStatus::Done,
-                        MilestoneStatus::Missed | MilestoneStatus::Dropped => TaskStatus::Dropped,
-                    };
+                    task.status = TaskStatus::of_milestone(status);
                     task.completed_on = m.done_on;
                     self.items.tasks.push(task);
                 }

@@ -643,20 +643,13 @@ pub async fn edit_goal(
     if value.flatten().is_some_and(|v| !v.is_finite()) {
         return Err(invalid("value", "the value must be a number"));
     }
-    if value.is_some() {
-        let goal = store
-            .plan_details(scope, None, None)
-            .await?
-            .into_iter()
-            .flat_map(|d| d.goals)
-            .find(|g| g.id == goal_id)
-            .ok_or_else(|| Error::NotFound(format!("goal {goal_id:?}")))?;
-        if let Some(m) = goal.metric {
-            return Err(invalid(
-                "value",
-                format!("the goal is measured from {m}; its value updates itself each day"),
-            ));
-        }
+    if value.is_some()
+        && let Some(m) = store.goal(goal_id, scope).await?.metric
+    {
+        return Err(invalid(
+            "value",
+            format!("the goal is measured from {m}; its value updates itself each day"),
+        ));
     }
     let patch = GoalPatch {
         name,

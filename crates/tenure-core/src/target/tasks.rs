@@ -21,6 +21,17 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
+    /// The status of a milestone's task when the milestone has `status`:
+    /// done with it, open with it, dropped when it is missed or dropped.
+    pub fn of_milestone(status: crate::target::plans::MilestoneStatus) -> TaskStatus {
+        use crate::target::plans::MilestoneStatus;
+        match status {
+            MilestoneStatus::Open => TaskStatus::Open,
+            MilestoneStatus::Done => TaskStatus::Done,
+            MilestoneStatus::Missed | MilestoneStatus::Dropped => TaskStatus::Dropped,
+        }
+    }
+
     pub const ALL: [TaskStatus; 3] = [TaskStatus::Open, TaskStatus::Done, TaskStatus::Dropped];
 
     pub fn as_str(self) -> &'static str {

@@ -225,17 +225,24 @@ pub async fn page(
         _ => None,
     };
     let mut page = build(&state, &p, &id, saved, None, None).await?;
-    page.tasks = super::tasks::account_tasks_section(
-        &state,
-        &p,
-        &page.id,
-        q.task.as_deref(),
-        q.warn.as_deref(),
-    )
-    .await?
-    .render()
-    .map_err(AppError::internal)?;
+    add_tasks(&state, &p, &mut page, q.task.as_deref(), q.warn.as_deref()).await?;
     render(&page)
+}
+
+/// The account's tasks section on its page, with the flash of a change
+/// (`task`, `warn`).
+async fn add_tasks(
+    state: &AppState,
+    p: &Principal,
+    page: &mut AccountPage,
+    task: Option<&str>,
+    warn: Option<&str>,
+) -> Result<(), AppError> {
+    page.tasks = super::tasks::account_tasks_section(state, p, &page.id, task, warn)
+        .await?
+        .render()
+        .map_err(AppError::internal)?;
+    Ok(())
 }
 
 async fn build(
@@ -416,10 +423,7 @@ pub async fn with_task_error(
     error: String,
 ) -> Result<Response, WebError> {
     let mut page = build(state, p, id, None, None, None).await?;
-    page.tasks = super::tasks::account_tasks_section(state, p, &page.id, None, None)
-        .await?
-        .render()
-        .map_err(AppError::internal)?;
+    add_tasks(state, p, &mut page, None, None).await?;
     page.add_task = form;
     page.add_task_error = Some(error);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
