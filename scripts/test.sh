@@ -49,6 +49,13 @@ if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
 export TENURE_TEST_PYTHON="$PWD/$SMTP_VENV/bin/python"
+# The SMTP test over STARTTLS and TLS makes its throwaway certificates with
+# the openssl command; install it when missing, as root.
+if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step "installing openssl"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -38,6 +38,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod outbound;
 pub mod plays;
+pub mod plays_backtest;
 pub mod risk;
 pub mod target;
 

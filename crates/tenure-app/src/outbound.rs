@@ -26,6 +26,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 use tenure_core::config::{
@@ -392,12 +393,27 @@ fn smtp_transport(
         .from
         .parse()
         .map_err(|e| format!("outbound.smtp.from {:?}: {e}", s.from))?;
-    let builder = match s.security {
-        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host),
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host),
-        SmtpSecurity::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+    let builder = match (s.security, &s.ca_file) {
+        (SmtpSecurity::None, _) => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
             &s.host,
         )),
+        (SmtpSecurity::StartTls, None) => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
+        }
+        (SmtpSecurity::Tls, None) => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host),
+        // The system's roots and the extra ones of `ca_file`.
+        (security, Some(path)) => {
+            let tls = tls_with_roots(&s.host, path)?;
+            Ok(
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host).tls(
+                    if security == SmtpSecurity::Tls {
+                        Tls::Wrapper(tls)
+                    } else {
+                        Tls::Required(tls)
+                    },
+                ),
+            )
+        }
     }
     .map_err(|e| format!("SMTP server {}: {e}", s.host))?;
     let mut builder = builder.port(s.port).timeout(Some(timeout));
@@ -409,6 +425,24 @@ fn smtp_transport(
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
     Ok((builder.build(), from))
+}
+
+/// TLS parameters for `host` that also trust the certificates of the PEM
+/// file `path` (`outbound.smtp.ca_file`).
+fn tls_with_roots(host: &str, path: &str) -> std::result::Result<TlsParameters, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("outbound.smtp.ca_file {path:?} cannot be read: {e}"))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "outbound.smtp.ca_file {path:?} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ));
+    }
+    let cert = Certificate::from_pem(&pem)
+        .map_err(|e| format!("outbound.smtp.ca_file {path:?} holds no PEM certificate: {e}"))?;
+    TlsParameters::builder(host.to_string())
+        .add_root_certificate(cert)
+        .build_rustls()
+        .map_err(|e| format!("SMTP server {host}: TLS with outbound.smtp.ca_file {path:?}: {e}"))
 }
 
 fn http_client(timeout: Duration) -> std::result::Result<reqwest::Client, String> {

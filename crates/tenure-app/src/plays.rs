@@ -205,7 +205,9 @@ async fn queue(store: &Store, config: &Config, o: &Outgoing) -> Result<()> {
                     .await?
                     .into_iter()
                     .find_map(|r| match r {
-                        tenure_store::rows::Record::Contact(c) if c.champion == Some(true) => {
+                        tenure_store::rows::Record::Contact(c)
+                            if c.champion == Some(true) && c.left_on.is_none() =>
+                        {
                             Some(c.email)
                         }
                         _ => None,
@@ -407,6 +409,21 @@ fn act(
     }
 }
 
+/// The playbook named `name`, or [`Error::Invalid`] naming the known ones.
+pub fn find<'a>(config: &'a Config, name: &str) -> Result<&'a Playbook> {
+    config
+        .playbooks
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = config.playbooks.iter().map(|p| p.name.as_str()).collect();
+            Error::Invalid(format!(
+                "playbook: unknown playbook {name:?}: expected one of {}",
+                known.join(", ")
+            ))
+        })
+}
+
 /// An account a dry run found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
@@ -431,18 +448,7 @@ pub async fn dry_run(
     name: &str,
     day: Date,
 ) -> Result<(Playbook, Vec<Candidate>)> {
-    let p = config
-        .playbooks
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| {
-            let known: Vec<&str> = config.playbooks.iter().map(|p| p.name.as_str()).collect();
-            Error::Invalid(format!(
-                "playbook: unknown playbook {name:?}: expected one of {}",
-                known.join(", ")
-            ))
-        })?
-        .clone();
+    let p = find(config, name)?.clone();
     let accounts = crate::engage::evaluate(store, config, day).await?.accounts;
     let history = store.play_enrolments(&Scope::All, None, Some(name)).await?;
     let mut by: HashMap<&str, Vec<Past>> = HashMap::new();

@@ -12,6 +12,10 @@
 //!   chart), band flags kept in step with the red band, and a review
 //!   opened when a threshold is crossed: once per crossing (core's
 //!   `react::risk::advance`).
+//! - [`digest`]: the weekly digest to leaders (`[risk.digest]`): the
+//!   board's changes over the last seven days in words (core's
+//!   `react::digest`); [`daily`] queues it on its weekday through the
+//!   outbox, once per day ([`send_digest`]).
 //! - [`hold_review`]: the date, attendees and a decision per account; a
 //!   decision with an owner and a due day makes a task (source `review`),
 //!   all in one transaction. [`reviews`] lists them with their outcome:
@@ -31,6 +35,7 @@ use tenure_core::config::Config;
 use tenure_core::health::Band;
 use tenure_core::metrics::{Dataset, Settings};
 use tenure_core::model::{Currency, add_days, day_number};
+use tenure_core::react::digest::{DIGEST_DAYS, Digest, Joined, Left, Recipient, ReviewLine};
 use tenure_core::react::risk::{
     Above, FlagSource, Measure, Outcome, RED_REASON, above_all, advance, describe, reason,
 };
@@ -488,6 +493,9 @@ pub struct Daily {
     pub measure: Measure,
     /// The review opened today, if a threshold crossed.
     pub opened: Option<Review>,
+    /// The digest emails queued today (outbox ids), on the digest's
+    /// weekday, by the first pass of the day.
+    pub digest: Vec<String>,
 }
 
 /// The daily pass on `day` over every account: records the day's measure
@@ -496,9 +504,197 @@ pub struct Daily {
 /// measured day (once per crossing). Run again on the same day, it opens
 /// no second review for the same crossing. A day before the last measured
 /// one only records its measure.
+///
+/// On the weekday of `[risk.digest]`, the first pass of the day then queues
+/// the weekly digest to its recipients ([`send_digest`]).
 pub async fn daily(store: &Store, config: &Config, day: Date) -> Result<Daily> {
     let ds = dataset(store, config).await?;
-    daily_with(store, config, day, &ds).await
+    let mut out = daily_with(store, config, day, &ds).await?;
+    if config.risk.digest.as_ref().is_some_and(|d| d.is_due(day))
+        && !store.risk_digest_queued(day).await?
+    {
+        out.digest = send_digest_with(store, config, day, &ds)
+            .await?
+            .unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// The weekly digest of the board's changes over the [`DIGEST_DAYS`] days
+/// ending on `day`: the accounts that came on the board (first day on it
+/// within the week) with their ARR, reason and owner; those that left it
+/// (flags resolved within the week, the account off the board on `day`)
+/// with their outcome; the measure on `day` against the one recorded a
+/// week before; and the reviews opened and held within the week.
+pub async fn digest(store: &Store, config: &Config, day: Date) -> Result<Digest> {
+    let ds = dataset(store, config).await?;
+    digest_with(store, config, day, &ds).await
+}
+
+async fn digest_with(store: &Store, config: &Config, day: Date, ds: &Dataset) -> Result<Digest> {
+    let book = load_with(store, config, &Scope::All, day, ds).await?;
+    let rows = rows_of(&book, day);
+    let (now, _) = measures(&book, &rows);
+    let since = Digest::since(day);
+    let joined: Vec<Joined> = rows
+        .iter()
+        .filter(|r| r.days_on_board < i64::from(DIGEST_DAYS))
+        .map(|r| Joined {
+            account_id: r.account_id.clone(),
+            name: r.name.clone(),
+            arr: r.arr,
+            reason: r.reason.clone(),
+            owner: r.owner.clone(),
+            since: add_days(day, -(r.days_on_board as i32)),
+        })
+        .collect();
+    // Left: resolved within the week and off the board today; the latest
+    // resolution with an outcome says how.
+    let on_board: HashSet<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
+    let mut gone: BTreeMap<String, (Date, Option<Outcome>)> = BTreeMap::new();
+    for f in store.risk_flags_resolved(since, day).await? {
+        if on_board.contains(f.account_id.as_str()) {
+            continue;
+        }
+        let Some(on) = f.resolved_on else { continue };
+        let e = gone.entry(f.account_id.clone()).or_insert((on, None));
+        e.0 = e.0.max(on);
+        if f.outcome.is_some() {
+            e.1 = f.outcome;
+        }
+    }
+    let names: HashMap<&str, &str> = book
+        .accounts
+        .iter()
+        .map(|a| (a.id.as_str(), a.name.as_str()))
+        .collect();
+    let mut left: Vec<Left> = gone
+        .into_iter()
+        .map(|(id, (on, outcome))| Left {
+            name: names
+                .get(id.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            arr: arr_on(ds, &id, add_days(on, -1)),
+            account_id: id,
+            outcome,
+            on,
+        })
+        .collect();
+    left.sort_by(|a, b| b.arr.cmp(&a.arr).then_with(|| a.name.cmp(&b.name)));
+    let before = store
+        .risk_measures("", add_days(day, -DIGEST_DAYS), add_days(day, -1))
+        .await?
+        .into_iter()
+        .next();
+    let mut items: HashMap<String, (usize, usize, usize)> = HashMap::new();
+    for i in store.risk_review_items(None).await? {
+        let e = items.entry(i.review_id).or_default();
+        e.0 += 1;
+        e.1 += usize::from(i.action.is_some());
+        e.2 += usize::from(i.task_id.is_some());
+    }
+    let within = |d: Date| d >= since && d <= day;
+    let mut opened = Vec::new();
+    let mut held = Vec::new();
+    for r in store.risk_reviews().await?.into_iter().rev() {
+        let (accounts, decisions, tasks) = items.get(&r.id).copied().unwrap_or_default();
+        if within(r.opened_on) {
+            opened.push(ReviewLine {
+                id: r.id.clone(),
+                on: r.opened_on,
+                what: r.crossed.clone(),
+                accounts,
+                decisions: 0,
+                tasks: 0,
+            });
+        }
+        if let Some(h) = r.held_on.filter(|h| within(*h)) {
+            held.push(ReviewLine {
+                id: r.id.clone(),
+                on: h,
+                what: r.attendees.join(", "),
+                accounts,
+                decisions,
+                tasks,
+            });
+        }
+    }
+    Ok(Digest {
+        day,
+        currency: book.currency,
+        joined,
+        left,
+        now,
+        before,
+        opened,
+        held,
+    })
+}
+
+/// The addresses `[risk.digest]` names, `leaders` read from the users
+/// (enabled leaders and admins), each once, in the order written.
+pub async fn digest_recipients(store: &Store, config: &Config) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let Some(d) = &config.risk.digest else {
+        return Ok(out);
+    };
+    for r in &d.to {
+        let add = match r {
+            Recipient::Address(a) => vec![a.clone()],
+            Recipient::Leaders => store.leader_emails().await?,
+        };
+        for a in add {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Queues the digest of `day` to every recipient through the outbox
+/// (source `risk:digest:DAY`), claiming the day in the same transaction:
+/// `None` when that day's digest was already queued, or when
+/// `[risk.digest]` is not set or names no one (`leaders` with no leader
+/// or admin yet), so a later pass can still send it. Returns the outbox
+/// ids.
+pub async fn send_digest(store: &Store, config: &Config, day: Date) -> Result<Option<Vec<String>>> {
+    let ds = dataset(store, config).await?;
+    send_digest_with(store, config, day, &ds).await
+}
+
+async fn send_digest_with(
+    store: &Store,
+    config: &Config,
+    day: Date,
+    ds: &Dataset,
+) -> Result<Option<Vec<String>>> {
+    let to = digest_recipients(store, config).await?;
+    if to.is_empty() {
+        if config.risk.digest.is_some() {
+            tracing::warn!(%day, "the risk digest has no recipient: no leader or admin user yet");
+        }
+        return Ok(None);
+    }
+    let d = digest_with(store, config, day, ds).await?;
+    let (subject, body) = (d.subject(), d.text());
+    let source = tenure_core::react::digest::source(day);
+    let now = crate::clock::now_micros();
+    let mut tx = store.begin_write().await?;
+    if !tenure_store::risk::claim_risk_digest(&mut tx, day, to.len(), now).await? {
+        return Ok(None);
+    }
+    let mut ids = Vec::new();
+    for a in &to {
+        ids.push(
+            crate::outbound::queue_email_in(&mut tx, a, &subject, &body, &source, None).await?,
+        );
+    }
+    tx.commit().await?;
+    tracing::info!(%day, recipients = to.len(), "the weekly risk digest was queued");
+    Ok(Some(ids))
 }
 
 /// The daily pass over every day from `from` to `to` that has health
@@ -653,7 +849,11 @@ async fn daily_with(store: &Store, config: &Config, day: Date, ds: &Dataset) -> 
     store
         .save_risk_day(&out, crate::clock::now_micros())
         .await?;
-    Ok(Daily { measure: m, opened })
+    Ok(Daily {
+        measure: m,
+        opened,
+        digest: Vec::new(),
+    })
 }
 
 /// A decision for one account of a review.

@@ -151,6 +151,7 @@ async fn portfolio(store: &Store, keep: &dyn Fn(&str) -> bool) {
             name: None,
             role: None,
             champion: None,
+            left_on: None,
         }));
     }
     for (id, account, contact, kind, score, when) in [

@@ -7,7 +7,8 @@
 //!
 //! `aiosmtpd` comes from `$TENURE_TEST_PYTHON`, the virtual environment
 //! `scripts/test.sh` makes in `target/smtp-venv`, or `python3`; the SMTP
-//! tests fail, saying so, when none of them has it.
+//! tests fail, saying so, when none of them has it. The TLS test makes its
+//! certificates with the `openssl` command at test time.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -117,8 +118,14 @@ struct SmtpServer {
 
 impl SmtpServer {
     async fn start() -> SmtpServer {
+        SmtpServer::run(SMTP_SERVER, &[]).await
+    }
+
+    /// Runs a server script with its arguments; it prints its port first.
+    async fn run(script: &str, args: &[&str]) -> SmtpServer {
         let mut child = Command::new(python_with_aiosmtpd())
-            .args(["-c", SMTP_SERVER])
+            .args(["-c", script])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -657,4 +664,358 @@ async fn the_background_job_delivers_what_is_queued() {
     let hits = receiver.hits.lock().unwrap().clone();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].verified);
+}
+
+// ------------------------------------------------------------------ TLS
+
+/// An SMTP server over TLS: `starttls` (the server offers STARTTLS and
+/// requires it before mail) or `tls` (TLS from the first byte); it prints
+/// each message with the TLS version it came over.
+const TLS_SMTP_SERVER: &str = r#"
+import asyncio, json, ssl, sys
+from aiosmtpd.smtp import SMTP
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        tls = server.transport.get_extra_info("ssl_object")
+        print(json.dumps({
+            "to": envelope.rcpt_tos,
+            "tls": tls.version() if tls else None,
+            "data": envelope.content.decode("utf-8", "replace"),
+        }), flush=True)
+        return "250 Message accepted for delivery"
+
+async def main():
+    mode, cert, key = sys.argv[1:4]
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    loop = asyncio.get_running_loop()
+    if mode == "starttls":
+        server = await loop.create_server(
+            lambda: SMTP(Handler(), hostname="localhost", tls_context=ctx, require_starttls=True),
+            "127.0.0.1", 0)
+    else:
+        server = await loop.create_server(
+            lambda: SMTP(Handler(), hostname="localhost"), "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#;
+
+/// A folder under the system's temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tenure-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("the TLS test needs the openssl command: {e}"));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A throwaway certificate authority (`ca.pem`) and a server certificate
+/// it signed for 127.0.0.1 and localhost (`server.pem`, `server.key`).
+fn certificates(dir: &std::path::Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"]);
+    ca.extend(["-subj", "/CN=Tenure test CA"]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(dir, &csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n\
+         keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_and_tls_trusting_the_configured_ca_file() {
+    let dir = TempDir::new("tls");
+    certificates(dir.path());
+    let ca = dir.path().join("ca.pem");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    for mode in ["starttls", "tls"] {
+        let mut server = SmtpServer::run(
+            TLS_SMTP_SERVER,
+            &[mode, cert.to_str().unwrap(), key.to_str().unwrap()],
+        )
+        .await;
+        let smtp = |ca_file: &str| {
+            config(&format!(
+                "[outbound]\nmax_attempts = 2\n\n[outbound.smtp]\nhost = \"127.0.0.1\"\nport = {}\n\
+                 security = \"{mode}\"\nfrom = \"cs@tenure.example\"\n{ca_file}",
+                server.port
+            ))
+        };
+        let db = test_db().await;
+        let body = format!("Sent over {mode}.\r\n");
+        let id = queue_email(
+            &db.store,
+            "ana@customer.example",
+            "Over TLS",
+            &body,
+            "test",
+            None,
+        )
+        .await
+        .unwrap();
+        // Without the CA, the self-signed chain is refused, and retried.
+        let t0 = now_micros();
+        assert_eq!(
+            deliver_due(&db.store, &smtp(""), t0).await.unwrap(),
+            summary(1, 0, 1, 0),
+            "{mode}"
+        );
+        let m = message(&db.store, &id).await;
+        let error = m.last_error.unwrap_or_default();
+        assert!(
+            error.to_lowercase().contains("certificate"),
+            "{mode}: {error}"
+        );
+        // With it, the email arrives encrypted.
+        let trusted = smtp(&format!("ca_file = {:?}\n", ca.to_str().unwrap()));
+        assert_eq!(
+            deliver_due(&db.store, &trusted, t0 + 3600 * SECOND)
+                .await
+                .unwrap(),
+            summary(1, 1, 0, 0),
+            "{mode}"
+        );
+        let got = server.received().await;
+        assert_eq!(got["to"], serde_json::json!(["ana@customer.example"]));
+        let tls = got["tls"].as_str().unwrap_or_default();
+        assert!(tls.starts_with("TLSv1."), "{mode}: {got}");
+        let data = got["data"].as_str().unwrap();
+        assert!(data.contains("Subject: Over TLS"), "{data}");
+        assert!(
+            data.ends_with(&body) || data.trim_end().ends_with(body.trim_end()),
+            "{data}"
+        );
+        let m = message(&db.store, &id).await;
+        assert_eq!((m.status, m.attempts), (OutboxStatus::Sent, 2), "{mode}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_file_is_an_error_on_the_message_naming_the_file() {
+    let db = test_db().await;
+    let dir = TempDir::new("ca-file");
+    let not_pem = dir.path().join("not-a-cert.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    for (path, says) in [
+        (dir.path().join("missing.pem"), "cannot be read"),
+        (not_pem, "holds no PEM certificate"),
+    ] {
+        let c = config(&format!(
+            "[outbound.smtp]\nhost = \"127.0.0.1\"\nport = {}\nfrom = \"cs@tenure.example\"\nca_file = {:?}\n",
+            closed_port(),
+            path.to_str().unwrap()
+        ));
+        let id = queue_email(
+            &db.store,
+            "ana@customer.example",
+            "Hi",
+            "Hello",
+            "test",
+            None,
+        )
+        .await
+        .unwrap();
+        deliver_due(&db.store, &c, now_micros()).await.unwrap();
+        let m = message(&db.store, &id).await;
+        assert_eq!(m.status, OutboxStatus::Failed);
+        let error = m.last_error.unwrap_or_default();
+        assert!(error.contains("outbound.smtp.ca_file"), "{error}");
+        assert!(error.contains(says), "{error}");
+        assert!(error.contains(path.to_str().unwrap()), "{error}");
+    }
+}
+
+// --------------------------------------------------------- risk digest
+
+#[tokio::test]
+async fn the_weekly_risk_digest_reaches_a_real_smtp_server() {
+    use tenure_core::health::Band;
+    use tenure_core::model::{Account, Currency, Money, Subscription};
+    use tenure_store::api::Scope;
+    use tenure_store::health::Snapshot;
+    use tenure_store::rows::Record;
+
+    let mut server = SmtpServer::start().await;
+    let db = test_db().await;
+    let store = &db.store;
+    let config = config(&format!(
+        r#"
+[risk]
+accounts_at_risk = 5
+
+[risk.digest]
+to = ["vp@example.com"]
+weekday = "tuesday"
+
+[outbound.smtp]
+host = "127.0.0.1"
+port = {}
+security = "none"
+from = "Tenure <cs@tenure.example>"
+"#,
+        server.port
+    ));
+    let mut a = Account::bare("acme");
+    a.name = "Acme Ltd".into();
+    a.csm_email = Some("ana@example.com".into());
+    store
+        .create_record(&Record::Account(a), &Scope::All)
+        .await
+        .unwrap();
+    let sub = Subscription {
+        id: "s-acme".into(),
+        account_id: "acme".into(),
+        mrr: Money::new(250_000, Currency::USD),
+        plan: None,
+        seats: None,
+        start_date: "2025-01-01".parse().unwrap(),
+        end_date: None,
+        renewal_date: None,
+    };
+    store
+        .create_record(&Record::Subscription(sub), &Scope::All)
+        .await
+        .unwrap();
+    // Tuesday 2025-03-04: Acme is red.
+    let day: jiff::civil::Date = "2025-03-04".parse().unwrap();
+    let snapshot = Snapshot {
+        account_id: "acme".into(),
+        day,
+        score: Some(22.0),
+        band: Some(Band::Red),
+        computed: None,
+        override_id: None,
+        scorecard_version: "test".into(),
+        measures: Vec::new(),
+    };
+    store.write_snapshots(&[snapshot], 0).await.unwrap();
+    let pass = tenure_app::risk::daily(store, &config, day).await.unwrap();
+    assert_eq!(pass.digest.len(), 1);
+
+    let done = deliver_due(store, &config, now_micros()).await.unwrap();
+    assert_eq!(done, summary(1, 1, 0, 0));
+    let got = server.received().await;
+    assert_eq!(got["to"], serde_json::json!(["vp@example.com"]));
+    let data = got["data"].as_str().unwrap();
+    let (headers, body) = data.split_once("\r\n\r\n").unwrap();
+    // Long lines arrive folded (headers) and quoted-printable (the body).
+    let headers = headers.replace("\r\n ", " ");
+    assert!(headers.contains("Content-Transfer-Encoding: quoted-printable"));
+    let body = quoted_printable(body);
+    assert!(
+        headers.contains(
+            "Subject: Risk board, week to 2025-03-04: 1 account at risk, USD 30,000 ARR at risk"
+        ),
+        "{headers}"
+    );
+    let body = body.replace("\r\n", "\n");
+    for line in [
+        "Risk board, week of 2025-02-26 to 2025-03-04\n",
+        "Today: 1 account at risk, USD 30,000 ARR at risk (100.0% of USD 30,000 total ARR).\n",
+        "No measure was recorded a week ago to compare with.\n",
+        "Came on the board (1):\n  - Acme Ltd (acme): USD 30,000 ARR, owner ana@example.com, since 2025-03-04: Red health band\n",
+        "Left the board (0):\n  none\n",
+        "Reviews opened (0):\n  none\n",
+        "The board: /risk",
+    ] {
+        assert!(body.contains(line), "{line:?} not in\n{body}");
+    }
+    let sent = store.outbox_message(&pass.digest[0]).await.unwrap();
+    assert_eq!(sent.status, OutboxStatus::Sent);
+    assert_eq!(sent.source, "risk:digest:2025-03-04");
+}
+
+/// Decodes a quoted-printable body: soft line breaks joined, `=XX` bytes.
+fn quoted_printable(s: &str) -> String {
+    let joined = s.replace("=\r\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
 }

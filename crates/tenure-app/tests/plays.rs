@@ -394,6 +394,7 @@ reason = "{{account.name}} pays under 200 ({{arr}} a year)"
         name: Some("Pat".into()),
         role: None,
         champion: Some(true),
+        left_on: None,
     };
     store
         .create_record(&Record::Contact(champion), &Scope::All)
@@ -468,4 +469,250 @@ fn config_text_with_endpoint(name: &str) -> String {
         "{}[[playbooks]]\nname = \"X\"\ntrigger = \"paying\"\n\n[[playbooks.actions]]\nkind = \"webhook\"\nendpoint = \"{name}\"\n",
         CONFIG.split("[[playbooks]]").next().unwrap()
     )
+}
+
+/// Today's UTC date: the database records the day a champion loses the
+/// flag by the clock, so the champion cases run on today.
+fn today() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+async fn add(store: &Store, r: Record) {
+    store.create_record(&r, &Scope::All).await.unwrap();
+}
+
+fn contact(id: &str, account: &str, champion: bool, left_on: Option<Date>) -> Record {
+    Record::Contact(tenure_core::model::Contact {
+        id: id.into(),
+        account_id: account.into(),
+        email: format!("{id}@{account}.example"),
+        name: None,
+        role: None,
+        champion: Some(champion),
+        left_on,
+    })
+}
+
+/// Which accounts each playbook enrolled on a day.
+async fn enrolled(store: &Store) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in store
+        .play_enrolments(&Scope::All, None, None)
+        .await
+        .unwrap()
+    {
+        by.entry(e.playbook).or_default().push(e.account_id);
+    }
+    for v in by.values_mut() {
+        v.sort();
+    }
+    by
+}
+
+/// The default playbooks on two companies shaped unlike the demo: a few
+/// large enterprise contracts without seats or usage data but with
+/// champions (one left, one lost the flag), and a self-serve business of
+/// many small accounts with seats and usage, one whose active users fell
+/// and one whose payment failed. No rule fails on either; each playbook
+/// enrols exactly the accounts its signal points at, in its tiers.
+#[tokio::test]
+async fn the_default_playbooks_fit_companies_of_other_shapes() {
+    let config = tenure_core::config::Config::default();
+    let day = today();
+    let names: Vec<&str> = config.playbooks.iter().map(|p| p.name.as_str()).collect();
+    for n in [
+        "Champion left",
+        "Usage dropped",
+        "Payment failed",
+        "Not reaching value",
+    ] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+
+    // Enterprise: ten contracts of 2,000 to 20,000 a month, two years in.
+    let db = test_db().await;
+    let store = &db.store;
+    for i in 0..10i64 {
+        let id = format!("e{i}");
+        let mut a = Account::bare(&id);
+        a.csm_email = Some("ann@example.com".into());
+        add(store, Record::Account(a)).await;
+        let s = Subscription {
+            id: format!("s-{id}"),
+            account_id: id.clone(),
+            mrr: Money::new((i + 1) * 200_000, Currency::USD),
+            plan: None,
+            seats: None,
+            start_date: add_days(day, -700),
+            end_date: None,
+            renewal_date: Some(add_days(day, 300)),
+        };
+        add(store, Record::Subscription(s)).await;
+        add(store, contact(&format!("c{i}"), &id, true, None)).await;
+    }
+    // e9 (the largest: high touch) saw its champion leave five days ago;
+    // e5 (low touch) had the flag taken off today; e0 (tech touch) lost
+    // its champion too, but tech-touch accounts get no CSM playbook.
+    store
+        .replace_record(
+            &contact("c9", "e9", true, Some(add_days(day, -5))),
+            &Scope::All,
+        )
+        .await
+        .unwrap();
+    store
+        .replace_record(&contact("c5", "e5", false, None), &Scope::All)
+        .await
+        .unwrap();
+    store
+        .replace_record(
+            &contact("c0", "e0", true, Some(add_days(day, -2))),
+            &Scope::All,
+        )
+        .await
+        .unwrap();
+    let engage = run_day(store, &config, day).await.unwrap();
+    let tier = |id: &str| {
+        let a = engage.accounts.iter().find(|a| a.account.id == id).unwrap();
+        a.tier.map(|t| config.engage.tiers[t].name.as_str())
+    };
+    assert_eq!(
+        (tier("e9"), tier("e5"), tier("e0")),
+        (Some("high"), Some("low"), Some("tech"))
+    );
+    let f = &engage
+        .accounts
+        .iter()
+        .find(|a| a.account.id == "e5")
+        .unwrap()
+        .facts;
+    assert_eq!(
+        (f.champions, f.days_since_champion_lost),
+        (Some(0), Some(0))
+    );
+    assert_eq!(f.payment_failures_30d, None, "no billing source");
+    let out = run(store, &config, &engage).await.unwrap();
+    assert_eq!(out.errors, Vec::<String>::new());
+    let by = enrolled(store).await;
+    assert_eq!(
+        by.get("Champion left").map(Vec::as_slice),
+        Some(&["e5".to_string(), "e9".to_string()][..])
+    );
+    for quiet in ["Usage dropped", "Payment failed", "Not reaching value"] {
+        assert_eq!(by.get(quiet), None, "{quiet}: no data for it here");
+    }
+    // The champion playbook put both on the risk board.
+    let flagged: Vec<String> = store
+        .risk_flags(&Scope::All, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.reason == "The champion left")
+        .map(|f| f.account_id)
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+
+    // Self-serve: 200 accounts at ten tied prices with seats; in the 30
+    // days before the last 30, every account had four active users; in
+    // the last 30, p9 and p0 (the top and bottom price) only one.
+    let db = test_db().await;
+    let store = &db.store;
+    for i in 0..200i64 {
+        let id = format!("p{i}");
+        add(store, Record::Account(Account::bare(&id))).await;
+        let s = Subscription {
+            id: format!("s-{id}"),
+            account_id: id.clone(),
+            mrr: Money::new((20 + (i % 10) * 20) * 100, Currency::USD),
+            plan: None,
+            seats: Some(5),
+            start_date: add_days(day, -365 - i as i32),
+            end_date: None,
+            renewal_date: None,
+        };
+        add(store, Record::Subscription(s)).await;
+        let users = if i == 9 || i == 0 { 1 } else { 4 };
+        for (ago, n) in [(45, 4), (10, users)] {
+            for u in 0..n {
+                let ts = jiff::civil::DateTime::from(add_days(day, -ago))
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .unwrap()
+                    .timestamp();
+                add(
+                    store,
+                    Record::Event(tenure_core::model::Event {
+                        timestamp: ts,
+                        account_id: id.clone(),
+                        user_id: format!("u{u}"),
+                        event: "login".into(),
+                        properties: None,
+                        message_id: Some(format!("{id}-{ago}-{u}")),
+                    }),
+                )
+                .await;
+            }
+        }
+    }
+    // p3's payment failed three days ago (through the Stripe webhook path).
+    use tenure_store::billing::{BillingChange, BillingCustomer, PaymentFailure};
+    let now = jiff::Timestamp::now();
+    let customer = BillingChange::Customer(BillingCustomer {
+        customer_id: "cus_3".into(),
+        account_id: "p3".into(),
+        name: None,
+    });
+    store
+        .apply_billing_event("evt_1", "customer.created", now, &customer, now)
+        .await
+        .unwrap();
+    let failed = BillingChange::PaymentFailed(PaymentFailure {
+        customer_id: "cus_3".into(),
+        invoice_id: None,
+        amount: Money::new(6000, Currency::USD),
+        occurred_at: jiff::civil::DateTime::from(add_days(day, -3))
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp(),
+    });
+    store
+        .apply_billing_event("evt_2", "invoice.payment_failed", now, &failed, now)
+        .await
+        .unwrap();
+    let engage = run_day(store, &config, day).await.unwrap();
+    let facts = |id: &str| {
+        &engage
+            .accounts
+            .iter()
+            .find(|a| a.account.id == id)
+            .unwrap()
+            .facts
+    };
+    assert_eq!(facts("p9").active_users_change_30d, Some(-75.0));
+    assert_eq!(facts("p1").active_users_change_30d, Some(0.0));
+    assert_eq!(facts("p3").payment_failures_30d, Some(1));
+    assert_eq!(facts("p4").payment_failures_30d, Some(0));
+    let tier = |id: &str| {
+        let a = engage.accounts.iter().find(|a| a.account.id == id).unwrap();
+        a.tier.map(|t| config.engage.tiers[t].name.as_str())
+    };
+    assert_eq!(
+        (tier("p9"), tier("p0"), tier("p3")),
+        (Some("high"), Some("tech"), Some("tech"))
+    );
+    let out = run(store, &config, &engage).await.unwrap();
+    assert_eq!(out.errors, Vec::<String>::new());
+    let by = enrolled(store).await;
+    // The drop at the bottom price is tech touch: no CSM task.
+    assert_eq!(
+        by.get("Usage dropped").map(Vec::as_slice),
+        Some(&["p9".to_string()][..])
+    );
+    // A failed payment reaches every tier.
+    assert_eq!(
+        by.get("Payment failed").map(Vec::as_slice),
+        Some(&["p3".to_string()][..])
+    );
+    assert_eq!(by.get("Champion left"), None);
 }

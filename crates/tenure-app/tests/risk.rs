@@ -3,7 +3,9 @@
 //! board's rows and measure; a threshold that opens a review exactly once
 //! per crossing and again after clearing and re-crossing; holding a review
 //! makes the tasks of its decisions; resolving takes an account off; a
-//! CSM sees their own accounts only.
+//! CSM sees their own accounts only; a segment's threshold opens reviews
+//! of that segment's accounts only; the weekly digest is queued once per
+//! recipient on its weekday, with the week's changes.
 
 use jiff::civil::Date;
 use tenure_app::Error;
@@ -79,6 +81,11 @@ async fn portfolio(store: &Store) {
             .await
             .unwrap();
     }
+    subscriptions(store).await;
+}
+
+/// a1 pays 500 a month, a2 100, a3 200, from 2025-01-01.
+async fn subscriptions(store: &Store) {
     for (id, mrr) in [("a1", 500), ("a2", 100), ("a3", 200)] {
         let sub = Subscription {
             id: format!("s-{id}"),
@@ -550,4 +557,356 @@ async fn a_backfill_measures_past_days_and_opens_a_review_per_crossing() {
         .await
         .unwrap();
     assert!(b.rows.iter().all(|r| r.days_on_board == 0), "{:?}", b.rows);
+}
+
+// ------------------------------------------------------ segment thresholds
+
+/// Two segments decided by Engage from an account attribute: `big` (a1)
+/// and `small` (a2, a3); a review when more than one `small` account is
+/// at risk, and nothing watched for the whole book.
+const SEGMENTS: &str = r#"
+[engage]
+settle_days = 0
+
+[[engage.tiers]]
+name = "tech"
+
+[[engage.stages]]
+name = "customer"
+entry = "paying"
+
+[[engage.segments]]
+name = "big"
+rule = 'attrs.size == "big"'
+tier = "tech"
+
+[[engage.segments]]
+name = "small"
+rule = "true"
+tier = "tech"
+
+[[risk.segments]]
+name = "small"
+accounts_at_risk = 1
+"#;
+
+/// [`portfolio`]'s accounts with a `size` attribute: a1 `big`, the
+/// others `small`.
+async fn sized_portfolio(store: &Store) {
+    for (id, csm, size) in [
+        ("a1", "ana@example.com", "big"),
+        ("a2", "bob@example.com", "small"),
+        ("a3", "ana@example.com", "small"),
+    ] {
+        let mut a = Account::bare(id);
+        a.name = format!("Account {id}");
+        a.csm_email = Some(csm.into());
+        a.attributes.insert("size".into(), size.into());
+        store
+            .create_record(&Record::Account(a), &Scope::All)
+            .await
+            .unwrap();
+    }
+    subscriptions(store).await;
+}
+
+/// The day's Engage pass (segments from the snapshots), then the risk pass.
+async fn segment_day(
+    store: &Store,
+    config: &Config,
+    day: &str,
+    red: &[&str],
+) -> tenure_app::risk::Daily {
+    for id in ["a1", "a2", "a3"] {
+        let b = if red.contains(&id) {
+            Band::Red
+        } else {
+            Band::Green
+        };
+        band(store, id, day, b).await;
+    }
+    tenure_app::engage::run_day(store, config, d(day))
+        .await
+        .unwrap();
+    daily(store, config, d(day)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_segment_threshold_opens_a_review_of_its_accounts_once_per_crossing() {
+    let db = test_db().await;
+    let store = &db.store;
+    let config = parse_config(SEGMENTS).unwrap();
+    sized_portfolio(store).await;
+    // a1 (big) and a2 (small) red: one small account, not above 1.
+    let day1 = segment_day(store, &config, "2025-03-01", &["a1", "a2"]).await;
+    assert_eq!(day1.measure.accounts_at_risk, 2);
+    assert!(
+        day1.opened.is_none(),
+        "the book is not watched, small is at 1"
+    );
+    // a3 too: two small accounts at risk: a review of small's accounts.
+    let day2 = segment_day(store, &config, "2025-03-02", &["a1", "a2", "a3"]).await;
+    let first = day2.opened.expect("small crossed");
+    assert_eq!(first.crossed, "small: 2 accounts at risk, more than 1");
+    let v = review(store, &config, &Scope::All, &first.id, d("2025-03-02"))
+        .await
+        .unwrap();
+    let items: Vec<&str> = v
+        .items
+        .iter()
+        .map(|(i, _, _)| i.account_id.as_str())
+        .collect();
+    assert_eq!(items, ["a3", "a2"], "small's accounts only, by ARR");
+    // Again the same day, and the next day still above: no other review.
+    assert!(
+        daily(store, &config, d("2025-03-02"))
+            .await
+            .unwrap()
+            .opened
+            .is_none()
+    );
+    let day3 = segment_day(store, &config, "2025-03-03", &["a1", "a2", "a3"]).await;
+    assert!(day3.opened.is_none());
+    // a2 recovers: small clears; the big account alone never opens one.
+    let day4 = segment_day(store, &config, "2025-03-04", &["a1", "a3"]).await;
+    assert!(day4.opened.is_none());
+    // a2 red again: small crosses again, a second review.
+    let day5 = segment_day(store, &config, "2025-03-05", &["a2", "a3"]).await;
+    let second = day5.opened.expect("small crossed again");
+    assert_ne!(second.id, first.id);
+    let all = reviews(store, &config, &Scope::All, d("2025-03-05"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let counts: Vec<u64> = tenure_app::risk::history(store, d("2025-03-01"), d("2025-03-05"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.accounts_at_risk)
+        .collect();
+    assert_eq!(counts, [2, 3, 3, 2, 2]);
+}
+
+// ------------------------------------------------------------ the digest
+
+/// [`CONFIG`] with a Monday digest to an address and to the leaders.
+fn digest_config() -> Config {
+    parse_config(&format!(
+        "{CONFIG}\n[risk.digest]\nto = [\"vp@example.com\", \"leaders\"]\nweekday = \"monday\"\n"
+    ))
+    .unwrap()
+}
+
+async fn users(store: &Store) {
+    use tenure_store::auth::{NewUser, Role};
+    for (email, role, disabled) in [
+        ("admin@example.com", Role::Admin, false),
+        ("lead@example.com", Role::Leader, false),
+        ("vp@example.com", Role::Leader, false),
+        ("gone@example.com", Role::Leader, true),
+        ("ana@example.com", Role::Csm, false),
+    ] {
+        store
+            .create_user(
+                &NewUser {
+                    id: format!("usr-{email}"),
+                    email: email.into(),
+                    name: None,
+                    role,
+                    all_accounts: false,
+                    password_hash: "x".into(),
+                },
+                jiff::Timestamp::UNIX_EPOCH,
+            )
+            .await
+            .unwrap();
+        if disabled {
+            store.set_user_disabled(email, true).await.unwrap();
+        }
+    }
+}
+
+/// The digest emails in the outbox, by recipient.
+async fn digests(store: &Store) -> Vec<tenure_store::outbound::Message> {
+    let mut out: Vec<_> = store
+        .outbox_log(&tenure_store::outbound::LogQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.source.starts_with("risk:digest:"))
+        .collect();
+    out.sort_by(|a, b| a.target.cmp(&b.target));
+    out
+}
+
+#[tokio::test]
+async fn the_weekly_digest_is_queued_once_per_recipient_on_its_weekday() {
+    let db = test_db().await;
+    let store = &db.store;
+    let config = digest_config();
+    portfolio(store).await;
+    users(store).await;
+    // Monday 2025-02-24, a week before: a2 red, one account at risk.
+    band(store, "a2", "2025-02-24", Band::Red).await;
+    let monday = daily(store, &config, d("2025-02-24")).await.unwrap();
+    assert_eq!(monday.digest.len(), 3, "the first Monday sends one too");
+    // Wednesday: a1 red too, two at risk: a review opens.
+    for id in ["a1", "a2"] {
+        band(store, id, "2025-02-26", Band::Red).await;
+    }
+    let wed = daily(store, &config, d("2025-02-26")).await.unwrap();
+    let opened = wed.opened.expect("crossed");
+    assert!(wed.digest.is_empty(), "not on a Wednesday");
+    // Friday: a2 saved by hand; the review is held with a task.
+    for id in ["a1", "a2"] {
+        band(store, id, "2025-02-28", Band::Red).await;
+    }
+    resolve(
+        store,
+        &config,
+        &Scope::All,
+        "a2",
+        Outcome::Saved,
+        None,
+        d("2025-02-28"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        daily(store, &config, d("2025-02-28"))
+            .await
+            .unwrap()
+            .digest
+            .is_empty()
+    );
+    hold_review(
+        store,
+        &config,
+        &opened.id,
+        d("2025-02-28"),
+        &["CEO".to_string(), "VP CS".to_string()],
+        &[parse_decision("a1=Executive call,ana@example.com,2025-03-07").unwrap()],
+    )
+    .await
+    .unwrap();
+    // Monday 2025-03-03: a1 still red, a3 flagged by hand: the digest.
+    band(store, "a1", "2025-03-03", Band::Red).await;
+    band(store, "a2", "2025-03-03", Band::Green).await;
+    flag(
+        store,
+        &Scope::All,
+        "a3",
+        "Champion left",
+        FlagSource::Manual,
+        d("2025-03-03"),
+        None,
+    )
+    .await
+    .unwrap();
+    let before = digests(store).await.len();
+    let day = daily(store, &config, d("2025-03-03")).await.unwrap();
+    let second = day.opened.expect("two at risk again: crossed again");
+    assert_eq!(day.digest.len(), 3);
+    let sent = digests(store).await;
+    assert_eq!(sent.len(), before + 3);
+    let week: Vec<_> = sent
+        .iter()
+        .filter(|m| m.source == "risk:digest:2025-03-03")
+        .collect();
+    let to: Vec<&str> = week.iter().map(|m| m.target.as_str()).collect();
+    assert_eq!(
+        to,
+        ["admin@example.com", "lead@example.com", "vp@example.com"],
+        "each recipient once: the address and the enabled leaders and admins"
+    );
+    let body = &week[0].body;
+    assert!(
+        week.iter()
+            .all(|m| &m.body == body && m.account_id.is_none())
+    );
+    assert_eq!(
+        week[0].subject.as_deref(),
+        Some("Risk board, week to 2025-03-03: 2 accounts at risk, USD 8,400 ARR at risk")
+    );
+    let expected = format!(
+        "Risk board, week of 2025-02-25 to 2025-03-03
+
+Today: 2 accounts at risk, USD 8,400 ARR at risk (87.5% of USD 9,600 total ARR).
+On 2025-02-24: 1 account at risk, USD 1,200 ARR at risk (12.5%). Change: +1 accounts, +USD 7,200 ARR.
+
+Came on the board (2):
+  - Account a1 (a1): USD 6,000 ARR, owner ana@example.com, since 2025-02-26: Red health band
+  - Account a3 (a3): USD 2,400 ARR, owner ana@example.com, since 2025-03-03: Champion left
+
+Left the board (1):
+  - Account a2 (a2): USD 1,200 ARR, saved on 2025-02-28
+
+Reviews opened (2):
+  - {first} on 2025-02-26: 2 accounts at risk, more than 1; 2 accounts
+  - {second} on 2025-03-03: 2 accounts at risk, more than 1; 2 accounts
+Reviews held (1):
+  - {first} on 2025-02-28 with CEO, VP CS: 1 of 2 accounts decided, 1 task
+
+The board: /risk
+",
+        first = opened.id,
+        second = second.id
+    );
+    assert_eq!(body, &expected);
+    // The pass again the same day (the job runs it many times): none more.
+    let again = daily(store, &config, d("2025-03-03")).await.unwrap();
+    assert!(again.digest.is_empty());
+    assert_eq!(digests(store).await.len(), before + 3);
+    // Not on the other days of the week.
+    for day in ["2025-03-04", "2025-03-05", "2025-03-09"] {
+        band(store, "a1", day, Band::Red).await;
+        assert!(
+            daily(store, &config, d(day))
+                .await
+                .unwrap()
+                .digest
+                .is_empty()
+        );
+    }
+    assert_eq!(digests(store).await.len(), before + 3);
+    // The dry run words the same digest, and sending it again does nothing.
+    let dry = tenure_app::risk::digest(store, &config, d("2025-03-03"))
+        .await
+        .unwrap();
+    assert_eq!(&dry.text(), body);
+    assert_eq!(
+        tenure_app::risk::send_digest(store, &config, d("2025-03-03"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn no_digest_without_its_section_or_without_recipients() {
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(store).await;
+    band(store, "a1", "2025-03-03", Band::Red).await;
+    // No [risk.digest]: nothing on a Monday.
+    let r = daily(store, &config(), d("2025-03-03")).await.unwrap();
+    assert!(r.digest.is_empty());
+    // `leaders` with no leader yet: nothing, and a later pass still can.
+    let leaders = parse_config(&format!("{CONFIG}\n[risk.digest]\nto = [\"leaders\"]\n")).unwrap();
+    assert!(
+        daily(store, &leaders, d("2025-03-03"))
+            .await
+            .unwrap()
+            .digest
+            .is_empty()
+    );
+    users(store).await;
+    let r = daily(store, &leaders, d("2025-03-03")).await.unwrap();
+    assert_eq!(r.digest.len(), 3, "admin, lead and vp");
+    assert!(
+        digests(store)
+            .await
+            .iter()
+            .all(|m| m.source == "risk:digest:2025-03-03")
+    );
 }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod plays;
+pub mod plays_backtest;
 pub mod react;
 pub mod rules;
 pub mod target;

@@ -384,6 +384,9 @@ pub struct Contact {
     pub name: Option<String>,
     pub role: Option<String>,
     pub champion: Option<bool>,
+    /// The day the contact left the company (a champion who left is a lost
+    /// champion).
+    pub left_on: Option<Date>,
 }
 
 /// A subscription line: MRR from `start_date` (inclusive) to `end_date`

@@ -1,6 +1,7 @@
 //! Rules written in CEL (the Common Expression Language, through the
-//! maintained `cel` crate): segment rules, journey-stage entry criteria and,
-//! later, playbook triggers, all evaluated over one account's [`Facts`].
+//! maintained `cel` crate): segment rules, journey-stage entry criteria
+//! and playbook triggers and exits, all evaluated over one account's
+//! [`Facts`].
 //!
 //! A [`Rule`] is compiled once, when `tenure.toml` is checked: a syntax
 //! error or a name that is not a field ([`FIELDS`]) is a [`RuleError`] with
@@ -64,10 +65,22 @@ fields! {
     "usage_rate": "double" => "active users in 30 days ÷ seats, 0–1",
     "events_30d": "int" => "events in the last 30 days",
     "nps": "double" => "the account's latest NPS answer, 0–10",
+    "days_since_nps": "int" => "days since that answer",
     "open_tickets": "int" => "support tickets still open",
     "days_since_last_engagement": "int" => "days since the CSM's last logged engagement",
     "stage": "string" => "journey stage (segment rules only: stages are decided first)",
+    "previous_band": "string" => "the health band of the day before (null when that day has no score)",
+    "active_users_change_30d": "double" => "change in active users, the last 30 days against the 30 days before, in percent (-40: down 40 %; null when the 30 days before had none)",
+    "payment_failures_30d": "int" => "failed payments in the last 30 days (null when no billing source is connected)",
+    "champions": "int" => "champion contacts who have not left",
+    "days_since_champion_lost": "int" => "days since a champion contact left or lost the champion flag (null if none ever did)",
+    "days_in_stage": "int" => "days since the account entered its journey stage (playbook rules only)",
+    "overdue_engagements": "int" => "engagements the cadence policies want that are overdue (playbook rules only)",
 }
+
+/// Fields Engage decides from the stage and segment, so that stage and
+/// segment rules cannot read them: playbooks can.
+pub const AFTER_ENGAGE: [&str; 2] = ["days_in_stage", "overdue_engagements"];
 
 /// The names of [`FIELDS`].
 pub fn field_names() -> impl Iterator<Item = &'static str> {
@@ -101,9 +114,17 @@ pub struct Facts {
     pub usage_rate: Option<f64>,
     pub events_30d: Option<i64>,
     pub nps: Option<f64>,
+    pub days_since_nps: Option<i64>,
     pub open_tickets: Option<i64>,
     pub days_since_last_engagement: Option<i64>,
     pub stage: Option<String>,
+    pub previous_band: Option<&'static str>,
+    pub active_users_change_30d: Option<f64>,
+    pub payment_failures_30d: Option<i64>,
+    pub champions: Option<i64>,
+    pub days_since_champion_lost: Option<i64>,
+    pub days_in_stage: Option<i64>,
+    pub overdue_engagements: Option<i64>,
 }
 
 fn text(v: &Option<String>) -> CowVal<'_, '_> {
@@ -116,6 +137,13 @@ fn text(v: &Option<String>) -> CowVal<'_, '_> {
 fn int(v: Option<i64>) -> CowVal<'static, 'static> {
     match v {
         Some(x) => CowVal::owned(CelInt::from(x)),
+        None => CowVal::owned(CelNull),
+    }
+}
+
+fn static_text(v: Option<&'static str>) -> CowVal<'static, 'static> {
+    match v {
+        Some(b) => CowVal::owned(CelString::from(b)),
         None => CowVal::owned(CelNull),
     }
 }
@@ -169,9 +197,17 @@ impl Facts {
             "usage_rate" => num(self.usage_rate),
             "events_30d" => int(self.events_30d),
             "nps" => num(self.nps),
+            "days_since_nps" => int(self.days_since_nps),
             "open_tickets" => int(self.open_tickets),
             "days_since_last_engagement" => int(self.days_since_last_engagement),
             "stage" => text(&self.stage),
+            "previous_band" => self.previous_band.unwrap_or("null").to_string(),
+            "active_users_change_30d" => num(self.active_users_change_30d),
+            "payment_failures_30d" => int(self.payment_failures_30d),
+            "champions" => int(self.champions),
+            "days_since_champion_lost" => int(self.days_since_champion_lost),
+            "days_in_stage" => int(self.days_in_stage),
+            "overdue_engagements" => int(self.overdue_engagements),
             _ => "null".into(),
         }
     }
@@ -209,15 +245,20 @@ impl VariableResolver for Facts {
             "days_to_renewal" => int(self.days_to_renewal),
             "seats" => int(self.seats),
             "health" => double(self.health),
-            "band" => match self.band {
-                Some(b) => CowVal::owned(CelString::from(b)),
-                None => CowVal::owned(CelNull),
-            },
+            "band" => static_text(self.band),
+            "previous_band" => static_text(self.previous_band),
+            "active_users_change_30d" => double(self.active_users_change_30d),
+            "payment_failures_30d" => int(self.payment_failures_30d),
+            "champions" => int(self.champions),
+            "days_since_champion_lost" => int(self.days_since_champion_lost),
+            "days_in_stage" => int(self.days_in_stage),
+            "overdue_engagements" => int(self.overdue_engagements),
             "health_trend_30d" => double(self.health_trend_30d),
             "active_users_30d" => int(self.active_users_30d),
             "usage_rate" => double(self.usage_rate),
             "events_30d" => int(self.events_30d),
             "nps" => double(self.nps),
+            "days_since_nps" => int(self.days_since_nps),
             "open_tickets" => int(self.open_tickets),
             "days_since_last_engagement" => int(self.days_since_last_engagement),
             "stage" => text(&self.stage),
@@ -294,7 +335,11 @@ impl Rule {
                 errors.push(RuleError {
                     line,
                     column,
-                    message: format!("unknown field {name:?}{}", suggestion(name, allowed)),
+                    message: if field_names().any(|f| f == name) {
+                        format!("the field {name:?} is not known yet when this rule is decided")
+                    } else {
+                        format!("unknown field {name:?}{}", suggestion(name, allowed))
+                    },
                 });
             }
         }
@@ -520,7 +565,10 @@ mod tests {
         // A macro's own variable is not a field.
         assert!(Rule::compile(r#"[1, 2].exists(t, t > 1) && arr > 0"#, &known).is_ok());
         let e = Rule::compile("stage == \"adoption\"", &|f| f != "stage").unwrap_err();
-        assert!(e[0].message.starts_with("unknown field \"stage\""));
+        assert!(
+            e[0].message
+                .starts_with("the field \"stage\" is not known yet")
+        );
         assert!(Rule::compile("  ", &any).is_err());
     }
 }

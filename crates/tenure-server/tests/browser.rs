@@ -902,6 +902,19 @@ async fn a_leader_dry_runs_a_playbook(s: &Session) {
     s.check_clean("a dry run").await;
     assert!(s.text("#h-dry").await.starts_with("Dry run: "));
     s.shot("leader-playbook-dry-run").await;
+    // The backtest: who would have entered over the past year, and churned.
+    s.click("section.playbook a.backtest-link").await;
+    s.wait_for("#backtest-summary").await;
+    s.check_clean("a backtest").await;
+    assert!(s.text("#h-backtest").await.starts_with("Backtest: "));
+    // The labels are shown in capitals.
+    let summary = s.text("#backtest-summary").await.to_lowercase();
+    assert!(
+        summary.contains("precision") && summary.contains("base rate"),
+        "{summary}"
+    );
+    s.wait_for("#backtest-months tbody tr").await;
+    s.shot("leader-playbook-backtest").await;
 }
 
 /// The risk board and a leadership review in Chromium: a leader flags an
@@ -999,4 +1012,244 @@ async fn risk_board(b: (PathBuf, PathBuf)) {
         s.shot("leader-review-held").await;
     })
     .await;
+}
+
+/// `[outbound]` of the account-risk and outbound browser test: an SMTP
+/// server with a password and two webhook endpoints, one with its secret
+/// in the file and one naming an environment variable that is not set.
+/// None of the secrets may reach the page.
+const OUTBOUND_CONFIG: &str = r#"
+[outbound.smtp]
+host = "smtp.example.com"
+port = 2525
+security = "starttls"
+username = "tenure@example.com"
+password = "browser-smtp-pass-5f3a"
+from = "Customer Success <cs@example.com>"
+
+[[outbound.webhooks]]
+name = "crm"
+url = "https://hooks.example.com/tenure?token=browser-url-token-77"
+secret = "whsec_browser_secret_9c1d"
+
+[[outbound.webhooks]]
+name = "slack"
+url = "https://bot:browser-url-pass-31@hooks.example.com/other"
+secret_env = "TENURE_BROWSER_TEST_UNSET_SECRET"
+"#;
+
+/// What must never be on the settings page.
+const OUTBOUND_SECRETS: [&str; 5] = [
+    "browser-smtp-pass-5f3a",
+    "whsec_browser_secret_9c1d",
+    "browser-url-token-77",
+    "browser-url-pass-31",
+    "Browser body: not for the log",
+];
+
+/// The account page's risk section and the settings page's Outbound
+/// section in Chromium: a CSM puts one of their accounts on the risk board
+/// from its page (an empty reason first, refused with a message), finds it
+/// on `/risk`, and resolves it from the account page; an admin sees the
+/// SMTP server, the endpoints and a queued email on `/settings`, and no
+/// secret anywhere in the page's source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_risk_and_outbound_settings_work_in_headless_chromium() {
+    let Some(b) = browser("the account's risk section and outbound settings in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), account_risk_and_outbound(b))
+        .await
+        .expect("the account risk and outbound browser test took more than 3 minutes");
+}
+
+async fn account_risk_and_outbound(b: (PathBuf, PathBuf)) {
+    let seeded = support::engage_fixture().await;
+    let config = tenure_core::config::parse_config(&format!(
+        "{}\n{OUTBOUND_CONFIG}",
+        support::ENGAGE_CONFIG
+    ))
+    .unwrap();
+    let mut state = seeded.state.clone();
+    state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config));
+    let queued = tenure_app::outbound::queue_email(
+        &seeded.db.store,
+        "ana@customer.example",
+        "Browser: welcome aboard",
+        "Browser body: not for the log",
+        "playbook:onboarding",
+        Some("a1"),
+    )
+    .await
+    .unwrap();
+    in_browser(&b, state, async |s: &Session| {
+        a_csm_flags_and_resolves_an_account_from_its_page(s).await;
+        an_admin_reads_the_outbound_settings(s, &queued).await;
+    })
+    .await;
+}
+
+async fn a_csm_flags_and_resolves_an_account_from_its_page(s: &Session) {
+    s.login(support::ANN).await;
+    s.open("/accounts/a1", "csm-account-risk-none").await;
+    assert_eq!(s.text("#risk-status").await, "Not on the board");
+    assert!(!s.visible("#resolve-form").await);
+
+    // An empty reason: the form comes back (422) with the message.
+    s.click("#flag-risk summary").await;
+    s.fill("#f-step", "Browser: call the CFO").await;
+    s.click("#flag-risk-form button[type=submit]").await;
+    s.wait_for("#flag-risk-err").await;
+    assert_eq!(
+        s.text("#flag-risk-err").await,
+        "Say why the account is at risk."
+    );
+    let logged = s.errors().await;
+    assert!(
+        logged
+            .iter()
+            .all(|m| m.contains("/risk/flag") && m.contains("422")),
+        "{logged:?}"
+    );
+    assert!(s.visible("#f-reason").await, "the form stays open");
+    s.shot("csm-account-flag-error").await;
+
+    // With a reason and a due day: on the board.
+    let due = tenure_core::model::add_days(tenure_app::clock::today(), 5).to_string();
+    s.fill("#f-reason", "Browser: champion left").await;
+    s.c.execute(
+        "document.getElementById('f-due').value = arguments[0]",
+        vec![json!(due)],
+    )
+    .await
+    .unwrap();
+    s.click("#flag-risk-form button[type=submit]").await;
+    s.wait_for_path("saved=flagged").await;
+    s.wait_for("#risk-flags").await;
+    s.check_clean("after flagging from the account page").await;
+    assert_eq!(s.text("#saved").await, "The account is on the risk board.");
+    assert_eq!(s.text("#risk-status").await, "On the board");
+    assert_eq!(
+        s.text("#risk-flags td.reason").await,
+        "Browser: champion left"
+    );
+    assert_eq!(
+        s.text("#risk-flags td.next-step").await,
+        "Browser: call the CFO"
+    );
+    assert!(s.text("#risk-flags td.source").await.contains(support::ANN));
+    assert!(s.text("#risk-summary").await.contains(&due));
+    s.shot("csm-account-flagged").await;
+
+    // On the board of /risk.
+    s.click("#risk-summary a[href='/risk']").await;
+    s.wait_for("#risk tr[data-account='a1']").await;
+    s.check_clean("the board after flagging from the account")
+        .await;
+    assert!(
+        s.text("#risk tr[data-account='a1'] td.reason")
+            .await
+            .contains("Browser: champion left")
+    );
+    s.shot("csm-risk-flagged-from-account").await;
+
+    // Resolved from the account page.
+    s.click("#risk tr[data-account='a1'] a").await;
+    s.wait_for("#resolve-form").await;
+    s.c.find(Locator::Css("#r-outcome"))
+        .await
+        .unwrap()
+        .select_by_value("churned")
+        .await
+        .unwrap();
+    s.fill("#r-notes", "Browser: moved to a competitor").await;
+    s.click("#resolve-form button[type=submit]").await;
+    s.wait_for_path("saved=resolved").await;
+    s.wait_for("#saved").await;
+    s.check_clean("after resolving from the account page").await;
+    assert_eq!(s.text("#saved").await, "The account is off the risk board.");
+    assert_eq!(s.text("#risk-status").await, "Not on the board");
+    s.shot("csm-account-resolved").await;
+    s.open("/risk", "csm-risk-after-resolve").await;
+    assert!(!s.visible("#risk tr[data-account='a1']").await);
+
+    // A CSM has no Outbound section on the settings page.
+    s.open("/settings", "csm-settings-no-outbound").await;
+    assert!(!s.visible("#outbound").await);
+}
+
+async fn an_admin_reads_the_outbound_settings(s: &Session, queued: &str) {
+    s.login(support::ADMIN).await;
+    s.click("header nav a[href='/settings']").await;
+    s.wait_for("#outbound").await;
+    s.check_clean("the settings page").await;
+    s.assert_visible(&[
+        "#outbound",
+        "#smtp",
+        "#webhooks",
+        "#outbox-counts",
+        "#outbox",
+    ])
+    .await;
+    let smtp = s.text("#smtp").await;
+    for part in [
+        "smtp.example.com",
+        "2525",
+        "starttls",
+        "cs@example.com",
+        "as tenure@example.com, password set in tenure.toml",
+    ] {
+        assert!(smtp.contains(part), "{part:?} not in {smtp:?}");
+    }
+    let hooks = s.texts("#webhooks tbody tr").await;
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert!(hooks[0].contains("crm"), "{hooks:?}");
+    assert!(
+        hooks[0].contains("https://hooks.example.com/tenure?…"),
+        "{hooks:?}"
+    );
+    assert!(hooks[0].contains("set in tenure.toml"), "{hooks:?}");
+    assert!(
+        hooks[1].contains("https://…@hooks.example.com/other"),
+        "{hooks:?}"
+    );
+    assert!(
+        hooks[1].contains("$TENURE_BROWSER_TEST_UNSET_SECRET (not set"),
+        "{hooks:?}"
+    );
+    assert_eq!(
+        s.text("#outbox-counts [data-status=queued] .big").await,
+        "1"
+    );
+    assert_eq!(s.text("#outbox-counts [data-status=sent] .big").await, "0");
+    let row = format!("#outbox tr[data-message='{queued}']");
+    assert_eq!(s.text(&format!("{row} td.status")).await, "queued");
+    assert!(
+        s.text(&format!("{row} td.target"))
+            .await
+            .contains("ana@customer.example")
+    );
+    assert!(s.text(&row).await.contains("playbook:onboarding"));
+    let source = s.c.source().await.unwrap();
+    for secret in OUTBOUND_SECRETS {
+        assert!(
+            !source.contains(secret),
+            "{secret:?} is on the settings page"
+        );
+    }
+    s.c.execute(
+        "document.getElementById('outbound').scrollIntoView(); window.scrollBy(0, -70)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    s.shot("admin-settings-outbound").await;
+
+    // A leader reads the send log too (as the API allows).
+    s.login(LEADER).await;
+    s.open("/settings", "leader-settings-outbound").await;
+    assert!(
+        s.visible(&format!("#outbox tr[data-message='{queued}']"))
+            .await
+    );
 }

@@ -209,8 +209,8 @@ mod tests {
         let sql = insert_sql(table_spec(Kind::Contacts), 2, &["id", "email"], true);
         assert_eq!(
             sql,
-            "INSERT INTO contacts (id, account_id, email, name, role, champion) VALUES \
-             ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12) \
+            "INSERT INTO contacts (id, account_id, email, name, role, champion, left_on) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (id) DO UPDATE SET email = excluded.email"
         );
         let sql = insert_sql(table_spec(Kind::Events), 2, &[], false);

@@ -6,6 +6,7 @@
 use jiff::civil::Date;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tenure_core::engage::ChampionContact;
 use tenure_core::model::utc_date;
 
 use crate::health::{get_day, get_opt_day, parse_day};
@@ -225,6 +226,32 @@ impl Store {
             ));
             Ok(())
         })
+        .await?;
+        Ok(out)
+    }
+
+    /// `(account_id, contact)` of every contact that is or was a champion
+    /// (flagged now, or the flag taken off: migration 0014), for the
+    /// champion facts.
+    pub async fn champion_contacts(&self) -> Result<Vec<(String, ChampionContact)>> {
+        let mut out = Vec::new();
+        let day = |s: Option<&str>| s.map(parse_day).transpose();
+        self.scan(
+            "SELECT account_id, champion, left_on, champion_lost_on FROM contacts \
+             WHERE champion = 1 OR champion_lost_on IS NOT NULL",
+            &[],
+            |row| {
+                out.push((
+                    row.text(0)?.to_string(),
+                    ChampionContact {
+                        champion: row.opt_int(1)? == Some(1),
+                        left_on: day(row.opt_text(2)?)?,
+                        lost_on: day(row.opt_text(3)?)?,
+                    },
+                ));
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }

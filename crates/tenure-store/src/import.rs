@@ -548,6 +548,7 @@ fn parse_record(
             name: f.text("name"),
             role: f.text("role"),
             champion: f.opt("champion", model::parse_bool),
+            left_on: f.opt("left_on", model::parse_date),
         }),
         Kind::Subscriptions => parse_subscription(&mut f, default_currency),
         Kind::Events => Record::Event(Event {

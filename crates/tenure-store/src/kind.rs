@@ -57,6 +57,7 @@ const CONTACTS_FIELDS: &[Field] = &[
     opt("name"),
     opt("role"),
     opt("champion"),
+    opt("left_on"),
 ];
 
 const SUBSCRIPTIONS_FIELDS: &[Field] = &[

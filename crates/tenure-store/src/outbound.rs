@@ -342,3 +342,26 @@ fn message_row(row: &AnyRow) -> Result<Message> {
         account_id: row.try_get("account_id")?,
     })
 }
+
+// The send log's counts by status, for the settings page's Outbound
+// section (tenure-server's `web::settings`).
+
+impl Store {
+    /// How many messages of the send log stand at each status, in the
+    /// order of [`OutboxStatus::ALL`], a status without messages at 0.
+    pub async fn outbox_counts(&self) -> Result<Vec<(OutboxStatus, u64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts: Vec<(OutboxStatus, u64)> =
+            OutboxStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in &rows {
+            let status: String = row.try_get(0)?;
+            let n: i64 = row.try_get(1)?;
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,10 +1,12 @@
 //! The risk board's and leadership reviews' SQL (docs/REACT.md), migration
 //! 0012: flags (`risk_flags`), each day's measure (`risk_measures`), the
 //! thresholds a measure is above (`risk_threshold_state`), reviews
-//! (`risk_reviews`) and their accounts (`risk_review_items`). Who is at
-//! risk and when a review opens is decided in core and the application
-//! layer; this module stores it, each change in one transaction, and keeps
-//! a CSM to their own accounts.
+//! (`risk_reviews`) and their accounts (`risk_review_items`); migration
+//! 0015: the weekly digests queued (`risk_digests`, one per day, claimed
+//! with [`claim_risk_digest`] in the transaction that queues its emails).
+//! Who is at risk and when a review opens is decided in core and the
+//! application layer; this module stores it, each change in one
+//! transaction, and keeps a CSM to their own accounts.
 
 use std::collections::BTreeMap;
 
@@ -202,6 +204,28 @@ async fn insert_flag(conn: &mut AnyConnection, f: &Flag, now: i64) -> Result<()>
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Claims the digest of `day` in the caller's write transaction, so the
+/// emails queued in the same transaction go out once: false when that
+/// day's digest was already queued (by an earlier pass or another
+/// process), and then nothing should be queued.
+pub async fn claim_risk_digest(
+    conn: &mut AnyConnection,
+    day: Date,
+    recipients: usize,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO risk_digests (day, recipients, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (day) DO NOTHING",
+    )
+    .bind(day.to_string())
+    .bind(recipients as i64)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// A task a review decision makes, through target's insert.
@@ -506,6 +530,42 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Flags resolved from `from` to `to` (both included), by resolution
+    /// day: the accounts that left the board (the weekly digest).
+    pub async fn risk_flags_resolved(&self, from: Date, to: Date) -> Result<Vec<Flag>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE resolved_on >= $1 AND resolved_on <= $2 \
+             ORDER BY resolved_on, id"
+        )))
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(flag_row).collect()
+    }
+
+    /// The addresses of every enabled leader and admin, sorted (the
+    /// digest's `leaders`).
+    pub async fn leader_emails(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT email FROM users WHERE role IN ('leader', 'admin') AND disabled = 0 \
+             ORDER BY email",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Whether the digest of `day` was queued.
+    pub async fn risk_digest_queued(&self, day: Date) -> Result<bool> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM risk_digests WHERE day = $1")
+            .bind(day.to_string())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n > 0)
     }
 
     /// Every review, newest first.

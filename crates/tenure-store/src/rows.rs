@@ -60,7 +60,15 @@ const ACCOUNTS: TableSpec = TableSpec {
 };
 const CONTACTS: TableSpec = TableSpec {
     name: "contacts",
-    columns: &["id", "account_id", "email", "name", "role", "champion"],
+    columns: &[
+        "id",
+        "account_id",
+        "email",
+        "name",
+        "role",
+        "champion",
+        "left_on",
+    ],
     conflict: Conflict::Id,
 };
 const SUBSCRIPTIONS: TableSpec = TableSpec {
@@ -253,6 +261,7 @@ pub fn to_values(rec: &Record) -> Vec<Val> {
             opt_text(&c.name),
             opt_text(&c.role),
             opt_bool(c.champion),
+            opt_date(&c.left_on),
         ],
         Record::Subscription(s) => vec![
             text(&s.id),
@@ -377,6 +386,7 @@ pub fn from_row(kind: Kind, row: &dyn ScanRow) -> Result<Record> {
             name: s(3)?,
             role: s(4)?,
             champion: get_bool(row, 5)?,
+            left_on: get_date(row, 6)?,
         }),
         Kind::Subscriptions => {
             let cur: String = req(s(3)?, "currency")?;
@@ -496,6 +506,7 @@ pub fn file_values(rec: &Record) -> Vec<FileValue> {
             fv_opt(&c.name),
             fv_opt(&c.role),
             c.champion.map_or(F::Null, F::Bool),
+            fv_date(&c.left_on),
         ],
         Record::Subscription(s) => vec![
             F::Str(s.id.clone()),

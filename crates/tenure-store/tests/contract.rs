@@ -156,7 +156,7 @@ async fn every_kind_imports_and_exports() {
         st,
         Kind::Contacts,
         "contacts.csv",
-        "id,account_id,email,name,role,champion\nc1,acc-1,ada@acme.example,Ada,admin,true\nc2,acc-2,bo@globex.example,,,\n",
+        "id,account_id,email,name,role,champion,left_on\nc1,acc-1,ada@acme.example,Ada,admin,true,\nc2,acc-2,bo@globex.example,,,,2025-04-01\n",
     )
     .await
     .unwrap();
@@ -206,8 +206,8 @@ async fn every_kind_imports_and_exports() {
     );
     assert_eq!(
         export_string(st, Kind::Contacts, ExportFormat::Json).await,
-        "[\n{\"id\":\"c1\",\"account_id\":\"acc-1\",\"email\":\"ada@acme.example\",\"name\":\"Ada\",\"role\":\"admin\",\"champion\":true},\n\
-         {\"id\":\"c2\",\"account_id\":\"acc-2\",\"email\":\"bo@globex.example\",\"name\":null,\"role\":null,\"champion\":null}\n]\n"
+        "[\n{\"id\":\"c1\",\"account_id\":\"acc-1\",\"email\":\"ada@acme.example\",\"name\":\"Ada\",\"role\":\"admin\",\"champion\":true,\"left_on\":null},\n\
+         {\"id\":\"c2\",\"account_id\":\"acc-2\",\"email\":\"bo@globex.example\",\"name\":null,\"role\":null,\"champion\":null,\"left_on\":\"2025-04-01\"}\n]\n"
     );
     let tickets = export_string(st, Kind::Tickets, ExportFormat::Csv).await;
     assert!(tickets.contains("t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4\n"));

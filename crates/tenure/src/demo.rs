@@ -5,9 +5,16 @@
 //! Generation runs on its own threads, one account at a time, while this task
 //! writes the previous accounts; memory stays flat whatever the size.
 //!
-//! Unless `--no-serve`, the demo then creates three users (an admin, a
-//! leader and one of the simulated CSMs), each with a random password
-//! printed once, and serves the dashboard, printing its URL.
+//! Loading into a database with no `tenure.toml` at the configured path
+//! writes one: the defaults, with the leadership-review thresholds a CS
+//! leader of the simulated company's size would set ([`demo_config`]).
+//!
+//! Unless `--no-serve`, the demo then scores the history, records the risk
+//! board's (opening leadership reviews where a threshold crossed, and
+//! holding the oldest of several as the simulated leaders did), creates
+//! three users (an admin, a leader and one of the simulated CSMs), each
+//! with a random password printed once, and serves the dashboard,
+//! printing its URL.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -115,6 +122,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
         ))
         .into());
     }
+    write_demo_config(config_path, args.accounts, args.quiet)?;
     let csms = demo.csms().to_vec();
     let total = demo.len();
     let pb = progress_bar(u64::from(total), args.quiet, false);
@@ -192,6 +200,10 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
 /// and the stage and segment runs of every account.
 const HISTORY_DAYS: i32 = 180;
 
+/// Days of playbook history: the job's daily playbook pass over the last
+/// two weeks.
+const PLAYBOOK_DAYS: i32 = 14;
+
 /// Scores health every day of the last [`HISTORY_DAYS`] simulated days and
 /// at the month ends of the year before, then rebuilds the stage and
 /// segment history over the daily range (`tenure health recompute --from`
@@ -207,7 +219,7 @@ async fn score_health(
 ) -> Result<()> {
     let end = demo.end;
     use tenure_app::health::{Quiet, recompute};
-    use tenure_core::model::add_days;
+    use tenure_core::model::{add_days, date_from_day, day_number};
     let from = add_days(end, 1 - HISTORY_DAYS);
     let mut month_ends = Vec::new();
     let mut first = from.first_of_month();
@@ -236,15 +248,40 @@ async fn score_health(
     let plans = tenure_app::target::plans::demo_history(store, config, demo.seed, from, &day)
         .await
         .context("making the success plans")?;
+    // The playbooks as the job ran them over the last days, so that their
+    // firings, tasks and flags have history (and the first pass when the
+    // dashboard starts is an ordinary day, not a burst).
+    let plays_from = add_days(end, 1 - PLAYBOOK_DAYS);
+    let mut fired = tenure_app::plays::PlayDay::default();
+    for day in (day_number(plays_from)..=day_number(end)).map(date_from_day) {
+        let engage = tenure_app::engage::evaluate(store, config, day)
+            .await
+            .with_context(|| format!("deciding stages and segments on {day}"))?;
+        let out = tenure_app::plays::run(store, config, &engage)
+            .await
+            .with_context(|| format!("running the playbooks on {day}"))?;
+        fired.enrolled += out.enrolled;
+        fired.actions += out.actions;
+    }
+    if !quiet {
+        eprintln!(
+            "playbooks: run daily from {plays_from} to {end}: {} enrolments, {} actions",
+            fired.enrolled, fired.actions
+        );
+    }
     // The risk board's history (accounts and ARR at risk by day, reviews
     // opened by a crossing) over the scored days.
     let (days, reviews) = tenure_app::risk::backfill(store, config, from, end)
         .await
         .context("recording the risk board's history")?;
+    let held = hold_first_review(store, config, &reviews, end).await?;
     if !quiet {
         eprintln!(
-            "risk board: {days} days recorded, {} leadership reviews opened",
-            reviews.len()
+            "risk board: {days} days recorded, {} leadership reviews opened{}",
+            reviews.len(),
+            held.map_or(String::new(), |(id, n)| format!(
+                "; the oldest ({id}) held with {n} decisions, the newest left open"
+            ))
         );
     }
     if !quiet {
@@ -259,6 +296,161 @@ async fn score_health(
         );
     }
     Ok(())
+}
+
+/// The demo's `tenure.toml`: the defaults, with the `[risk]` thresholds a
+/// CS leader of a company of `accounts` simulated accounts (about half of
+/// them paying customers, docs/DEMO.md) would set: ARR at risk above 3%
+/// of total ARR, more accounts at risk than about 3% of the customers,
+/// and more Strategic accounts (the top tenth by ARR) at risk than about
+/// 2% of them. Reviews come from these thresholds crossing on the
+/// simulated history, not from the demo.
+pub fn demo_config(accounts: u32) -> String {
+    let base = tenure_core::config::DEFAULT_CONFIG;
+    let customers = accounts / 2;
+    let risk = format!(
+        "[risk]
+# Written by `tenure demo` for the demo company (docs/DEMO.md): leadership
+# meets when more than 3% of ARR is at risk, when more than about 3% of
+# the customers are at risk, or when more than about 2% of the Strategic
+# accounts (the top tenth by ARR) are at risk at once.
+arr_at_risk_share = 0.03
+accounts_at_risk = {}
+
+[[risk.segments]]
+name = \"Strategic\"
+accounts_at_risk = {}
+",
+        (customers * 3 / 100).max(5),
+        (customers / 10 * 2 / 100).max(2)
+    );
+    // The default's `[risk]` table runs to the first blank line after it.
+    match base.find("\n[risk]\n") {
+        Some(at) => {
+            let start = at + 1;
+            let end = base[start..]
+                .find("\n\n")
+                .map_or(base.len(), |i| start + i + 1);
+            format!("{}{risk}{}", &base[..start], &base[end..])
+        }
+        None => format!("{base}\n{risk}"),
+    }
+}
+
+/// Writes [`demo_config`] to `path` unless a file is there already (the
+/// user's own configuration is kept).
+fn write_demo_config(path: &Path, accounts: u32, quiet: bool) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let text = demo_config(accounts);
+    if let Err(es) = tenure_core::config::parse_config(&text) {
+        anyhow::bail!("the demo's configuration does not parse: {es:?}");
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    if !quiet {
+        eprintln!(
+            "wrote {}: the default settings, with leadership-review thresholds for the demo company's size",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// When the history opened more than one review, holds the oldest as its
+/// leaders would have, two days after it opened: a decision with a task
+/// for the CSM of each of its two largest accounts (done by the CSM on its
+/// due day, when that has passed), leaving the newer reviews open to hold
+/// by hand. Returns the review held and its number of decisions.
+async fn hold_first_review(
+    store: &tenure_store::Store,
+    config: &tenure_core::config::Config,
+    opened: &[tenure_store::risk::Review],
+    end: jiff::civil::Date,
+) -> Result<Option<(String, usize)>> {
+    use tenure_app::risk::{Decision, hold_review, review};
+    use tenure_core::model::add_days;
+    let [first, _, ..] = opened else {
+        return Ok(None);
+    };
+    let held_on = add_days(first.opened_on, 2).min(end);
+    let v = review(
+        store,
+        config,
+        &tenure_store::api::Scope::All,
+        &first.id,
+        held_on,
+    )
+    .await
+    .context("reading the oldest review")?;
+    let csms: std::collections::HashMap<String, Option<String>> = store
+        .risk_accounts(&tenure_store::api::Scope::All)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.csm_email))
+        .collect();
+    let actions = [
+        ("Executive sponsor call to agree a recovery plan", 7),
+        (
+            "Review adoption with the champion and reset the success plan",
+            14,
+        ),
+    ];
+    let decisions: Vec<Decision> = v
+        .items
+        .iter()
+        .zip(actions)
+        .map(|((item, _, _), (action, days))| {
+            let owner = csms.get(&item.account_id).cloned().flatten();
+            Decision {
+                account_id: item.account_id.clone(),
+                action: action.to_string(),
+                due: owner.as_ref().map(|_| add_days(held_on, days)),
+                owner_email: owner.unwrap_or_default(),
+                notes: String::new(),
+            }
+        })
+        .collect();
+    if decisions.is_empty() {
+        return Ok(None);
+    }
+    let held = hold_review(
+        store,
+        config,
+        &first.id,
+        held_on,
+        &[
+            "CEO".to_string(),
+            "VP Customer Success".to_string(),
+            "CFO".to_string(),
+        ],
+        &decisions,
+    )
+    .await
+    .context("holding the oldest review")?;
+    // The CSMs did what was decided, on its due day when that has passed.
+    for (item, _, _) in &held.items {
+        if let (Some(task), Some(due)) = (&item.task_id, item.due_on)
+            && due <= end
+        {
+            tenure_app::target::tasks::complete(
+                store,
+                config,
+                &tenure_store::api::Scope::All,
+                task,
+                &tenure_app::target::tasks::Completion {
+                    log: tenure_app::target::tasks::LogChoice::Nothing,
+                    on: Some(due),
+                    ..Default::default()
+                },
+                end,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .context("completing a review's task")?;
+        }
+    }
+    Ok(Some((first.id.clone(), decisions.len())))
 }
 
 /// Creates the demo's users: an admin, a leader and the first simulated CSM.
@@ -412,4 +604,34 @@ fn write_files(demo: Demo, dir: &Path, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_config;
+    use tenure_core::config::{Config, parse_config};
+
+    #[test]
+    fn the_demo_config_is_the_default_with_thresholds_for_its_size() {
+        let c = parse_config(&demo_config(2000)).unwrap();
+        let t = c.risk.thresholds;
+        assert_eq!(t.arr_at_risk_share, Some(0.03));
+        assert_eq!(t.accounts_at_risk, Some(30));
+        assert_eq!(t.arr_at_risk, None);
+        assert_eq!(c.risk.segments.len(), 1);
+        assert_eq!(c.risk.segments[0].segment, "Strategic");
+        assert_eq!(c.risk.segments[0].thresholds.accounts_at_risk, Some(2));
+        // Everything else is the default's.
+        let default = Config::default();
+        assert_eq!(c.engage.segments.0.len(), default.engage.segments.0.len());
+        assert_eq!(c.playbooks.len(), default.playbooks.len());
+        assert_eq!(c.outbound, default.outbound);
+        // A larger company gets larger counts; a tiny one a floor.
+        let big = parse_config(&demo_config(20_000)).unwrap().risk;
+        assert_eq!(big.thresholds.accounts_at_risk, Some(300));
+        assert_eq!(big.segments[0].thresholds.accounts_at_risk, Some(20));
+        let small = parse_config(&demo_config(50)).unwrap().risk;
+        assert_eq!(small.thresholds.accounts_at_risk, Some(5));
+        assert_eq!(small.segments[0].thresholds.accounts_at_risk, Some(2));
+    }
 }

@@ -1,6 +1,8 @@
 //! `tenure plays`: the playbooks of tenure.toml, a dry run (who would
-//! enter today and why, acting on nothing) and the history of firings with
-//! their trace (docs/REACT.md). The background job runs them.
+//! enter today and why, acting on nothing), a backtest (who would have
+//! entered on past days, and how many of them stopped paying within 90
+//! days) and the history of firings with their trace (docs/REACT.md). The
+//! background job runs them.
 
 use std::path::Path;
 
@@ -32,6 +34,27 @@ pub enum PlaysCommand {
         /// The day (default: today, UTC).
         #[arg(long)]
         as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Who would have entered a playbook on past days (every 7 days over
+    /// the year that ends 90 days ago, by default) and how many of them
+    /// stopped paying within 90 days, against the churn of its whole
+    /// paying audience; acts on nothing.
+    Backtest {
+        /// The playbook's name, as in tenure.toml.
+        name: String,
+        /// The first sampled day, YYYY-MM-DD (default: 364 days before
+        /// --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day sampled at most, YYYY-MM-DD (default: 90 days ago,
+        /// so that every entry can be judged; at most today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Days between sampled days.
+        #[arg(long, default_value_t = 7)]
+        every: u32,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -163,6 +186,47 @@ pub async fn run(db: &str, config_path: &Path, args: PlaysArgs) -> Result<()> {
                 );
             }
         }
+        Some(PlaysCommand::Backtest {
+            name,
+            from,
+            to,
+            every,
+            format,
+        }) => {
+            let date = |flag: &str, v: Option<String>| -> Result<_> {
+                v.map(|s| {
+                    tenure_core::model::parse_date(s.trim())
+                        .map_err(|e| BadInput(format!("--{flag}: {e}")).into())
+                })
+                .transpose()
+            };
+            let window = tenure_app::plays_backtest::Window {
+                from: date("from", from)?,
+                to: date("to", to)?,
+                every_days: Some(every),
+            };
+            // An unknown playbook before opening the database.
+            tenure_app::plays::find(&config, &name).map_err(|e| BadInput(e.to_string()))?;
+            let store = open_store(db).await?;
+            let b = tenure_app::plays_backtest::backtest(
+                &store,
+                &config,
+                &name,
+                window,
+                tenure_app::clock::today(),
+                &Scope::All,
+            )
+            .await
+            .map_err(|e| match e {
+                tenure_app::Error::Invalid(m) => BadInput(m).into(),
+                e => anyhow::Error::from(e),
+            })?;
+            let out = tenure_server::api::plays::backtest_out(&b);
+            if format == Format::Json {
+                return print_json(&out);
+            }
+            print_backtest(&out);
+        }
         Some(PlaysCommand::History {
             account,
             playbook,
@@ -214,4 +278,76 @@ pub async fn run(db: &str, config_path: &Path, args: PlaysArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn print_backtest(b: &tenure_server::api::plays::BacktestOut) {
+    let t = &b.totals;
+    println!(
+        "{}: backtest from {} to {}, every {} days ({} sampled days); data to {}",
+        b.playbook.name, b.from, b.to, b.every_days, t.days, b.last_day
+    );
+    println!(
+        "  entries             {:>8}  (trigger held on {} account-days)",
+        t.entries, t.held
+    );
+    println!(
+        "  judged              {:>8}  (paying on entry, {} days over)",
+        t.judged, b.horizon_days
+    );
+    println!(
+        "  churned in {} days  {:>8}  precision {}",
+        b.horizon_days,
+        t.churned,
+        percent(t.precision)
+    );
+    println!(
+        "  base rate           {:>8}  ({} of {} paying account-days of the audience)",
+        percent(t.base_rate),
+        t.audience_churned,
+        t.audience
+    );
+    println!(
+        "  lift                {:>8}",
+        t.lift.map_or("-".to_string(), |l| format!("{l:.2}x"))
+    );
+    println!(
+        "  caught              {:>8}  ({} of {} churns in the audience entered within {} days before)",
+        percent(b.recall),
+        b.caught,
+        b.churns,
+        b.horizon_days
+    );
+    println!(
+        "  ARR entered {:.0}, judged {:.0}, churned {:.0}",
+        t.arr_entered, t.arr_judged, t.arr_churned
+    );
+    if b.undecided > 0 {
+        println!(
+            "  the trigger could not be decided on {} account-days",
+            b.undecided
+        );
+    }
+    println!();
+    println!(
+        "  {:<8} {:>5} {:>8} {:>7} {:>7} {:>9} {:>9}  {:>12}",
+        "month", "days", "entries", "judged", "churned", "precision", "base rate", "ARR churned"
+    );
+    for m in &b.months {
+        let c = &m.counts;
+        println!(
+            "  {:<8} {:>5} {:>8} {:>7} {:>7} {:>9} {:>9}  {:>12.0}",
+            m.month,
+            c.days,
+            c.entries,
+            c.judged,
+            c.churned,
+            percent(c.precision),
+            percent(c.base_rate),
+            c.arr_churned
+        );
+    }
 }

@@ -6,6 +6,9 @@
 //!   API's `GET /api/v1/risk`).
 //! - `tenure risk backfill [--from D] [--to D]`: the daily pass over past
 //!   days with health scores, for the chart after a demo or an import.
+//! - `tenure risk digest [--as-of D] [--send]`: the weekly digest to
+//!   leaders (`[risk.digest]`) printed, or queued in the outbox with
+//!   `--send` (once per day, as the daily job does on its weekday).
 //! - `tenure risk flag ACCOUNT --reason R [--next-step S --due D]` and
 //!   `tenure risk resolve ACCOUNT --outcome saved|churned|downgraded`.
 //! - `tenure reviews [list]`, `tenure reviews show ID`, and
@@ -69,6 +72,18 @@ pub enum RiskCommand {
         /// YYYY-MM-DD (default: today).
         #[arg(long)]
         to: Option<String>,
+    },
+    /// The weekly digest to leaders: the board's changes over the last
+    /// seven days. Printed; queued to the recipients of `[risk.digest]`
+    /// with --send.
+    Digest {
+        /// YYYY-MM-DD: the digest's last day (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Queue it in the outbox for the recipients (sent by the jobs or
+        /// `tenure outbound send-due`); a day's digest is queued once.
+        #[arg(long)]
+        send: bool,
     },
     /// Take an account off the board with an outcome.
     Resolve {
@@ -179,6 +194,42 @@ pub async fn run(db: &str, config_path: &Path, args: RiskArgs) -> Result<()> {
             for r in &opened {
                 println!("  {} opened {}: {}", r.id, r.opened_on, r.crossed);
             }
+            Ok(())
+        }
+        Some(RiskCommand::Digest { as_of, send }) => {
+            let day = date("--as-of", as_of.as_deref())?.unwrap_or(today);
+            let to = risk::digest_recipients(&store, &config).await?;
+            if send {
+                if config.risk.digest.is_none() {
+                    return Err(BadInput(
+                        "--send: no [risk.digest] in tenure.toml says who gets the digest".into(),
+                    )
+                    .into());
+                }
+                if to.is_empty() {
+                    return Err(BadInput(
+                        "--send: [risk.digest] names \"leaders\", but there is no enabled leader or admin user".into(),
+                    )
+                    .into());
+                }
+                match risk::send_digest(&store, &config, day).await? {
+                    Some(ids) => println!(
+                        "Queued the digest of {day} to {} recipient(s): {}",
+                        ids.len(),
+                        to.join(", ")
+                    ),
+                    None => println!("The digest of {day} was already queued"),
+                }
+                return Ok(());
+            }
+            let d = risk::digest(&store, &config, day).await?;
+            let mut w = std::io::stdout().lock();
+            if to.is_empty() {
+                writeln!(w, "To: (no one: set [risk.digest] in tenure.toml)")?;
+            } else {
+                writeln!(w, "To: {}", to.join(", "))?;
+            }
+            writeln!(w, "Subject: {}\n\n{}", d.subject(), d.text())?;
             Ok(())
         }
         Some(RiskCommand::Resolve {

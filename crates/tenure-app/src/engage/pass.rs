@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use tenure_core::config::Config;
 use tenure_core::engage::{
-    EngageConfig, FactInputs, FactSlots, Run as Span, arr_percentiles, facts, held, record_day,
-    rewind,
+    ChampionContact, EngageConfig, FactInputs, FactSlots, Run as Span, arr_percentiles, facts,
+    held, record_day, rewind,
 };
 use tenure_core::health::{DELTA_TOLERANCE_DAYS, HealthModel, score_deltas};
 use tenure_core::model::{add_days, date_from_day, day_number};
@@ -140,6 +140,10 @@ struct Side {
     /// Each account's latest engagement of each kind up to the last day
     /// (read only for cadence).
     latest: HashMap<String, Vec<(String, Date)>>,
+    /// Each account's contacts that are or were champions.
+    champions: HashMap<String, Vec<ChampionContact>>,
+    /// Each account's stored band of the day before `from`.
+    previous: HashMap<String, &'static str>,
 }
 
 async fn read_side(
@@ -160,6 +164,16 @@ async fn read_side(
             left: r.left_on,
         });
     }
+    let mut champions: HashMap<String, Vec<ChampionContact>> = HashMap::new();
+    for (account, c) in store.champion_contacts().await? {
+        champions.entry(account).or_default().push(c);
+    }
+    let previous = store
+        .snapshots_on(add_days(from, -1))
+        .await?
+        .into_iter()
+        .filter_map(|(id, _, band)| Some((id, band?.as_str())))
+        .collect();
     let mut latest: HashMap<String, Vec<(String, Date)>> = HashMap::new();
     if cadence {
         for (account, kind, d) in store.latest_engagement_days(add_days(to, 1)).await? {
@@ -171,6 +185,8 @@ async fn read_side(
         stored,
         keys,
         latest,
+        champions,
+        previous,
     })
 }
 
@@ -248,7 +264,15 @@ pub(super) async fn pass(
         mut stored,
         keys,
         latest,
+        champions,
+        previous,
     } = side.await??;
+    // The band of the day before each day: stored for the first, the
+    // pass's own for the next.
+    let mut previous_band: Vec<Option<&'static str>> = accounts
+        .iter()
+        .map(|a| previous.get(&a.id).copied())
+        .collect();
     // Each account's stored runs, and its runs as they stood before `from`
     // (rebuilt from there on).
     let before: Vec<[Vec<Span<u32>>; 2]> = accounts
@@ -317,6 +341,8 @@ pub(super) async fn pass(
                         trend_30d: trend,
                         first_mrr: first_mrr.get(&account.id).copied(),
                         arr_percentile: None,
+                        previous_band: previous_band[i],
+                        champions: champions.get(&account.id).map_or(&[][..], Vec::as_slice),
                     },
                 );
                 (f, snapshot)
@@ -326,6 +352,9 @@ pub(super) async fn pass(
             // Stored while the rules are decided.
             if let Some(w) = &mut writer {
                 w.send(snapshots.into_iter().flatten().collect()).await?;
+            }
+            for (b, f) in previous_band.iter_mut().zip(&decided) {
+                *b = f.band;
             }
             let pct = arr_percentiles(&decided.iter().map(|f| f.mrr).collect::<Vec<_>>());
             for (f, p) in decided.iter_mut().zip(pct) {
@@ -441,6 +470,14 @@ pub(super) async fn pass(
     }
     if cadence {
         super::cadence(config, to, &latest, &mut out);
+    }
+    // What the stage decides: days in it, and engagements overdue.
+    for a in &mut out {
+        a.facts.days_in_stage = super::days_in_stage(a, to);
+        if cadence {
+            let late = a.cadence.iter().filter(|(_, s)| s.overdue_days > 0).count();
+            a.facts.overdue_engagements = Some(late as i64);
+        }
     }
     let snapshots = match writer {
         Some(w) => w.finish().await?,

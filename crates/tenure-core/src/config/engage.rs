@@ -8,7 +8,7 @@ use super::Checker;
 use super::raw::{RawEngage, RawPolicy, RawSegment, RawStage, RawTier, S};
 use crate::engage::cadence::Policy;
 use crate::engage::{EngageConfig, Journey, Segment, Segments, Stage, Tier};
-use crate::rules::{Rule, field_names};
+use crate::rules::{AFTER_ENGAGE, Rule, field_names};
 
 /// `engage.settle_days` when not set.
 pub const DEFAULT_SETTLE_DAYS: u32 = 14;
@@ -210,19 +210,23 @@ pub(super) fn is_field(name: &str) -> bool {
     field_names().any(|f| f == name)
 }
 
+/// A field a stage rule may read: stages are decided first, from facts
+/// without a stage or what Engage derives from it.
+fn is_stage_field(name: &str) -> bool {
+    is_field(name) && name != "stage" && !AFTER_ENGAGE.contains(&name)
+}
+
 fn check_stage(ck: &mut Checker, name: String, raw: S<RawStage>) -> Option<Stage> {
     let span = raw.span();
     let raw = raw.into_inner();
     // Stages are decided before segments, from facts without a stage.
     let what = format!("engage.stages {name:?}: entry");
-    let entry = check_rule(ck, &what, raw.entry, span.clone(), &|f| {
-        is_field(f) && f != "stage"
-    });
+    let entry = check_rule(ck, &what, raw.entry, span.clone(), &is_stage_field);
     let stay = match raw.stay {
         None => Ok(None),
         Some(src) => {
             let what = format!("engage.stages {name:?}: stay");
-            check_rule(ck, &what, Some(src), span, &|f| is_field(f) && f != "stage")
+            check_rule(ck, &what, Some(src), span, &is_stage_field)
                 .map(Some)
                 .ok_or(())
         }
@@ -259,7 +263,9 @@ fn check_segment(
     let span = raw.span();
     let raw = raw.into_inner();
     let what = format!("engage.segments {name:?}: rule");
-    let rule = check_rule(ck, &what, raw.rule, span.clone(), &is_field);
+    let rule = check_rule(ck, &what, raw.rule, span.clone(), &|f| {
+        is_field(f) && !AFTER_ENGAGE.contains(&f)
+    });
     let tier = match raw.tier {
         None => {
             ck.err(span, format!("engage.segments {name:?}: tier is missing"));

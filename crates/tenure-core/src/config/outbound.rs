@@ -102,6 +102,10 @@ pub struct SmtpConfig {
     pub password: Option<SecretSource>,
     /// The sender, `name@example.com` or `Name <name@example.com>`.
     pub from: String,
+    /// A PEM file of extra root certificates to trust for the server's
+    /// TLS certificate (a company's own CA), besides the system's; read
+    /// when sending, relative to the working directory.
+    pub ca_file: Option<String>,
 }
 
 /// `[[outbound.webhooks]]`: an endpoint playbooks call by name.
@@ -257,6 +261,26 @@ fn check_smtp(ck: &mut Checker, raw: S<RawSmtp>) -> Option<SmtpConfig> {
         );
         ok = false;
     }
+    let ca_file = match raw.ca_file {
+        None => None,
+        Some(f) if f.get_ref().trim().is_empty() => {
+            ck.err(
+                f.span(),
+                "outbound.smtp.ca_file is empty: give the path of a PEM file, or leave it out",
+            );
+            ok = false;
+            None
+        }
+        Some(f) if security == SmtpSecurity::None => {
+            ck.err(
+                f.span(),
+                "outbound.smtp.ca_file is for TLS: set security = \"starttls\" or \"tls\", or leave it out",
+            );
+            ok = false;
+            None
+        }
+        Some(f) => Some(f.into_inner().trim().to_string()),
+    };
     ok.then_some(SmtpConfig {
         host,
         port,
@@ -264,6 +288,7 @@ fn check_smtp(ck: &mut Checker, raw: S<RawSmtp>) -> Option<SmtpConfig> {
         username,
         password,
         from,
+        ca_file,
     })
 }
 
@@ -522,6 +547,27 @@ secret_env = "B"
         assert!(found[7].1.contains("listed twice"));
         // Secrets never appear in messages.
         assert!(found.iter().all(|(_, m)| !m.contains("\"s\"")));
+    }
+
+    #[test]
+    fn a_ca_file_is_kept_for_tls_and_refused_without_it() {
+        let c = parse_config(
+            "[outbound.smtp]\nhost = \"mail.corp.example\"\nfrom = \"a@b.c\"\nca_file = \" certs/corp-ca.pem \"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.outbound.smtp.unwrap().ca_file.as_deref(),
+            Some("certs/corp-ca.pem")
+        );
+        let found = errors(
+            "[outbound.smtp]\nhost = \"h\"\nsecurity = \"none\"\nfrom = \"a@b.c\"\nca_file = \"ca.pem\"\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 5, "{found:?}");
+        assert!(found[0].1.contains("ca_file is for TLS"), "{found:?}");
+        let found = errors("[outbound.smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nca_file = \"\"\n");
+        assert_eq!(found[0].0, 4, "{found:?}");
+        assert!(found[0].1.contains("ca_file is empty"), "{found:?}");
     }
 
     #[test]

@@ -267,6 +267,7 @@ pub(super) struct RawSmtp {
     pub password: Option<S<String>>,
     pub password_env: Option<S<String>>,
     pub from: Option<S<String>>,
+    pub ca_file: Option<S<String>>,
 }
 
 /// `[[outbound.webhooks]]`.
@@ -288,6 +289,15 @@ pub(super) struct RawRisk {
     pub accounts_at_risk: Option<S<i64>>,
     #[serde(default)]
     pub segments: Vec<S<RawRiskSegment>>,
+    pub digest: Option<S<RawRiskDigest>>,
+}
+
+/// `[risk.digest]`: the weekly email to leaders.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRiskDigest {
+    pub to: Option<S<Vec<S<String>>>>,
+    pub weekday: Option<S<String>>,
 }
 
 /// `[[risk.segments]]`: a segment's name and the same threshold keys.

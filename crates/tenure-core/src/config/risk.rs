@@ -1,12 +1,15 @@
 //! Checks `[risk]`: the leadership-review thresholds for the whole book
-//! and per Engage segment, each problem at its line.
+//! and per Engage segment, and the weekly digest (`[risk.digest]`), each
+//! problem at its line.
 
 use super::Checker;
 use super::engage::unknown;
-use super::raw::{RawRisk, S};
+use super::raw::{RawRisk, RawRiskDigest, S};
 use crate::engage::EngageConfig;
 use crate::model::Currency;
+use crate::react::digest::{DigestConfig, Recipient, WEEKDAYS, parse_weekday};
 use crate::react::risk::{RiskConfig, SegmentThresholds, Thresholds};
+use crate::target::tasks::check_owner;
 
 /// The checked `[risk]` section; segment names are Engage's.
 pub(super) fn check_risk(
@@ -68,10 +71,88 @@ pub(super) fn check_risk(
             thresholds: t,
         });
     }
+    let digest = raw.digest.and_then(|d| check_digest(ck, d));
     RiskConfig {
         thresholds,
         segments,
+        digest,
     }
+}
+
+/// `[risk.digest]`: `to` (addresses, or `leaders`) and `weekday`
+/// (default Monday).
+fn check_digest(ck: &mut Checker, raw: S<RawRiskDigest>) -> Option<DigestConfig> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let mut ok = true;
+    let mut to: Vec<Recipient> = Vec::new();
+    match raw.to {
+        None => {
+            ck.err(
+                span,
+                "risk.digest needs `to`: a list of email addresses, or \"leaders\" for every leader and admin",
+            );
+            ok = false;
+        }
+        Some(list) => {
+            if list.get_ref().is_empty() {
+                ck.err(
+                    list.span(),
+                    "risk.digest.to is empty: name at least one address, or \"leaders\"",
+                );
+                ok = false;
+            }
+            for a in list.into_inner() {
+                let text = a.get_ref().trim();
+                let r = if text.eq_ignore_ascii_case("leaders") {
+                    Recipient::Leaders
+                } else {
+                    match check_owner(text) {
+                        Ok(e) => Recipient::Address(e),
+                        Err(m) => {
+                            ck.err(
+                                a.span(),
+                                format!(
+                                    "risk.digest.to: {m} (give addresses, or \"leaders\" for every leader and admin)"
+                                ),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
+                };
+                if to.contains(&r) {
+                    ck.err(
+                        a.span(),
+                        format!("risk.digest.to: {text:?} is listed twice"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                to.push(r);
+            }
+        }
+    }
+    let weekday = match raw.weekday {
+        None => jiff::civil::Weekday::Monday,
+        Some(w) => match parse_weekday(w.get_ref()) {
+            Some(d) => d,
+            None => {
+                let names: Vec<&str> = WEEKDAYS.iter().map(|(n, _)| *n).collect();
+                ck.err(
+                    w.span(),
+                    format!(
+                        "risk.digest.weekday must be a day of the week ({}), got {:?}",
+                        names.join(", "),
+                        w.get_ref()
+                    ),
+                );
+                ok = false;
+                jiff::civil::Weekday::Monday
+            }
+        },
+    };
+    ok.then_some(DigestConfig { to, weekday })
 }
 
 /// The three threshold keys as written.
@@ -180,5 +261,53 @@ mod tests {
         assert!(es[2].1.contains("unknown segment \"Nope\""), "{es:?}");
         let at: Vec<usize> = es.iter().map(|(l, _)| *l).collect();
         assert_eq!(at, [lines + 3, lines + 4, lines + 7], "{es:?}");
+    }
+
+    #[test]
+    fn the_digest_reads_addresses_leaders_and_a_weekday() {
+        let c = parse_config(&with(
+            "\n[risk]\narr_at_risk_share = 0.1\n\n[risk.digest]\nto = [\"VP@Example.com\", \"leaders\"]\nweekday = \"Friday\"\n",
+        ))
+        .unwrap();
+        let d = c.risk.digest.unwrap();
+        assert_eq!(
+            d.to,
+            [
+                crate::react::digest::Recipient::Address("vp@example.com".into()),
+                crate::react::digest::Recipient::Leaders
+            ]
+        );
+        assert_eq!(d.weekday, jiff::civil::Weekday::Friday);
+        let c = parse_config(&with("\n[risk.digest]\nto = [\"leaders\"]\n")).unwrap();
+        assert_eq!(c.risk.digest.unwrap().weekday, jiff::civil::Weekday::Monday);
+        assert_eq!(parse_config(DEFAULT_CONFIG).unwrap().risk.digest, None);
+    }
+
+    #[test]
+    fn bad_digest_keys_are_errors_at_their_line() {
+        let es = errors(
+            "\n[risk.digest]\nto = [\"vp@example.com\",\n  \"not an address\", \"vp@example.com\"]\nweekday = \"someday\"\n",
+        );
+        let lines = with("").lines().count();
+        assert_eq!(es.len(), 3, "{es:?}");
+        assert!(
+            es[0]
+                .1
+                .contains("risk.digest.to: \"not an address\" is not an email address"),
+            "{es:?}"
+        );
+        assert!(es[1].1.contains("is listed twice"), "{es:?}");
+        assert!(
+            es[2]
+                .1
+                .contains("risk.digest.weekday must be a day of the week"),
+            "{es:?}"
+        );
+        let at: Vec<usize> = es.iter().map(|(l, _)| *l).collect();
+        assert_eq!(at, [lines + 4, lines + 4, lines + 5], "{es:?}");
+        let es = errors("\n[risk.digest]\nweekday = \"monday\"\n");
+        assert_eq!(es.len(), 1, "{es:?}");
+        assert!(es[0].1.contains("risk.digest needs `to`"), "{es:?}");
+        assert_eq!(es[0].0, lines + 2, "{es:?}");
     }
 }

@@ -733,7 +733,16 @@ fn engage_rules_report_syntax_errors_and_unknown_fields_at_their_line() {
     );
     // Stage rules are decided before segments: they cannot read the stage.
     let text = ENGAGE.replace("entry = \"paying\"", "entry = \"stage == \\\"x\\\"\"");
-    check_errors(&text, &[(13, "unknown field \"stage\"")]);
+    check_errors(&text, &[(13, "the field \"stage\" is not known yet")]);
+    // Nor can segment rules read what Engage decides from the stage.
+    let text = ENGAGE.replace("rule = \"true\"", "rule = \"overdue_engagements == 0\"");
+    check_errors(
+        &text,
+        &[(
+            30,
+            "engage.segments \"Rest\": rule: the field \"overdue_engagements\" is not known yet",
+        )],
+    );
 }
 
 #[test]

@@ -219,6 +219,8 @@ struct ContactState {
     /// This person's personal lean, added to the account's sentiment.
     bias: f64,
     departed: bool,
+    /// The day a departed contact left.
+    left_on: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -660,6 +662,7 @@ impl Sim<'_> {
             responsiveness,
             bias,
             departed: false,
+            left_on: None,
         });
         self.nps_latest.push(None);
     }
@@ -1009,6 +1012,7 @@ impl Sim<'_> {
             && let Some(ci) = self.contacts.iter().position(|c| c.champion && !c.departed)
         {
             self.contacts[ci].departed = true;
+            self.contacts[ci].left_on = Some(d);
             self.contacts[ci].champion = false;
             self.champion_lost_on = Some(d);
             self.champion_losses += 1;
@@ -1622,8 +1626,11 @@ impl Sim<'_> {
                 account_id: account.id.clone(),
                 email: c.email,
                 name: Some(c.name),
-                role: Some(if c.departed { "departed" } else { c.role }.to_string()),
-                champion: Some(c.champion),
+                role: Some(c.role.to_string()),
+                // Only champions leave: one who did is still written as a
+                // champion, with the day they left.
+                champion: Some(c.champion || c.left_on.is_some()),
+                left_on: c.left_on.map(date_from_day),
             })
             .collect();
         AccountBundle {

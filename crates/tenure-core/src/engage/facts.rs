@@ -1,6 +1,8 @@
 //! An account's [`Facts`] on a day, from what the health pipeline already
-//! has: its signals, its score and the score's 30-day change, plus the day
-//! it first paid and where its ARR ranks among the paying accounts.
+//! has: its signals, its score, the score's 30-day change and the band of
+//! the day before, plus the day it first paid, where its ARR ranks among
+//! the paying accounts and its champion contacts. What Engage decides from
+//! the stage (days in it, overdue engagements) is filled in after.
 
 use jiff::civil::Date;
 
@@ -12,17 +14,27 @@ use crate::rules::Facts;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactSlots {
     active_users_30d: usize,
+    /// The 30 days before those.
+    active_users_prior_30d: usize,
     events_30d: usize,
+    payments_30d: usize,
 }
 
 impl FactSlots {
-    /// Adds the windows facts read (users and events of the 30 days ending
-    /// on the day) to `plan`, sharing those a scorecard already has.
+    /// Adds the windows facts read (users, events and failed payments of
+    /// the 30 days ending on the day, users of the 30 days before) to
+    /// `plan`, sharing those a scorecard already has.
     pub fn add_to(plan: &mut SignalPlan) -> FactSlots {
         let w = Window::ending_on_as_of(30);
+        let prior = Window {
+            days: 30,
+            ends_days_before: 30,
+        };
         FactSlots {
             active_users_30d: plan.active_users_slot(w),
+            active_users_prior_30d: plan.active_users_slot(prior),
             events_30d: plan.event_slot(crate::health::EventFilter::All, w),
+            payments_30d: plan.payment_slot(w),
         }
     }
 }
@@ -38,6 +50,46 @@ pub struct FactInputs<'a> {
     /// The first day the account paid (MRR above zero), if ever.
     pub first_mrr: Option<Date>,
     pub arr_percentile: Option<f64>,
+    /// The band of the day before, from its stored score.
+    pub previous_band: Option<&'static str>,
+    /// Its contacts that are or were champions.
+    pub champions: &'a [ChampionContact],
+}
+
+/// A contact that is or was an account's champion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChampionContact {
+    /// Flagged champion now.
+    pub champion: bool,
+    /// The day the contact left the company.
+    pub left_on: Option<Date>,
+    /// The day the champion flag was taken off (cleared if it comes back).
+    pub lost_on: Option<Date>,
+}
+
+/// How many champions an account had on `day` (contacts flagged then who
+/// had not left), and the days since the latest loss of one (a champion
+/// leaving or losing the flag) on or before `day`.
+pub fn champion_facts(contacts: &[ChampionContact], day: Date) -> (i64, Option<i64>) {
+    let mut count = 0;
+    let mut latest: Option<Date> = None;
+    for c in contacts {
+        if !c.champion && c.lost_on.is_none() {
+            continue;
+        }
+        // A contact stops being a champion at the first of leaving and
+        // losing the flag.
+        let lost = match (c.left_on, c.lost_on) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match lost {
+            Some(l) if l <= day => latest = latest.max(Some(l)),
+            _ => count += 1,
+        }
+    }
+    let since = latest.map(|l| i64::from(day_number(day) - day_number(l)));
+    (count, since)
 }
 
 /// The account's facts on `signals.as_of`.
@@ -49,6 +101,8 @@ pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
     let paying = s.mrr > 0.0;
     let first_mrr = i.first_mrr.filter(|d| *d <= day);
     let active = s.active_users.get(slots.active_users_30d).copied();
+    let prior = s.active_users.get(slots.active_users_prior_30d).copied();
+    let (champions, days_since_champion_lost) = champion_facts(i.champions, day);
     Facts {
         id: a.id.clone(),
         name: a.name.clone(),
@@ -77,9 +131,26 @@ pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
         },
         events_30d: s.event_counts.get(slots.events_30d).map(|&n| n as i64),
         nps: s.latest_nps.map(|n| n.score),
+        days_since_nps: s.latest_nps.map(|n| days_since(n.date)),
         open_tickets: Some(i64::from(s.open_tickets.total())),
         days_since_last_engagement: s.last_engagement.map(days_since),
         stage: None,
+        previous_band: i.previous_band,
+        active_users_change_30d: match (active, prior) {
+            (Some(now), Some(before)) if before > 0 => {
+                Some((f64::from(now) - f64::from(before)) / f64::from(before) * 100.0)
+            }
+            _ => None,
+        },
+        payment_failures_30d: s
+            .payment_failures
+            .as_ref()
+            .and_then(|p| p.get(slots.payments_30d))
+            .map(|&n| i64::from(n)),
+        champions: Some(champions),
+        days_since_champion_lost,
+        days_in_stage: None,
+        overdue_engagements: None,
     }
 }
 
@@ -127,6 +198,8 @@ mod tests {
                 trend_30d: Some(-4.0),
                 first_mrr: Some("2025-01-01".parse().unwrap()),
                 arr_percentile: Some(0.5),
+                previous_band: None,
+                champions: &[],
             },
         );
         assert!(f.paying && !f.churned && !f.in_trial);
@@ -147,8 +220,74 @@ mod tests {
                 trend_30d: None,
                 first_mrr: Some("2025-01-01".parse().unwrap()),
                 arr_percentile: Some(0.5),
+                previous_band: None,
+                champions: &[],
             },
         );
         assert!(f.churned && f.arr_percentile.is_none());
+    }
+
+    #[test]
+    fn users_change_payments_and_the_band_before() {
+        let day: Date = "2025-06-30".parse().unwrap();
+        let mut plan = SignalPlan::default();
+        let slots = FactSlots::add_to(&mut plan);
+        let mut s = AccountSignals::empty(&plan, day);
+        s.mrr = 100.0;
+        s.active_users[slots.active_users_30d] = 3;
+        s.active_users[slots.active_users_prior_30d] = 10;
+        let account = Account::bare("a1");
+        fn inputs<'a>(account: &'a Account, s: &'a AccountSignals) -> FactInputs<'a> {
+            FactInputs {
+                account,
+                signals: s,
+                score: None,
+                trend_30d: None,
+                first_mrr: None,
+                arr_percentile: None,
+                previous_band: Some("yellow"),
+                champions: &[],
+            }
+        }
+        let f = facts(slots, inputs(&account, &s));
+        assert_eq!(f.active_users_change_30d, Some(-70.0));
+        assert_eq!(f.previous_band, Some("yellow"));
+        // Payments not tracked: no value; tracked: the window's count.
+        assert_eq!(f.payment_failures_30d, None);
+        assert_eq!((f.champions, f.days_since_champion_lost), (Some(0), None));
+        let mut payments = vec![0; plan.payment_windows.len()];
+        payments[slots.payments_30d] = 2;
+        s.payment_failures = Some(payments);
+        // No users in the 30 days before: no change to speak of.
+        s.active_users[slots.active_users_prior_30d] = 0;
+        let f = facts(slots, inputs(&account, &s));
+        assert_eq!(f.payment_failures_30d, Some(2));
+        assert_eq!(f.active_users_change_30d, None);
+        assert_eq!((f.days_in_stage, f.overdue_engagements), (None, None));
+    }
+
+    #[test]
+    fn champions_count_until_they_leave_or_lose_the_flag() {
+        let d = |s: &str| -> Date { s.parse().unwrap() };
+        let c = |champion, left: Option<&str>, lost: Option<&str>| ChampionContact {
+            champion,
+            left_on: left.map(d),
+            lost_on: lost.map(d),
+        };
+        let contacts = [
+            c(true, None, None),
+            // Left on 06-10, still flagged.
+            c(true, Some("2025-06-10"), None),
+            // Lost the flag on 06-20 (and left later).
+            c(false, Some("2025-07-01"), Some("2025-06-20")),
+        ];
+        assert_eq!(champion_facts(&contacts, d("2025-06-01")), (3, None));
+        assert_eq!(champion_facts(&contacts, d("2025-06-15")), (2, Some(5)));
+        assert_eq!(champion_facts(&contacts, d("2025-06-30")), (1, Some(10)));
+        // Never a champion: not counted, never lost.
+        assert_eq!(
+            champion_facts(&[c(false, Some("2025-06-10"), None)], d("2025-06-30")),
+            (0, None)
+        );
     }
 }

@@ -31,7 +31,7 @@ mod runs;
 mod segments;
 pub mod suggest;
 
-pub use facts::{FactInputs, FactSlots, arr_percentiles, facts};
+pub use facts::{ChampionContact, FactInputs, FactSlots, arr_percentiles, champion_facts, facts};
 
 pub use journey::{Journey, Stage, StageOf};
 pub use log::{

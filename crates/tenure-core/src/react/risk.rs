@@ -101,11 +101,14 @@ pub struct SegmentThresholds {
     pub thresholds: Thresholds,
 }
 
-/// `[risk]`: the review thresholds for the whole book and per segment.
+/// `[risk]`: the review thresholds for the whole book and per segment,
+/// and the weekly digest to leaders.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RiskConfig {
     pub thresholds: Thresholds,
     pub segments: Vec<SegmentThresholds>,
+    /// `[risk.digest]`; `None`: no digest is sent.
+    pub digest: Option<super::digest::DigestConfig>,
 }
 
 /// One day's measure of the board, for the book or one segment.
@@ -312,6 +315,7 @@ mod tests {
                 ..Thresholds::default()
             },
             segments: Vec::new(),
+            digest: None,
         }
     }
 
@@ -338,6 +342,7 @@ mod tests {
                 arr_at_risk_share: None,
             },
             segments: Vec::new(),
+            digest: None,
         };
         let days = [
             book(1, 2_000, 10_000), // ARR crosses
@@ -359,6 +364,7 @@ mod tests {
                     ..Thresholds::default()
                 },
             }],
+            digest: None,
         };
         let smb = book(2, 10, 100);
         let now = above_all(&config, &book(9, 90, 100), |s| (s == "smb").then_some(&smb));

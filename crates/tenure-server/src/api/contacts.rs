@@ -21,6 +21,8 @@ pub struct ContactIn {
     pub name: Option<String>,
     pub role: Option<String>,
     pub champion: Option<bool>,
+    /// The day the contact left the company, `YYYY-MM-DD`.
+    pub left_on: Option<String>,
 }
 
 /// A contact.
@@ -32,6 +34,7 @@ pub struct ContactOut {
     pub name: Option<String>,
     pub role: Option<String>,
     pub champion: Option<bool>,
+    pub left_on: Option<String>,
 }
 
 pub struct Contacts;
@@ -51,6 +54,7 @@ impl Resource for Contacts {
         let id = ck.check("id", model::parse_id(&id));
         let account_id = ck.check("account_id", model::parse_id(&c.account_id));
         let email = ck.check("email", email(&c.email));
+        let left_on = ck.opt("left_on", &c.left_on, model::parse_date);
         ck.finish(())?;
         Ok(Record::Contact(Contact {
             id: id.unwrap_or_default(),
@@ -59,6 +63,7 @@ impl Resource for Contacts {
             name: c.name,
             role: c.role,
             champion: c.champion,
+            left_on,
         }))
     }
 
@@ -71,6 +76,7 @@ impl Resource for Contacts {
             name: c.name,
             role: c.role,
             champion: c.champion,
+            left_on: c.left_on.map(|d| d.to_string()),
         })
     }
 }

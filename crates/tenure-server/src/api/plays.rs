@@ -187,6 +187,200 @@ pub async fn get_dry_run(
     ))
 }
 
+/// Counts of a backtest, over a month of sampled days or all of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestCountsOut {
+    /// Sampled days.
+    pub days: usize,
+    /// Account-days of the audience on which the trigger held.
+    pub held: usize,
+    /// Simulated entries (the re-enrolment rule applied).
+    pub entries: usize,
+    /// Entries of paying accounts whose 90 days are over by the data's
+    /// last day, and those that stopped paying within them.
+    pub judged: usize,
+    pub churned: usize,
+    /// churned ÷ judged.
+    pub precision: Option<f64>,
+    /// Paying account-days of the audience on the judged days, and those
+    /// that stopped paying within 90 days.
+    pub audience: usize,
+    pub audience_churned: usize,
+    /// audience_churned ÷ audience.
+    pub base_rate: Option<f64>,
+    /// precision ÷ base_rate.
+    pub lift: Option<f64>,
+    /// ARR on the entry day of every entry, the judged ones, the churned.
+    pub arr_entered: f64,
+    pub arr_judged: f64,
+    pub arr_churned: f64,
+}
+
+fn counts_out(c: &tenure_core::plays_backtest::Counts) -> BacktestCountsOut {
+    BacktestCountsOut {
+        days: c.days,
+        held: c.held,
+        entries: c.entries,
+        judged: c.judged,
+        churned: c.churned,
+        precision: c.precision(),
+        audience: c.audience,
+        audience_churned: c.audience_churned,
+        base_rate: c.base_rate(),
+        lift: c.lift(),
+        arr_entered: c.arr_entered,
+        arr_judged: c.arr_judged,
+        arr_churned: c.arr_churned,
+    }
+}
+
+/// One month of sampled days.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestMonthOut {
+    /// YYYY-MM.
+    pub month: String,
+    pub counts: BacktestCountsOut,
+}
+
+/// One simulated entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestEntryOut {
+    pub account_id: String,
+    pub account_name: String,
+    pub day: String,
+    pub arr: f64,
+    /// Whether it stopped paying within 90 days; null when not judged.
+    pub churned: Option<bool>,
+}
+
+/// A playbook's backtest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BacktestOut {
+    pub playbook: PlaybookOut,
+    pub from: String,
+    pub to: String,
+    pub every_days: u32,
+    /// The data's last day (today): an entry is judged once its 90 days
+    /// are over by then.
+    pub last_day: String,
+    pub horizon_days: u32,
+    pub totals: BacktestCountsOut,
+    /// Churns of accounts seen paying in the audience on a judged day,
+    /// and those the playbook had entered at most 90 days before.
+    pub churns: usize,
+    pub caught: usize,
+    /// caught ÷ churns.
+    pub recall: Option<f64>,
+    /// Account-days whose trigger could not be decided.
+    pub undecided: usize,
+    pub months: Vec<BacktestMonthOut>,
+    /// Every entry, in day order.
+    pub entries: Vec<BacktestEntryOut>,
+}
+
+pub fn backtest_out(b: &tenure_app::plays_backtest::PlaybookBacktest) -> BacktestOut {
+    let r = &b.result;
+    BacktestOut {
+        playbook: playbook_out(&b.playbook),
+        from: b.from.to_string(),
+        to: b.to.to_string(),
+        every_days: b.every_days,
+        last_day: r.last_day.to_string(),
+        horizon_days: r.horizon_days,
+        totals: counts_out(&r.totals),
+        churns: r.churns,
+        caught: r.caught,
+        recall: r.recall(),
+        undecided: b.undecided,
+        months: r
+            .months
+            .iter()
+            .map(|m| BacktestMonthOut {
+                month: m.month.strftime("%Y-%m").to_string(),
+                counts: counts_out(&m.counts),
+            })
+            .collect(),
+        entries: r
+            .entries
+            .iter()
+            .map(|e| {
+                let (id, name) = &b.accounts[e.account];
+                BacktestEntryOut {
+                    account_id: id.clone(),
+                    account_name: name.clone(),
+                    day: e.day.to_string(),
+                    arr: e.arr,
+                    churned: e.churned,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The sampled days of a backtest.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BacktestParams {
+    /// YYYY-MM-DD, the first sampled day (default: 364 days before `to`).
+    pub from: Option<String>,
+    /// YYYY-MM-DD, the last day sampled at most (default: 90 days before
+    /// today, so that every entry can be judged; at most today).
+    pub to: Option<String>,
+    /// Days between sampled days (default 7).
+    pub every: Option<u32>,
+}
+
+/// A backtest for the caller: a CSM's audience is their own accounts.
+/// An unknown playbook is 404, a bad window 400.
+pub async fn backtest(
+    state: &AppState,
+    scope: &Scope,
+    name: &str,
+    q: &BacktestParams,
+) -> Result<BacktestOut, AppError> {
+    let config = &state.web.config;
+    tenure_app::plays::find(config, name).map_err(|e| AppError::not_found(e.to_string()))?;
+    let date = |field: &str, v: Option<&str>| {
+        v.map(|s| {
+            tenure_core::model::parse_date(s.trim())
+                .map_err(|e| AppError::bad_request(format!("{field}: {e}")))
+        })
+        .transpose()
+    };
+    let window = tenure_app::plays_backtest::Window {
+        from: date("from", q.from.as_deref())?,
+        to: date("to", q.to.as_deref())?,
+        every_days: q.every,
+    };
+    let b = tenure_app::plays_backtest::backtest(
+        &state.store,
+        config,
+        name,
+        window,
+        tenure_app::clock::today(),
+        scope,
+    )
+    .await
+    .map_err(|e| match e {
+        tenure_app::Error::Invalid(m) => AppError::bad_request(m),
+        e => e.into(),
+    })?;
+    Ok(backtest_out(&b))
+}
+
+#[utoipa::path(get, path = "/playbooks/{name}/backtest", tag = "playbooks",
+    params(("name" = String, Path), BacktestParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = BacktestOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_backtest(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<BacktestParams>,
+) -> Result<Json<BacktestOut>, AppError> {
+    Ok(Json(backtest(&state, &p.scope(), &name, &q).await?))
+}
+
 /// One firing with its trace.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnrolmentOut {
@@ -257,4 +451,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_playbooks))
         .routes(routes!(get_history))
         .routes(routes!(get_dry_run))
+        .routes(routes!(get_backtest))
 }

@@ -2,11 +2,13 @@
 //! renewal), health with each measure explained and what changed, health,
 //! MRR and weekly-active-user charts, a timeline (MRR movements,
 //! engagements, tickets, survey answers, usage highlights), contacts and
-//! champions, and the forms to log an engagement and to override the
-//! health score.
+//! champions, the account's standing on the risk board, and the forms to
+//! log an engagement, to override the health score, and to put the account
+//! on the risk board or take it off.
 //!
-//! Forms post to `/accounts/{id}/engagements` and `/accounts/{id}/override`
-//! with the session's CSRF token. A form with mistakes is shown again with a
+//! Forms post to `/accounts/{id}/engagements`, `/accounts/{id}/override`,
+//! `/accounts/{id}/risk/flag` and `/accounts/{id}/risk/resolve` with the
+//! session's CSRF token. A form with mistakes is shown again with a
 //! message next to each wrong field (status 422); a saved form redirects
 //! back to the page (303) with a confirmation.
 
@@ -27,6 +29,7 @@ use tenure_core::metrics::{LedgerQuery, MovementKind};
 use tenure_core::model::{
     Account, Engagement, MICROS_PER_DAY, date_from_day, day_number, parse_date, utc_date,
 };
+use tenure_core::react::risk::FlagSource;
 use tenure_store::Kind;
 use tenure_store::rows::Record;
 
@@ -122,6 +125,69 @@ pub struct AccountPage {
     /// The engagement kinds and priorities the form offers.
     pub priorities: Vec<&'static str>,
     pub next_week: String,
+    /// The account's standing on the risk board today.
+    pub risk: RiskPanel,
+    /// The "Put on the risk board" form as typed, and why it was refused.
+    pub risk_form: RiskFlagForm,
+    pub risk_error: Option<String>,
+    /// Why the "Resolve" form was refused.
+    pub resolve_error: Option<String>,
+    /// Whether the caller may flag and resolve (not a viewer, and a
+    /// session that can post forms).
+    pub can_flag: bool,
+}
+
+/// One open flag of the account, as shown.
+#[derive(Debug, Clone)]
+pub struct RiskFlagOut {
+    pub reason: String,
+    /// By hand (by whom), a playbook's name, or the red health band.
+    pub source: String,
+    pub flagged_on: String,
+    pub next_step: String,
+    pub due: String,
+    pub overdue: bool,
+    pub days: i64,
+}
+
+/// The account's standing on the risk board today, as the board shows it
+/// (`tenure_app::risk::board`): on it when its stored health band is red
+/// (unless resolved by hand while still red) or it has an open flag; a
+/// band flag counts only while the account is red.
+#[derive(Debug, Clone, Default)]
+pub struct RiskPanel {
+    pub on_board: bool,
+    /// The board's reason: the open flags' reasons, "Red health band".
+    pub reason: String,
+    /// Days on the board, since its oldest open flag.
+    pub days: i64,
+    pub since: String,
+    pub next_step: String,
+    pub due: String,
+    pub overdue: bool,
+    pub flags: Vec<RiskFlagOut>,
+    /// Why it is not on the board, when it is not.
+    pub note: String,
+}
+
+/// What was typed into the "Put on the risk board" form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RiskFlagForm {
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub next_step: String,
+    #[serde(default)]
+    pub due: String,
+}
+
+/// The "Resolve" form: the outcome and optional notes.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RiskResolveForm {
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub notes: String,
 }
 
 /// The vendor's side of the account: revenue kept and grown.
@@ -222,6 +288,8 @@ pub async fn page(
     let saved = match q.saved.as_deref() {
         Some("engagement") => Some("Engagement logged."),
         Some("override") => Some("Health override saved."),
+        Some("flagged") => Some("The account is on the risk board."),
+        Some("resolved") => Some("The account is off the risk board."),
         _ => None,
     };
     let mut page = build(&state, &p, &id, saved, None, None).await?;
@@ -376,6 +444,7 @@ async fn build(
         facts.push(("Customer since", c.to_string()));
     }
     engage_facts(state, &a.id, today, &mut facts).await?;
+    let risk = risk_panel(state, p, &a.id, today).await?;
     Ok(AccountPage {
         nav: Nav::new(p, "accounts"),
         id: a.id.clone(),
@@ -410,6 +479,11 @@ async fn build(
             .map(|p| p.as_str())
             .collect(),
         next_week: add_days(today, 7).to_string(),
+        risk,
+        risk_form: RiskFlagForm::default(),
+        risk_error: None,
+        resolve_error: None,
+        can_flag: p.role.can_write() && p.csrf_token.is_some(),
     })
 }
 
@@ -782,6 +856,233 @@ pub async fn set_override(
             let page = build(&state, &p, &a.id, None, None, Some((form, errors))).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
+    }
+}
+
+/// The account's standing on the risk board on `today`, read as the board
+/// reads it: its open flags in the caller's scope, its stored health band
+/// of the day and whether a hand resolution keeps it off while red; the
+/// reason is core's (`react::risk::reason`). One account's rows only, so
+/// the page does not load every account's revenue as the board does.
+async fn risk_panel(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    today: Date,
+) -> Result<RiskPanel, AppError> {
+    let mut flags: Vec<tenure_store::risk::Flag> = state
+        .store
+        .risk_flags(&p.scope(), Some(today))
+        .await?
+        .into_iter()
+        .filter(|f| f.account_id == id)
+        .collect();
+    let red_band = state
+        .store
+        .account_snapshots(id, Some(today), Some(today))
+        .await?
+        .iter()
+        .any(|s| s.band == Some(tenure_core::health::Band::Red));
+    let red = red_band
+        && !state
+            .store
+            .risk_suppressed(today)
+            .await?
+            .iter()
+            .any(|a| a == id);
+    // A band flag only dates the red band: it counts while red.
+    flags.retain(|f| red || f.source != FlagSource::Band);
+    let pairs: Vec<(&FlagSource, &str)> = flags
+        .iter()
+        .map(|f| (&f.source, f.reason.as_str()))
+        .collect();
+    let Some(reason) = tenure_core::react::risk::reason(red, &pairs) else {
+        return Ok(RiskPanel {
+            note: if red_band {
+                "Resolved by hand while its health band is red: it stays off the board until it leaves the red band.".into()
+            } else {
+                "Not at risk today: the health band is not red and no playbook or person has flagged the account.".into()
+            },
+            ..RiskPanel::default()
+        });
+    };
+    let days_since = |d: Date| i64::from(day_number(today) - day_number(d));
+    let since = flags.iter().map(|f| f.flagged_on).min().unwrap_or(today);
+    let step = flags.iter().rev().find(|f| f.next_step.is_some());
+    let due = step.and_then(|f| f.next_step_due);
+    Ok(RiskPanel {
+        on_board: true,
+        reason,
+        days: days_since(since),
+        since: since.to_string(),
+        next_step: step.and_then(|f| f.next_step.clone()).unwrap_or_default(),
+        due: due.map(|d| d.to_string()).unwrap_or_default(),
+        overdue: due.is_some_and(|d| d < today),
+        note: String::new(),
+        flags: flags
+            .iter()
+            .map(|f| RiskFlagOut {
+                reason: f.reason.clone(),
+                source: match &f.source {
+                    FlagSource::Manual => match &f.flagged_by {
+                        Some(by) => format!("By hand ({by})"),
+                        None => "By hand".into(),
+                    },
+                    FlagSource::Playbook(n) => format!("Playbook {n}"),
+                    FlagSource::Band => "Health band".into(),
+                },
+                flagged_on: f.flagged_on.to_string(),
+                next_step: f.next_step.clone().unwrap_or_default(),
+                due: f.next_step_due.map(|d| d.to_string()).unwrap_or_default(),
+                overdue: f.next_step_due.is_some_and(|d| d < today),
+                days: days_since(f.flagged_on),
+            })
+            .collect(),
+    })
+}
+
+/// A message of `field: problem; ...` as sentences, for the risk forms.
+fn risk_sentences(m: &str) -> String {
+    tenure_app::target::tasks::problems(m)
+        .into_iter()
+        .map(|(_, m)| {
+            let mut c = m.trim().chars();
+            let mut s: String = match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect(),
+                None => String::new(),
+            };
+            if !s.is_empty() && !s.ends_with('.') {
+                s.push('.');
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The account page again with a risk form's message (422): the flag
+/// form's, with the form as typed, or else the resolve form's.
+async fn with_risk_error(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    form: Option<RiskFlagForm>,
+    error: String,
+) -> Result<Response, WebError> {
+    let mut page = build(state, p, id, None, None, None).await?;
+    add_tasks(state, p, &mut page, None, None).await?;
+    match form {
+        Some(f) => {
+            page.risk_form = f;
+            page.risk_error = Some(error);
+        }
+        None => page.resolve_error = Some(error),
+    }
+    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// `POST /accounts/{id}/risk/flag`: puts the account on the risk board by
+/// hand (`tenure_app::risk::flag_with`, source `manual`), as the form on
+/// `/risk` does. Viewers get 403; an account outside the caller's scope
+/// 404; a form with mistakes comes back with its message (422).
+pub async fn flag_risk(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<CsrfForm<RiskFlagForm>, AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, form } = form?;
+    p.require_write()?;
+    let a = account(&state, &p, &id).await?;
+    let day = today();
+    // PostgreSQL cannot hold NUL in text: refused here, not as a failure.
+    let nul = [("reason", &form.reason), ("next_step", &form.next_step)]
+        .into_iter()
+        .find(|(_, v)| v.contains('\0'));
+    let result = match (nul, form.due.trim()) {
+        (Some((field, _)), _) => Err(tenure_app::Error::Invalid(format!(
+            "{field}: may not contain a NUL character"
+        ))),
+        (None, "") => Ok(None),
+        (None, s) => parse_date(s)
+            .map(Some)
+            .map_err(|e| tenure_app::Error::Invalid(format!("next_step_due: {e}"))),
+    };
+    let result = match result {
+        Ok(due) => {
+            tenure_app::risk::flag_with(
+                &state.store,
+                &p.scope(),
+                &tenure_app::risk::NewFlag {
+                    account_id: &a.id,
+                    reason: &form.reason,
+                    source: FlagSource::Manual,
+                    next_step: &form.next_step,
+                    next_step_due: due,
+                    by: p.email.as_deref(),
+                },
+                day,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            state.web.cache.invalidate();
+            Ok(
+                Redirect::to(&format!("/accounts/{}?saved=flagged", urlencode(&a.id)))
+                    .into_response(),
+            )
+        }
+        Err(tenure_app::Error::Invalid(m)) => {
+            with_risk_error(&state, &p, &a.id, Some(form), risk_sentences(&m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /accounts/{id}/risk/resolve`: takes the account off the risk
+/// board with an outcome (`tenure_app::risk::resolve`), as the form on
+/// `/risk` does. Viewers get 403; an account outside the caller's scope
+/// 404; a bad outcome, or an account not on the board, 422 with the page.
+pub async fn resolve_risk(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<CsrfForm<RiskResolveForm>, AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, form } = form?;
+    p.require_write()?;
+    let a = account(&state, &p, &id).await?;
+    let result = match crate::api::risk::outcome_field(&form.outcome) {
+        Ok(_) if form.notes.contains('\0') => Err(tenure_app::Error::Invalid(
+            "notes: may not contain a NUL character".into(),
+        )),
+        Ok(outcome) => {
+            tenure_app::risk::resolve(
+                &state.store,
+                &state.web.config,
+                &p.scope(),
+                &a.id,
+                outcome,
+                Some(&form.notes),
+                today(),
+            )
+            .await
+        }
+        Err(m) => Err(tenure_app::Error::Invalid(m)),
+    };
+    match result {
+        Ok(_) => {
+            state.web.cache.invalidate();
+            Ok(
+                Redirect::to(&format!("/accounts/{}?saved=resolved", urlencode(&a.id)))
+                    .into_response(),
+            )
+        }
+        Err(tenure_app::Error::Invalid(m)) => {
+            with_risk_error(&state, &p, &a.id, None, risk_sentences(&m)).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

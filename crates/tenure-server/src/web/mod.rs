@@ -180,6 +180,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/tasks", post(tasks::add_for_account))
         .route("/accounts/{id}/qbr", get(account::qbr))
+        .route("/accounts/{id}/risk/flag", post(account::flag_risk))
+        .route("/accounts/{id}/risk/resolve", post(account::resolve_risk))
         .route("/playbooks", get(plays::page))
         .route("/plans", get(plans::list))
         .route("/plans/{id}", get(plans::page))

@@ -1,12 +1,21 @@
-//! `/settings`: users, API keys and ingest write keys (admins only), and
-//! the health scorecards in force, read-only from `tenure.toml`.
-//! Users and keys are managed with `tenure users` and `tenure keys`.
+//! `/settings`: users, API keys and ingest write keys (admins only),
+//! outbound email and webhooks (admins and leaders, who may read the send
+//! log as `GET /api/v1/outbound` allows), and the health scorecards in
+//! force, read-only from `tenure.toml`. Users and keys are managed with
+//! `tenure users` and `tenure keys`.
+//!
+//! The Outbound section shows the SMTP server and the webhook endpoints
+//! of `[outbound]` with whether their secrets are set, never a secret
+//! (nor a webhook URL's user info or query, which may carry one), the
+//! send log's counts by status and its last messages, without bodies.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use tenure_core::config::{OutboundConfig, SecretSource};
 use tenure_core::health::{MeasureKind, Normalisation, Scorecard};
 use tenure_store::auth::{KeyKind, Role};
+use tenure_store::outbound::{LogQuery, Message, OutboxStatus};
 
 use super::layout::{Nav, render};
 use super::{WebError, WebUser};
@@ -48,6 +57,61 @@ pub struct CardOut {
     pub measures: Vec<MeasureOut>,
 }
 
+/// `[outbound.smtp]` as shown: no password.
+#[derive(Debug, Clone)]
+pub struct SmtpOut {
+    pub host: String,
+    pub port: u16,
+    pub security: &'static str,
+    pub from: String,
+    /// Whether it logs in, as whom, and where the password comes from.
+    pub auth: String,
+}
+
+/// A webhook endpoint as shown: no secret.
+#[derive(Debug, Clone)]
+pub struct WebhookOut {
+    pub name: String,
+    /// Without user info or query, which may carry a secret.
+    pub url: String,
+    /// Where the signing secret comes from and whether it is set.
+    pub secret: String,
+}
+
+/// A message of the send log as shown: no body.
+#[derive(Debug, Clone)]
+pub struct MessageOut {
+    pub id: String,
+    pub kind: &'static str,
+    pub target: String,
+    pub subject: String,
+    pub status: &'static str,
+    /// The pill's colour: sent green, failed yellow, dead red.
+    pub status_class: &'static str,
+    pub attempts: u32,
+    pub last_error: String,
+    pub next_attempt: String,
+    pub source: String,
+    pub account_id: String,
+    pub created: String,
+}
+
+/// The Outbound section.
+#[derive(Debug, Clone)]
+pub struct OutboundOut {
+    pub smtp: Option<SmtpOut>,
+    pub webhooks: Vec<WebhookOut>,
+    pub retries: String,
+    /// Messages by status: queued, sent, failed, dead.
+    pub counts: Vec<(&'static str, u64)>,
+    pub messages: Vec<MessageOut>,
+    /// At most this many messages are listed.
+    pub shown: u32,
+}
+
+/// Messages of the send log the settings page lists.
+pub const LOG_MESSAGES: u32 = 20;
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 pub struct SettingsPage {
@@ -60,6 +124,8 @@ pub struct SettingsPage {
     pub cards: Vec<CardOut>,
     pub currency: String,
     pub version: String,
+    /// Admins and leaders only.
+    pub outbound: Option<OutboundOut>,
 }
 
 fn params(k: &MeasureKind) -> String {
@@ -161,6 +227,120 @@ fn card(s: &Scorecard) -> CardOut {
     }
 }
 
+/// Where a secret comes from, and whether it is set; never its value.
+fn secret_source(s: &SecretSource) -> String {
+    match s {
+        SecretSource::Inline(_) => "set in tenure.toml".into(),
+        SecretSource::Env(var) => format!(
+            "from ${var} ({})",
+            if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+                "set"
+            } else {
+                "not set in the server's environment"
+            }
+        ),
+    }
+}
+
+/// A URL without its user info and query, which may carry a secret.
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = match authority.rsplit_once('@') {
+        Some((_, h)) => format!("…@{h}"),
+        None => authority.to_string(),
+    };
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    let query = if tail.contains('?') { "?…" } else { "" };
+    format!("{scheme}{host}{path}{query}")
+}
+
+fn time(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros).map_or_else(
+        |_| micros.to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+fn message_out(m: &Message) -> MessageOut {
+    MessageOut {
+        id: m.id.clone(),
+        kind: m.kind.as_str(),
+        target: m.target.clone(),
+        subject: m.subject.clone().unwrap_or_default(),
+        status: m.status.as_str(),
+        status_class: match m.status {
+            OutboxStatus::Sent => "b-green",
+            OutboxStatus::Failed => "b-yellow",
+            OutboxStatus::Dead => "b-red",
+            OutboxStatus::Queued => "b-none",
+        },
+        attempts: m.attempts,
+        last_error: m.last_error.clone().unwrap_or_default(),
+        next_attempt: m.next_attempt_at.map(time).unwrap_or_default(),
+        source: m.source.clone(),
+        account_id: m.account_id.clone().unwrap_or_default(),
+        created: time(m.created_at),
+    }
+}
+
+/// The Outbound section: the configuration without its secrets, the send
+/// log's counts and its last [`LOG_MESSAGES`] messages.
+async fn outbound(state: &AppState, o: &OutboundConfig) -> Result<OutboundOut, WebError> {
+    let smtp = o.smtp.as_ref().map(|s| SmtpOut {
+        host: s.host.clone(),
+        port: s.port,
+        security: s.security.as_str(),
+        from: s.from.clone(),
+        auth: match (&s.username, &s.password) {
+            (None, _) => "none".into(),
+            (Some(u), None) => format!("as {u}, no password"),
+            (Some(u), Some(p)) => format!("as {u}, password {}", secret_source(p)),
+        },
+    });
+    let webhooks = o
+        .webhooks
+        .iter()
+        .map(|w| WebhookOut {
+            name: w.name.clone(),
+            url: redact_url(&w.url),
+            secret: secret_source(&w.secret),
+        })
+        .collect();
+    let counts = state
+        .store
+        .outbox_counts()
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s.as_str(), n))
+        .collect();
+    let messages = state
+        .store
+        .outbox_log(&LogQuery {
+            limit: Some(LOG_MESSAGES),
+            ..LogQuery::default()
+        })
+        .await?
+        .iter()
+        .map(message_out)
+        .collect();
+    Ok(OutboundOut {
+        smtp,
+        webhooks,
+        retries: format!(
+            "{} attempts, the first retry after {} s, doubling; each call limited to {} s",
+            o.max_attempts, o.backoff_seconds, o.timeout_seconds
+        ),
+        counts,
+        messages,
+        shown: LOG_MESSAGES,
+    })
+}
+
 pub async fn page(
     State(state): State<AppState>,
     WebUser(p): WebUser,
@@ -216,8 +396,15 @@ pub async fn page(
         .chain(std::iter::once(&h.default))
         .map(card)
         .collect();
+    // Who may read the send log (`GET /api/v1/outbound`): it names
+    // recipients of every account.
+    let outbound = match p.role {
+        Role::Admin | Role::Leader => Some(outbound(&state, &config.outbound).await?),
+        Role::Csm | Role::Viewer => None,
+    };
     render(&SettingsPage {
         nav: Nav::new(&p, "settings"),
+        outbound,
         users,
         key_tables: vec![
             ("API keys", "api-keys", api_keys),
@@ -229,4 +416,31 @@ pub async fn page(
         currency: config.currency.reporting.as_str().to_string(),
         version: config.scorecard_hash(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_lose_user_info_and_query() {
+        for (url, shown) in [
+            (
+                "https://hooks.example.com/tenure",
+                "https://hooks.example.com/tenure",
+            ),
+            (
+                "https://hooks.example.com/tenure?token=s3cret&x=1",
+                "https://hooks.example.com/tenure?…",
+            ),
+            (
+                "http://bot:s3cret@hooks.example.com:8080/in#frag",
+                "http://…@hooks.example.com:8080/in",
+            ),
+            ("https://h.example.com/a@b", "https://h.example.com/a@b"),
+            ("https://h.example.com?k=s3cret", "https://h.example.com?…"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! set), plus a smoke test over a real socket. One test binary keeps link
 //! times down.
 
+mod account_risk;
 mod api;
 mod auth_matrix;
 mod common;
@@ -13,6 +14,7 @@ mod kpis;
 mod outbound;
 mod plans;
 mod plays;
+mod plays_backtest;
 mod risk;
 mod smoke;
 mod tasks;

@@ -28,8 +28,10 @@ async fn playbooks_dry_run_and_history_through_the_api() {
             app.post("/api/v1/subscriptions", &admin, sub).await.status,
             StatusCode::CREATED
         );
+        // Answered three days ago: the default playbook wants a fresh answer.
+        let answered = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(72);
         let answer = json!({"id": format!("r-{id}"), "account_id": id, "kind": "nps", "score": 3,
-                            "responded_at": "2026-01-05T10:00:00Z"});
+                            "responded_at": answered.to_string()});
         let r = app.post("/api/v1/survey_responses", &admin, answer).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }

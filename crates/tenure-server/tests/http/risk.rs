@@ -1,7 +1,8 @@
 //! `/api/v1/risk` and `/api/v1/reviews`: flagging by hand, the board by
 //! role and scope, a review opened by the daily pass and held by a leader
-//! (its decision makes a task), resolving with an outcome, and refused
-//! input named by field.
+//! (its decision makes a task), resolving with an outcome, refused input
+//! named by field, and a segment's threshold opening a review of that
+//! segment's accounts only.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -229,4 +230,133 @@ async fn leaders_hold_a_review_and_its_decisions_make_tasks() {
     // Held once only.
     let r = app.post(&path, &leader, hold).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+/// Two Engage segments from an account attribute, and a review when more
+/// than one `small` account is at risk; the whole book is not watched.
+const SEGMENT_CONFIG: &str = r#"
+[engage]
+settle_days = 0
+
+[[engage.tiers]]
+name = "tech"
+
+[[engage.stages]]
+name = "customer"
+entry = "paying"
+
+[[engage.segments]]
+name = "big"
+rule = 'attrs.size == "big"'
+tier = "tech"
+
+[[engage.segments]]
+name = "small"
+rule = "true"
+tier = "tech"
+
+[[risk.segments]]
+name = "small"
+accounts_at_risk = 1
+"#;
+
+#[tokio::test]
+async fn a_segments_threshold_opens_a_review_of_that_segment_shown_by_the_api() {
+    use tenure_core::health::Band;
+    use tenure_core::model::{Account, Currency, Money, Subscription};
+    use tenure_store::api::Scope;
+    use tenure_store::health::Snapshot;
+    use tenure_store::rows::Record;
+
+    let config = tenure_core::config::parse_config(SEGMENT_CONFIG).unwrap();
+    let db = tenure_store::testing::test_db().await;
+    let router = tenure_server::router(
+        tenure_server::AppState::new(db.store.clone(), tenure_server::ServerConfig::default())
+            .with_tenure_config(config.clone()),
+    );
+    let app = App { db, router };
+    let store = &app.db.store;
+    for (id, size, mrr) in [
+        ("whale", "big", 900),
+        ("s1", "small", 100),
+        ("s2", "small", 200),
+    ] {
+        let mut a = Account::bare(id);
+        a.name = format!("Account {id}");
+        a.attributes.insert("size".into(), size.into());
+        store
+            .create_record(&Record::Account(a), &Scope::All)
+            .await
+            .unwrap();
+        let sub = Subscription {
+            id: format!("s-{id}"),
+            account_id: id.into(),
+            mrr: Money::new(mrr * 100, Currency::USD),
+            plan: None,
+            seats: None,
+            start_date: "2025-01-01".parse().unwrap(),
+            end_date: None,
+            renewal_date: None,
+        };
+        store
+            .create_record(&Record::Subscription(sub), &Scope::All)
+            .await
+            .unwrap();
+    }
+    // Every account red: the whale does not count towards small's threshold.
+    let day: jiff::civil::Date = "2025-03-03".parse().unwrap();
+    let snapshots: Vec<Snapshot> = ["whale", "s1", "s2"]
+        .into_iter()
+        .map(|id| Snapshot {
+            account_id: id.into(),
+            day,
+            score: Some(20.0),
+            band: Some(Band::Red),
+            computed: None,
+            override_id: None,
+            scorecard_version: "test".into(),
+            measures: Vec::new(),
+        })
+        .collect();
+    store.write_snapshots(&snapshots, 0).await.unwrap();
+    tenure_app::engage::run_day(store, &config, day)
+        .await
+        .unwrap();
+    let pass = tenure_app::risk::daily(store, &config, day).await.unwrap();
+    let id = pass.opened.expect("small crossed").id;
+    assert!(
+        tenure_app::risk::daily(store, &config, day)
+            .await
+            .unwrap()
+            .opened
+            .is_none(),
+        "once per crossing"
+    );
+
+    let leader = app.key(Role::Leader).await;
+    let r = app.get("/api/v1/reviews", &leader).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let reviews = r.body["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 1, "{}", r.body);
+    assert_eq!(reviews[0]["id"], id.as_str());
+    assert_eq!(
+        reviews[0]["crossed"],
+        "small: 2 accounts at risk, more than 1"
+    );
+    assert_eq!(reviews[0]["outcome"]["reviewed_arr"], 3600.0);
+    let r = app.get(&format!("/api/v1/reviews/{id}"), &leader).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let accounts: Vec<&str> = r.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, ["s2", "s1"], "small's accounts only");
+    // The board shows the segment's threshold above.
+    let r = app.get("/api/v1/risk?as_of=2025-03-03", &leader).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let t = &r.body["thresholds"][0];
+    assert_eq!(t["segment"], "small", "{}", r.body);
+    assert_eq!(t["above"], true, "{}", r.body);
 }
