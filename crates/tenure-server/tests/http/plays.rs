@@ -100,7 +100,22 @@ async fn playbooks_dry_run_and_history_through_the_api() {
     let h = r.body.as_array().unwrap();
     assert_eq!(h.len(), 1, "{}", r.body);
     assert_eq!(h[0]["account_id"], "own");
-    assert_eq!(h[0]["trigger"], "paying && nps != null && nps <= 6");
+    // The trace holds the trigger as configured.
+    let config = tenure_core::config::Config::default();
+    let detractor = config
+        .playbooks
+        .iter()
+        .find(|p| p.name == "Detractor answer")
+        .unwrap();
+    assert_eq!(h[0]["trigger"], detractor.trigger.source());
+    assert!(
+        h[0]["inputs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"field": "days_since_nps", "value": "3"})),
+        "{}",
+        r.body
+    );
     assert_eq!(h[0]["actions"][0]["result"], "done");
     // A CSM sees only their own accounts' firings.
     let r = app
