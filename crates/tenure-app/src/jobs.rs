@@ -55,8 +55,10 @@ impl JobState {
 /// One pass, if needed: today's snapshots, then today's stages and
 /// segments from the same load of the signals ([`crate::engage::daily`]),
 /// success-plan templates and goals ([`crate::target::plans::daily`]),
-/// playbooks ([`crate::plays::run`]) and the risk board's day
-/// ([`crate::risk::daily`]); each step is idempotent, so a pass run again
+/// playbooks ([`crate::plays::run`]), the surveys due
+/// ([`crate::surveys::run`]), the risk board's day
+/// ([`crate::risk::daily`]) and the feedback items
+/// ([`crate::feedback::refresh`]); each step is idempotent, so a pass run again
 /// on the same day (new data arrived) adds only what is new. Returns how
 /// many snapshots were written, or `None` when nothing had changed.
 pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> Result<Option<u64>> {
@@ -76,12 +78,20 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     for e in plays.errors.iter().take(20) {
         tracing::warn!(error = %e, "a playbook rule could not be decided");
     }
+    // Surveys due today (docs/VOICE.md), on the same day's facts.
+    let surveys = crate::surveys::run(store, config, &engage).await?;
+    for e in surveys.errors.iter().take(20) {
+        tracing::warn!(error = %e, "a survey could not be sent");
+    }
     // The risk board's measure of the day, and a leadership review when a
     // threshold crossed (after playbooks, whose flags it counts).
     let risk = crate::risk::daily(store, config, day).await?;
     if let Some(r) = &risk.opened {
         tracing::info!(review = %r.id, crossed = %r.crossed, "a leadership review opened");
     }
+    // Feedback items from survey comments, tickets and notes, with their
+    // themes (docs/FEEDBACK.md): only what changed is written.
+    crate::feedback::refresh(store, config).await?;
     let written = engage.snapshots;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))

@@ -14,6 +14,9 @@
 //!   dry run (docs/REACT.md).
 //! - [`risk`]: the early-warning risk board, its daily measure and the
 //!   leadership reviews a crossed threshold opens (docs/REACT.md).
+//! - [`feedback`]: feedback items with sentiment and themes, suggested
+//!   themes, and product requests ranked by the ARR asking for them, the
+//!   loop closed when one ships (docs/FEEDBACK.md).
 //! - [`metrics`]: the revenue and usage metrics of a period from the
 //!   database ([`metrics::compute`]).
 //! - [`outbound`]: email over SMTP and signed webhooks, queued in the
@@ -32,6 +35,7 @@
 pub mod clock;
 pub mod command;
 pub mod engage;
+pub mod feedback;
 pub mod health;
 pub mod ids;
 pub mod jobs;
@@ -40,6 +44,7 @@ pub mod outbound;
 pub mod plays;
 pub mod plays_backtest;
 pub mod risk;
+pub mod surveys;
 pub mod target;
 
 use tenure_store::StoreError;

@@ -131,44 +131,51 @@ async fn the_daily_pass_equals_a_recompute_then_the_engage_pass() {
         add(Record::Account(trial)).await;
     }
 
-    let config = Config::default();
-    let (two, one) = (test_db().await, test_db().await);
-    for db in [&two, &one] {
-        portfolio(&db.store).await;
-        let req = OverrideRequest {
-            account_id: "a1".into(),
-            score: 15.0,
-            reason: "Champion left".into(),
-            until: add_days(today(), 30),
-            author: "lead@example.com".into(),
+    // The default scorecard, and one placing accounts among the day's
+    // customers (percentiles: the job's pass must rank them as the
+    // recompute does).
+    let relative =
+        tenure_core::config::parse_config(tenure_core::health::ADAPTIVE_SCORECARD).unwrap();
+    assert!(tenure_core::health::HealthModel::new(&relative.health).is_relative());
+    for config in [Config::default(), relative] {
+        let (two, one) = (test_db().await, test_db().await);
+        for db in [&two, &one] {
+            portfolio(&db.store).await;
+            let req = OverrideRequest {
+                account_id: "a1".into(),
+                score: 15.0,
+                reason: "Champion left".into(),
+                until: add_days(today(), 30),
+                author: "lead@example.com".into(),
+            };
+            set_override(&db.store, &config, &req, today(), 0)
+                .await
+                .unwrap();
+        }
+        for back in (0..=35).rev() {
+            let day = add_days(today(), -back);
+            recompute(&two.store, &config, day, day, &Quiet)
+                .await
+                .unwrap();
+            run_day(&two.store, &config, day).await.unwrap();
+            daily(&one.store, &config, day).await.unwrap();
+        }
+        let (from, to) = (add_days(today(), -35), today());
+        let scores = |s: Vec<(String, jiff::civil::Date, Option<f64>)>| {
+            let mut s: Vec<String> = s
+                .into_iter()
+                .map(|(a, d, x)| format!("{a} {d} {x:?}"))
+                .collect();
+            s.sort();
+            s
         };
-        set_override(&db.store, &config, &req, today(), 0)
-            .await
-            .unwrap();
+        let a = scores(two.store.snapshot_scores(from, to).await.unwrap());
+        let b = scores(one.store.snapshot_scores(from, to).await.unwrap());
+        assert!(a.len() > 36 * 4, "{}", a.len());
+        assert_eq!(a, b);
+        assert_eq!(
+            two.store.engage_runs(None).await.unwrap(),
+            one.store.engage_runs(None).await.unwrap()
+        );
     }
-    for back in (0..=35).rev() {
-        let day = add_days(today(), -back);
-        recompute(&two.store, &config, day, day, &Quiet)
-            .await
-            .unwrap();
-        run_day(&two.store, &config, day).await.unwrap();
-        daily(&one.store, &config, day).await.unwrap();
-    }
-    let (from, to) = (add_days(today(), -35), today());
-    let scores = |s: Vec<(String, jiff::civil::Date, Option<f64>)>| {
-        let mut s: Vec<String> = s
-            .into_iter()
-            .map(|(a, d, x)| format!("{a} {d} {x:?}"))
-            .collect();
-        s.sort();
-        s
-    };
-    let a = scores(two.store.snapshot_scores(from, to).await.unwrap());
-    let b = scores(one.store.snapshot_scores(from, to).await.unwrap());
-    assert!(a.len() > 36 * 4, "{}", a.len());
-    assert_eq!(a, b);
-    assert_eq!(
-        two.store.engage_runs(None).await.unwrap(),
-        one.store.engage_runs(None).await.unwrap()
-    );
 }

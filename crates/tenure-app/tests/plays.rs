@@ -689,8 +689,29 @@ async fn the_default_playbooks_fit_companies_of_other_shapes() {
             .unwrap()
             .facts
     };
-    assert_eq!(facts("p9").active_users_change_30d, Some(-75.0));
-    assert_eq!(facts("p1").active_users_change_30d, Some(0.0));
+    assert_eq!(facts("p9").events_change_30d, Some(-75.0));
+    assert_eq!(facts("p1").events_change_30d, Some(0.0));
+    // The users of the 30 days before are loaded only when a rule reads
+    // their change.
+    assert!(!config.rules_read("active_users_change_30d"));
+    assert_eq!(facts("p9").active_users_change_30d, None);
+    let users = parse_config(&tenure_core::config::DEFAULT_CONFIG.replace(
+        "events_change_30d != null && events_change_30d <= -40",
+        "active_users_change_30d != null && active_users_change_30d <= -40",
+    ))
+    .unwrap();
+    let by_users = tenure_app::engage::evaluate(store, &users, day)
+        .await
+        .unwrap();
+    let change = |id: &str| {
+        let a = by_users
+            .accounts
+            .iter()
+            .find(|a| a.account.id == id)
+            .unwrap();
+        a.facts.active_users_change_30d
+    };
+    assert_eq!((change("p9"), change("p1")), (Some(-75.0), Some(0.0)));
     assert_eq!(facts("p3").payment_failures_30d, Some(1));
     assert_eq!(facts("p4").payment_failures_30d, Some(0));
     let tier = |id: &str| {
@@ -715,4 +736,34 @@ async fn the_default_playbooks_fit_companies_of_other_shapes() {
         Some(&["p3".to_string()][..])
     );
     assert_eq!(by.get("Champion left"), None);
+
+    // The band of the day before, read when a rule reads it: the job's
+    // pass of yesterday stored it.
+    assert!(!config.rules_read("previous_band"));
+    let yesterday = add_days(day, -1);
+    let stored = tenure_app::engage::daily(store, &config, yesterday)
+        .await
+        .unwrap();
+    let band_of = |d: &tenure_app::engage::EngageDay, id: &str| {
+        let a = d.accounts.iter().find(|a| a.account.id == id).unwrap();
+        (a.facts.band, a.facts.previous_band)
+    };
+    let reading = parse_config(&format!(
+        "{}\n[[playbooks]]\nname = \"Turned red\"\ntrigger = 'band == \"red\" && previous_band != \"red\"'\n\n[[playbooks.actions]]\nkind = \"note\"\ntext = \"Red\"\n",
+        tenure_core::config::DEFAULT_CONFIG
+    ))
+    .unwrap();
+    let today_ = tenure_app::engage::evaluate(store, &reading, day)
+        .await
+        .unwrap();
+    for id in ["p0", "p9", "p3"] {
+        let before = band_of(&stored, id).0;
+        assert!(before.is_some(), "{id} was scored yesterday");
+        assert_eq!(band_of(&today_, id).1, before, "{id}");
+    }
+    // Without a rule reading it, it is not loaded.
+    let plain = tenure_app::engage::evaluate(store, &config, day)
+        .await
+        .unwrap();
+    assert_eq!(band_of(&plain, "p9").1, None);
 }

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod demo;
 pub mod engage;
+pub mod feedback;
 pub mod health;
 pub mod metrics;
 pub mod model;
@@ -16,4 +17,5 @@ pub mod plays;
 pub mod plays_backtest;
 pub mod react;
 pub mod rules;
+pub mod surveys;
 pub mod target;

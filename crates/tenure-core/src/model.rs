@@ -428,6 +428,10 @@ pub struct Ticket {
     pub first_contact_resolved: Option<bool>,
     /// The ticket's own satisfaction rating, 1–5.
     pub csat: Option<i64>,
+    /// A one-line summary, as written by the customer or the agent.
+    pub subject: Option<String>,
+    /// The ticket's text; both become feedback (docs/FEEDBACK.md).
+    pub description: Option<String>,
 }
 
 /// An answer to an NPS, CSAT or CES survey.

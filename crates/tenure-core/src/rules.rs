@@ -71,6 +71,7 @@ fields! {
     "stage": "string" => "journey stage (segment rules only: stages are decided first)",
     "previous_band": "string" => "the health band of the day before (null when that day has no score)",
     "active_users_change_30d": "double" => "change in active users, the last 30 days against the 30 days before, in percent (-40: down 40 %; null when the 30 days before had none)",
+    "events_change_30d": "double" => "change in events, the last 30 days against the 30 days before, in percent (null when the 30 days before had none)",
     "payment_failures_30d": "int" => "failed payments in the last 30 days (null when no billing source is connected)",
     "champions": "int" => "champion contacts who have not left",
     "days_since_champion_lost": "int" => "days since a champion contact left or lost the champion flag (null if none ever did)",
@@ -120,6 +121,7 @@ pub struct Facts {
     pub stage: Option<String>,
     pub previous_band: Option<&'static str>,
     pub active_users_change_30d: Option<f64>,
+    pub events_change_30d: Option<f64>,
     pub payment_failures_30d: Option<i64>,
     pub champions: Option<i64>,
     pub days_since_champion_lost: Option<i64>,
@@ -203,6 +205,7 @@ impl Facts {
             "stage" => text(&self.stage),
             "previous_band" => self.previous_band.unwrap_or("null").to_string(),
             "active_users_change_30d" => num(self.active_users_change_30d),
+            "events_change_30d" => num(self.events_change_30d),
             "payment_failures_30d" => int(self.payment_failures_30d),
             "champions" => int(self.champions),
             "days_since_champion_lost" => int(self.days_since_champion_lost),
@@ -248,6 +251,7 @@ impl VariableResolver for Facts {
             "band" => static_text(self.band),
             "previous_band" => static_text(self.previous_band),
             "active_users_change_30d" => double(self.active_users_change_30d),
+            "events_change_30d" => double(self.events_change_30d),
             "payment_failures_30d" => int(self.payment_failures_30d),
             "champions" => int(self.champions),
             "days_since_champion_lost" => int(self.days_since_champion_lost),
@@ -367,8 +371,14 @@ impl Rule {
     /// Whether the account matches; an error in words when the rule cannot
     /// be decided on its values (the caller marks the account and goes on).
     pub fn matches(&self, facts: &Facts) -> Result<bool, String> {
+        self.matches_on(facts)
+    }
+
+    /// [`Rule::matches`] over another record's fields (a feedback item's,
+    /// `feedback::ItemFacts`), for rules compiled with those names allowed.
+    pub fn matches_on(&self, vars: &dyn VariableResolver) -> Result<bool, String> {
         let mut ctx = Context::with_env(Arc::clone(env()));
-        ctx.set_variable_resolver(facts);
+        ctx.set_variable_resolver(vars);
         match self.program.execute(&ctx) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!("the rule gave {other:?}, not true or false")),

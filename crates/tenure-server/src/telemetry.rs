@@ -129,7 +129,12 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    let path = req.uri().path().to_string();
+    // A survey link's path is its secret token: log the route instead.
+    let path = if route.starts_with("/s/{token}") {
+        route.clone()
+    } else {
+        req.uri().path().to_string()
+    };
     let t = &state.telemetry;
     t.with(|r| r.in_flight += 1);
     let resp = next.run(req).await;

@@ -1253,3 +1253,385 @@ async fn an_admin_reads_the_outbound_settings(s: &Session, queued: &str) {
             .await
     );
 }
+
+/// A real SMTP server (`aiosmtpd`) that prints each message it receives as
+/// one line of JSON with its body decoded, as a mail client reads it.
+const SURVEY_SMTP: &str = r#"
+import asyncio, json, email
+from aiosmtpd.smtp import SMTP
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content)
+        body = msg.get_payload(decode=True).decode(msg.get_content_charset() or "utf-8")
+        print(json.dumps({"to": envelope.rcpt_tos, "subject": msg["Subject"], "body": body}), flush=True)
+        return "250 Message accepted for delivery"
+
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Handler(), hostname="localhost"), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#;
+
+/// A Python interpreter that has `aiosmtpd` (`scripts/test.sh` makes
+/// `target/smtp-venv`), as the outbound tests find it.
+fn python_with_aiosmtpd() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let candidates: Vec<PathBuf> = std::env::var_os("TENURE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([root.join("target/smtp-venv/bin/python"), "python3".into()])
+        .collect();
+    candidates
+        .iter()
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import aiosmtpd"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!("no Python with aiosmtpd among {candidates:?}: run scripts/test.sh once")
+        })
+}
+
+/// The survey loop end to end (docs/VOICE.md): the daily step sends an
+/// NPS survey, the email reaches a real SMTP server, headless Chromium
+/// follows its one-click link for a 9, adds a comment and sends the form;
+/// the answer is in the NPS of `tenure metrics` at once, and the link then
+/// answers that the survey is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_email_is_answered_in_headless_chromium_and_moves_nps() {
+    let Some(b) = browser("the survey response page in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), survey_loop(b))
+        .await
+        .expect("the survey browser test took more than 3 minutes");
+}
+
+async fn survey_loop((chrome, driver): (PathBuf, PathBuf)) {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut smtp = tokio::process::Command::new(python_with_aiosmtpd())
+        .args(["-c", SURVEY_SMTP])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting the SMTP server");
+    let mut lines = tokio::io::BufReader::new(smtp.stdout.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("nothing from the SMTP server in 20 s")
+            .unwrap()
+            .expect("the SMTP server exited")
+    };
+    let smtp_port: u16 = next_line().await.trim().parse().unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seeded = support::engage_fixture().await;
+    let store = &seeded.db.store;
+    let contact = tenure_core::model::Contact {
+        id: "survey-ana".into(),
+        account_id: "a1".into(),
+        email: "ana@customer.example".into(),
+        name: Some("Ana".into()),
+        role: Some("buyer".into()),
+        champion: Some(true),
+        left_on: None,
+    };
+    store
+        .create_record(
+            &tenure_store::rows::Record::Contact(contact),
+            &tenure_store::api::Scope::All,
+        )
+        .await
+        .unwrap();
+    let config = tenure_core::config::parse_config(&format!(
+        r#"{}
+[outbound.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "Customer Success <cs@example.com>"
+
+[[surveys]]
+name = "Browser NPS"
+kind = "nps"
+question = "How likely are you to recommend Acme Cloud?"
+follow_up = "What is the main reason for your score?"
+roles = ["buyer"]
+every_days = 90
+"#,
+        support::ENGAGE_CONFIG.replace(
+            "[engage]",
+            &format!("[server]\npublic_url = \"{base}\"\n\n[engage]")
+        )
+    ))
+    .unwrap();
+    let day = tenure_app::clock::today();
+    let period =
+        tenure_core::metrics::Period::new(tenure_core::model::add_days(day, -30), day).unwrap();
+    let nps = async || {
+        let m = tenure_app::metrics::compute(store, &config, period, None)
+            .await
+            .unwrap();
+        m.dataset
+            .report(period, &m.settings, Some(&m.usage))
+            .get(tenure_core::metrics::Metric::Nps)
+    };
+    assert_eq!(nps().await, None, "no NPS answer before");
+
+    // The day's step queues the email; the job's delivery sends it.
+    let sent = tenure_app::surveys::send_due(store, &config, day)
+        .await
+        .unwrap();
+    assert_eq!((sent.emailed, sent.in_app), (1, 0), "{sent:?}");
+    let done = tenure_app::outbound::deliver_due(store, &config, tenure_app::clock::now_micros())
+        .await
+        .unwrap();
+    assert_eq!(done.sent, 1, "{done:?}");
+    let got: serde_json::Value = serde_json::from_str(&next_line().await).unwrap();
+    assert_eq!(got["to"], json!(["ana@customer.example"]));
+    let body = got["body"].as_str().unwrap();
+    assert!(
+        body.contains("How likely are you to recommend Acme Cloud?"),
+        "{body}"
+    );
+    let link = body
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("9: "))
+        .unwrap_or_else(|| panic!("no link for 9 in {body}"))
+        .trim()
+        .to_string();
+    assert!(
+        link.starts_with(&format!("{base}/s/")) && link.ends_with("?score=9"),
+        "{link}"
+    );
+
+    let mut state = seeded.state.clone();
+    state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let s = Session {
+        c: client,
+        base: base.clone(),
+        shots: screenshot_dir(),
+    };
+
+    // The one-click link: the page with 9 chosen, nothing recorded yet.
+    s.c.goto(&link).await.unwrap();
+    s.wait_for("main form").await;
+    s.check_clean("the survey page").await;
+    assert_eq!(
+        s.text("legend").await,
+        "How likely are you to recommend Acme Cloud?"
+    );
+    let checked =
+        s.c.execute(
+            "return document.querySelector('input[name=score]:checked').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked, json!("9"));
+    assert!(s.c.get_all_cookies().await.unwrap().is_empty(), "no cookie");
+    s.shot("survey-respond").await;
+    assert_eq!(nps().await, None, "opening the link records nothing");
+
+    // The keyboard reaches the scale: the chosen radio takes focus.
+    s.c.execute("document.getElementById('score-9').focus()", vec![])
+        .await
+        .unwrap();
+    let focused =
+        s.c.execute("return document.activeElement.id", vec![])
+            .await
+            .unwrap();
+    assert_eq!(focused, json!("score-9"));
+
+    s.fill("#comment", "Browser: <b>fast</b> onboarding").await;
+    s.click("main form button[type=submit]").await;
+    s.wait_for("blockquote.comment").await;
+    s.check_clean("the thank-you page").await;
+    assert_eq!(s.text("h1").await, "Thank you!");
+    assert_eq!(
+        s.text("blockquote.comment").await,
+        "Browser: <b>fast</b> onboarding",
+        "the comment is shown as text"
+    );
+    s.shot("survey-thanks").await;
+
+    // NPS moved at once: one promoter.
+    assert_eq!(nps().await, Some(100.0));
+
+    // The link is used now.
+    s.c.goto(&link).await.unwrap();
+    s.wait_for("main h1").await;
+    assert_eq!(s.text("h1").await, "Already answered");
+    s.shot("survey-used").await;
+
+    s.c.clone().close().await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// `[feedback]` of the feedback browser test: two themes the demo's
+/// ticket subjects carry.
+const FEEDBACK_CONFIG: &str = r#"
+[[feedback.themes]]
+name = "integrations"
+keywords = ["integration", "salesforce", "slack"]
+
+[[feedback.themes]]
+name = "feature requests"
+keywords = ["feature request"]
+"#;
+
+/// Feedback and product requests in Chromium (docs/FEEDBACK.md): the daily
+/// step makes feedback of the demo's comments, tickets and notes; a
+/// leader filters `/feedback` by source and theme (a customer's markup
+/// shown as text), sees the suggested themes, makes a request on
+/// `/requests` for two accounts, and marks it shipped, which gives each
+/// account's CSM a task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_and_requests_work_in_headless_chromium() {
+    let Some(b) = browser("feedback and requests in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), feedback_pages(b))
+        .await
+        .expect("the feedback browser test took more than 3 minutes");
+}
+
+async fn feedback_pages(b: (PathBuf, PathBuf)) {
+    let seeded = seeded(40).await;
+    let store = seeded.db.store.clone();
+    // The default configuration with these themes.
+    let mut config = tenure_core::config::Config::default();
+    config.feedback = tenure_core::config::parse_config(FEEDBACK_CONFIG)
+        .unwrap()
+        .feedback;
+    let state = seeded.state.clone().with_tenure_config(config.clone());
+    let accounts = store
+        .risk_accounts(&tenure_store::api::Scope::All)
+        .await
+        .unwrap();
+    let (a1, a2) = (accounts[0].id.clone(), accounts[1].id.clone());
+    let marked = tenure_app::feedback::add(
+        &store,
+        &config,
+        &tenure_store::api::Scope::All,
+        &tenure_app::feedback::NewFeedback {
+            account_id: a1.clone(),
+            text: "Browser: <b>Slack</b> integration please".into(),
+            ..Default::default()
+        },
+        None,
+        tenure_app::clock::today(),
+    )
+    .await
+    .unwrap();
+    tenure_app::feedback::refresh(&store, &config)
+        .await
+        .unwrap();
+    in_browser(&b, state, async |s: &Session| {
+        s.login(LEADER).await;
+        s.click("header nav a[href='/feedback']").await;
+        s.wait_for("#feedback").await;
+        s.check_clean("the feedback page").await;
+        assert!(s.texts("#feedback tbody tr[data-item]").await.len() > 1);
+        s.shot("leader-feedback").await;
+
+        // Filter by source, then by theme through its link.
+        s.c.execute(
+            "document.getElementById('filter-source').value = 'ticket'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        s.click("#feedback-filter button[type=submit]").await;
+        s.wait_for_path("source=ticket").await;
+        s.wait_for("#feedback").await;
+        for source in s.texts("#feedback tbody tr[data-item] td:nth-child(3)").await {
+            assert_eq!(source, "ticket");
+        }
+        s.check_clean("feedback filtered by source").await;
+        s.click("#themes a[href='/feedback?theme=integrations']").await;
+        s.wait_for_path("theme=integrations").await;
+        s.wait_for(&format!("#feedback tr[data-item='{}']", marked.id))
+            .await;
+        assert_eq!(
+            s.text(&format!("#feedback tr[data-item='{}'] td.text", marked.id))
+                .await,
+            "Browser: <b>Slack</b> integration please",
+            "the customer's markup is shown as text"
+        );
+        assert!(s.visible("#suggestions").await);
+        s.check_clean("feedback by theme").await;
+        s.shot("leader-feedback-theme").await;
+
+        // A request from the item (its account) and a second account, then
+        // shipped.
+        s.click(&format!(
+            "#feedback tr[data-item='{}'] a.make-request",
+            marked.id
+        ))
+        .await;
+        s.wait_for("#request-form").await;
+        s.check_clean("the requests page").await;
+        let prefilled = s
+            .c
+            .find(Locator::Css("#request-form input[name=feedback_id]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(prefilled.as_deref(), Some(marked.id.as_str()));
+        s.fill("#request-form input[name=title]", "Browser: Slack alerts")
+            .await;
+        s.fill("#request-form input[name=account_ids]", &a2).await;
+        s.click("#request-form button[type=submit]").await;
+        s.wait_for_path("done=created").await;
+        s.wait_for("#requests tr[data-request]").await;
+        let row = "#requests tr[data-request]";
+        assert_eq!(s.text(&format!("{row} strong.title")).await, "Browser: Slack alerts");
+        assert_eq!(s.text(&format!("{row} .status")).await, "open");
+        s.shot("leader-requests").await;
+        s.c.execute(
+            "document.querySelector('#requests tr[data-request] select[name=status]').value = 'shipped'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        s.click(&format!("{row} .status-form button[type=submit]")).await;
+        s.wait_for_path("done=shipped").await;
+        s.wait_for("#requests tr[data-request]").await;
+        assert_eq!(s.text(&format!("{row} .status")).await, "shipped");
+        s.check_clean("after shipping").await;
+        s.shot("leader-requests-shipped").await;
+    })
+    .await;
+    let tasks = store
+        .tasks(&tenure_store::target::TaskQuery {
+            scope: tenure_store::api::Scope::All,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let told: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t.title.contains("\"Browser: Slack alerts\" has shipped"))
+        .map(|t| t.account_id.as_str())
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+}

@@ -1871,3 +1871,49 @@ async fn the_risk_board_flags_resolves_and_a_leader_holds_the_review() {
     let after = b.get("/risk").await;
     assert!(!after.attrs("#risk tbody tr", "data-account").contains(&id));
 }
+
+#[tokio::test]
+async fn overview_tells_why_accounts_have_no_band() {
+    let (_s, app) = app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let r = b.get("/").await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The bar is the customers: the three bands and those without data.
+    let legend: Vec<String> = r.texts(".band-legend li .pill");
+    assert_eq!(legend, ["Red", "Yellow", "Green", "No data"]);
+    let number = |t: &str| -> u64 {
+        t.split(|c: char| !c.is_ascii_digit() && c != ',')
+            .find(|w| !w.is_empty())
+            .map_or(0, |w| w.replace(',', "").parse().unwrap())
+    };
+    let in_bar: u64 = r
+        .texts(".band-legend li")
+        .iter()
+        .map(|t| number(t.trim_start_matches(|c: char| c.is_alphabetic() || c == ' ')))
+        .sum();
+    // The others are grouped by why they have no band, each with its reason.
+    let groups = r.texts(".unscored li");
+    let labels = r.texts(".unscored li strong");
+    assert!(
+        labels.iter().any(|l| l == "Churned" || l == "Never paid"),
+        "{groups:?}"
+    );
+    for g in &groups {
+        let (_, reason) = g.split_once(": ").expect("a reason after the count");
+        assert!(reason.len() > 20, "{g}");
+    }
+    let beside: u64 = groups
+        .iter()
+        .zip(&labels)
+        .map(|(g, l)| number(&g[l.len()..]))
+        .sum();
+    // Every account is counted once: the seeded company has 60.
+    let not_customers: u64 = groups
+        .iter()
+        .zip(&labels)
+        .filter(|(_, l)| *l == "Churned" || *l == "Never paid")
+        .map(|(g, l)| number(&g[l.len()..]))
+        .sum();
+    assert_eq!(in_bar + not_customers, 60, "{groups:?}");
+    assert!(beside >= not_customers);
+}

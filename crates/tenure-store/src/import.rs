@@ -672,6 +672,8 @@ fn parse_ticket(f: &mut Fields<'_>) -> Record {
         csat: f.opt("csat", |s| {
             SurveyKind::Csat.check_score(model::parse_int(s)?)
         }),
+        subject: f.text("subject"),
+        description: f.text("description"),
     })
 }
 

@@ -89,6 +89,8 @@ const TICKETS_FIELDS: &[Field] = &[
     opt("priority"),
     opt("first_contact_resolved"),
     opt("csat"),
+    opt("subject"),
+    opt("description"),
 ];
 
 const SURVEY_RESPONSES_FIELDS: &[Field] = &[

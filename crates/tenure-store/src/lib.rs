@@ -19,6 +19,7 @@ pub mod billing;
 pub mod bulk;
 pub mod engage;
 pub mod export;
+pub mod feedback;
 pub mod health;
 pub mod import;
 pub mod ingest;
@@ -29,6 +30,7 @@ pub mod plays;
 pub mod risk;
 pub mod rows;
 pub mod scan;
+pub mod surveys;
 pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -108,6 +108,8 @@ const TICKETS: TableSpec = TableSpec {
         "priority",
         "first_contact_resolved",
         "csat",
+        "subject",
+        "description",
     ],
     conflict: Conflict::Id,
 };
@@ -290,6 +292,8 @@ pub fn to_values(rec: &Record) -> Vec<Val> {
             Val::Text(t.priority.map(|p| p.as_str().to_string())),
             opt_bool(t.first_contact_resolved),
             Val::Int(t.csat),
+            opt_text(&t.subject),
+            opt_text(&t.description),
         ],
         Record::SurveyResponse(r) => vec![
             text(&r.id),
@@ -422,6 +426,8 @@ pub fn from_row(kind: Kind, row: &dyn ScanRow) -> Result<Record> {
                 priority,
                 first_contact_resolved: get_bool(row, 5)?,
                 csat: n(6)?,
+                subject: s(7)?,
+                description: s(8)?,
             })
         }
         Kind::SurveyResponses => {
@@ -538,6 +544,8 @@ pub fn file_values(rec: &Record) -> Vec<FileValue> {
                 .map_or(F::Null, |p| F::Str(p.as_str().to_string())),
             t.first_contact_resolved.map_or(F::Null, F::Bool),
             t.csat.map_or(F::Null, F::Int),
+            fv_opt(&t.subject),
+            fv_opt(&t.description),
         ],
         Record::SurveyResponse(r) => vec![
             F::Str(r.id.clone()),

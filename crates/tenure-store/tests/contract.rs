@@ -168,9 +168,9 @@ async fn every_kind_imports_and_exports() {
         st,
         Kind::Tickets,
         "tickets.csv",
-        "id,account_id,opened_at,closed_at,priority,first_contact_resolved,csat\n\
-         t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4\n\
-         t2,acc-2,2025-03-02T10:00:00Z,,,,\n",
+        "id,account_id,opened_at,closed_at,priority,first_contact_resolved,csat,subject,description\n\
+         t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4,Export fails,\"Times out, twice\"\n\
+         t2,acc-2,2025-03-02T10:00:00Z,,,,,,\n",
     )
     .await
     .unwrap();
@@ -210,7 +210,13 @@ async fn every_kind_imports_and_exports() {
          {\"id\":\"c2\",\"account_id\":\"acc-2\",\"email\":\"bo@globex.example\",\"name\":null,\"role\":null,\"champion\":null,\"left_on\":\"2025-04-01\"}\n]\n"
     );
     let tickets = export_string(st, Kind::Tickets, ExportFormat::Csv).await;
-    assert!(tickets.contains("t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4\n"));
+    assert!(tickets.starts_with(
+        "id,account_id,opened_at,closed_at,priority,first_contact_resolved,csat,subject,description\n"
+    ));
+    assert!(tickets.contains(
+        "t1,acc-1,2025-03-01T10:00:00Z,2025-03-01T12:00:00Z,high,false,4,Export fails,\"Times out, twice\"\n"
+    ));
+    assert!(tickets.contains("t2,acc-2,2025-03-02T10:00:00Z,,,,,,\n"));
     let responses = export_string(st, Kind::SurveyResponses, ExportFormat::Csv).await;
     assert!(responses.contains("r1,acc-1,c1,nps,9,2025-03-05T10:00:00Z,\"Great, thanks\"\n"));
     assert_eq!(st.count(Kind::Engagements).await.unwrap(), 1);

@@ -110,10 +110,16 @@ pub enum Command {
     Plans(crate::plans::PlansArgs),
     /// Playbooks: the list, a dry run, the history of firings (docs/REACT.md).
     Plays(crate::plays::PlaysArgs),
+    /// Surveys: the list with response rates, send what is due, rates by segment and CSM (docs/VOICE.md).
+    Surveys(crate::surveys::SurveysArgs),
     /// The early-warning risk board: accounts at risk, ARR at risk, flag and resolve (docs/REACT.md).
     Risk(crate::risk::RiskArgs),
     /// Leadership reviews: list, show, hold with a decision per account (docs/REACT.md).
     Reviews(crate::risk::ReviewsArgs),
+    /// Feedback from surveys, tickets and notes, with themes: list, themes, suggest (docs/FEEDBACK.md).
+    Feedback(crate::feedback::FeedbackArgs),
+    /// Product requests ranked by the ARR asking: list, add, link, status, export (docs/FEEDBACK.md).
+    Requests(crate::feedback::RequestsArgs),
     /// CSM KPIs against their targets: CSMs side by side, the team, and by month (docs/TARGET.md).
     Kpis(crate::kpis::KpisArgs),
     /// Outbound email and webhooks: the send log, send what is due, test messages (docs/REACT.md).
@@ -152,9 +158,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Tasks(args) => crate::tasks::run(&cli.db, &cli.config, args).await,
         Command::Plans(args) => crate::plans::run(&cli.db, &cli.config, args).await,
         Command::Plays(args) => crate::plays::run(&cli.db, &cli.config, args).await,
+        Command::Surveys(args) => crate::surveys::run(&cli.db, &cli.config, args).await,
         Command::Kpis(args) => crate::kpis::run(&cli.db, &cli.config, args).await,
         Command::Outbound(args) => crate::outbound::run(&cli.db, &cli.config, args).await,
         Command::Risk(args) => crate::risk::run(&cli.db, &cli.config, args).await,
         Command::Reviews(args) => crate::risk::reviews(&cli.db, &cli.config, args).await,
+        Command::Feedback(args) => crate::feedback::run(&cli.db, &cli.config, args).await,
+        Command::Requests(args) => crate::feedback::requests(&cli.db, &cli.config, args).await,
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod data;
 mod demo;
 mod engage;
+mod feedback;
 mod health;
 mod jobs;
 mod kpis;
@@ -18,6 +19,7 @@ mod plays;
 mod risk;
 mod serve;
 mod suggest;
+mod surveys;
 mod tasks;
 
 use std::process::ExitCode;

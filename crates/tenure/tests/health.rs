@@ -391,3 +391,111 @@ linear = {{ min = 0, max = 100 }}
     assert_eq!(score("a3"), 55.0, "gold: its health index");
     assert_eq!(score("a4"), 30.0, "silver: 3 events of 10");
 }
+
+/// Events in the last 30 days as a percentile among the day's customers.
+const PERCENTILE_SCORECARD: &str = r#"
+[[health.measures]]
+name = "Events"
+kind = "event_count"
+window_days = 30
+percentile = { among = "all" }
+weight = 1
+"#;
+
+/// Every path that scores places a percentile measure among the same
+/// customers: the list, one account, the stored history and the backtest.
+#[test]
+fn percentile_measures_rank_accounts_alike_on_every_path() {
+    let env = env();
+    env.write("tenure.toml", PERCENTILE_SCORECARD);
+    // 0, 5, 8 and 3 events: mid-ranks among the four customers.
+    let expected = [("a1", 12.5), ("a2", 62.5), ("a3", 87.5), ("a4", 37.5)];
+    let v = json(
+        &env,
+        &["health", "--as-of", "2025-03-01", "--format", "json"],
+    );
+    for (id, score) in expected {
+        let a = v["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account_id"] == id)
+            .unwrap();
+        assert_eq!(a["score"], score, "{id}");
+        assert_eq!(a["measures"][0]["compared_with"], "all accounts");
+    }
+    let one = json(
+        &env,
+        &[
+            "health",
+            "--as-of",
+            "2025-03-01",
+            "--account",
+            "a3",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(one["score"], 87.5);
+    assert_eq!(one["measures"][0]["percentile"], 87.5);
+    let table = ok(&env.run(&["health", "--as-of", "2025-03-01", "--account", "a3"]));
+    assert!(
+        table.contains("Events: 88th percentile of all accounts"),
+        "{table}"
+    );
+    ok(&env.run(&[
+        "health",
+        "recompute",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-01",
+        "--quiet",
+    ]));
+    let h = json(
+        &env,
+        &["health", "history", "--account", "a4", "--format", "json"],
+    );
+    assert_eq!(h["snapshots"][0]["score"], 37.5, "{h}");
+    // a1 (12.5) and a2 (62.5) churned, a3 (87.5) and a4 (37.5) stayed.
+    let b = json(
+        &env,
+        &[
+            "health",
+            "backtest",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-01",
+            "--horizon",
+            "90",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(b["scorecards"][0]["auc"], 0.75);
+}
+
+#[test]
+fn health_says_which_inputs_the_company_lacks() {
+    let env = env();
+    let run = env.run(&["health", "--as-of", "2025-03-01"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("the company's data lacks") && err.contains("NPS survey answers (Latest NPS)"),
+        "{err}"
+    );
+    let v = json(
+        &env,
+        &["health", "--as-of", "2025-03-01", "--format", "json"],
+    );
+    let lacking = v["lacking"].as_array().unwrap();
+    assert!(
+        lacking
+            .iter()
+            .any(|l| l["measure"] == "Latest NPS" && l["input"] == "NPS survey answers"),
+        "{lacking:?}"
+    );
+    // Events exist: usage measures are not lacking.
+    assert!(lacking.iter().all(|l| l["measure"] != "Active users"));
+}

@@ -13,7 +13,7 @@ use tenure_core::engage::{
     ChampionContact, EngageConfig, FactInputs, FactSlots, Run as Span, arr_percentiles, facts,
     held, record_day, rewind,
 };
-use tenure_core::health::{DELTA_TOLERANCE_DAYS, HealthModel, score_deltas};
+use tenure_core::health::{DELTA_TOLERANCE_DAYS, HealthModel, RanksBuilder, score_deltas};
 use tenure_core::model::{add_days, date_from_day, day_number};
 use tenure_core::rules::Facts;
 use tenure_store::Store;
@@ -23,8 +23,8 @@ use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
 use super::{AccountEngage, EngageDay};
 use crate::clock::now_micros;
 use crate::health::recompute::{SnapshotWriter, par_map, snapshot_of};
-use crate::health::score::{Loaded, stored_scores};
-use crate::health::{Progress, check_rates, overrides_by_account, score_signals};
+use crate::health::score::{Loaded, score_signals_ranked, stored_scores};
+use crate::health::{Progress, check_rates, overrides_by_account};
 use crate::{Error, Result};
 
 /// Signals of this many account-days are held at once (about what a
@@ -146,12 +146,32 @@ struct Side {
     previous: HashMap<String, &'static str>,
 }
 
+/// Which of the reads that only some facts need a pass makes.
+#[derive(Debug, Clone, Copy)]
+struct SideReads {
+    /// Contacts that are or were champions.
+    champions: bool,
+    /// The bands of the day before the first.
+    previous_band: bool,
+}
+
+impl SideReads {
+    fn of(config: &Config) -> SideReads {
+        SideReads {
+            champions: config.rules_read("champions")
+                || config.rules_read("days_since_champion_lost"),
+            previous_band: config.rules_read("previous_band"),
+        }
+    }
+}
+
 async fn read_side(
     store: Store,
     mut keys: [Keys; 2],
     from: Date,
     to: Date,
     cadence: bool,
+    reads: SideReads,
 ) -> Result<Side> {
     let first_mrr = store.first_paid_days().await?.into_iter().collect();
     let mut stored: HashMap<String, [Vec<Span<u32>>; 2]> = HashMap::new();
@@ -164,16 +184,22 @@ async fn read_side(
             left: r.left_on,
         });
     }
+    // The contacts and the day before's bands only when a rule reads
+    // what they give.
     let mut champions: HashMap<String, Vec<ChampionContact>> = HashMap::new();
-    for (account, c) in store.champion_contacts().await? {
-        champions.entry(account).or_default().push(c);
+    if reads.champions {
+        for (account, c) in store.champion_contacts().await? {
+            champions.entry(account).or_default().push(c);
+        }
     }
-    let previous = store
-        .snapshots_on(add_days(from, -1))
-        .await?
-        .into_iter()
-        .filter_map(|(id, _, band)| Some((id, band?.as_str())))
-        .collect();
+    let mut previous = HashMap::new();
+    if reads.previous_band {
+        for (id, _, band) in store.snapshots_on(add_days(from, -1)).await? {
+            if let Some(b) = band {
+                previous.insert(id, b.as_str());
+            }
+        }
+    }
     let mut latest: HashMap<String, Vec<(String, Date)>> = HashMap::new();
     if cadence {
         for (account, kind, d) in store.latest_engagement_days(add_days(to, 1)).await? {
@@ -218,6 +244,7 @@ pub(super) async fn pass(
         from,
         to,
         cadence,
+        SideReads::of(config),
     ));
     let rates = tokio::spawn({
         let (store, config) = (store.clone(), config.clone());
@@ -225,7 +252,9 @@ pub(super) async fn pass(
     });
     let model = HealthModel::new(&config.health);
     let mut plan = model.plan().clone();
-    let slots = FactSlots::add_to(&mut plan);
+    // The users of the 30 days before cost a load of their own: only when
+    // a rule reads their change.
+    let slots = FactSlots::add_to(&mut plan, config.rules_read("active_users_change_30d"));
     // Custom attributes are loaded only when a rule reads them.
     let attributes = model.reads_attributes() || engage.reads_attributes();
     let accounts = store.health_accounts_with(attributes).await;
@@ -315,12 +344,19 @@ pub(super) async fn pass(
         )
         .await?;
         for (d, &day) in part.iter().enumerate() {
+            // A relative scorecard places each account among the day's
+            // customers: their ranks first, as the recompute does.
+            let ranks = model.is_relative().then(|| {
+                let mut b = RanksBuilder::default();
+                loaded.add_ranks(&mut b, &model, &accounts, d, day);
+                b.finish(&model)
+            });
             // Facts need every account's MRR for the ARR percentiles, so
             // they are gathered first and the rules decided after.
             let scored_facts = par_map(&accounts, 0, 500, &|i, account| {
                 let signals = loaded.signals(d, i);
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-                let scored = score_signals(&model, &signals, account, ov);
+                let scored = score_signals_ranked(&model, &signals, account, ov, ranks.as_ref());
                 let trend = score_deltas(
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     day,

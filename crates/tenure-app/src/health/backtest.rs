@@ -8,7 +8,8 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use tenure_core::config::Config;
 use tenure_core::health::{
-    BacktestStats, BandOutcome, HealthModel, backtest_stats, churned_within,
+    AccountSignals, BacktestStats, BandOutcome, HealthModel, RanksBuilder, backtest_stats,
+    churned_within,
 };
 use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest};
@@ -109,6 +110,14 @@ async fn backtest_one(
         spans.entry(id).or_default().push((s, e));
     }
     let mut outcomes = Vec::new();
+    // With relative measures, the paying accounts' signals of each date
+    // are kept until every shard is read, then scored among the day's
+    // customers.
+    let relative = model.is_relative();
+    let mut kept: Vec<Vec<(usize, AccountSignals)>> = vec![Vec::new(); dates.len()];
+    let mut ranks = vec![RanksBuilder::default(); dates.len()];
+    let mut offset = 0;
+    let mut days: Vec<Date> = Vec::new();
     for shard in Shard::split(&accounts, shard_size(&model, dates)) {
         let table = store
             .load_signals(SignalsRequest {
@@ -119,10 +128,18 @@ async fn backtest_one(
                 track_payments,
             })
             .await?;
+        days = table.dates().to_vec();
         for (d, day) in table.dates().iter().enumerate() {
             for (i, account) in shard.accounts.iter().enumerate() {
                 let signals = table.signals(d, i);
+                if relative && account.is_customer_on(signals.mrr, *day) {
+                    ranks[d].add(&model, model.scorecard_index(account), account, &signals);
+                }
                 if signals.mrr <= 0.0 {
+                    continue;
+                }
+                if relative {
+                    kept[d].push((offset + i, signals));
                     continue;
                 }
                 // Overrides are people's judgement, not the model's: left out.
@@ -131,6 +148,19 @@ async fn backtest_one(
                     let paying = spans.get(&account.id).map_or(&[][..], Vec::as_slice);
                     outcomes.push((s, churned_within(paying, *day, horizon)));
                 }
+            }
+        }
+        offset += shard.accounts.len();
+    }
+    for ((day, kept), ranks) in days.iter().zip(kept).zip(ranks) {
+        let ranks = ranks.finish(&model);
+        for (a, signals) in kept {
+            let account = &accounts[a];
+            let card = model.scorecard_index(account);
+            let score = model.score_ranked(card, &signals, Some((account, &ranks)), &[]);
+            if let Some(s) = score.computed {
+                let paying = spans.get(&account.id).map_or(&[][..], Vec::as_slice);
+                outcomes.push((s, churned_within(paying, *day, horizon)));
             }
         }
     }

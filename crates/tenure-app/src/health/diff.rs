@@ -7,7 +7,7 @@ use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest, Snapshot};
 
 use super::check_rates;
-use super::score::{Loaded, score_signals};
+use super::score::{Loaded, ScoringContext, ranks_on, score_signals_ranked};
 use crate::{Error, Result};
 
 /// One measure on one side of a [`Diff`].
@@ -98,19 +98,40 @@ pub async fn diff(
         .position(|a| a.id == account)
         .ok_or_else(|| Error::NotFound(format!("account {account:?}")))?;
     let overrides = store.overrides(Some(account)).await?;
+    let track_payments = store.payments_tracked().await?;
     let table = store
         .load_signals(SignalsRequest {
             plan: model.plan(),
             currency: &config.currency,
             dates: &[since, today],
             shard: Shard::one(&accounts, i),
-            track_payments: store.payments_tracked().await?,
+            track_payments,
         })
         .await?;
+    // Relative measures place the account among each day's customers.
+    let ctx = ScoringContext {
+        config,
+        model: &model,
+        accounts: &accounts,
+        track_payments,
+    };
+    let ranks = [
+        ranks_on(store, ctx, since).await?,
+        ranks_on(store, ctx, today).await?,
+    ];
     // The table's dates are sorted and distinct: `since` first, `today` last.
     let last = table.dates().len() - 1;
     let table = Loaded::Table(Box::new(table));
-    let score_on = |d: usize| score_signals(&model, &table.signals(d, 0), &accounts[i], &overrides);
+    let score_on = |d: usize| {
+        let r = if d == last { &ranks[1] } else { &ranks[0] };
+        score_signals_ranked(
+            &model,
+            &table.signals(d, 0),
+            &accounts[i],
+            &overrides,
+            r.as_ref(),
+        )
+    };
     let now = DiffSide::computed(&score_on(last).score, "computed now");
     let then = match store.snapshot(account, since).await? {
         Some(s) => stored_side(store, &s).await?,

@@ -36,7 +36,7 @@ pub use overrides::{OverrideRequest, clear_overrides, list_overrides, set_overri
 pub use recompute::{Progress, Quiet, recompute};
 pub use score::{
     AccountScore, Scored, Scores, ScoresQuery, ScoringContext, score_account, score_by_id,
-    score_signals, scores,
+    score_signals, score_signals_ranked, scores,
 };
 
 use crate::{Error, Result};

@@ -3,13 +3,15 @@
 //! store.
 
 use jiff::civil::Date;
+use std::borrow::Cow;
 use tenure_core::config::Config;
-use tenure_core::health::HealthModel;
+
+use tenure_core::health::{AccountSignals, DayRanks, HealthModel, RanksBuilder};
 use tenure_core::model::{Account, date_from_day, day_number};
 use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest, Snapshot, StoredScorecard};
 
-use super::score::{Loaded, Scored, score_signals};
+use super::score::{Loaded, Scored, score_signals_ranked};
 use super::{check_rates, overrides_by_account, shard_size};
 use crate::Result;
 use crate::clock::now_micros;
@@ -64,7 +66,35 @@ pub async fn recompute(
         .map(date_from_day)
         .collect();
     let shards = Shard::split(&accounts, shard_size(&model, &dates));
-    progress.start((shards.len() * dates.len()) as u64);
+    // Relative measures place each account among the day's customers: in
+    // one shard, from the loaded table; over several, from a first pass
+    // over the shards that keeps only their values.
+    let relative = model.is_relative();
+    let two_passes = relative && shards.len() > 1;
+    let passes = if two_passes { 2 } else { 1 };
+    progress.start((passes * shards.len() * dates.len()) as u64);
+    let mut all_ranks: Option<Vec<DayRanks>> = None;
+    if two_passes {
+        let mut builders = vec![RanksBuilder::default(); dates.len()];
+        for shard in &shards {
+            let table = Loaded::load(
+                store,
+                SignalsRequest {
+                    plan: model.plan(),
+                    currency: &config.currency,
+                    dates: &dates,
+                    shard: *shard,
+                    track_payments,
+                },
+            )
+            .await?;
+            for (d, day) in dates.iter().enumerate() {
+                table.add_ranks(&mut builders[d], &model, shard.accounts, d, *day);
+                progress.step();
+            }
+        }
+        all_ranks = Some(builders.into_iter().map(|b| b.finish(&model)).collect());
+    }
     let mut writer = SnapshotWriter::new(store);
     let mut batch: Vec<Snapshot> = Vec::new();
     for shard in &shards {
@@ -80,15 +110,43 @@ pub async fn recompute(
         )
         .await?;
         for (d, day) in dates.iter().enumerate() {
+            // With ranks to build from this shard, the day's signals are
+            // assembled once (on every core) for both the ranks and the
+            // scores.
+            let assembled: Option<Vec<AccountSignals>> =
+                (relative && all_ranks.is_none()).then(|| {
+                    par_map(shard.accounts, 0, 2_000, &|i, _| {
+                        table.signals(d, i).into_owned()
+                    })
+                });
+            let local;
+            let ranks: Option<&DayRanks> = match (&all_ranks, &assembled) {
+                (Some(r), _) => Some(&r[d]),
+                (None, Some(day_signals)) => {
+                    let mut b = RanksBuilder::default();
+                    for (account, signals) in shard.accounts.iter().zip(day_signals) {
+                        if account.is_customer_on(signals.mrr, *day) {
+                            b.add(&model, model.scorecard_index(account), account, signals);
+                        }
+                    }
+                    local = b.finish(&model);
+                    Some(&local)
+                }
+                (None, None) => None,
+            };
             let snapshot = |i: usize, account: &Account| {
                 let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-                let signals = table.signals(d, i);
+                let signals = match &assembled {
+                    Some(v) => Cow::Borrowed(&v[i]),
+                    None => table.signals(d, i),
+                };
                 // Accounts neither paying nor in trial are scored only for
                 // an override that may apply.
                 if ov.is_empty() && !account.is_customer_on(signals.mrr, *day) {
                     return None;
                 }
-                snapshot_of(account, &score_signals(&model, &signals, account, ov), *day)
+                let scored = score_signals_ranked(&model, &signals, account, ov, ranks);
+                snapshot_of(account, &scored, *day)
             };
             for (c, part) in shard.accounts.chunks(SCORE_PART).enumerate() {
                 batch.extend(

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use tenure_core::config::Config;
-use tenure_core::health::{AccountSignals, HealthModel, HealthScore, Override, SignalsTable};
+use tenure_core::health::{
+    AccountSignals, DayRanks, HealthModel, HealthScore, Override, RanksBuilder, SignalsTable,
+};
 use tenure_core::model::{Account, add_days};
 use tenure_store::Store;
 use tenure_store::health::{OverrideRow, Shard, SignalsRequest};
@@ -32,19 +34,37 @@ impl Scored {
 }
 
 /// Scores an account from its signals, applying the first of its stored
-/// overrides that holds on the day.
+/// overrides that holds on the day. Relative measures have no data: see
+/// [`score_signals_ranked`].
 pub fn score_signals(
     model: &HealthModel,
     signals: &AccountSignals,
     account: &Account,
     overrides: &[OverrideRow],
 ) -> Scored {
+    score_signals_ranked(model, signals, account, overrides, None)
+}
+
+/// [`score_signals`] with the day's ranks of every customer, which the
+/// relative measures (`percentile`) place the account among.
+pub fn score_signals_ranked(
+    model: &HealthModel,
+    signals: &AccountSignals,
+    account: &Account,
+    overrides: &[OverrideRow],
+    ranks: Option<&DayRanks>,
+) -> Scored {
     let active: Vec<(Override, &OverrideRow)> = overrides
         .iter()
         .filter_map(|o| Some((o.to_override()?, o)))
         .collect();
     let plain: Vec<Override> = active.iter().map(|(o, _)| o.clone()).collect();
-    let score = model.score(model.scorecard_index(account), signals, &plain);
+    let score = model.score_ranked(
+        model.scorecard_index(account),
+        signals,
+        ranks.map(|r| (account, r)),
+        &plain,
+    );
     let override_row = score.override_applied.as_ref().and_then(|applied| {
         active
             .iter()
@@ -74,6 +94,24 @@ impl Loaded {
         })
     }
 
+    /// Adds the shard's customers on the `date`-th date (`day`) to the
+    /// day's ranks: the accounts relative measures compare with.
+    pub(crate) fn add_ranks(
+        &self,
+        ranks: &mut RanksBuilder,
+        model: &HealthModel,
+        accounts: &[Account],
+        date: usize,
+        day: Date,
+    ) {
+        for (i, account) in accounts.iter().enumerate() {
+            let signals = self.signals(date, i);
+            if account.is_customer_on(signals.mrr, day) {
+                ranks.add(model, model.scorecard_index(account), account, &signals);
+            }
+        }
+    }
+
     /// The signals of the shard's `i`-th account on the `date`-th date
     /// (one day's are borrowed, a table's assembled).
     pub(crate) fn signals(&self, date: usize, i: usize) -> Cow<'_, AccountSignals> {
@@ -97,8 +135,38 @@ pub struct ScoringContext<'a> {
     pub track_payments: bool,
 }
 
+/// The ranks of every customer on `day`, for the relative measures of
+/// `model`; `None` when it has none. Loads every account's signals of
+/// that one day.
+pub(crate) async fn ranks_on(
+    store: &Store,
+    ctx: ScoringContext<'_>,
+    day: Date,
+) -> Result<Option<DayRanks>> {
+    if !ctx.model.is_relative() {
+        return Ok(None);
+    }
+    let mut ranks = RanksBuilder::default();
+    for shard in Shard::split(ctx.accounts, usize::MAX) {
+        let loaded = Loaded::load(
+            store,
+            SignalsRequest {
+                plan: ctx.model.plan(),
+                currency: &ctx.config.currency,
+                dates: std::slice::from_ref(&day),
+                shard,
+                track_payments: ctx.track_payments,
+            },
+        )
+        .await?;
+        loaded.add_ranks(&mut ranks, ctx.model, shard.accounts, 0, day);
+    }
+    Ok(Some(ranks.finish(ctx.model)))
+}
+
 /// Scores the `i`-th account of `ctx.accounts` on `as_of` from the data as
-/// it is now, with its stored overrides.
+/// it is now, with its stored overrides. With relative measures, every
+/// customer's signals of the day are loaded to place it among them.
 pub async fn score_account(
     store: &Store,
     ctx: ScoringContext<'_>,
@@ -106,6 +174,7 @@ pub async fn score_account(
     as_of: Date,
     overrides: &[OverrideRow],
 ) -> Result<Scored> {
+    let ranks = ranks_on(store, ctx, as_of).await?;
     let loaded = Loaded::load(
         store,
         SignalsRequest {
@@ -117,11 +186,12 @@ pub async fn score_account(
         },
     )
     .await?;
-    Ok(score_signals(
+    Ok(score_signals_ranked(
         ctx.model,
         &loaded.signals(0, 0),
         &ctx.accounts[i],
         overrides,
+        ranks.as_ref(),
     ))
 }
 
@@ -216,6 +286,20 @@ pub async fn scores(
         }
     };
     let history = score_history(store, as_of, as_of).await?;
+    // The day's ranks for relative measures: from the loaded shard when it
+    // holds every account, else loaded apart.
+    let whole = query.account.is_none() && shards.len() == 1;
+    let mut ranks = if whole {
+        None
+    } else {
+        let ctx = ScoringContext {
+            config,
+            model: &model,
+            accounts: &accounts,
+            track_payments,
+        };
+        ranks_on(store, ctx, as_of).await?
+    };
     let mut out = Vec::new();
     for (offset, shard) in shards {
         let loaded = Loaded::load(
@@ -229,9 +313,15 @@ pub async fn scores(
             },
         )
         .await?;
+        if whole && model.is_relative() {
+            let mut b = RanksBuilder::default();
+            loaded.add_ranks(&mut b, &model, shard.accounts, 0, as_of);
+            ranks = Some(b.finish(&model));
+        }
         for (i, account) in shard.accounts.iter().enumerate() {
             let ov = overrides.get(&account.id).map_or(&[][..], Vec::as_slice);
-            let scored = score_signals(&model, &loaded.signals(0, i), account, ov);
+            let scored =
+                score_signals_ranked(&model, &loaded.signals(0, i), account, ov, ranks.as_ref());
             if query.account.is_none() && !query.all && !account.is_customer_on(scored.mrr, as_of) {
                 continue;
             }

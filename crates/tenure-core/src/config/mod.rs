@@ -14,10 +14,12 @@
 //! [`parse_config`]. Write the default, with comments, into `default.toml`.
 
 mod engage;
+mod feedback;
 mod outbound;
 mod plays;
 mod raw;
 mod risk;
+mod surveys;
 mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,8 +28,8 @@ use std::ops::Range;
 
 use crate::engage::EngageConfig;
 use crate::health::{
-    Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
-    PriorityWeights, Scorecard, ScorecardMatch, Step,
+    Among, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation, Per,
+    PriorityWeights, Relative, Scorecard, ScorecardMatch, Step,
 };
 use crate::model::{Currency, Money};
 use crate::target::TargetConfig;
@@ -71,6 +73,11 @@ pub struct Config {
     pub risk: crate::react::risk::RiskConfig,
     /// `[[playbooks]]`: triggers, audiences and actions (docs/REACT.md).
     pub playbooks: Vec<crate::plays::Playbook>,
+    /// `[[surveys]]` and `[survey_settings]` (docs/VOICE.md).
+    pub surveys: crate::surveys::SurveysConfig,
+    /// `[feedback]`: theme tag rules and the requests' webhook
+    /// (docs/FEEDBACK.md).
+    pub feedback: crate::feedback::FeedbackConfig,
 }
 
 impl Default for Config {
@@ -88,6 +95,17 @@ impl Config {
     /// scorecard also has its own, [`Scorecard::version`].
     pub fn scorecard_hash(&self) -> String {
         self.health.version()
+    }
+
+    /// Whether some rule (a stage, a segment, a playbook's trigger or
+    /// exit) reads the field `name`: facts that cost a load of their own
+    /// are computed only then.
+    pub fn rules_read(&self, name: &str) -> bool {
+        let plays = self
+            .playbooks
+            .iter()
+            .flat_map(|p| std::iter::once(&p.trigger).chain(p.exit.as_ref()));
+        self.engage.rules().chain(plays).any(|r| r.reads(name))
     }
 }
 
@@ -154,6 +172,9 @@ pub struct ServerConfig {
     /// Address `tenure serve` listens on, `host:port`.
     pub addr: String,
     pub stripe_webhook_secret: Option<Secret>,
+    /// The address people reach the server at (`https://cs.example.com`),
+    /// for links in emails; `http://{addr}` when not set.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -161,6 +182,7 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: DEFAULT_ADDR.to_string(),
             stripe_webhook_secret: None,
+            public_url: None,
         }
     }
 }
@@ -243,9 +265,19 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         None if !has_engage => Config::default().playbooks,
         None => Vec::new(),
     };
+    let surveys = surveys::check_surveys(
+        &mut ck,
+        raw.survey_settings,
+        raw.surveys.map(S::into_inner).unwrap_or_default(),
+        &engage,
+    );
     let risk = raw
         .risk
         .map(|r| risk::check_risk(&mut ck, r.into_inner(), currency.reporting, &engage))
+        .unwrap_or_default();
+    let feedback = raw
+        .feedback
+        .map(|f| feedback::check_feedback(&mut ck, f.into_inner(), &endpoints))
         .unwrap_or_default();
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
@@ -258,6 +290,8 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         outbound,
         risk,
         playbooks,
+        surveys,
+        feedback,
     };
     if ck.errors.is_empty() {
         Ok(config)
@@ -391,7 +425,30 @@ fn check_server(ck: &mut Checker, raw: RawServer) -> ServerConfig {
             out.stripe_webhook_secret = Some(Secret::new(s.into_inner()));
         }
     }
+    if let Some(u) = raw.public_url {
+        let url = u.get_ref().trim().trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if host.is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace)) {
+            out.public_url = Some(url.to_string());
+        } else {
+            ck.err(
+                u.span(),
+                format!("server.public_url must be an http:// or https:// address such as \"https://cs.example.com\", got {url:?}"),
+            );
+        }
+    }
     out
+}
+
+impl ServerConfig {
+    /// The base of links sent to people: `public_url`, or `http://{addr}`.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
 }
 
 fn check_health(ck: &mut Checker, raw: RawHealth) -> HealthConfig {
@@ -612,7 +669,19 @@ fn check_measure(
         }
     };
 
-    let normalisation = check_normalisation(ck, &m, &label, span.clone());
+    // A relative measure's points come from its percentile: linear from 0
+    // to 100 unless a normalisation is given.
+    let normalisation = if m.percentile.is_some() && m.thresholds.is_none() && m.linear.is_none() {
+        Some(Normalisation::Linear {
+            min: 0.0,
+            max: 100.0,
+            direction: Direction::HigherIsBetter,
+        })
+    } else {
+        check_normalisation(ck, &m, &label, span.clone())
+    };
+    let per = check_per(ck, &m, &label);
+    let relative = check_percentile(ck, &m, &label);
 
     let kind_name = match &m.kind {
         Some(k) if MeasureKind::NAMES.contains(&k.get_ref().as_str()) => Some(k.get_ref().clone()),
@@ -638,6 +707,7 @@ fn check_measure(
             None
         }
     };
+    let baseline_days = check_baseline(ck, &m, kind_name.as_deref(), &label);
     let kind = kind_name.and_then(|k| check_kind(ck, &m, &k, &label, span));
 
     if ck.errors.len() > errors_before {
@@ -648,6 +718,94 @@ fn check_measure(
         kind: kind?,
         weight,
         normalisation: normalisation?,
+        per,
+        baseline_days,
+        relative,
+    })
+}
+
+/// `per`: what the raw value is divided by.
+fn check_per(ck: &mut Checker, m: &RawMeasure, label: &str) -> Option<Per> {
+    let p = m.per.as_ref()?;
+    let per = Per::parse(p.get_ref());
+    if per.is_none() {
+        ck.err(
+            p.span(),
+            format!(
+                "{label}: per must be \"active_user\", \"seat\" or \"known_user\", got {:?}",
+                p.get_ref()
+            ),
+        );
+    }
+    per
+}
+
+/// `baseline_days`: `event_trend` only, longer than its window.
+fn check_baseline(
+    ck: &mut Checker,
+    m: &RawMeasure,
+    kind: Option<&str>,
+    label: &str,
+) -> Option<u32> {
+    let b = m.baseline_days.as_ref()?;
+    let x = *b.get_ref();
+    if kind.is_some_and(|k| k != "event_trend") {
+        ck.err(
+            b.span(),
+            format!("{label}: `baseline_days` applies to kind \"event_trend\" only"),
+        );
+        return None;
+    }
+    let window = m.window_days.as_ref().map_or(30, |w| *w.get_ref());
+    if x <= window || x > MAX_WINDOW_DAYS {
+        ck.err(
+            b.span(),
+            format!("{label}: baseline_days must be more than window_days ({window}) and at most {MAX_WINDOW_DAYS}, got {x}"),
+        );
+        return None;
+    }
+    Some(x as u32)
+}
+
+/// `percentile = { among, min_group, direction }`.
+fn check_percentile(ck: &mut Checker, m: &RawMeasure, label: &str) -> Option<Relative> {
+    let p = m.percentile.as_ref()?;
+    let raw = p.get_ref();
+    let among = raw
+        .among
+        .as_ref()
+        .map_or(Among::All, |a| Among::parse(a.get_ref().trim()));
+    let min_group = match &raw.min_group {
+        Some(n) if *n.get_ref() >= 1 && *n.get_ref() <= 1_000_000 => *n.get_ref() as u32,
+        Some(n) => {
+            ck.err(
+                n.span(),
+                format!(
+                    "{label}: percentile.min_group must be from 1 to 1000000, got {}",
+                    n.get_ref()
+                ),
+            );
+            return None;
+        }
+        None => 30,
+    };
+    let direction = match &raw.direction {
+        Some(d) => match Direction::parse(d.get_ref()) {
+            Some(d) => d,
+            None => {
+                ck.err(
+                    d.span(),
+                    format!("{label}: percentile.direction must be \"higher_is_better\" or \"lower_is_better\", got {:?}", d.get_ref()),
+                );
+                return None;
+            }
+        },
+        None => Direction::HigherIsBetter,
+    };
+    Some(Relative {
+        among,
+        min_group,
+        direction,
     })
 }
 
@@ -761,7 +919,7 @@ fn check_denominator(ck: &mut Checker, m: &RawMeasure, label: &str) -> Denominat
             ck.err(
                 d.span(),
                 format!(
-                    "{label}: denominator must be \"seats\", \"known_users\" or \"auto\", got {:?}",
+                    "{label}: denominator must be \"seats\", \"known_users\", \"auto\" or \"none\", got {:?}",
                     d.get_ref()
                 ),
             );

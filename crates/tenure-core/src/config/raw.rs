@@ -33,6 +33,9 @@ pub(super) struct RawConfig {
     pub playbooks: Option<S<Vec<S<RawPlaybook>>>>,
     pub outbound: Option<S<RawOutbound>>,
     pub risk: Option<S<RawRisk>>,
+    pub feedback: Option<S<RawFeedback>>,
+    pub surveys: Option<S<Vec<S<RawSurvey>>>>,
+    pub survey_settings: Option<S<RawSurveySettings>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,8 +118,20 @@ pub(super) struct RawMeasure {
     pub denominator: Option<S<String>>,
     pub priority_weights: Option<S<RawPriorityWeights>>,
     pub attribute: Option<S<String>>,
+    pub per: Option<S<String>>,
+    pub baseline_days: Option<S<i64>>,
+    pub percentile: Option<S<RawPercentile>>,
     pub thresholds: Option<RawSteps>,
     pub linear: Option<S<RawLinear>>,
+}
+
+/// `percentile = { among = "plan", min_group = 30, direction = "..." }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPercentile {
+    pub among: Option<S<String>>,
+    pub min_group: Option<S<i64>>,
+    pub direction: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +156,7 @@ pub(super) struct RawLinear {
 pub(super) struct RawServer {
     pub addr: Option<S<String>>,
     pub stripe_webhook_secret: Option<S<String>>,
+    pub public_url: Option<S<String>>,
 }
 
 /// `[engage]`: touch tiers, segments, journey stages and cadence policies.
@@ -344,4 +360,50 @@ pub(super) struct RawAction {
     pub body: Option<S<String>>,
     pub endpoint: Option<S<String>>,
     pub reason: Option<S<String>>,
+}
+
+/// `[survey_settings]`: the fatigue limit and how long a link lasts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSurveySettings {
+    pub fatigue_days: Option<S<i64>>,
+    pub expiry_days: Option<S<i64>>,
+}
+
+/// `[[surveys]]`: a survey, its audience, trigger and channel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSurvey {
+    pub name: Option<S<String>>,
+    pub kind: Option<S<String>>,
+    pub question: Option<S<String>>,
+    pub follow_up: Option<S<String>>,
+    pub subject: Option<S<String>>,
+    pub segments: Option<S<Vec<S<String>>>>,
+    pub tiers: Option<S<Vec<S<String>>>>,
+    pub roles: Option<S<Vec<S<String>>>>,
+    pub champions_only: Option<bool>,
+    pub every_days: Option<S<i64>>,
+    pub after: Option<S<String>>,
+    pub within_days: Option<S<i64>>,
+    pub channel: Option<S<String>>,
+}
+
+/// `[feedback]`: theme tag rules and the requests' webhook endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeedback {
+    pub requests_webhook: Option<S<String>>,
+    #[serde(default)]
+    pub themes: Vec<S<RawTheme>>,
+}
+
+/// `[[feedback.themes]]`: a name, keywords and/or a CEL rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTheme {
+    pub name: Option<S<String>>,
+    #[serde(default)]
+    pub keywords: Vec<S<String>>,
+    pub rule: Option<S<String>>,
 }

@@ -182,6 +182,22 @@ const INTEGRATION: u8 = 3;
 const EXPORT: u8 = 4;
 const INVITE: u8 = 5;
 const API: u8 = 6;
+
+/// The demo's ticket subjects, so that `/feedback` has text to theme.
+const TICKET_SUBJECTS: [&str; 12] = [
+    "Report export to CSV times out",
+    "Cannot invite a new user to the workspace",
+    "Salesforce integration stopped syncing",
+    "Dashboard is slow to load",
+    "Billing: invoice shows the wrong number of seats",
+    "Feature request: scheduled reports by email",
+    "API rate limit too low for our nightly sync",
+    "Login fails with single sign-on",
+    "Feature request: dark mode",
+    "Charts missing after the last update",
+    "How do I change the billing contact?",
+    "Integration with Slack posts duplicate alerts",
+];
 const EVENT_NAMES: [&str; 7] = [
     "login",
     "dashboard_viewed",
@@ -1309,6 +1325,13 @@ impl Sim<'_> {
             priority: Some(priority),
             first_contact_resolved: closed_in_time.then_some(fcr),
             csat,
+            // Picked from the time it opened, not drawn: the random stream
+            // (and so every other number of the demo) stays as it was.
+            subject: Some(
+                TICKET_SUBJECTS[opened.rem_euclid(TICKET_SUBJECTS.len() as i64) as usize]
+                    .to_string(),
+            ),
+            description: None,
         });
         if closed_in_time {
             // Transactional surveys after the ticket closes.

@@ -14,26 +14,31 @@ use crate::rules::Facts;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactSlots {
     active_users_30d: usize,
-    /// The 30 days before those.
-    active_users_prior_30d: usize,
+    /// The 30 days before those, when a rule reads the change.
+    active_users_prior_30d: Option<usize>,
     events_30d: usize,
+    events_prior_30d: usize,
     payments_30d: usize,
 }
 
 impl FactSlots {
     /// Adds the windows facts read (users, events and failed payments of
-    /// the 30 days ending on the day, users of the 30 days before) to
-    /// `plan`, sharing those a scorecard already has.
-    pub fn add_to(plan: &mut SignalPlan) -> FactSlots {
+    /// the 30 days ending on the day, events of the 30 days before) to
+    /// `plan`, sharing those a scorecard already has. The users of the 30
+    /// days before (`active_users_change_30d`) only if `users_change`: they
+    /// double the days of users a day's load reads.
+    pub fn add_to(plan: &mut SignalPlan, users_change: bool) -> FactSlots {
         let w = Window::ending_on_as_of(30);
         let prior = Window {
             days: 30,
             ends_days_before: 30,
         };
+        let all = crate::health::EventFilter::All;
         FactSlots {
             active_users_30d: plan.active_users_slot(w),
-            active_users_prior_30d: plan.active_users_slot(prior),
-            events_30d: plan.event_slot(crate::health::EventFilter::All, w),
+            active_users_prior_30d: users_change.then(|| plan.active_users_slot(prior)),
+            events_30d: plan.event_slot(all.clone(), w),
+            events_prior_30d: plan.event_slot(all, prior),
             payments_30d: plan.payment_slot(w),
         }
     }
@@ -101,7 +106,11 @@ pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
     let paying = s.mrr > 0.0;
     let first_mrr = i.first_mrr.filter(|d| *d <= day);
     let active = s.active_users.get(slots.active_users_30d).copied();
-    let prior = s.active_users.get(slots.active_users_prior_30d).copied();
+    let prior = slots
+        .active_users_prior_30d
+        .and_then(|slot| s.active_users.get(slot).copied());
+    let change = |now: f64, before: f64| (before > 0.0).then(|| (now - before) / before * 100.0);
+    let events = |slot: usize| s.event_counts.get(slot).map(|&n| n as f64);
     let (champions, days_since_champion_lost) = champion_facts(i.champions, day);
     Facts {
         id: a.id.clone(),
@@ -137,9 +146,11 @@ pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
         stage: None,
         previous_band: i.previous_band,
         active_users_change_30d: match (active, prior) {
-            (Some(now), Some(before)) if before > 0 => {
-                Some((f64::from(now) - f64::from(before)) / f64::from(before) * 100.0)
-            }
+            (Some(now), Some(before)) => change(f64::from(now), f64::from(before)),
+            _ => None,
+        },
+        events_change_30d: match (events(slots.events_30d), events(slots.events_prior_30d)) {
+            (Some(now), Some(before)) => change(now, before),
             _ => None,
         },
         payment_failures_30d: s
@@ -180,7 +191,7 @@ mod tests {
     fn facts_come_from_signals_score_and_first_payment() {
         let day: Date = "2025-06-30".parse().unwrap();
         let mut plan = SignalPlan::default();
-        let slots = FactSlots::add_to(&mut plan);
+        let slots = FactSlots::add_to(&mut plan, false);
         let mut s = AccountSignals::empty(&plan, day);
         s.mrr = 500.0;
         s.seats = Some(10);
@@ -231,11 +242,14 @@ mod tests {
     fn users_change_payments_and_the_band_before() {
         let day: Date = "2025-06-30".parse().unwrap();
         let mut plan = SignalPlan::default();
-        let slots = FactSlots::add_to(&mut plan);
+        let slots = FactSlots::add_to(&mut plan, true);
         let mut s = AccountSignals::empty(&plan, day);
         s.mrr = 100.0;
         s.active_users[slots.active_users_30d] = 3;
-        s.active_users[slots.active_users_prior_30d] = 10;
+        let prior = slots.active_users_prior_30d.unwrap();
+        s.active_users[prior] = 10;
+        s.event_counts[slots.events_30d] = 30;
+        s.event_counts[slots.events_prior_30d] = 120;
         let account = Account::bare("a1");
         fn inputs<'a>(account: &'a Account, s: &'a AccountSignals) -> FactInputs<'a> {
             FactInputs {
@@ -251,6 +265,7 @@ mod tests {
         }
         let f = facts(slots, inputs(&account, &s));
         assert_eq!(f.active_users_change_30d, Some(-70.0));
+        assert_eq!(f.events_change_30d, Some(-75.0));
         assert_eq!(f.previous_band, Some("yellow"));
         // Payments not tracked: no value; tracked: the window's count.
         assert_eq!(f.payment_failures_30d, None);
@@ -259,7 +274,7 @@ mod tests {
         payments[slots.payments_30d] = 2;
         s.payment_failures = Some(payments);
         // No users in the 30 days before: no change to speak of.
-        s.active_users[slots.active_users_prior_30d] = 0;
+        s.active_users[prior] = 0;
         let f = facts(slots, inputs(&account, &s));
         assert_eq!(f.payment_failures_30d, Some(2));
         assert_eq!(f.active_users_change_30d, None);

@@ -41,6 +41,69 @@ pub fn score_deltas(history: &[(Date, f64)], as_of: Date, current: Option<f64>) 
     }
 }
 
+/// Which earlier snapshot a score's "what changed" compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// The snapshot of a week before the as-of date, or the latest up to
+    /// [`DELTA_TOLERANCE_DAYS`] older.
+    WeekBefore,
+    /// No snapshot of about a week before: the latest snapshot before the
+    /// as-of date.
+    LatestEarlier,
+}
+
+/// The earlier snapshot to compare a score on `as_of` with: the latest
+/// dated on or before a week before `as_of` and at most
+/// [`DELTA_TOLERANCE_DAYS`] older ([`Since::WeekBefore`]), else the latest
+/// dated before `as_of` ([`Since::LatestEarlier`]). `days` are the
+/// snapshots' dates in any order; returns the position of the one chosen.
+/// A snapshot of the as-of date itself or later is never chosen.
+pub fn change_reference(days: &[Date], as_of: Date) -> Option<(usize, Since)> {
+    let today = day_number(as_of);
+    let target = today - 7;
+    let latest = |ok: &dyn Fn(i32) -> bool| {
+        days.iter()
+            .enumerate()
+            .filter(|(_, d)| ok(day_number(**d)))
+            .max_by_key(|(i, d)| (**d, *i))
+            .map(|(i, _)| i)
+    };
+    latest(&|d| d <= target && d >= target - DELTA_TOLERANCE_DAYS)
+        .map(|i| (i, Since::WeekBefore))
+        .or_else(|| latest(&|d| d < today).map(|i| (i, Since::LatestEarlier)))
+}
+
+/// The sentence that opens "what changed": the score `now` on `as_of`
+/// against the `earlier` snapshot chosen by [`change_reference`] (its day,
+/// which rule chose it and its score). Scores are compared as shown, whole
+/// points: equal whole points read as unchanged, never as up or down.
+pub fn change_sentence(now: f64, as_of: Date, earlier: Option<(Date, Since, f64)>) -> String {
+    let Some((day, since, then)) = earlier else {
+        return format!(
+            "No earlier score to compare with: {as_of} is the first day with a stored score."
+        );
+    };
+    let n = day_number(as_of) - day_number(day);
+    let which = match since {
+        Since::WeekBefore => "a week earlier".to_string(),
+        Since::LatestEarlier => format!("{n} day{} earlier", if n == 1 { "" } else { "s" }),
+    };
+    let note = match since {
+        Since::WeekBefore => ".",
+        Since::LatestEarlier => "; no score is stored from a week before.",
+    };
+    let (a, b) = (then.round(), now.round());
+    if a == b {
+        format!("Score unchanged since {day}, {which} ({b:.0}){note}")
+    } else {
+        format!(
+            "Score {} {:.0} since {day}, {which} ({a:.0} → {b:.0}){note}",
+            if b > a { "up" } else { "down" },
+            (b - a).abs()
+        )
+    }
+}
+
 /// The mean of the scores that exist, for a group's daily trend; `None` when
 /// none does.
 pub fn mean_score(scores: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {

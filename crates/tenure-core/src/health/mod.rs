@@ -42,20 +42,31 @@ pub mod signals;
 
 pub use backtest::{BacktestStats, BandOutcome, auc, backtest_stats, churned_within};
 pub use day::DayEvents;
-pub use history::{DELTA_TOLERANCE_DAYS, ScoreDeltas, mean_score, score_days_before, score_deltas};
+pub use history::{
+    DELTA_TOLERANCE_DAYS, ScoreDeltas, Since, change_reference, change_sentence, mean_score,
+    score_days_before, score_deltas,
+};
 pub use overrides::{
     CheckedOverride, MAX_OVERRIDE_DAYS, MAX_REASON_CHARS, OverrideField, OverrideProblem,
     check_override,
 };
-pub use score::{HealthModel, HealthScore, MeasureResult, Override};
+pub use score::{
+    DayRanks, HealthModel, HealthScore, MeasureResult, Override, RanksBuilder, input_of, lacking,
+    percentile_of,
+};
 pub use scorecard::{
-    Band, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
-    PriorityWeights, Scorecard, ScorecardMatch, Step,
+    Among, Band, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
+    Per, PriorityWeights, Relative, Scorecard, ScorecardMatch, Step,
 };
 pub use signals::{
     AccountSignals, EventFilter, EventWindow, FeatureWindow, LatestNps, SignalPlan, SignalsBuilder,
     SignalsTable, SumCount, TicketCounts, Window, attribute_number,
 };
+
+/// The adaptive scorecard (docs/HEALTH.md): the `[health]` part of a
+/// `tenure.toml` whose usage measures are percentiles among the company's
+/// customers on the as-of date and against the account's own baseline.
+pub const ADAPTIVE_SCORECARD: &str = include_str!("adaptive.toml");
 
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
+use std::collections::HashMap;
+
 use super::scorecard::{
-    Band, Bands, Denominator, HealthConfig, MeasureKind, Normalisation, PriorityWeights,
-    ScorecardMatch,
+    Among, Band, Bands, Denominator, Direction, HealthConfig, Measure, MeasureKind, Normalisation,
+    Per, PriorityWeights, Relative, ScorecardMatch,
 };
 use super::signals::{AccountSignals, EventFilter, SignalPlan, Window};
 use crate::model::{Account, Priority, day_number};
@@ -51,6 +53,30 @@ pub struct MeasureResult {
     /// Points this measure adds to the score (0 without data). The
     /// contributions, added in order, equal the computed score exactly.
     pub contribution: f64,
+    /// For a measure relative to the company: the account's percentile
+    /// (0–100, higher is healthier) among the accounts it was compared with.
+    pub percentile: Option<f64>,
+    /// Those accounts, in words: "growth-plan accounts", "all accounts".
+    pub compared_with: Option<Arc<str>>,
+}
+
+impl MeasureResult {
+    /// For a relative measure, where the account stands: "12th percentile
+    /// of growth-plan accounts"; `None` otherwise.
+    pub fn standing(&self) -> Option<String> {
+        let p = self.percentile?.round() as i64;
+        let suffix = match (p % 10, p % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        Some(format!(
+            "{p}{suffix} percentile of {}",
+            self.compared_with.as_deref().unwrap_or("all accounts")
+        ))
+    }
 }
 
 /// A health score with its explanation.
@@ -97,6 +123,9 @@ enum Source {
     EventTrend {
         last: usize,
         previous: usize,
+        /// Days of the earlier stretch ÷ days of the window: 1 for the
+        /// window just before, more against a longer own baseline.
+        scale: f64,
     },
     SeatUtilisation {
         slot: usize,
@@ -124,6 +153,14 @@ enum Source {
     },
 }
 
+/// What a compiled measure divides its raw value by.
+#[derive(Debug, Clone, Copy)]
+enum Divisor {
+    ActiveUsers { slot: usize },
+    Seats,
+    KnownUsers,
+}
+
 #[derive(Debug, Clone)]
 struct CompiledMeasure {
     name: Arc<str>,
@@ -131,6 +168,223 @@ struct CompiledMeasure {
     weight: f64,
     normalisation: Normalisation,
     source: Source,
+    per: Option<Divisor>,
+    relative: Option<Relative>,
+}
+
+impl CompiledMeasure {
+    fn new(m: &Measure, plan: &mut SignalPlan) -> CompiledMeasure {
+        let window = match &m.kind {
+            MeasureKind::ActiveUserRatio { window_days, .. }
+            | MeasureKind::EventCount { window_days, .. }
+            | MeasureKind::EventTrend { window_days, .. }
+            | MeasureKind::SeatUtilisation { window_days }
+            | MeasureKind::FeatureAdoption { window_days, .. }
+            | MeasureKind::CsatAverage { window_days }
+            | MeasureKind::PaymentFailures { window_days } => *window_days,
+            _ => 30,
+        };
+        let per = m.per.map(|p| match p {
+            Per::ActiveUser => Divisor::ActiveUsers {
+                slot: plan.active_users_slot(Window::ending_on_as_of(window)),
+            },
+            Per::Seat => Divisor::Seats,
+            Per::KnownUser => {
+                plan.needs_known_users = true;
+                plan.known_users_with_seats = true;
+                Divisor::KnownUsers
+            }
+        });
+        CompiledMeasure {
+            name: m.name.as_str().into(),
+            kind: m.kind.name(),
+            weight: m.weight,
+            normalisation: m.normalisation.clone(),
+            source: compile(&m.kind, m.baseline_days, plan),
+            per,
+            relative: m.relative.clone(),
+        }
+    }
+
+    /// The raw value, divided as `per` says.
+    fn raw(&self, s: &AccountSignals) -> Option<f64> {
+        let raw = raw_value(&self.source, s)?;
+        let divisor = match self.per {
+            None => return Some(raw),
+            Some(Divisor::ActiveUsers { slot }) => f64::from(*s.active_users.get(slot)?),
+            Some(Divisor::Seats) => s.seats? as f64,
+            Some(Divisor::KnownUsers) => f64::from(s.known_users),
+        };
+        (divisor > 0.0).then(|| raw / divisor)
+    }
+}
+
+/// The values of the relative measures of every account scored on one
+/// day, sorted within each group, so that an account's percentile is two
+/// binary searches. Built once per day by [`HealthModel::day_ranks`].
+#[derive(Debug, Clone, Default)]
+pub struct DayRanks {
+    /// By (scorecard, measure).
+    measures: HashMap<(usize, usize), Ranked>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ranked {
+    all: Vec<f64>,
+    /// The groups with at least the measure's `min_group` accounts.
+    groups: HashMap<String, Vec<f64>>,
+}
+
+impl DayRanks {
+    /// The percentile (0–100) of `raw` among the accounts compared with,
+    /// and how they are named: the account's group when it is large
+    /// enough, else every account.
+    fn percentile(
+        &self,
+        card: usize,
+        measure: usize,
+        relative: &Relative,
+        account: &Account,
+        raw: f64,
+    ) -> Option<(f64, Arc<str>)> {
+        let ranked = self.measures.get(&(card, measure))?;
+        let key = relative.among.key(account);
+        let (values, label) = match key.as_deref().and_then(|k| ranked.groups.get(k)) {
+            Some(v) => (v, relative.among.label(key.as_deref())),
+            None => (&ranked.all, Among::All.label(None)),
+        };
+        let p = percentile_of(values, raw)?;
+        let p = match relative.direction {
+            Direction::HigherIsBetter => p,
+            Direction::LowerIsBetter => 100.0 - p,
+        };
+        Some((p, label.into()))
+    }
+}
+
+/// What a measure of this kind (as written in `tenure.toml`) reads from
+/// the company's data, in words.
+pub fn input_of(kind: &str) -> &'static str {
+    match kind {
+        "active_user_ratio" => "product events with seats or users",
+        "event_count" | "event_trend" | "feature_adoption" => "product events",
+        "seat_utilisation" => "seats",
+        "latest_nps" => "NPS survey answers",
+        "csat_average" => "CSAT survey answers",
+        "open_tickets" => "tickets",
+        "days_since_engagement" => "CSM engagements",
+        "days_to_renewal" => "renewal dates",
+        "payment_failures" => "payment failures (a connected billing source)",
+        _ => "a custom account attribute",
+    }
+}
+
+/// The measures no account of `scores` has data for, with the input each
+/// reads ([`input_of`]): what the company's data lacks, so that those
+/// measures are left out and the others re-weighted for everyone. In
+/// scorecard order, each measure name once; empty without scores.
+pub fn lacking<'a>(
+    scores: impl IntoIterator<Item = &'a HealthScore>,
+) -> Vec<(Arc<str>, &'static str)> {
+    let mut seen: Vec<(Arc<str>, &'static str, bool)> = Vec::new();
+    for score in scores {
+        for m in &score.measures {
+            match seen.iter_mut().find(|(n, ..)| *n == m.name) {
+                Some(entry) => entry.2 &= m.raw.is_none(),
+                None => seen.push((m.name.clone(), input_of(m.kind), m.raw.is_none())),
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(.., none)| *none)
+        .map(|(n, i, _)| (n, i))
+        .collect()
+}
+
+/// Collects the values of the relative measures of one day's accounts,
+/// added in any order and in as many parts as needed, for
+/// [`RanksBuilder::finish`]. Holds 16 bytes per account and relative
+/// measure with data.
+#[derive(Debug, Clone, Default)]
+pub struct RanksBuilder {
+    /// By (scorecard, measure): (group number or `u32::MAX`, value).
+    values: HashMap<(usize, usize), Vec<(u32, f64)>>,
+    groups: HashMap<String, u32>,
+}
+
+impl RanksBuilder {
+    /// Adds one account scored with scorecard `card` on the day.
+    pub fn add(
+        &mut self,
+        model: &HealthModel,
+        card: usize,
+        account: &Account,
+        signals: &AccountSignals,
+    ) {
+        let card = if card < model.cards.len() { card } else { 0 };
+        for (k, m) in model.cards[card].measures.iter().enumerate() {
+            let Some(r) = &m.relative else { continue };
+            let Some(raw) = m.raw(signals).filter(|x| !x.is_nan()) else {
+                continue;
+            };
+            let group = match r.among.key(account) {
+                Some(key) => {
+                    let n = self.groups.len() as u32;
+                    *self.groups.entry(key).or_insert(n)
+                }
+                None => u32::MAX,
+            };
+            self.values.entry((card, k)).or_default().push((group, raw));
+        }
+    }
+
+    /// The day's ranks: each measure's values sorted, in every group with
+    /// at least its `min_group` accounts and all together.
+    pub fn finish(self, model: &HealthModel) -> DayRanks {
+        let names: HashMap<u32, String> = self.groups.into_iter().map(|(k, n)| (n, k)).collect();
+        let measures = self
+            .values
+            .into_iter()
+            .map(|((card, k), v)| {
+                let min_group = model.cards[card].measures[k]
+                    .relative
+                    .as_ref()
+                    .map_or(u32::MAX, |r| r.min_group.max(1))
+                    as usize;
+                let mut by_group: HashMap<u32, Vec<f64>> = HashMap::new();
+                let mut all = Vec::with_capacity(v.len());
+                for (g, x) in v {
+                    if g != u32::MAX {
+                        by_group.entry(g).or_default().push(x);
+                    }
+                    all.push(x);
+                }
+                let groups = by_group
+                    .into_iter()
+                    .filter(|(_, g)| g.len() >= min_group)
+                    .filter_map(|(g, mut values)| {
+                        values.sort_by(f64::total_cmp);
+                        Some((names.get(&g)?.clone(), values))
+                    })
+                    .collect();
+                all.sort_by(f64::total_cmp);
+                ((card, k), Ranked { all, groups })
+            })
+            .collect();
+        DayRanks { measures }
+    }
+}
+
+/// The percentile rank of `x` in `sorted` (ascending): the share of values
+/// below it plus half the share equal to it, × 100 (the mid-rank, so ties
+/// score alike and the middle of the company is 50). `None` when empty.
+pub fn percentile_of(sorted: &[f64], x: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let below = sorted.partition_point(|&v| v < x);
+    let up_to = sorted.partition_point(|&v| v <= x);
+    Some((below as f64 + 0.5 * (up_to - below) as f64) / sorted.len() as f64 * 100.0)
 }
 
 #[derive(Debug, Clone)]
@@ -163,13 +417,7 @@ impl HealthModel {
                 measures: card
                     .measures
                     .iter()
-                    .map(|m| CompiledMeasure {
-                        name: m.name.as_str().into(),
-                        kind: m.kind.name(),
-                        weight: m.weight,
-                        normalisation: m.normalisation.clone(),
-                        source: compile(&m.kind, &mut plan),
-                    })
+                    .map(|m| CompiledMeasure::new(m, &mut plan))
                     .collect(),
             })
             .collect();
@@ -229,14 +477,53 @@ impl HealthModel {
             .unwrap_or(0)
     }
 
+    /// Whether a measure is relative to the company (`percentile`): its
+    /// points need the day's [`DayRanks`] of every account scored.
+    pub fn is_relative(&self) -> bool {
+        self.cards
+            .iter()
+            .any(|c| c.measures.iter().any(|m| m.relative.is_some()))
+    }
+
+    /// The [`DayRanks`] of one day from every account scored on it (its
+    /// scorecard index, the account and its signals on the day): the
+    /// values of the relative measures sorted within each group. Empty
+    /// when no measure is relative. [`RanksBuilder`] does the same in
+    /// parts (accounts loaded in shards).
+    pub fn day_ranks<'a>(
+        &self,
+        accounts: impl IntoIterator<Item = (usize, &'a Account, &'a AccountSignals)>,
+    ) -> DayRanks {
+        let mut b = RanksBuilder::default();
+        for (card, account, signals) in accounts {
+            b.add(self, card, account, signals);
+        }
+        b.finish(self)
+    }
+
     /// Scores one account on `signals.as_of` with scorecard `scorecard` (an
     /// index from [`HealthModel::scorecard_index`]; out of range means the
     /// default). Of the `overrides`, the one that applies on the as-of date
-    /// and was set last wins (ties: the later in the slice).
+    /// and was set last wins (ties: the later in the slice). The account
+    /// is scored alone: relative measures have no data (see
+    /// [`HealthModel::score_ranked`]).
     pub fn score(
         &self,
         scorecard: usize,
         signals: &AccountSignals,
+        overrides: &[Override],
+    ) -> HealthScore {
+        self.score_ranked(scorecard, signals, None, overrides)
+    }
+
+    /// [`HealthModel::score`], with the relative measures placed among the
+    /// accounts of the day: `ranked` is the account and the day's
+    /// [`DayRanks`]. Without it, relative measures have no data.
+    pub fn score_ranked(
+        &self,
+        scorecard: usize,
+        signals: &AccountSignals,
+        ranked: Option<(&Account, &DayRanks)>,
         overrides: &[Override],
     ) -> HealthScore {
         let idx = if scorecard < self.cards.len() {
@@ -248,9 +535,27 @@ impl HealthModel {
         let mut measures = Vec::with_capacity(card.measures.len());
         let mut weight_with_data = 0.0;
         let mut weighted_points = 0.0;
-        for m in &card.measures {
-            let raw = raw_value(&m.source, signals);
-            let normalised = raw.map(|r| m.normalisation.apply(r));
+        for (k, m) in card.measures.iter().enumerate() {
+            let mut raw = m.raw(signals);
+            let mut percentile = None;
+            let mut compared_with = None;
+            if let Some(r) = &m.relative {
+                let placed = match (raw, ranked) {
+                    (Some(x), Some((account, ranks))) => ranks.percentile(idx, k, r, account, x),
+                    _ => None,
+                };
+                match placed {
+                    Some((p, label)) => {
+                        percentile = Some(p);
+                        compared_with = Some(label);
+                    }
+                    None => raw = None,
+                }
+            }
+            let normalised = match percentile {
+                Some(p) => Some(m.normalisation.apply(p)),
+                None => raw.map(|r| m.normalisation.apply(r)),
+            };
             if let Some(n) = normalised {
                 weight_with_data += m.weight;
                 weighted_points += m.weight * n;
@@ -263,6 +568,8 @@ impl HealthModel {
                 weight: m.weight,
                 effective_weight: None,
                 contribution: 0.0,
+                percentile,
+                compared_with,
             });
         }
         // The weighted mean decides the band; the reported score is the sum
@@ -381,7 +688,7 @@ fn adjust_to(measures: &mut [MeasureResult], k: usize, target: f64) -> bool {
     false
 }
 
-fn compile(kind: &MeasureKind, plan: &mut SignalPlan) -> Source {
+fn compile(kind: &MeasureKind, baseline_days: Option<u32>, plan: &mut SignalPlan) -> Source {
     let filter = |events: &[String]| {
         if events.is_empty() {
             EventFilter::All
@@ -397,7 +704,7 @@ fn compile(kind: &MeasureKind, plan: &mut SignalPlan) -> Source {
             window_days,
             denominator,
         } => {
-            if *denominator != Denominator::Seats {
+            if matches!(denominator, Denominator::KnownUsers | Denominator::Auto) {
                 plan.needs_known_users = true;
                 plan.known_users_with_seats |= *denominator == Denominator::KnownUsers;
             }
@@ -417,14 +724,24 @@ fn compile(kind: &MeasureKind, plan: &mut SignalPlan) -> Source {
             events,
         } => {
             let last = plan.event_slot(filter(events), Window::ending_on_as_of(*window_days));
+            // Against the window just before, or the account's own
+            // baseline: the days from the window's start back to
+            // `baseline_days` before the as-of date.
+            let earlier = baseline_days
+                .filter(|b| b > window_days)
+                .map_or(*window_days, |b| b - window_days);
             let previous = plan.event_slot(
                 filter(events),
                 Window {
-                    days: *window_days,
+                    days: earlier,
                     ends_days_before: *window_days,
                 },
             );
-            Source::EventTrend { last, previous }
+            Source::EventTrend {
+                last,
+                previous,
+                scale: f64::from(earlier) / f64::from(*window_days),
+            }
         }
         MeasureKind::SeatUtilisation { window_days } => Source::SeatUtilisation {
             slot: plan.active_users_slot(Window::ending_on_as_of(*window_days)),
@@ -478,14 +795,19 @@ fn raw_value(source: &Source, s: &AccountSignals) -> Option<f64> {
                 Denominator::Seats => seats,
                 Denominator::KnownUsers => known,
                 Denominator::Auto => seats.or(known),
+                Denominator::None => Some(1.0),
             }?;
             Some(active / denominator)
         }
         Source::EventCount { slot } => s.event_counts.get(slot).map(|&c| c as f64),
-        Source::EventTrend { last, previous } => {
+        Source::EventTrend {
+            last,
+            previous,
+            scale,
+        } => {
             let previous = *s.event_counts.get(previous)?;
             let last = *s.event_counts.get(last)?;
-            (previous > 0).then(|| last as f64 / previous as f64)
+            (previous > 0).then(|| last as f64 / previous as f64 * scale)
         }
         Source::SeatUtilisation { slot } => {
             let active = f64::from(*s.active_users.get(slot)?);

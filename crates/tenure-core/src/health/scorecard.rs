@@ -143,6 +143,21 @@ impl Scorecard {
         for m in &self.measures {
             let _ = write!(s, "measure {:?} weight={:?} ", m.name, m.weight);
             m.kind.write_canonical(s);
+            if let Some(p) = m.per {
+                let _ = write!(s, " per={}", p.as_str());
+            }
+            if let Some(b) = m.baseline_days {
+                let _ = write!(s, " baseline_days={b}");
+            }
+            if let Some(r) = &m.relative {
+                let _ = write!(
+                    s,
+                    " percentile={:?},{},{}",
+                    r.among.as_str(),
+                    r.min_group,
+                    r.direction.as_str()
+                );
+            }
             match &m.normalisation {
                 Normalisation::Thresholds(steps) => {
                     s.push_str(" thresholds=");
@@ -216,6 +231,114 @@ pub struct Measure {
     /// Relative weight, > 0.
     pub weight: f64,
     pub normalisation: Normalisation,
+    /// Divides the raw value by the account's active users, seats or known
+    /// users (`per` in `tenure.toml`): "events per active user". No data
+    /// when the divisor is unknown or 0.
+    pub per: Option<Per>,
+    /// `event_trend` only: compare the window with the days from the end
+    /// of the window back to this many days before the as-of date, per day
+    /// (the account's own baseline), instead of the window just before.
+    pub baseline_days: Option<u32>,
+    /// Normalise relative to the company: the raw value becomes the
+    /// account's percentile among comparable accounts on the as-of date,
+    /// then `normalisation` turns that percentile into points.
+    pub relative: Option<Relative>,
+}
+
+/// What a measure's raw value is divided by (`per`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Per {
+    /// Distinct users with an event in the measure's window (30 days for
+    /// kinds without a window).
+    ActiveUser,
+    /// Seats of the subscriptions running on the as-of date.
+    Seat,
+    /// Distinct users seen on or before the as-of date.
+    KnownUser,
+}
+
+impl Per {
+    pub fn parse(s: &str) -> Option<Per> {
+        match s {
+            "active_user" => Some(Per::ActiveUser),
+            "seat" => Some(Per::Seat),
+            "known_user" => Some(Per::KnownUser),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Per::ActiveUser => "active_user",
+            Per::Seat => "seat",
+            Per::KnownUser => "known_user",
+        }
+    }
+}
+
+/// Which accounts a relative measure compares an account with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Among {
+    /// Every account scored on the day.
+    All,
+    /// Accounts on the same plan.
+    Plan,
+    /// Accounts with the same value of a custom attribute (`segment`, ...).
+    Attribute(String),
+}
+
+impl Among {
+    /// `all`, `plan`, or the name of a custom attribute.
+    pub fn parse(s: &str) -> Among {
+        match s {
+            "all" => Among::All,
+            "plan" => Among::Plan,
+            other => Among::Attribute(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Among::All => "all",
+            Among::Plan => "plan",
+            Among::Attribute(a) => a,
+        }
+    }
+
+    /// The account's group, lower case and trimmed; `None` for
+    /// [`Among::All`] or when the account has no value.
+    pub fn key(&self, account: &Account) -> Option<String> {
+        let v = match self {
+            Among::All => None,
+            Among::Plan => account.plan.as_deref(),
+            Among::Attribute(a) => account.attributes.get(a).map(String::as_str),
+        }?;
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_ascii_lowercase())
+    }
+
+    /// How a group is named in an explanation: "growth-plan accounts",
+    /// "segment smb accounts", "all accounts".
+    pub fn label(&self, key: Option<&str>) -> String {
+        match (self, key) {
+            (Among::Plan, Some(k)) => format!("{k}-plan accounts"),
+            (Among::Attribute(a), Some(k)) => format!("{a} {k} accounts"),
+            _ => "all accounts".to_string(),
+        }
+    }
+}
+
+/// Percentile normalisation relative to the company (`percentile` in
+/// `tenure.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relative {
+    /// Compare with these accounts when the account's group has at least
+    /// `min_group` accounts with data on the day, else with all accounts.
+    pub among: Among,
+    pub min_group: u32,
+    /// `LowerIsBetter` turns the percentile around (100 − percentile), so
+    /// that the points still grow with health.
+    pub direction: Direction,
 }
 
 /// What a measure looks at, with its parameters. Every window is a number of
@@ -367,6 +490,9 @@ pub enum Denominator {
     KnownUsers,
     /// Seats when the account has a seat count, else known users.
     Auto,
+    /// Nothing: the raw value is the number of active users itself (for a
+    /// measure relative to the company, `percentile`).
+    None,
 }
 
 impl Denominator {
@@ -375,6 +501,7 @@ impl Denominator {
             "seats" => Some(Denominator::Seats),
             "known_users" => Some(Denominator::KnownUsers),
             "auto" => Some(Denominator::Auto),
+            "none" => Some(Denominator::None),
             _ => None,
         }
     }
@@ -384,6 +511,7 @@ impl Denominator {
             Denominator::Seats => "seats",
             Denominator::KnownUsers => "known_users",
             Denominator::Auto => "auto",
+            Denominator::None => "none",
         }
     }
 }

@@ -729,3 +729,304 @@ linear = { min = 0, max = 10 }
     );
     assert_eq!(model.score(0, &s, &[]).computed, Some(100.0));
 }
+
+#[test]
+fn what_changed_compares_with_a_week_before_else_the_latest_earlier_snapshot() {
+    let days = [
+        d("2025-03-20"),
+        d("2025-03-24"),
+        d("2025-03-30"),
+        d("2025-03-31"),
+    ];
+    // 7 days before 03-31 is 03-24: a week earlier.
+    assert_eq!(
+        change_reference(&days, d("2025-03-31")),
+        Some((1, Since::WeekBefore))
+    );
+    // Without a snapshot between 03-21 and 03-24 (and not the as-of day
+    // itself): the latest earlier one.
+    let days = [d("2025-03-10"), d("2025-03-30"), d("2025-03-31")];
+    assert_eq!(
+        change_reference(&days, d("2025-03-31")),
+        Some((1, Since::LatestEarlier))
+    );
+    // Only the as-of day's own snapshot (or later ones): nothing to compare.
+    assert_eq!(
+        change_reference(&[d("2025-03-31"), d("2025-04-02")], d("2025-03-31")),
+        None
+    );
+}
+
+#[test]
+fn what_changed_says_up_down_unchanged_or_no_earlier_score() {
+    let as_of = d("2025-03-31");
+    assert_eq!(
+        change_sentence(
+            70.2,
+            as_of,
+            Some((d("2025-03-24"), Since::WeekBefore, 64.0))
+        ),
+        "Score up 6 since 2025-03-24, a week earlier (64 → 70)."
+    );
+    assert_eq!(
+        change_sentence(
+            51.0,
+            as_of,
+            Some((d("2025-03-29"), Since::LatestEarlier, 64.0))
+        ),
+        "Score down 13 since 2025-03-29, 2 days earlier (64 → 51); \
+         no score is stored from a week before."
+    );
+    // Equal as shown (whole points): unchanged, never "up" from 64 to 64.
+    assert_eq!(
+        change_sentence(
+            64.3,
+            as_of,
+            Some((d("2025-03-24"), Since::WeekBefore, 63.8))
+        ),
+        "Score unchanged since 2025-03-24, a week earlier (64)."
+    );
+    assert_eq!(
+        change_sentence(
+            64.0,
+            as_of,
+            Some((d("2025-03-30"), Since::LatestEarlier, 64.0))
+        ),
+        "Score unchanged since 2025-03-30, 1 day earlier (64); \
+         no score is stored from a week before."
+    );
+    assert_eq!(
+        change_sentence(64.0, as_of, None),
+        "No earlier score to compare with: 2025-03-31 is the first day with a stored score."
+    );
+}
+
+/// Signals with `events` in the 30-day event window, `users` active users
+/// in it, on an account of `plan`.
+fn usage(model: &HealthModel, events: u64, users: u32) -> AccountSignals {
+    let mut s = AccountSignals::empty(model.plan(), d("2025-03-31"));
+    s.event_counts.iter_mut().for_each(|c| *c = events);
+    s.active_users.iter_mut().for_each(|u| *u = users);
+    s
+}
+
+fn on_plan(id: &str, plan: &str) -> Account {
+    let mut a = Account::bare(id);
+    a.plan = Some(plan.into());
+    a
+}
+
+const PER_USER_PERCENTILE: &str = r#"
+[[health.measures]]
+name = "Events per active user"
+kind = "event_count"
+window_days = 30
+per = "active_user"
+percentile = { among = "plan", min_group = 3 }
+weight = 1
+"#;
+
+#[test]
+fn percentile_rank_is_the_mid_rank() {
+    let sorted = [1.0, 2.0, 2.0, 4.0];
+    assert_eq!(percentile_of(&sorted, 1.0), Some(12.5));
+    assert_eq!(percentile_of(&sorted, 2.0), Some(50.0));
+    assert_eq!(percentile_of(&sorted, 3.0), Some(75.0));
+    assert_eq!(percentile_of(&sorted, 9.0), Some(100.0));
+    assert_eq!(percentile_of(&[], 1.0), None);
+}
+
+#[test]
+fn a_relative_measure_places_the_account_among_its_plan_or_else_all_accounts() {
+    let model = HealthModel::new(&health(PER_USER_PERCENTILE));
+    assert!(model.is_relative());
+    // Three growth accounts (10, 20, 30 events per user) and two starter
+    // accounts, too few for their own group (min_group 3).
+    let accounts = [
+        on_plan("g1", "Growth"),
+        on_plan("g2", "growth"),
+        on_plan("g3", "growth"),
+        on_plan("s1", "starter"),
+        on_plan("s2", "starter"),
+    ];
+    let signals = [
+        usage(&model, 100, 10),
+        usage(&model, 200, 10),
+        usage(&model, 300, 10),
+        usage(&model, 50, 10),
+        usage(&model, 400, 10),
+    ];
+    let ranks = model.day_ranks(accounts.iter().zip(&signals).map(|(a, s)| (0, a, s)));
+    let score = |i: usize| model.score_ranked(0, &signals[i], Some((&accounts[i], &ranks)), &[]);
+    let g1 = score(0);
+    assert_eq!(g1.measures[0].raw, Some(10.0));
+    // Lowest of three growth accounts: (0 + ½) / 3.
+    assert!((g1.measures[0].percentile.unwrap() - 100.0 / 6.0).abs() < 1e-9);
+    assert_eq!(
+        g1.measures[0].standing().as_deref(),
+        Some("17th percentile of growth-plan accounts")
+    );
+    assert!((g1.computed.unwrap() - 100.0 / 6.0).abs() < 1e-9);
+    // A starter account is compared with all five: 40 per user is the top.
+    let s2 = score(4);
+    assert_eq!(s2.measures[0].percentile, Some(90.0));
+    assert_eq!(
+        s2.measures[0].standing().as_deref(),
+        Some("90th percentile of all accounts")
+    );
+    // Scored alone, a relative measure has no data.
+    assert_eq!(model.score(0, &signals[0], &[]).computed, None);
+    // No active user: no events per user, left out of the ranks.
+    let idle = usage(&model, 0, 0);
+    assert_eq!(
+        model
+            .score_ranked(0, &idle, Some((&accounts[0], &ranks)), &[])
+            .computed,
+        None
+    );
+}
+
+#[test]
+fn a_lower_is_better_percentile_is_turned_around_and_thresholds_apply_to_it() {
+    let model = HealthModel::new(&health(
+        r#"
+[[health.measures]]
+name = "Events"
+kind = "event_count"
+percentile = { direction = "lower_is_better" }
+thresholds = [[0, 0], [50, 100]]
+weight = 1
+"#,
+    ));
+    let accounts = [Account::bare("a"), Account::bare("b")];
+    let signals = [usage(&model, 1, 1), usage(&model, 9, 1)];
+    let ranks = model.day_ranks(accounts.iter().zip(&signals).map(|(a, s)| (0, a, s)));
+    let a = model.score_ranked(0, &signals[0], Some((&accounts[0], &ranks)), &[]);
+    assert_eq!(a.measures[0].percentile, Some(75.0));
+    assert_eq!(a.computed, Some(100.0));
+    let b = model.score_ranked(0, &signals[1], Some((&accounts[1], &ranks)), &[]);
+    assert_eq!(b.measures[0].percentile, Some(25.0));
+    assert_eq!(b.computed, Some(0.0));
+}
+
+#[test]
+fn usage_against_the_own_baseline_is_per_day() {
+    let model = HealthModel::new(&health(
+        r#"
+[[health.measures]]
+name = "Usage against own baseline"
+kind = "event_trend"
+window_days = 28
+baseline_days = 90
+linear = { min = 0, max = 2 }
+weight = 1
+"#,
+    ));
+    let plan = model.plan();
+    let last = plan
+        .event_windows
+        .iter()
+        .position(|w| w.window == Window::ending_on_as_of(28))
+        .unwrap();
+    let earlier = plan
+        .event_windows
+        .iter()
+        .position(|w| w.window.days == 62 && w.window.ends_days_before == 28)
+        .unwrap();
+    let mut s = AccountSignals::empty(plan, d("2025-03-31"));
+    // 28 events in 28 days against 124 in the 62 days before: 1 a day
+    // against 2 a day.
+    s.event_counts[last] = 28;
+    s.event_counts[earlier] = 124;
+    assert_eq!(model.score(0, &s, &[]).measures[0].raw, Some(0.5));
+    s.event_counts[earlier] = 0;
+    assert_eq!(model.score(0, &s, &[]).computed, None);
+}
+
+#[test]
+fn relative_settings_are_checked_and_change_the_version() {
+    let bad = |toml: &str| parse_config(toml).is_err();
+    assert!(bad(
+        "[[health.measures]]\nname = \"x\"\nkind = \"event_count\"\nper = \"day\"\nweight = 1\nlinear = { min = 0, max = 1 }\n"
+    ));
+    assert!(bad(
+        "[[health.measures]]\nname = \"x\"\nkind = \"event_count\"\nbaseline_days = 90\nweight = 1\nlinear = { min = 0, max = 1 }\n"
+    ));
+    assert!(bad(
+        "[[health.measures]]\nname = \"x\"\nkind = \"event_trend\"\nwindow_days = 28\nbaseline_days = 20\nweight = 1\nlinear = { min = 0, max = 1 }\n"
+    ));
+    assert!(bad(
+        "[[health.measures]]\nname = \"x\"\nkind = \"event_count\"\npercentile = { min_group = 0 }\nweight = 1\n"
+    ));
+    let a = health(PER_USER_PERCENTILE);
+    let b = health(&PER_USER_PERCENTILE.replace("among = \"plan\"", "among = \"segment\""));
+    assert_eq!(
+        b.default.measures[0].relative.as_ref().unwrap().among,
+        Among::Attribute("segment".into())
+    );
+    assert_ne!(a.default.version(), b.default.version());
+}
+
+#[test]
+fn the_adaptive_scorecard_parses_and_compares_usage_with_the_company() {
+    let h = health(ADAPTIVE_SCORECARD);
+    let model = HealthModel::new(&h);
+    assert!(model.is_relative());
+    let names: Vec<&str> = h.default.measures.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Active users",
+            "Events per active user",
+            "Usage against own baseline",
+            "Latest NPS",
+            "Days to renewal",
+            "Payment failures"
+        ]
+    );
+    // Without product events listed by name, it does not depend on them.
+    assert!(
+        h.default
+            .measures
+            .iter()
+            .all(|m| !matches!(&m.kind, MeasureKind::FeatureAdoption { .. }))
+    );
+}
+
+#[test]
+fn day_ranks_do_not_depend_on_the_order_accounts_are_added() {
+    let model = HealthModel::new(&health(PER_USER_PERCENTILE));
+    let accounts: Vec<Account> = (0..40)
+        .map(|i| {
+            on_plan(
+                &format!("a{i}"),
+                if i % 3 == 0 { "starter" } else { "growth" },
+            )
+        })
+        .collect();
+    let signals: Vec<AccountSignals> = (0..40u64)
+        .map(|i| usage(&model, (i * 37) % 101, 1 + (i % 4) as u32))
+        .collect();
+    let forward = model.day_ranks(accounts.iter().zip(&signals).map(|(a, s)| (0, a, s)));
+    // The same accounts in two parts, the second first (as shards may come).
+    let mut b = RanksBuilder::default();
+    for (a, s) in accounts.iter().zip(&signals).skip(25) {
+        b.add(&model, 0, a, s);
+    }
+    for (a, s) in accounts.iter().zip(&signals).take(25) {
+        b.add(&model, 0, a, s);
+    }
+    let parts = b.finish(&model);
+    for (a, s) in accounts.iter().zip(&signals) {
+        let one = model.score_ranked(0, s, Some((a, &forward)), &[]);
+        let two = model.score_ranked(0, s, Some((a, &parts)), &[]);
+        assert_eq!(one, two);
+        assert!(one.computed.is_some());
+    }
+    // 26 growth accounts, more than `min_group` (3): compared among them.
+    let growth = model.score_ranked(0, &signals[1], Some((&accounts[1], &forward)), &[]);
+    assert_eq!(
+        growth.measures[0].compared_with.as_deref(),
+        Some("growth-plan accounts")
+    );
+}

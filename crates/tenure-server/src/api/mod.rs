@@ -17,6 +17,7 @@ pub mod engage;
 pub mod engagements;
 pub mod events;
 pub mod extract;
+pub mod feedback;
 pub mod health;
 pub mod kpis;
 pub mod outbound;
@@ -26,6 +27,7 @@ pub mod risk;
 pub mod session;
 pub mod subscriptions;
 pub mod survey_responses;
+pub mod surveys;
 pub mod tasks;
 pub mod tickets;
 
@@ -51,5 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plays::router())
         .merge(kpis::router())
         .merge(risk::router())
+        .merge(feedback::router())
         .merge(outbound::router())
+        .merge(surveys::router())
 }

@@ -25,6 +25,10 @@ pub struct TicketIn {
     pub first_contact_resolved: Option<bool>,
     /// The ticket's satisfaction rating, 1-5.
     pub csat: Option<i64>,
+    /// A one-line summary; with the description it becomes feedback.
+    pub subject: Option<String>,
+    /// The ticket's text.
+    pub description: Option<String>,
 }
 
 /// A ticket.
@@ -37,6 +41,8 @@ pub struct TicketOut {
     pub priority: Option<String>,
     pub first_contact_resolved: Option<bool>,
     pub csat: Option<i64>,
+    pub subject: Option<String>,
+    pub description: Option<String>,
 }
 
 pub struct Tickets;
@@ -69,6 +75,12 @@ impl Resource for Tickets {
         let csat = t
             .csat
             .and_then(|s| ck.check("csat", SurveyKind::Csat.check_score(s)));
+        let subject = ck
+            .opt("subject", &t.subject, ticket_text)
+            .filter(|s| !s.trim().is_empty());
+        let description = ck
+            .opt("description", &t.description, ticket_text)
+            .filter(|s| !s.trim().is_empty());
         ck.finish(())?;
         Ok(Record::Ticket(Ticket {
             id: id.unwrap_or_default(),
@@ -78,6 +90,8 @@ impl Resource for Tickets {
             priority,
             first_contact_resolved: t.first_contact_resolved,
             csat,
+            subject,
+            description,
         }))
     }
 
@@ -91,8 +105,21 @@ impl Resource for Tickets {
             priority: t.priority.map(|p| p.as_str().to_string()),
             first_contact_resolved: t.first_contact_resolved,
             csat: t.csat,
+            subject: t.subject,
+            description: t.description,
         })
     }
+}
+
+/// A subject or description: any text without U+0000 (PostgreSQL cannot
+/// store it), empty meaning none.
+fn ticket_text(s: &str) -> Result<String, model::ValueError> {
+    if s.contains('\0') {
+        return Err(model::ValueError(
+            "must not contain the character U+0000".into(),
+        ));
+    }
+    Ok(s.to_string())
 }
 
 crud! {

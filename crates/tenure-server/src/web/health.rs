@@ -1,6 +1,7 @@
 //! The account page's health panel: the score computed now with each
-//! measure explained, what changed against the stored score of 30 days
-//! ago, and the score history.
+//! measure explained, what changed against the stored score of a week
+//! before (else the latest earlier one, core's `change_reference`), and
+//! the score history.
 //!
 //! Stored scores are the daily snapshots `tenure health recompute` and the
 //! background job write. The page scores its account live through the
@@ -9,6 +10,7 @@
 
 use jiff::civil::Date;
 use tenure_app::health::{Scored, ScoringContext, score_account};
+use tenure_core::health::{change_reference, change_sentence};
 use tenure_core::model::{Account, add_days};
 use tenure_store::health::{OverrideRow, Snapshot};
 
@@ -72,6 +74,8 @@ fn raw_text(kind: &str, raw: Option<f64>) -> String {
     match raw {
         None => "no data".into(),
         Some(x) => match kind {
+            // An active-user count (`denominator = "none"`) is above 1.
+            "active_user_ratio" if x > 1.0 => num(Some(x), 0),
             "active_user_ratio" | "seat_utilisation" | "feature_adoption" | "event_trend" => {
                 format!("{:.0}%", x * 100.0)
             }
@@ -104,12 +108,12 @@ pub async fn panel(
     if score.score.is_none() && history.is_empty() {
         return Ok(None);
     }
-    // The stored score of about 30 days ago, for what changed.
-    let before: Option<&Snapshot> = history
-        .iter()
-        .rev()
-        .find(|s| s.day <= add_days(today, -30))
-        .or(history.first());
+    // The stored score of a week before (else the latest earlier one), for
+    // what changed: core's rule, never a snapshot of today itself.
+    let scored: Vec<&Snapshot> = history.iter().filter(|s| s.score.is_some()).collect();
+    let days: Vec<Date> = scored.iter().map(|s| s.day).collect();
+    let reference = change_reference(&days, today);
+    let before: Option<&Snapshot> = reference.map(|(i, _)| scored[i]);
     let comparable = before.filter(|b| *b.scorecard_version == *score.scorecard_version);
     let old = comparable.map(|b| &b.measures);
     let mut changes = Vec::new();
@@ -138,7 +142,10 @@ pub async fn panel(
             }
             MeasureOut {
                 name: m.name.to_string(),
-                raw: raw_text(m.kind, m.raw),
+                raw: match m.standing() {
+                    Some(standing) => format!("{} ({standing})", raw_text(m.kind, m.raw)),
+                    None => raw_text(m.kind, m.raw),
+                },
                 points: num(m.normalised, 0),
                 weight: m
                     .effective_weight
@@ -157,19 +164,10 @@ pub async fn panel(
             }
         })
         .collect();
-    if let (Some(b), Some(s)) = (before, score.score)
-        && let Some(old) = b.score
-    {
-        changes.insert(
-            0,
-            format!(
-                "Score {} since {} ({:.0} → {:.0}).",
-                if s >= old { "up" } else { "down" },
-                b.day,
-                old,
-                s
-            ),
-        );
+    if let Some(s) = score.score {
+        let earlier =
+            reference.and_then(|(i, since)| Some((scored[i].day, since, scored[i].score?)));
+        changes.insert(0, change_sentence(s, today, earlier));
     }
     if before.is_some() && comparable.is_none() {
         changes.push("The scorecard changed since then; measures are not compared.".into());

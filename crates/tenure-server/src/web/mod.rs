@@ -4,7 +4,7 @@
 //! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
 //! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
-//! (`/risk`, `/reviews`), the Engage pages [`segments`] (`/segments`), [`journey`]
+//! (`/risk`, `/reviews`), [`feedback`] (`/feedback`, `/requests`), the Engage pages [`segments`] (`/segments`), [`journey`]
 //! (`/journey`) and [`cadence`] (`/cadence`), [`team`] (`/team`, the CSM
 //! KPIs against their targets), [`tasks`] (`/tasks`, *my
 //! tasks*, and its forms) and [`settings`] (`/settings`). [`layout`]
@@ -32,6 +32,7 @@ pub mod cache;
 pub mod cadence;
 pub mod charts;
 pub mod engage;
+pub mod feedback;
 pub mod health;
 pub mod journey;
 pub mod layout;
@@ -41,9 +42,11 @@ pub mod overrides;
 pub mod overview;
 pub mod plans;
 pub mod plays;
+pub mod respond;
 pub mod risk;
 pub mod segments;
 pub mod settings;
+pub mod surveys;
 pub mod tasks;
 pub mod team;
 
@@ -71,6 +74,8 @@ pub struct WebState {
     pub cache: cache::Cache,
     /// The team page's KPIs ([`team::KpiCache`]).
     pub kpis: team::KpiCache,
+    /// The hosted survey page's rate limit per client address.
+    pub survey_limiter: crate::limits::RateLimiter,
     model: std::sync::OnceLock<tenure_core::health::HealthModel>,
 }
 
@@ -80,6 +85,7 @@ impl WebState {
             config: Arc::new(config),
             cache: cache::Cache::default(),
             kpis: team::KpiCache::default(),
+            survey_limiter: respond::limiter(),
             model: std::sync::OnceLock::new(),
         }
     }
@@ -183,6 +189,12 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/risk/flag", post(account::flag_risk))
         .route("/accounts/{id}/risk/resolve", post(account::resolve_risk))
         .route("/playbooks", get(plays::page))
+        .route("/surveys", get(surveys::page))
+        .route("/s/{token}", get(respond::show).post(respond::submit))
+        .route(
+            "/s/{token}/unsubscribe",
+            get(respond::unsubscribe_form).post(respond::unsubscribe),
+        )
         .route("/plans", get(plans::list))
         .route("/plans/{id}", get(plans::page))
         .route("/plans/{id}/edit", post(plans::edit))
@@ -192,6 +204,10 @@ pub fn router() -> Router<AppState> {
         .route("/goals/{id}/value", post(plans::set_goal_value))
         .route("/milestones/{id}/status", post(plans::set_milestone))
         .route("/risk", get(risk::page))
+        .route("/feedback", get(feedback::page))
+        .route("/requests", get(feedback::requests).post(feedback::create))
+        .route("/requests.csv", get(feedback::csv))
+        .route("/requests/{id}/status", post(feedback::set_status))
         .route("/risk/flags", post(risk::add_flag))
         .route("/risk/{account}/resolve", post(risk::resolve))
         .route("/reviews", get(risk::reviews))

@@ -35,6 +35,14 @@ pub struct BandCell {
     pub width: String,
 }
 
+/// A group of accounts without a health band, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unscored {
+    pub label: &'static str,
+    pub count: String,
+    pub reason: String,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 pub struct OverviewPage {
@@ -46,6 +54,8 @@ pub struct OverviewPage {
     pub movements_chart: String,
     pub retention_chart: String,
     pub bands: Vec<BandCell>,
+    /// Accounts without a band that are not customers today, by reason.
+    pub unscored: Vec<Unscored>,
     pub band_chart: String,
     pub health_note: String,
     pub at_risk_arr: String,
@@ -75,6 +85,7 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
         .collect();
     let risky: Vec<_> = v.rows.iter().filter(|r| r.at_risk()).collect();
     let at_risk_minor: i64 = risky.iter().map(|r| r.mrr_minor * 12).sum();
+    let groups = Groups::of(v);
     OverviewPage {
         scope_note: if nav.own_only {
             "Your accounts only.".into()
@@ -87,7 +98,8 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
         voice: voice_cards(v),
         movements_chart: movements_chart(v, &labels, &cur),
         retention_chart: retention_chart(v, &labels),
-        bands: band_cells(v),
+        bands: band_cells(&groups),
+        unscored: unscored(v, &groups),
         band_chart: band_chart(v),
         health_note: match v.health_day {
             Some(d) => format!("Scores as of {d}."),
@@ -229,33 +241,125 @@ fn retention_chart(v: &View, labels: &[String]) -> String {
     )
 }
 
-/// Today's accounts per health band, with their share of the bar.
-fn band_cells(v: &View) -> Vec<BandCell> {
-    let total: u32 = v.bands.iter().sum();
+/// Accounts per health band today, and those without a band by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Groups {
+    /// Red, yellow, green.
+    bands: [u32; 3],
+    /// Customers scored on the latest day without a score: no measure of
+    /// their scorecard had data.
+    no_data: u32,
+    /// Customers today with no score stored on the latest day (they became
+    /// customers after it).
+    not_yet: u32,
+    /// Not customers today, paid before.
+    churned: u32,
+    /// Not customers today, never paid.
+    never_paid: u32,
+}
+
+impl Groups {
+    fn of(v: &View) -> Groups {
+        let mut g = Groups::default();
+        let today = v.today;
+        for r in &v.rows {
+            if let Some(b) = r.health.band {
+                g.bands[band_slot(Some(b))] += 1;
+                continue;
+            }
+            let a = &v.accounts[r.index];
+            if v.raw.health.current.contains_key(&a.id) {
+                g.no_data += 1;
+            } else if r.mrr_minor > 0 || a.in_trial_on(today) {
+                g.not_yet += 1;
+            } else if v
+                .dataset
+                .mrr_history(r.index)
+                .iter()
+                .any(|&(d, mrr)| d <= today && mrr > 0)
+            {
+                g.churned += 1;
+            } else {
+                g.never_paid += 1;
+            }
+        }
+        g
+    }
+}
+
+/// Today's customers per health band, with their share of the bar:
+/// red, yellow, green, and customers without a score (no data, or not
+/// scored yet).
+fn band_cells(g: &Groups) -> Vec<BandCell> {
+    let counts = [g.bands[0], g.bands[1], g.bands[2], g.no_data + g.not_yet];
+    let total: u32 = counts.iter().sum();
     let names = [
         ("red", "Red"),
         ("yellow", "Yellow"),
         ("green", "Green"),
-        ("none", "Not scored"),
+        ("none", "No data"),
     ];
     names
         .iter()
-        .enumerate()
-        .map(|(i, (band, label))| {
+        .zip(counts)
+        .map(|((band, label), n)| {
             let share = if total > 0 {
-                f64::from(v.bands[i]) / f64::from(total)
+                f64::from(n) / f64::from(total)
             } else {
                 0.0
             };
             BandCell {
                 band,
                 label,
-                count: thousands(i64::from(v.bands[i])),
+                count: thousands(i64::from(n)),
                 share: pct(Some(share)),
                 width: format!("{:.2}", share * 100.0),
             }
         })
         .collect()
+}
+
+/// The accounts without a band, in groups with the reason for each:
+/// customers whose scorecard had no data, customers not scored yet, and
+/// the accounts that are not customers (churned or never paid), which are
+/// not scored by design. Empty groups are left out.
+fn unscored(v: &View, g: &Groups) -> Vec<Unscored> {
+    let day = v.health_day.map_or("the latest scores".to_string(), |d| {
+        format!("the scores of {d}")
+    });
+    [
+        (
+            "No data",
+            g.no_data,
+            "customers (paying or in trial) for whom no measure of the scorecard has data yet: no events, seats, answers or engagements"
+                .to_string(),
+        ),
+        (
+            "Not scored yet",
+            g.not_yet,
+            format!("became customers after {day}; scored at the next recompute"),
+        ),
+        (
+            "Churned",
+            g.churned,
+            "paid before and pay no more today: health is scored for paying and trialling customers only"
+                .to_string(),
+        ),
+        (
+            "Never paid",
+            g.never_paid,
+            "trials that did not convert and accounts without a subscription yet: not customers, so not scored"
+                .to_string(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, n, _)| *n > 0)
+    .map(|(label, n, reason)| Unscored {
+        label,
+        count: thousands(i64::from(n)),
+        reason,
+    })
+    .collect()
 }
 
 /// Accounts per health band over time; empty without stored scores.

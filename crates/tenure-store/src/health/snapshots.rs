@@ -332,14 +332,22 @@ impl Store {
         &self,
         day: Date,
     ) -> Result<Vec<(String, Option<f64>, Option<Band>)>> {
-        let rows =
-            sqlx::query("SELECT account_id, score, band FROM health_snapshots WHERE day = $1")
-                .bind(day.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, decode_band(r.try_get(2)?)?)))
-            .collect()
+        // Through the scan path: a day holds a snapshot per customer.
+        let mut out = Vec::new();
+        self.scan(
+            "SELECT account_id, score, band FROM health_snapshots WHERE day = $1",
+            &[Bind::Text(day.to_string())],
+            |row| {
+                out.push((
+                    row.text(0)?.to_string(),
+                    row.opt_real(1)?,
+                    decode_band(row.opt_text(2)?.map(str::to_string))?,
+                ));
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(out)
     }
 }
 

@@ -25,7 +25,18 @@ fn measure_json(m: &MeasureResult) -> Value {
         "weight": m.weight,
         "effective_weight": m.effective_weight,
         "contribution": m.contribution,
+        "percentile": m.percentile,
+        "compared_with": m.compared_with.as_deref(),
     })
+}
+
+/// What the company's data lacks: the measures no listed account has data
+/// for, with the input each reads.
+fn lacking_json(scores: &[AccountScore]) -> Vec<Value> {
+    tenure_core::health::lacking(scores.iter().map(|s| &s.scored.score))
+        .into_iter()
+        .map(|(name, input)| json!({"measure": &*name, "input": input}))
+        .collect()
 }
 
 /// An override as JSON (also `tenure health overrides --format json`).
@@ -81,7 +92,12 @@ pub(super) async fn show(store: &Store, config: &Config, args: ShowArgs) -> Resu
         let v = if args.account.is_some() {
             list.into_iter().next().unwrap_or(Value::Null)
         } else {
-            json!({ "as_of": as_of.to_string(), "config_version": scores.config_version, "accounts": list })
+            json!({
+                "as_of": as_of.to_string(),
+                "config_version": scores.config_version,
+                "lacking": lacking_json(&scores.accounts),
+                "accounts": list,
+            })
         };
         return print_json(&v);
     }
@@ -124,6 +140,17 @@ pub(super) async fn show(store: &Store, config: &Config, args: ShowArgs) -> Resu
         )?;
     }
     eprintln!("{} accounts as of {as_of}", scores.accounts.len());
+    let lacking = tenure_core::health::lacking(scores.accounts.iter().map(|s| &s.scored.score));
+    if !lacking.is_empty() {
+        let list: Vec<String> = lacking
+            .iter()
+            .map(|(name, input)| format!("{input} ({name})"))
+            .collect();
+        eprintln!(
+            "the company's data lacks {}: no account has data for these measures, so they are left out and the others re-weighted",
+            list.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -188,6 +215,11 @@ fn print_explanation(out: &mut impl Write, s: &AccountScore) -> std::io::Result<
         fmt_delta(s.d30),
         s.scored.mrr
     )?;
+    for m in &sc.measures {
+        if let Some(standing) = m.standing() {
+            writeln!(out, "{}: {standing}", m.name)?;
+        }
+    }
     let missing: Vec<&str> = sc.missing().collect();
     if !missing.is_empty() {
         writeln!(

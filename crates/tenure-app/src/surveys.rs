@@ -1,0 +1,560 @@
+//! Surveys (docs/VOICE.md): each day, after the playbooks, the contacts due
+//! a survey (core's `surveys::due`: audience, trigger, fatigue) are sent
+//! one: an email with a link to the hosted response page, or an in-app
+//! survey the product reads through the API. Each send has a random
+//! single-use token, stored only as its SHA-256 hash, that expires after
+//! `expiry_days`; the sends and their emails are written in one
+//! transaction. An answer becomes a `survey_responses` row, the table
+//! imports fill, so NPS, CSAT and health read it at once. Response rates
+//! by survey, segment and CSM, and NPS by month, come from the send log.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+use tenure_core::config::Config;
+use tenure_core::model::{SurveyKind, utc_date};
+use tenure_core::surveys::{Channel, ContactFacts, Survey, due, mean, nps, rate};
+use tenure_store::Store;
+use tenure_store::api::Scope;
+use tenure_store::surveys::{Answer, Send, SendWithScore, insert_send};
+
+use crate::clock::now_micros;
+use crate::engage::EngageDay;
+use crate::ids::new_id;
+use crate::{Error, Result};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// The longest comment kept, in characters.
+pub const MAX_COMMENT: usize = 2000;
+
+/// What a day of surveys did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendDay {
+    pub day: Option<Date>,
+    /// Emails queued.
+    pub emailed: usize,
+    /// In-app surveys opened.
+    pub in_app: usize,
+    /// Contacts who could not be sent one (a bad address), in words.
+    pub errors: Vec<String>,
+}
+
+/// A new token: 32 random bytes, hex.
+fn new_token() -> String {
+    let b: [u8; 32] = rand::rng().random();
+    hex::encode(b)
+}
+
+/// The SHA-256 of a token, hex: what the store keeps.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+/// The survey named `name` in the configuration.
+pub fn find<'a>(config: &'a Config, name: &str) -> Result<&'a Survey> {
+    config
+        .surveys
+        .surveys
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| Error::NotFound(format!("survey {name:?}")))
+}
+
+/// The hosted page's address for a token.
+pub fn link(config: &Config, token: &str) -> String {
+    format!("{}/s/{token}", config.server.base_url())
+}
+
+fn scale_words(kind: SurveyKind) -> &'static str {
+    match kind {
+        SurveyKind::Nps => "0 = not at all likely, 10 = extremely likely",
+        SurveyKind::Csat => "1 = very dissatisfied, 5 = very satisfied",
+        SurveyKind::Ces => "1 = very difficult, 7 = very easy",
+    }
+}
+
+/// The email's plain-text body: the question, one link per score, the
+/// page, and the unsubscribe link.
+pub fn email_body(
+    config: &Config,
+    s: &Survey,
+    name: Option<&str>,
+    token: &str,
+    expires: Date,
+) -> String {
+    let url = link(config, token);
+    let (lo, hi) = s.kind.range();
+    let mut b = String::new();
+    b.push_str(&format!(
+        "Hello{},\n\n",
+        name.map(|n| format!(" {n}")).unwrap_or_default()
+    ));
+    b.push_str(&format!("{}\n\n", s.question));
+    b.push_str(&format!("Click your answer ({}):\n", scale_words(s.kind)));
+    for score in lo..=hi {
+        b.push_str(&format!("  {score}: {url}?score={score}\n"));
+    }
+    b.push_str(&format!(
+        "\nOr open {url}\n\nThe link works once, until {expires}.\n\n\
+         To get no more surveys from us: {url}/unsubscribe\n"
+    ));
+    b
+}
+
+/// Runs the day's surveys on `day`'s accounts (the job's Engage pass):
+/// every paying contact due a survey gets one, at most one a day.
+pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<SendDay> {
+    let mut out = SendDay {
+        day: Some(day.day),
+        ..SendDay::default()
+    };
+    let sc = &config.surveys;
+    if sc.surveys.is_empty() {
+        return Ok(out);
+    }
+    let accounts: HashMap<&str, &crate::engage::AccountEngage> = day
+        .accounts
+        .iter()
+        .filter(|a| a.account.is_customer_on(a.facts.mrr, day.day))
+        .map(|a| (a.account.id.as_str(), a))
+        .collect();
+    let contacts: Vec<_> = store
+        .survey_contacts()
+        .await?
+        .into_iter()
+        .filter(|c| accounts.contains_key(c.account_id.as_str()))
+        .collect();
+    let mut last: HashMap<String, HashMap<String, Date>> = HashMap::new();
+    for (contact, survey, d) in store.survey_last_sends().await? {
+        last.entry(contact).or_default().insert(survey, d);
+    }
+    let closes: HashMap<String, Date> = store
+        .last_ticket_closes()
+        .await?
+        .into_iter()
+        .filter_map(|(a, us)| Some((a, utc_date(Timestamp::from_microsecond(us).ok()?))))
+        .collect();
+    let facts: Vec<ContactFacts> = contacts
+        .iter()
+        .map(|c| {
+            let a = accounts[c.account_id.as_str()];
+            let by = last.remove(&c.id).unwrap_or_default();
+            ContactFacts {
+                contact_id: c.id.clone(),
+                account_id: c.account_id.clone(),
+                role: c.role.clone(),
+                champion: c.champion,
+                excluded: c.left || c.unsubscribed || c.email.trim().is_empty(),
+                segment: a.segment,
+                tier: a.tier,
+                stage: a.stage,
+                stage_since: a.stage_since,
+                ticket_closed_on: closes.get(&c.account_id).copied(),
+                last_sent: by.values().max().copied(),
+                last_sent_by_survey: by,
+            }
+        })
+        .collect();
+    let picks = due(sc, &facts, day.day);
+    if picks.is_empty() {
+        return Ok(out);
+    }
+    let now = now_micros();
+    let expires_at = now + i64::from(sc.expiry_days) * MICROS_PER_DAY;
+    let expires_day = tenure_core::model::add_days(day.day, sc.expiry_days as i32);
+    let mut tx = store.begin_write().await?;
+    for d in picks {
+        let s = &sc.surveys[d.survey];
+        let c = &contacts[d.contact];
+        let a = accounts[c.account_id.as_str()];
+        let token = new_token();
+        let message_id = match s.channel {
+            Channel::InApp => None,
+            Channel::Email => {
+                let body = email_body(config, s, c.name.as_deref(), &token, expires_day);
+                let source = format!("survey:{}", s.name);
+                match crate::outbound::queue_email_in(
+                    &mut tx,
+                    &c.email,
+                    &s.subject,
+                    &body,
+                    &source,
+                    Some(&c.account_id),
+                )
+                .await
+                {
+                    Ok(id) => Some(id),
+                    Err(Error::Invalid(e)) => {
+                        out.errors.push(format!("contact {}: {e}", c.id));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let send = Send {
+            id: new_id("svs"),
+            survey: s.name.clone(),
+            kind: s.kind.as_str().to_string(),
+            channel: s.channel.as_str().to_string(),
+            account_id: c.account_id.clone(),
+            contact_id: c.id.clone(),
+            segment: a
+                .segment
+                .and_then(|i| config.engage.segments.0.get(i))
+                .map(|x| x.name.clone()),
+            csm_email: a.account.csm_email.clone(),
+            token_hash: hash_token(&token),
+            sent_on: day.day,
+            sent_at: now,
+            expires_at,
+            answered_at: None,
+            response_id: None,
+            message_id,
+        };
+        insert_send(&mut tx, &send).await?;
+        match s.channel {
+            Channel::Email => out.emailed += 1,
+            Channel::InApp => out.in_app += 1,
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// `tenure surveys send-due`: today's Engage facts evaluated (nothing of
+/// Engage written), then [`run`].
+pub async fn send_due(store: &Store, config: &Config, day: Date) -> Result<SendDay> {
+    let engage = crate::engage::evaluate(store, config, day).await?;
+    run(store, config, &engage).await
+}
+
+/// Why a token cannot be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No send has this token.
+    Unknown,
+    /// Already answered.
+    Used,
+    Expired,
+}
+
+impl Refused {
+    pub fn words(self) -> &'static str {
+        match self {
+            Refused::Unknown => "This survey link is not valid.",
+            Refused::Used => "This survey has already been answered. Thank you!",
+            Refused::Expired => "This survey link has expired.",
+        }
+    }
+}
+
+/// A survey open for an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open {
+    pub send: Send,
+    pub kind: SurveyKind,
+    /// The question (the kind's standard one if the survey left the
+    /// configuration since).
+    pub question: String,
+    pub follow_up: Option<String>,
+}
+
+fn kind_of(send: &Send) -> Result<SurveyKind> {
+    SurveyKind::parse(&send.kind)
+        .map_err(|e| Error::Internal(format!("survey send {}: {e}", send.id)))
+}
+
+fn standard_question(kind: SurveyKind) -> &'static str {
+    match kind {
+        SurveyKind::Nps => "How likely are you to recommend us to a friend or colleague?",
+        SurveyKind::Csat => "How satisfied are you with us?",
+        SurveyKind::Ces => "How easy was it to get what you needed?",
+    }
+}
+
+fn state_of(send: &Send, now: i64) -> Option<Refused> {
+    if send.answered_at.is_some() {
+        Some(Refused::Used)
+    } else if send.expires_at <= now {
+        Some(Refused::Expired)
+    } else {
+        None
+    }
+}
+
+fn open_of(config: &Config, send: Send) -> Result<Open> {
+    let kind = kind_of(&send)?;
+    let s = config
+        .surveys
+        .surveys
+        .iter()
+        .find(|s| s.name == send.survey);
+    Ok(Open {
+        question: s.map_or_else(
+            || standard_question(kind).to_string(),
+            |s| s.question.clone(),
+        ),
+        follow_up: s.and_then(|s| s.follow_up.clone()),
+        kind,
+        send,
+    })
+}
+
+/// The send behind a token, if it can still be answered at `now`.
+pub async fn open(
+    store: &Store,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<std::result::Result<Open, Refused>> {
+    let Some(send) = store.survey_send_by_token(&hash_token(token)).await? else {
+        return Ok(Err(Refused::Unknown));
+    };
+    if let Some(r) = state_of(&send, now) {
+        return Ok(Err(r));
+    }
+    Ok(Ok(open_of(config, send)?))
+}
+
+/// A comment trimmed and checked: empty is none, longer than
+/// [`MAX_COMMENT`] characters is [`Error::Invalid`].
+pub fn check_comment(comment: Option<&str>) -> Result<Option<String>> {
+    let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if c.chars().count() > MAX_COMMENT {
+        return Err(Error::Invalid(format!(
+            "comment: at most {MAX_COMMENT} characters"
+        )));
+    }
+    Ok(Some(c.to_string()))
+}
+
+async fn record(
+    store: &Store,
+    send: &Send,
+    kind: SurveyKind,
+    score: i64,
+    comment: Option<&str>,
+    now: i64,
+) -> Result<std::result::Result<String, Refused>> {
+    kind.check_score(score)
+        .map_err(|e| Error::Invalid(format!("score: {e}")))?;
+    let comment = check_comment(comment)?;
+    let answer = Answer {
+        response_id: new_id("srv"),
+        score,
+        comment,
+        at: now,
+    };
+    if store.answer_survey(&send.id, &answer).await? {
+        Ok(Ok(answer.response_id))
+    } else {
+        // Answered or expired between reading and writing.
+        let now_state = store
+            .survey_send(&Scope::All, &send.id)
+            .await?
+            .and_then(|s| state_of(&s, now));
+        Ok(Err(now_state.unwrap_or(Refused::Used)))
+    }
+}
+
+/// Answers the survey behind `token` with `score` and an optional
+/// comment: one `survey_responses` row, once. A score outside the kind's
+/// range or a comment too long is [`Error::Invalid`], with nothing written.
+/// Returns the response's id, or why the token was refused.
+pub async fn answer(
+    store: &Store,
+    config: &Config,
+    token: &str,
+    score: i64,
+    comment: Option<&str>,
+    now: i64,
+) -> Result<std::result::Result<String, Refused>> {
+    let o = match open(store, config, token, now).await? {
+        Ok(o) => o,
+        Err(r) => return Ok(Err(r)),
+    };
+    record(store, &o.send, o.kind, score, comment, now).await
+}
+
+/// Unsubscribes the contact of `token` from every survey (a used or
+/// expired link works too). Returns false for an unknown token.
+pub async fn unsubscribe(store: &Store, token: &str, now: i64) -> Result<bool> {
+    let Some(send) = store.survey_send_by_token(&hash_token(token)).await? else {
+        return Ok(false);
+    };
+    store
+        .unsubscribe_from_surveys(&send.contact_id, now)
+        .await?;
+    Ok(true)
+}
+
+/// An in-app survey waiting for the contact's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: String,
+    pub survey: String,
+    pub kind: SurveyKind,
+    pub question: String,
+    pub follow_up: Option<String>,
+    pub account_id: String,
+    pub expires_at: i64,
+}
+
+/// The contact's open in-app surveys, oldest first (none once they
+/// unsubscribed).
+pub async fn pending(
+    store: &Store,
+    config: &Config,
+    scope: &Scope,
+    contact_id: &str,
+    now: i64,
+) -> Result<Vec<Pending>> {
+    if store.survey_unsubscribed(contact_id).await? {
+        return Ok(Vec::new());
+    }
+    store
+        .pending_in_app_surveys(scope, contact_id, now)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let o = open_of(config, s)?;
+            Ok(Pending {
+                id: o.send.id.clone(),
+                survey: o.send.survey.clone(),
+                kind: o.kind,
+                question: o.question,
+                follow_up: o.follow_up,
+                account_id: o.send.account_id.clone(),
+                expires_at: o.send.expires_at,
+            })
+        })
+        .collect()
+}
+
+/// Answers the in-app survey `send_id` for `contact_id`: as [`answer`].
+/// An id that is not this contact's in-app survey (of an account in
+/// scope) is [`Error::NotFound`].
+pub async fn answer_in_app(
+    store: &Store,
+    scope: &Scope,
+    send_id: &str,
+    contact_id: &str,
+    score: i64,
+    comment: Option<&str>,
+    now: i64,
+) -> Result<std::result::Result<String, Refused>> {
+    let send = store
+        .survey_send(scope, send_id)
+        .await?
+        .filter(|s| s.contact_id == contact_id && s.channel == Channel::InApp.as_str())
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "in-app survey {send_id:?} for contact {contact_id:?}"
+            ))
+        })?;
+    if let Some(r) = state_of(&send, now) {
+        return Ok(Err(r));
+    }
+    let kind = kind_of(&send)?;
+    record(store, &send, kind, score, comment, now).await
+}
+
+/// Sends and answers of one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateRow {
+    /// The survey, segment or CSM (`None`: without one).
+    pub key: Option<String>,
+    pub sent: u64,
+    pub answered: u64,
+    pub rate: Option<f64>,
+}
+
+/// One month of answers (by the day they were sent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub sent: u64,
+    pub answered: u64,
+    /// NPS of the month's NPS answers.
+    pub nps: Option<f64>,
+    /// Mean score of the month's answers (every kind).
+    pub mean: Option<f64>,
+}
+
+/// Response rates and the trend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rates {
+    pub total: RateRow,
+    pub by_survey: Vec<RateRow>,
+    pub by_segment: Vec<RateRow>,
+    pub by_csm: Vec<RateRow>,
+    pub months: Vec<MonthRow>,
+}
+
+fn group(sends: &[SendWithScore], key: impl Fn(&Send) -> Option<String>) -> Vec<RateRow> {
+    let mut m: BTreeMap<Option<String>, (u64, u64)> = BTreeMap::new();
+    for s in sends {
+        let e = m.entry(key(&s.send)).or_default();
+        e.0 += 1;
+        e.1 += u64::from(s.send.answered_at.is_some());
+    }
+    m.into_iter()
+        .map(|(key, (sent, answered))| RateRow {
+            key,
+            sent,
+            answered,
+            rate: rate(sent, answered),
+        })
+        .collect()
+}
+
+/// Response rates of the sends in `scope` (one survey's, or all), by
+/// survey, segment and CSM when sent, and each month's NPS.
+pub async fn rates(store: &Store, scope: &Scope, survey: Option<&str>) -> Result<Rates> {
+    let sends = store.survey_sends(scope, survey, None).await?;
+    let answered = sends
+        .iter()
+        .filter(|s| s.send.answered_at.is_some())
+        .count() as u64;
+    let mut months: BTreeMap<String, (u64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    for s in &sends {
+        let e = months
+            .entry(s.send.sent_on.strftime("%Y-%m").to_string())
+            .or_default();
+        e.0 += 1;
+        if let Some(score) = s.score {
+            e.1.push(score);
+            if s.send.kind == SurveyKind::Nps.as_str() {
+                e.2.push(score);
+            }
+        }
+    }
+    Ok(Rates {
+        total: RateRow {
+            key: None,
+            sent: sends.len() as u64,
+            answered,
+            rate: rate(sends.len() as u64, answered),
+        },
+        by_survey: group(&sends, |s| Some(s.survey.clone())),
+        by_segment: group(&sends, |s| s.segment.clone()),
+        by_csm: group(&sends, |s| s.csm_email.clone()),
+        months: months
+            .into_iter()
+            .map(|(month, (sent, scores, npss))| MonthRow {
+                month,
+                sent,
+                answered: scores.len() as u64,
+                nps: nps(&npss),
+                mean: mean(&scores),
+            })
+            .collect(),
+    })
+}
