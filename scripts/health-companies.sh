@@ -7,10 +7,11 @@
 # Generates each company with the demo simulator (`tenure demo --out`),
 # reshapes its files, imports them into a fresh SQLite database with the
 # configuration `tenure init` writes, and backtests three scorecards on the
-# same accounts and dates: that configuration's default scorecard, the
-# adaptive scorecard (crates/tenure-core/src/health/adaptive.toml) and a
-# plain baseline, the events of the last 30 days ranked as a score. The
-# companies:
+# same accounts and dates: the threshold scorecard (the default until
+# 2026-12-07, crates/tenure-core/src/health/thresholds.toml), the adaptive
+# scorecard (crates/tenure-core/src/health/adaptive.toml, the one `tenure
+# init` writes) and a plain baseline, the events of the last 30 days ranked
+# as a score. The companies:
 #
 #   demo-2k      the demo company as `tenure demo` makes it, 2,000 accounts
 #   demo-6k      the demo at another scale and seed, 6,000 accounts
@@ -33,8 +34,10 @@ tenure=${TENURE_BIN:-$PWD/target/release/tenure}
 work=$(mktemp -d -t tenure-companies.XXXXXX)
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "work folder: $work" >&2; fi
 adaptive=$PWD/crates/tenure-core/src/health/adaptive.toml
+thresholds=$PWD/crates/tenure-core/src/health/thresholds.toml
 cd "$work"
 cp "$adaptive" adaptive.toml
+cp "$thresholds" thresholds.toml
 
 end=2026-12-01
 from=2025-10-01
@@ -107,7 +110,7 @@ company() {
     done
     "$tenure" import --db "$db" --quiet events data/events.ndjson >/dev/null
     "$tenure" health backtest --db "$db" --from "$from" --to "$to" --horizon 90 \
-      --scorecard tenure.toml --scorecard ../adaptive.toml --scorecard ../baseline.toml \
+      --scorecard ../thresholds.toml --scorecard ../adaptive.toml --scorecard ../baseline.toml \
       --format json > backtest.json
     # Which inputs the company lacks, as `tenure health` says it (with the
     # adaptive scorecard).
@@ -138,7 +141,7 @@ for line in open("companies.txt"):
     name, accounts = line.split()
     r = json.load(open(f"{name}/backtest.json"))
     current, adaptive, base = r["scorecards"]
-    for label, card in [("current default", current), ("adaptive", adaptive), ("baseline: 30-day events", base)]:
+    for label, card in [("threshold (former default)", current), ("adaptive (default)", adaptive), ("baseline: 30-day events", base)]:
         b = card["churn_rate_by_band"]
         total = card["accounts"] or 1
         bands = card is not base

@@ -242,9 +242,23 @@ async fn attempt(store: &Store, senders: &Senders, m: &Message, now: i64) -> Res
         Err(failure) => failure.next(&senders.outbound, m, now),
     };
     log_attempt(m, &result);
-    store.record_attempt(&m.id, &result, now).await?;
+    // A survey email's link is its token, the only credential of the
+    // answer page: once the email is sent (or dead) the outbox keeps the
+    // body without it.
+    let redacted = match result {
+        Attempt::Sent | Attempt::Dead { .. } if m.source.starts_with(SURVEY_SOURCE) => {
+            Some(crate::surveys::redact_tokens(&m.body))
+        }
+        _ => None,
+    };
+    store
+        .record_attempt_with_body(&m.id, &result, now, redacted.as_deref())
+        .await?;
     Ok(result)
 }
+
+/// The `source` prefix of survey emails (`survey:NAME`).
+pub const SURVEY_SOURCE: &str = "survey:";
 
 fn log_attempt(m: &Message, result: &Attempt) {
     let (id, kind, target, attempt) = (&m.id, m.kind.as_str(), &m.target, m.attempts + 1);

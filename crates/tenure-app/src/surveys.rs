@@ -16,7 +16,7 @@ use rand::RngExt;
 use sha2::{Digest, Sha256};
 use tenure_core::config::Config;
 use tenure_core::model::{SurveyKind, utc_date};
-use tenure_core::surveys::{Channel, ContactFacts, Survey, due, mean, nps, rate};
+use tenure_core::surveys::{Channel, ContactFacts, Survey, due, mean, nps, on_demand, rate};
 use tenure_store::Store;
 use tenure_store::api::Scope;
 use tenure_store::surveys::{Answer, Send, SendWithScore, insert_send};
@@ -104,16 +104,142 @@ pub fn email_body(
     b
 }
 
+/// `body` with every survey token of its links (`/s/` and 64 hex digits)
+/// replaced by `[redacted]`: what the outbox keeps of a survey email once
+/// it is sent or dead (docs/VOICE.md).
+pub fn redact_tokens(body: &str) -> String {
+    const MARK: &str = "/s/";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + MARK.len()..];
+        let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..at + MARK.len()]);
+        if hex >= 64 {
+            out.push_str("[redacted]");
+            rest = &after[hex..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Runs the day's surveys on `day`'s accounts (the job's Engage pass):
 /// every paying contact due a survey gets one, at most one a day.
 pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<SendDay> {
+    let (out, _) = send_picked(store, config, day, Mode::Queue, |facts| {
+        due(&config.surveys, facts, day.day)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Sends the survey `name` now, on `day`, to every contact of its
+/// audience the fatigue limit lets be surveyed (core's
+/// `surveys::on_demand`), whatever its trigger: a leader's "send now" on
+/// `/surveys`, `tenure surveys send NAME` and `POST
+/// /api/v1/surveys/{name}/send`. An unknown survey is
+/// [`Error::NotFound`]. Written as the daily sends are: one transaction,
+/// the emails queued in the outbox.
+pub async fn send_now(store: &Store, config: &Config, name: &str, day: Date) -> Result<SendDay> {
+    let index = config
+        .surveys
+        .surveys
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| Error::NotFound(format!("survey {name:?}")))?;
+    let engage = crate::engage::evaluate(store, config, day).await?;
+    let (out, _) = send_picked(store, config, &engage, Mode::Queue, |facts| {
+        on_demand(&config.surveys, index, facts, day)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// A send recorded without an email, with its token (which the store
+/// keeps only hashed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub send_id: String,
+    pub account_id: String,
+    pub contact_id: String,
+    pub token: String,
+}
+
+/// As [`send_now`], but no email is queued: each send is written to the
+/// send log as sent at `at` (microseconds; it expires `expiry_days`
+/// later) and its token returned to the caller, which hands it out
+/// itself. `tenure demo` records its NPS survey this way, then answers a
+/// share of the tokens through [`answer`], the hosted page's path, so that
+/// a demo without `[outbound.smtp]` leaves nothing failing in the outbox
+/// (docs/DEMO.md).
+pub async fn record_now(
+    store: &Store,
+    config: &Config,
+    name: &str,
+    day: Date,
+    at: i64,
+) -> Result<Vec<Recorded>> {
+    let index = config
+        .surveys
+        .surveys
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| Error::NotFound(format!("survey {name:?}")))?;
+    let engage = crate::engage::evaluate(store, config, day).await?;
+    let (_, recorded) = send_picked(store, config, &engage, Mode::Record { at }, |facts| {
+        on_demand(&config.surveys, index, facts, day)
+    })
+    .await?;
+    Ok(recorded)
+}
+
+/// As [`send_due`] (every survey due on `day`), recorded as [`record_now`]
+/// records: no email, sent at `at`, the tokens returned. `tenure demo`
+/// records its last day's sends this way, so that the job's first pass
+/// when the dashboard starts has no survey email to queue.
+pub async fn record_due(
+    store: &Store,
+    config: &Config,
+    day: Date,
+    at: i64,
+) -> Result<Vec<Recorded>> {
+    let engage = crate::engage::evaluate(store, config, day).await?;
+    let (_, recorded) = send_picked(store, config, &engage, Mode::Record { at }, |facts| {
+        due(&config.surveys, facts, day)
+    })
+    .await?;
+    Ok(recorded)
+}
+
+/// How [`send_picked`] writes its sends.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Emails queued in the outbox, sent now.
+    Queue,
+    /// No email; sent at `at`, the tokens returned.
+    Record { at: i64 },
+}
+
+/// The contacts of `day`'s paying accounts, what `pick` chooses of them
+/// sent their survey.
+async fn send_picked(
+    store: &Store,
+    config: &Config,
+    day: &EngageDay,
+    mode: Mode,
+    pick: impl FnOnce(&[ContactFacts]) -> Vec<tenure_core::surveys::Due>,
+) -> Result<(SendDay, Vec<Recorded>)> {
+    let mut recorded = Vec::new();
     let mut out = SendDay {
         day: Some(day.day),
         ..SendDay::default()
     };
     let sc = &config.surveys;
     if sc.surveys.is_empty() {
-        return Ok(out);
+        return Ok((out, recorded));
     }
     let accounts: HashMap<&str, &crate::engage::AccountEngage> = day
         .accounts
@@ -158,11 +284,14 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Send
             }
         })
         .collect();
-    let picks = due(sc, &facts, day.day);
+    let picks = pick(&facts);
     if picks.is_empty() {
-        return Ok(out);
+        return Ok((out, recorded));
     }
-    let now = now_micros();
+    let now = match mode {
+        Mode::Queue => now_micros(),
+        Mode::Record { at } => at,
+    };
     let expires_at = now + i64::from(sc.expiry_days) * MICROS_PER_DAY;
     let expires_day = tenure_core::model::add_days(day.day, sc.expiry_days as i32);
     let mut tx = store.begin_write().await?;
@@ -171,11 +300,11 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Send
         let c = &contacts[d.contact];
         let a = accounts[c.account_id.as_str()];
         let token = new_token();
-        let message_id = match s.channel {
-            Channel::InApp => None,
-            Channel::Email => {
+        let message_id = match (s.channel, mode) {
+            (Channel::InApp, _) | (Channel::Email, Mode::Record { .. }) => None,
+            (Channel::Email, Mode::Queue) => {
                 let body = email_body(config, s, c.name.as_deref(), &token, expires_day);
-                let source = format!("survey:{}", s.name);
+                let source = format!("{}{}", crate::outbound::SURVEY_SOURCE, s.name);
                 match crate::outbound::queue_email_in(
                     &mut tx,
                     &c.email,
@@ -195,8 +324,17 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Send
                 }
             }
         };
+        let send_id = new_id("svs");
+        if let Mode::Record { .. } = mode {
+            recorded.push(Recorded {
+                send_id: send_id.clone(),
+                account_id: c.account_id.clone(),
+                contact_id: c.id.clone(),
+                token: token.clone(),
+            });
+        }
         let send = Send {
-            id: new_id("svs"),
+            id: send_id,
             survey: s.name.clone(),
             kind: s.kind.as_str().to_string(),
             channel: s.channel.as_str().to_string(),
@@ -216,13 +354,14 @@ pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<Send
             message_id,
         };
         insert_send(&mut tx, &send).await?;
-        match s.channel {
-            Channel::Email => out.emailed += 1,
-            Channel::InApp => out.in_app += 1,
+        match (s.channel, mode) {
+            (Channel::Email, Mode::Queue) => out.emailed += 1,
+            (Channel::InApp, _) => out.in_app += 1,
+            (Channel::Email, Mode::Record { .. }) => {}
         }
     }
     tx.commit().await?;
-    Ok(out)
+    Ok((out, recorded))
 }
 
 /// `tenure surveys send-due`: today's Engage facts evaluated (nothing of

@@ -1019,3 +1019,155 @@ fn quoted_printable(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+/// A survey email as the daily sends write it: the body with the link of
+/// `token`, from `survey:NPS`.
+fn survey_email(config: &Config, token: &str) -> String {
+    let survey = tenure_core::config::parse_config(
+        "[[surveys]]\nname = \"NPS\"\nkind = \"nps\"\nquestion = \"How likely?\"\nevery_days = 90\n",
+    )
+    .unwrap()
+    .surveys
+    .surveys
+    .remove(0);
+    tenure_app::surveys::email_body(
+        config,
+        &survey,
+        Some("Ana"),
+        token,
+        "2026-01-31".parse().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_survey_email_keeps_no_token_once_sent() {
+    let mut server = SmtpServer::start().await;
+    let db = test_db().await;
+    let config = config(&format!(
+        r#"
+[server]
+public_url = "https://cs.example.com"
+
+[outbound.smtp]
+host = "127.0.0.1"
+port = {}
+security = "none"
+from = "cs@tenure.example"
+"#,
+        server.port
+    ));
+    let token = "ab".repeat(32);
+    let body = survey_email(&config, &token);
+    assert!(body.contains(&format!("https://cs.example.com/s/{token}?score=10")));
+    let survey = queue_email(
+        &db.store,
+        "ana@customer.example",
+        "Quick question",
+        &body,
+        "survey:NPS",
+        None,
+    )
+    .await
+    .unwrap();
+    let other = queue_email(
+        &db.store,
+        "bo@customer.example",
+        "Hi",
+        &body,
+        "playbook:x",
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        message(&db.store, &survey).await.body.contains(&token),
+        "kept until sent"
+    );
+    let done = deliver_due(&db.store, &config, now_micros()).await.unwrap();
+    assert_eq!(done, summary(2, 2, 0, 0));
+    // The contact got the link.
+    let mut data = String::new();
+    for _ in 0..2 {
+        data.push_str(server.received().await["data"].as_str().unwrap());
+    }
+    // (Long lines arrive quoted-printable, with soft line breaks.)
+    let unfolded = data.replace("=\r\n", "");
+    assert!(unfolded.contains(&token), "{data}");
+    // The outbox no longer has it; the rest of the email is as it was.
+    let sent = message(&db.store, &survey).await;
+    assert_eq!(sent.status, OutboxStatus::Sent);
+    assert!(!sent.body.contains(&token), "{}", sent.body);
+    assert!(
+        sent.body
+            .contains("https://cs.example.com/s/[redacted]?score=10")
+    );
+    assert!(
+        sent.body
+            .contains("https://cs.example.com/s/[redacted]/unsubscribe")
+    );
+    assert!(sent.body.starts_with("Hello Ana,"));
+    assert_eq!(
+        sent.body,
+        tenure_app::surveys::redact_tokens(&body),
+        "only the tokens change"
+    );
+    // Other emails keep their body.
+    assert_eq!(message(&db.store, &other).await.body, body);
+}
+
+#[tokio::test]
+async fn a_dead_survey_email_keeps_no_token_and_a_retried_one_keeps_it() {
+    let db = test_db().await;
+    let config = config(&format!(
+        r#"
+[server]
+public_url = "https://cs.example.com"
+
+[outbound]
+max_attempts = 2
+backoff_seconds = 30
+
+[outbound.smtp]
+host = "127.0.0.1"
+port = {}
+security = "none"
+from = "cs@tenure.example"
+"#,
+        closed_port()
+    ));
+    let token = "0f".repeat(32);
+    let body = survey_email(&config, &token);
+    let id = queue_email(
+        &db.store,
+        "ana@customer.example",
+        "Quick question",
+        &body,
+        "survey:NPS",
+        None,
+    )
+    .await
+    .unwrap();
+    let t0 = now_micros();
+    assert_eq!(
+        deliver_due(&db.store, &config, t0).await.unwrap(),
+        summary(1, 0, 1, 0)
+    );
+    let m = message(&db.store, &id).await;
+    assert_eq!(m.status, OutboxStatus::Failed);
+    assert!(m.body.contains(&token), "a retry still needs the link");
+    assert_eq!(
+        deliver_due(&db.store, &config, t0 + 30 * SECOND)
+            .await
+            .unwrap(),
+        summary(1, 0, 0, 1)
+    );
+    let m = message(&db.store, &id).await;
+    assert_eq!(m.status, OutboxStatus::Dead);
+    assert!(!m.body.contains(&token), "{}", m.body);
+    assert!(m.body.contains("/s/[redacted]"));
+    // A short hex run after /s/ is not a token and is left alone.
+    assert_eq!(
+        tenure_app::surveys::redact_tokens("see /s/abc and /s/"),
+        "see /s/abc and /s/"
+    );
+}

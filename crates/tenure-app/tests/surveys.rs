@@ -10,7 +10,10 @@ use jiff::civil::Date;
 use tenure_app::Error;
 use tenure_app::clock::{now_micros, today};
 use tenure_app::engage::run_day;
-use tenure_app::surveys::{Refused, answer, answer_in_app, pending, rates, run, unsubscribe};
+use tenure_app::surveys::{
+    Refused, answer, answer_in_app, pending, rates, record_due, record_now, run, send_now,
+    unsubscribe,
+};
 use tenure_core::config::parse_config;
 use tenure_core::metrics::{Metric, Period};
 use tenure_core::model::{Account, Contact, Currency, Money, Subscription, add_days};
@@ -349,4 +352,118 @@ async fn the_daily_job_sends_the_surveys_due() {
     );
     assert_eq!(sends[0].send.sent_on, today());
     assert!(sends.iter().all(|s| s.send.segment.is_some()));
+}
+
+#[tokio::test]
+async fn a_survey_sent_now_reaches_its_audience_whatever_its_trigger_within_fatigue() {
+    let config = parse_config(CONFIG).unwrap();
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(store).await;
+    let day = today();
+    let err = send_now(store, &config, "Nope", day).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    // The NPS's audience: a1's admins (high tier); c3 left, c4's address
+    // is refused and named.
+    let out = send_now(store, &config, "NPS", day).await.unwrap();
+    assert_eq!((out.emailed, out.in_app), (2, 0), "{out:?}");
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors[0].contains("c4"), "{:?}", out.errors);
+    let log = store.outbox_log(&LogQuery::default()).await.unwrap();
+    let mut to: Vec<_> = log.iter().map(|m| m.target.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["c1@a1.example", "c2@a1.example"]);
+    assert!(log.iter().all(|m| m.source == "survey:NPS"));
+    // Its link answers like a daily send's.
+    let (token, _) = token_for(store, "c1@a1.example").await;
+    let r = answer(store, &config, &token, 10, Some("Great"), now_micros())
+        .await
+        .unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    // Again on the day: nobody (one survey a day); the pulse goes to c5
+    // only (c2 was surveyed today).
+    let again = send_now(store, &config, "NPS", day).await.unwrap();
+    assert_eq!((again.emailed, again.in_app), (0, 0));
+    let pulse = send_now(store, &config, "Pulse", day).await.unwrap();
+    assert_eq!((pulse.emailed, pulse.in_app), (0, 1), "{pulse:?}");
+    // The fatigue limit holds for 30 days; then the NPS goes again though
+    // its trigger (every 90 days) is not due.
+    let tired = send_now(store, &config, "NPS", add_days(day, 29))
+        .await
+        .unwrap();
+    assert_eq!(tired.emailed, 0);
+    let rested = send_now(store, &config, "NPS", add_days(day, 30))
+        .await
+        .unwrap();
+    assert_eq!(rested.emailed, 2, "{rested:?}");
+    let r = rates(store, &Scope::All, Some("NPS")).await.unwrap();
+    assert_eq!((r.total.sent, r.total.answered), (4, 1));
+}
+
+#[tokio::test]
+async fn sends_recorded_without_emails_answer_through_their_tokens() {
+    let config = parse_config(CONFIG).unwrap();
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(store).await;
+    let day = add_days(today(), -14);
+    let at = now_micros() - 14 * MICROS_PER_DAY;
+    let err = record_now(store, &config, "Nope", day, at)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    // The NPS's audience, c4's bad address included: no email is queued.
+    let sent = record_now(store, &config, "NPS", day, at).await.unwrap();
+    let mut who: Vec<_> = sent.iter().map(|r| r.contact_id.as_str()).collect();
+    who.sort();
+    assert_eq!(who, ["c1", "c2", "c4"]);
+    assert!(
+        store
+            .outbox_log(&LogQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let s = store
+        .survey_send(&Scope::All, &sent[0].send_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.sent_on, s.sent_at, s.message_id), (day, at, None));
+    assert_eq!(s.expires_at, at + 30 * MICROS_PER_DAY);
+    // Each token answers once, through the hosted page's function.
+    let c1 = sent.iter().find(|r| r.contact_id == "c1").unwrap();
+    let later = at + 3 * MICROS_PER_DAY;
+    let r = answer(store, &config, &c1.token, 9, Some("Good"), later)
+        .await
+        .unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    let again = answer(store, &config, &c1.token, 9, None, later)
+        .await
+        .unwrap();
+    assert_eq!(again, Err(Refused::Used));
+    assert_eq!(
+        responses(store).await,
+        vec![(Some("c1".to_string()), 9, Some("Good".to_string()))]
+    );
+    // The surveys due today, recorded: the pulse to the champion c5 (c2
+    // was surveyed 14 days ago, within the fatigue limit).
+    let due = record_due(store, &config, today(), now_micros())
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|r| r.contact_id.as_str())
+            .collect::<Vec<_>>(),
+        ["c5"]
+    );
+    assert!(
+        store
+            .outbox_log(&LogQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = rates(store, &Scope::All, None).await.unwrap();
+    assert_eq!((r.total.sent, r.total.answered), (4, 1));
 }

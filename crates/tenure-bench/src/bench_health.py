@@ -1,4 +1,4 @@
-# The DuckDB reference of `tenure-bench health`: the default scorecard's
+# The DuckDB reference of `tenure-bench health`: the threshold scorecard's
 # measures and score for every scored account as of one day, in one SQL query
 # over the same data Tenure scored (exported as CSV by the benchmark).
 #
@@ -44,7 +44,8 @@ E = (day + 1) * DAY  # end of the as-of day
 E30 = E - 30 * DAY
 E60 = E - 60 * DAY
 
-# The default scorecard (docs/HEALTH.md). Payment failures are not tracked
+# The threshold scorecard (docs/HEALTH.md; the default before the adaptive
+# one, crates/tenure-core/src/health/thresholds.toml). Payment failures are not tracked
 # in the demo data, so that measure has no data and is left out.
 SQL = f"""
 WITH subs AS (

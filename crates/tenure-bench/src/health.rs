@@ -4,11 +4,15 @@
 //!    database in the work folder, writing the same rows as CSV for DuckDB.
 //! 2. Times `tenure health recompute` for the last day (today's scores,
 //!    stored as snapshots), with a breakdown: loading signals, scoring, writing.
-//! 3. Runs the DuckDB reference: the default scorecard as one SQL query over
-//!    the same data (`bench_health.py`, in a virtual environment this command
+//! 3. Runs the DuckDB reference: the scorecard as one SQL query over the
+//!    same data (`bench_health.py`, in a virtual environment this command
 //!    creates), checks that both give the same scores, and compares times.
-//! 4. Times a full year of daily snapshots and runs the default scorecard's
+//! 4. Times a full year of daily snapshots and runs the scorecard's
 //!    backtest on the demo data.
+//!
+//! The scorecard is the threshold one (`THRESHOLD_SCORECARD`, the default
+//! before the adaptive one), which the DuckDB reference computes; the
+//! adaptive default's percentiles are not in the reference.
 //!
 //! The work folder is kept: a second run with the same settings reuses the
 //! loaded database, the CSV files and the Python environment.
@@ -91,7 +95,9 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     );
     eprintln!("data: {accounts} accounts, {events} events");
 
-    let config = Config::default();
+    // The threshold scorecard: the one `bench_health.py` computes.
+    let config = tenure_core::config::parse_config(tenure_core::health::THRESHOLD_SCORECARD)
+        .map_err(|e| anyhow::anyhow!("the threshold scorecard: {e:?}"))?;
     let model = HealthModel::new(&config.health);
 
     // Today's scores: the breakdown once, then the whole command N times.
@@ -214,7 +220,7 @@ pub async fn run(args: BenchHealthArgs) -> Result<()> {
     Ok(())
 }
 
-/// The default scorecard's backtest: monthly as-of dates over the simulated
+/// The scorecard's backtest: monthly as-of dates over the simulated
 /// usage whose 90-day horizon ends by the last simulated day.
 async fn backtest_default(
     store: &Store,

@@ -212,6 +212,35 @@ pub fn due(config: &SurveysConfig, contacts: &[ContactFacts], day: Date) -> Vec<
     out
 }
 
+/// Who gets survey `survey` (an index into the surveys) sent on demand on
+/// `day` (a leader's "send now", `tenure surveys send NAME`): each contact
+/// in its audience who is rested, whatever its trigger, and not surveyed
+/// yet on the day, in the contacts' order.
+pub fn on_demand(
+    config: &SurveysConfig,
+    survey: usize,
+    contacts: &[ContactFacts],
+    day: Date,
+) -> Vec<Due> {
+    let Some(s) = config.surveys.get(survey) else {
+        return Vec::new();
+    };
+    contacts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            in_audience(s, c)
+                && rested(c, config.fatigue_days, day)
+                && c.last_sent.is_none_or(|l| l < day)
+        })
+        .map(|(contact, _)| Due {
+            survey,
+            contact,
+            reason: "sent on demand".to_string(),
+        })
+        .collect()
+}
+
 /// NPS from scores 0–10: % promoters (9–10) − % detractors (0–6); `None`
 /// without a score.
 pub fn nps(scores: &[i64]) -> Option<f64> {
@@ -356,6 +385,47 @@ mod tests {
         c.stage = Some(2);
         c.stage_since = Some(date(2026, 5, 1));
         assert!(trigger_holds(&s, &c, day).is_none(), "entered too long ago");
+    }
+
+    #[test]
+    fn on_demand_ignores_the_trigger_but_not_audience_or_fatigue() {
+        let day = date(2026, 6, 1);
+        let mut cfg = config(vec![
+            survey("nps", SurveyTrigger::Every { days: 90 }),
+            survey("pulse", SurveyTrigger::Every { days: 7 }),
+        ]);
+        cfg.fatigue_days = 0;
+        cfg.surveys[0].roles = vec!["admin".into()];
+        // Sent the NPS 40 days ago: not due (every 90), but rested.
+        let mut sent = contact("sent");
+        sent.last_sent = Some(add_days(day, -40));
+        sent.last_sent_by_survey
+            .insert("nps".into(), add_days(day, -40));
+        let mut today_c = contact("today");
+        today_c.last_sent = Some(day);
+        let mut user = contact("user");
+        user.role = Some("user".into());
+        let mut gone = contact("gone");
+        gone.excluded = true;
+        let contacts = [sent, today_c, user, gone, contact("fresh")];
+        let got = on_demand(&cfg, 0, &contacts, day);
+        // today: already surveyed on the day (fatigue 0 still allows one a
+        // day); user: not in the audience; gone: excluded.
+        assert_eq!(
+            got.iter().map(|d| d.contact).collect::<Vec<_>>(),
+            vec![0, 4]
+        );
+        assert!(got.iter().all(|d| d.survey == 0));
+        cfg.fatigue_days = 30;
+        let got = on_demand(&cfg, 0, &contacts, day);
+        assert_eq!(
+            got.iter().map(|d| d.contact).collect::<Vec<_>>(),
+            vec![0, 4]
+        );
+        cfg.fatigue_days = 41;
+        let got = on_demand(&cfg, 0, &contacts, day);
+        assert_eq!(got.iter().map(|d| d.contact).collect::<Vec<_>>(), vec![4]);
+        assert!(on_demand(&cfg, 9, &contacts, day).is_empty());
     }
 
     #[test]

@@ -242,6 +242,19 @@ impl Store {
     /// Records an attempt on message `id` made at `now` and releases its
     /// claim; returns the message as it now stands.
     pub async fn record_attempt(&self, id: &str, result: &Attempt, now: i64) -> Result<Message> {
+        self.record_attempt_with_body(id, result, now, None).await
+    }
+
+    /// As [`Store::record_attempt`], replacing the message's body with
+    /// `body` when given, in the same statement (a survey email's body,
+    /// redacted of its token once sent or dead).
+    pub async fn record_attempt_with_body(
+        &self,
+        id: &str,
+        result: &Attempt,
+        now: i64,
+        body: Option<&str>,
+    ) -> Result<Message> {
         let (status, next, error, sent_at) = match result {
             Attempt::Sent => (OutboxStatus::Sent, None, None, Some(now)),
             Attempt::Retry { at, error } => (OutboxStatus::Failed, Some(*at), Some(error), None),
@@ -250,13 +263,14 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             last_error = COALESCE($3, last_error), sent_at = $4, claimed_until = NULL \
-             WHERE id = $5",
+             last_error = COALESCE($3, last_error), sent_at = $4, claimed_until = NULL, \
+             body = COALESCE($5, body) WHERE id = $6",
         )
         .bind(status.as_str())
         .bind(next)
         .bind(error.map(String::as_str))
         .bind(sent_at)
+        .bind(body)
         .bind(id)
         .execute(&mut *tx)
         .await?;

@@ -4,7 +4,9 @@
 
 use jiff::civil::Date;
 use tenure_core::config::{Config, parse_config};
-use tenure_core::health::{HealthModel, HealthScore, backtest_stats, churned_within};
+use tenure_core::health::{
+    HealthModel, HealthScore, THRESHOLD_SCORECARD, backtest_stats, churned_within,
+};
 use tenure_store::health::{NewOverride, Shard, SignalsRequest, Snapshot};
 use tenure_store::import::ImportOptions;
 use tenure_store::scan::Bind;
@@ -31,7 +33,8 @@ async fn import(store: &Store, kind: Kind, name: &str, body: &str) {
         .unwrap_or_else(|e| panic!("importing {name}: {e}"));
 }
 
-/// Scores every account on each day, as `tenure health recompute` does.
+/// Scores every account on each day, as `tenure health recompute` does:
+/// percentile measures place each account among the day's customers.
 async fn score_days(store: &Store, config: &Config, days: &[Date]) -> Vec<Vec<HealthScore>> {
     let model = HealthModel::new(&config.health);
     let accounts = store.health_accounts().await.unwrap();
@@ -47,10 +50,20 @@ async fn score_days(store: &Store, config: &Config, days: &[Date]) -> Vec<Vec<He
         .unwrap();
     (0..days.len())
         .map(|day| {
+            let signals: Vec<_> = (0..accounts.len()).map(|i| table.signals(day, i)).collect();
+            let ranks = model.day_ranks(
+                accounts
+                    .iter()
+                    .zip(&signals)
+                    .filter(|(a, s)| a.is_customer_on(s.mrr, days[day]))
+                    .map(|(a, s)| (model.scorecard_index(a), a, s)),
+            );
             accounts
                 .iter()
-                .enumerate()
-                .map(|(i, a)| model.score(model.scorecard_index(a), &table.signals(day, i), &[]))
+                .zip(&signals)
+                .map(|(a, s)| {
+                    model.score_ranked(model.scorecard_index(a), s, Some((a, &ranks)), &[])
+                })
                 .collect()
         })
         .collect()
@@ -224,7 +237,10 @@ async fn a_measure_without_data_is_left_out_and_the_rest_reweighted() {
     let db = test_db().await;
     let store = &db.store;
     fixture(store).await;
-    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    // The threshold scorecard: it has an engagement measure and divides
+    // active users by seats.
+    let config = parse_config(THRESHOLD_SCORECARD).unwrap();
+    let scores = score_days(store, &config, &[d("2025-03-01")]).await;
     let a3 = &scores[0][2];
     let missing: Vec<&str> = a3.missing().collect();
     // No NPS answer, no engagement, no payment tracking; a new account's
@@ -246,6 +262,42 @@ async fn a_measure_without_data_is_left_out_and_the_rest_reweighted() {
         .find(|m| &*m.name == "Active users")
         .unwrap();
     assert_eq!(active.raw, Some(0.8));
+
+    // The default scorecard, placing usage among the four customers: a3's
+    // 8 active users are the most (a1 0, a2 5, a4 3): (3 + 0.5) / 4 = 87.5th
+    // percentile; every account with events logged one per active user:
+    // 50th. Without events before February, the usage against its own
+    // baseline has no data; nor have NPS and payments. The renewal is
+    // months away: 100 points.
+    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    let a3 = &scores[0][2];
+    let missing: Vec<&str> = a3.missing().collect();
+    assert_eq!(
+        missing,
+        [
+            "Usage against own baseline",
+            "Latest NPS",
+            "Payment failures"
+        ]
+    );
+    let points: Vec<(&str, Option<f64>, Option<f64>)> = a3
+        .measures
+        .iter()
+        .filter(|m| m.raw.is_some())
+        .map(|m| (&*m.name, m.raw, m.normalised))
+        .collect();
+    assert_eq!(
+        points,
+        [
+            ("Active users", Some(8.0), Some(87.5)),
+            ("Events per active user", Some(1.0), Some(50.0)),
+            ("Days to renewal", Some(306.0), Some(100.0)),
+        ]
+    );
+    assert_eq!(
+        a3.computed,
+        Some((20.0 * 87.5 + 20.0 * 50.0 + 10.0 * 100.0) / 50.0)
+    );
 }
 
 #[tokio::test]
@@ -401,7 +453,9 @@ async fn without_seats_active_users_divide_by_users_ever_seen() {
         events.push_str(&format!("2025-03-05T10:00:00Z,{account},u9,login\n"));
     }
     import(store, Kind::Events, "events.csv", &events).await;
-    let scores = score_days(store, &Config::default(), &[d("2025-03-01")]).await;
+    // `denominator = "auto"`, as in the threshold scorecard.
+    let config = parse_config(THRESHOLD_SCORECARD).unwrap();
+    let scores = score_days(store, &config, &[d("2025-03-01")]).await;
     let ratio = |s: &HealthScore| {
         s.measures
             .iter()
@@ -494,14 +548,21 @@ thresholds = [[0, 0]]
     )
     .unwrap();
     let accounts = store.health_accounts().await.unwrap();
+    // With whether the scorecard divides by known users.
     let cases = [
         (
             Config::default(),
             ["2025-01-20", "2025-03-01", "2025-03-02"],
+            false,
         ),
-        (named, ["2025-02-20", "2025-03-01", "2025-03-02"]),
+        (
+            parse_config(THRESHOLD_SCORECARD).unwrap(),
+            ["2025-01-20", "2025-03-01", "2025-03-02"],
+            true,
+        ),
+        (named, ["2025-02-20", "2025-03-01", "2025-03-02"], true),
     ];
-    for (config, days) in &cases {
+    for (config, days, reads_known_users) in &cases {
         let model = HealthModel::new(&config.health);
         for day in days {
             let dates = [d(day)];
@@ -517,7 +578,7 @@ thresholds = [[0, 0]]
             // Known users are only read where the scorecard uses them: with
             // `denominator = "auto"`, for accounts without seats.
             for (s, a) in streamed.iter_mut().zip(&aggregated) {
-                if s.seats.unwrap_or(0) > 0 {
+                if !reads_known_users || s.seats.unwrap_or(0) > 0 {
                     s.known_users = a.known_users;
                 }
             }
@@ -538,19 +599,26 @@ thresholds = [[0, 0]]
                     accounts[i].id
                 );
             }
-            assert_eq!(
-                aggregated[4].known_users, 2,
-                "a5 has no seats: users ever seen count"
-            );
+            if *reads_known_users {
+                assert_eq!(
+                    aggregated[4].known_users, 2,
+                    "a5 has no seats: users ever seen count"
+                );
+            } else {
+                assert!(
+                    aggregated.iter().all(|s| s.known_users == 0),
+                    "no measure divides by users ever seen: they are not read"
+                );
+            }
         }
     }
     // The named scorecard saw the late feature and named events.
-    let model = HealthModel::new(&cases[1].0.health);
+    let model = HealthModel::new(&cases[2].0.health);
     let dates = [d("2025-03-02")];
     let day = store
         .load_signals_on(SignalsRequest {
             plan: model.plan(),
-            currency: &cases[1].0.currency,
+            currency: &cases[2].0.currency,
             dates: &dates,
             shard: Shard::split(&accounts, usize::MAX)[0],
             track_payments: false,

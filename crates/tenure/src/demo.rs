@@ -85,7 +85,7 @@ fn config(args: &DemoArgs) -> Result<DemoConfig> {
 
 /// Generates bundles in order on background threads and hands them over
 /// through a bounded channel.
-fn generate(demo: Demo) -> mpsc::Receiver<AccountBundle> {
+pub(crate) fn generate(demo: Demo) -> mpsc::Receiver<AccountBundle> {
     let (tx, rx) = mpsc::sync_channel::<AccountBundle>(256);
     std::thread::spawn(move || {
         for i in 0..demo.len() {
@@ -97,7 +97,7 @@ fn generate(demo: Demo) -> mpsc::Receiver<AccountBundle> {
     rx
 }
 
-fn records(b: AccountBundle) -> impl Iterator<Item = Record> {
+pub(crate) fn records(b: AccountBundle) -> impl Iterator<Item = Record> {
     std::iter::once(Record::Account(b.account))
         .chain(b.contacts.into_iter().map(Record::Contact))
         .chain(b.subscriptions.into_iter().map(Record::Subscription))
@@ -242,6 +242,19 @@ async fn score_health(
     recompute(store, config, from, end, &Quiet)
         .await
         .with_context(|| format!("scoring health from {from} to {end}"))?;
+    // The voice of the customer: the NPS survey sent two weeks before the
+    // end and answered over them, then health rescored over those days so
+    // that it counts the answers.
+    let voice_started = Instant::now();
+    let voice = crate::demo_voice::survey(store, config, demo.seed, end).await?;
+    if let Some(v) = &voice
+        && let Some(sent_on) = v.sent_on
+    {
+        recompute(store, config, sent_on, end, &Quiet)
+            .await
+            .with_context(|| format!("scoring health from {sent_on} to {end}"))?;
+    }
+    let voice_secs = voice_started.elapsed().as_secs_f64();
     let day = tenure_app::engage::rebuild(store, config, from, end, &Quiet)
         .await
         .with_context(|| format!("deciding stages and segments from {from} to {end}"))?;
@@ -282,6 +295,36 @@ async fn score_health(
             held.map_or(String::new(), |(id, n)| format!(
                 "; the oldest ({id}) held with {n} decisions, the newest left open"
             ))
+        );
+    }
+    let requests_started = Instant::now();
+    let requests = crate::demo_voice::requests(store, config, demo.seed, end).await?;
+    let requests_secs = requests_started.elapsed().as_secs_f64();
+    if !quiet {
+        match &voice {
+            Some(v) => eprintln!(
+                "voice: {:?} sent on {} to {} contacts (recorded, no email queued), {} answered on the hosted page's path ({} with a comment), NPS of the answers {}; {} more due on {end} recorded; health rescored since ({:.1} s)",
+                v.survey,
+                v.sent_on.map(|d| d.to_string()).unwrap_or_default(),
+                v.sent,
+                v.answered,
+                v.comments,
+                v.nps.map_or("-".to_string(), |n| format!("{n:+.0}")),
+                v.due_on_end,
+                voice_secs
+            ),
+            None => eprintln!("voice: no NPS survey in the configuration, none sent"),
+        }
+        eprintln!(
+            "feedback: {} items made; {} product requests asked by {} accounts{} ({:.1} s)",
+            requests.items,
+            requests.made,
+            requests.links,
+            requests.shipped.as_ref().map_or(String::new(), |t| format!(
+                "; {t:?} shipped with {} close-the-loop tasks",
+                requests.tasks
+            )),
+            requests_secs
         );
     }
     if !quiet {
@@ -325,7 +368,7 @@ accounts_at_risk = {}
         (customers / 10 * 2 / 100).max(2)
     );
     // The default's `[risk]` table runs to the first blank line after it.
-    match base.find("\n[risk]\n") {
+    let text = match base.find("\n[risk]\n") {
         Some(at) => {
             let start = at + 1;
             let end = base[start..]
@@ -334,8 +377,61 @@ accounts_at_risk = {}
             format!("{}{risk}{}", &base[..start], &base[end..])
         }
         None => format!("{base}\n{risk}"),
-    }
+    };
+    format!("{}\n{DEMO_VOICE}", text.trim_end())
 }
+
+/// The demo's surveys and feedback themes (docs/DEMO.md, "Voice of the
+/// customer"): a quarterly NPS survey, which the demo sends two weeks
+/// before the end of its history, and themes for the words of the
+/// simulated tickets, notes and comments.
+const DEMO_VOICE: &str = r#"
+# Written by `tenure demo` (docs/DEMO.md, "Voice of the customer"): a
+# quarterly NPS survey to every contact of the paying accounts, and themes
+# for what the simulated customers say in tickets, notes and comments.
+[[surveys]]
+name       = "Quarterly NPS"
+kind       = "nps"
+question   = "How likely are you to recommend us to a friend or colleague?"
+follow_up  = "What is the main reason for your score?"
+every_days = 90
+
+[[feedback.themes]]
+name     = "exports and reports"
+keywords = ["export*", "csv", "report*", "scheduled"]
+
+[[feedback.themes]]
+name     = "integrations"
+keywords = ["integration*", "salesforce", "slack", "sync*", "api"]
+
+[[feedback.themes]]
+name     = "performance"
+keywords = ["slow", "time out", "times out", "too long", "faster", "take*"]
+
+[[feedback.themes]]
+name     = "reliability"
+keywords = ["bug*", "breaking", "breaks", "broken", "missing", "fail*", "duplicate", "fix*"]
+
+[[feedback.themes]]
+name     = "access"
+keywords = ["login", "sign-on", "single sign-on", "sso", "invite*", "okta"]
+
+[[feedback.themes]]
+name     = "pricing and value"
+keywords = ["price", "pricing", "expensive", "value", "invoice", "billing", "seats"]
+
+[[feedback.themes]]
+name     = "support"
+keywords = ["support", "csm", "help*", "responsive", "answer*"]
+
+[[feedback.themes]]
+name     = "adoption"
+keywords = ["adopted", "adoption", "learning curve", "roll out", "uses", "nobody"]
+
+[[feedback.themes]]
+name     = "look and feel"
+keywords = ["dark mode", "charts", "dashboard*"]
+"#;
 
 /// Writes [`demo_config`] to `path` unless a file is there already (the
 /// user's own configuration is kept).

@@ -7,6 +7,7 @@ mod admin;
 mod cli;
 mod data;
 mod demo;
+mod demo_voice;
 mod engage;
 mod feedback;
 mod health;

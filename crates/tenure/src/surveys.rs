@@ -38,6 +38,15 @@ pub enum SurveysCommand {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// Sends one survey now to every contact of its audience the fatigue
+    /// limit lets be surveyed, whatever its trigger (a leader's "send now").
+    Send {
+        /// The survey's name, as in tenure.toml.
+        name: String,
+        /// The day recorded as sent (default: today, UTC).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// Response rates by segment and CSM, and NPS by month: of one survey,
     /// or of all.
     Rates {
@@ -120,17 +129,36 @@ async fn list(db: &str, config: &tenure_core::config::Config, format: Format) ->
     Ok(())
 }
 
+fn as_of_day(as_of: Option<String>) -> Result<jiff::civil::Date> {
+    Ok(match as_of {
+        Some(s) => tenure_core::model::parse_date(s.trim())
+            .map_err(|e| BadInput(format!("--as-of: {e}")))?,
+        None => tenure_app::clock::today(),
+    })
+}
+
 pub async fn run(db: &str, config_path: &Path, args: SurveysArgs) -> Result<()> {
     let config = load_config(config_path)?;
     match args.command {
         None => list(db, &config, args.format).await,
         Some(SurveysCommand::List { format }) => list(db, &config, format).await,
+        Some(SurveysCommand::Send { name, as_of }) => {
+            let day = as_of_day(as_of)?;
+            let store = open_store(db).await?;
+            let out = tenure_app::surveys::send_now(&store, &config, &name, day)
+                .await
+                .map_err(app_error)?;
+            println!(
+                "{day}: {name}: {} survey email(s) queued, {} in-app survey(s) opened",
+                out.emailed, out.in_app
+            );
+            for e in &out.errors {
+                eprintln!("not sent: {e}");
+            }
+            Ok(())
+        }
         Some(SurveysCommand::SendDue { as_of }) => {
-            let day = match as_of {
-                Some(s) => tenure_core::model::parse_date(s.trim())
-                    .map_err(|e| BadInput(format!("--as-of: {e}")))?,
-                None => tenure_app::clock::today(),
-            };
+            let day = as_of_day(as_of)?;
             let store = open_store(db).await?;
             let out = tenure_app::surveys::send_due(&store, &config, day)
                 .await

@@ -140,3 +140,36 @@ async fn surveys_are_sent_answered_and_counted_in_metrics() {
     let err = bad_input(&env.run(&["surveys", "rates", "Nope"]));
     assert!(err.contains("survey \"Nope\" does not exist"), "{err}");
 }
+
+#[test]
+fn a_survey_is_sent_now_by_name_within_the_fatigue_limit() {
+    let env = Env::new();
+    env.write("tenure.toml", CONFIG);
+    env.write("accounts.csv", "id,name,csm_email\na1,Alpha,ann@x.com\n");
+    env.write(
+        "subscriptions.csv",
+        "id,account_id,mrr,start_date\ns1,a1,900,2025-01-01\n",
+    );
+    env.write(
+        "contacts.csv",
+        "id,account_id,email,role\nc1,a1,ana@alpha.example,admin\nc2,a1,cy@alpha.example,admin\nc3,a1,bo@alpha.example,user\n",
+    );
+    for kind in ["accounts", "subscriptions", "contacts"] {
+        ok(&env.run(&["import", kind, &format!("{kind}.csv"), "--quiet"]));
+    }
+    let out = ok(&env.run(&["surveys", "send", "NPS", "--as-of", "2026-03-02"]));
+    assert!(
+        out.contains("2026-03-02: NPS: 2 survey email(s) queued, 0 in-app survey(s) opened"),
+        "{out}"
+    );
+    // 29 days later the fatigue limit (30 days) holds; on the 30th it goes
+    // again, though the survey is every 90 days.
+    let tired = ok(&env.run(&["surveys", "send", "NPS", "--as-of", "2026-03-31"]));
+    assert!(tired.contains("0 survey email(s) queued"), "{tired}");
+    let rested = ok(&env.run(&["surveys", "send", "NPS", "--as-of", "2026-04-01"]));
+    assert!(rested.contains("2 survey email(s) queued"), "{rested}");
+    let l = json(&env, &["surveys", "list", "--format", "json"]);
+    assert_eq!(l[0]["sent"], 4);
+    let err = bad_input(&env.run(&["surveys", "send", "Nope"]));
+    assert!(err.contains("survey \"Nope\" does not exist"), "{err}");
+}

@@ -2,7 +2,7 @@
 //! mistake, the line reported and what the message says.
 
 use super::*;
-use crate::health::{Band, Denominator, MeasureKind};
+use crate::health::{Among, Band, Denominator, MeasureKind};
 
 /// Asserts that `text` is rejected with exactly these errors: each a line
 /// and a fragment of its message.
@@ -75,30 +75,55 @@ fn default_config_parses() {
         kinds,
         [
             "active_user_ratio",
+            "event_count",
             "event_trend",
-            "feature_adoption",
             "latest_nps",
-            "open_tickets",
-            "days_since_engagement",
             "days_to_renewal",
             "payment_failures"
         ]
     );
-    let features = config
+    // Usage is placed among the company's customers: active users among
+    // all of them, events per active user within the plan when 30 or more
+    // of it have data. No measure reads an event by name.
+    let relative: Vec<Option<(Among, u32)>> = config
         .health
         .default
         .measures
         .iter()
-        .find_map(|m| match &m.kind {
-            MeasureKind::FeatureAdoption { features, .. } => Some(features.clone()),
-            _ => None,
-        });
+        .map(|m| m.relative.as_ref().map(|r| (r.among.clone(), r.min_group)))
+        .collect();
     assert_eq!(
-        features,
-        Some(vec![
-            "report_created".to_string(),
-            "integration_synced".to_string()
-        ])
+        relative,
+        [
+            Some((Among::All, 30)),
+            Some((Among::Plan, 30)),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+    assert!(
+        config
+            .health
+            .default
+            .measures
+            .iter()
+            .all(|m| match &m.kind {
+                MeasureKind::FeatureAdoption { .. } => false,
+                MeasureKind::EventCount { events, .. } | MeasureKind::EventTrend { events, .. } =>
+                    events.is_empty(),
+                _ => true,
+            })
+    );
+    // `tenure init` writes the adaptive scorecard, and the threshold one
+    // (the former default) is a different card.
+    let adaptive = parse_config(crate::health::ADAPTIVE_SCORECARD).unwrap();
+    assert_eq!(config.health, adaptive.health);
+    let thresholds = parse_config(crate::health::THRESHOLD_SCORECARD).unwrap();
+    assert_ne!(
+        thresholds.health.default.version(),
+        config.health.default.version()
     );
     assert!(config.health.scorecards.is_empty());
     assert_eq!(config.server.addr, "127.0.0.1:8080");
@@ -605,7 +630,8 @@ fn scorecard_hash_is_stable_and_tracks_content() {
         .join("\n\n");
     assert_eq!(parse_ok(&relaid).scorecard_hash(), a.scorecard_hash());
     // A weight does.
-    let changed = parse_ok(&DEFAULT_CONFIG.replacen("weight = 25", "weight = 26", 1));
+    assert!(DEFAULT_CONFIG.contains("weight = 20"));
+    let changed = parse_ok(&DEFAULT_CONFIG.replacen("weight = 20", "weight = 21", 1));
     assert_ne!(changed.scorecard_hash(), a.scorecard_hash());
     assert_ne!(changed.health.default.version(), a.health.default.version());
     // Bands change the whole-config hash but not the scorecard's version.

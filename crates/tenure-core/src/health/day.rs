@@ -396,10 +396,11 @@ mod tests {
         let model = HealthModel::new(&config.health);
         let as_of: Date = "2025-03-31".parse().unwrap();
         let d = DayEvents::new(model.plan(), as_of, 0);
-        // 60 days: the usage trend compares 30 days with the 30 before;
-        // active users look back 30.
+        // 90 days: the usage against the account's own baseline compares
+        // the last 28 days with the 62 before them; active users (and the
+        // events per active user) look back 30.
         let day = |s: &str| day_number(s.parse().unwrap());
-        assert_eq!(d.event_days(), Some((day("2025-01-31"), day("2025-03-31"))));
+        assert_eq!(d.event_days(), Some((day("2025-01-01"), day("2025-03-31"))));
         assert_eq!(d.user_days(), Some((day("2025-03-02"), day("2025-03-31"))));
     }
 
@@ -431,14 +432,15 @@ thresholds = [[0, 0]]
 
     /// Usage rollups (per account, name and day; per user and 64-day
     /// block; per account and day with a set of names) give what the raw
-    /// rows give, whichever blocks they fall in, for the default scorecard
-    /// and one with named event counts, whether every feature has a bit in
-    /// the totals' name sets or not.
+    /// rows give, whichever blocks they fall in, for the default scorecard,
+    /// the threshold one (key features) and one with named event counts,
+    /// whether every feature has a bit in the totals' name sets or not.
     #[test]
     fn rollups_give_what_the_rows_give() {
         use std::collections::BTreeMap;
         let named = crate::config::parse_config(NAMED_TOML).unwrap();
         let default = Config::default();
+        let thresholds = crate::config::parse_config(crate::health::THRESHOLD_SCORECARD).unwrap();
         // The 30 days of active users span two blocks, then one.
         for as_of in ["2025-03-31", "2025-04-20"] {
             let as_of: Date = as_of.parse().unwrap();
@@ -475,7 +477,7 @@ thresholds = [[0, 0]]
                 t.0 += n;
                 t.1 |= bit("")(e).unwrap();
             }
-            for config in [&default, &named] {
+            for config in [&default, &thresholds, &named] {
                 let model = HealthModel::new(&config.health);
                 let plan = model.plan();
                 let signals = |d: DayEvents<'_>| {
@@ -535,7 +537,14 @@ thresholds = [[0, 0]]
                     "report_created"
                 ]
             );
+            // The default reads no event by name: it counts all events.
             let model = HealthModel::new(&default.health);
+            for missing in ["login", "report_created"] {
+                let mut d = DayEvents::new(model.plan(), as_of, 0);
+                d.use_totals(bit(missing));
+                assert!(d.named_events().is_empty());
+            }
+            let model = HealthModel::new(&thresholds.health);
             let mut d = DayEvents::new(model.plan(), as_of, 0);
             d.use_totals(bit("login"));
             assert!(d.named_events().is_empty(), "login is no feature there");

@@ -68,5 +68,11 @@ pub use signals::{
 /// customers on the as-of date and against the account's own baseline.
 pub const ADAPTIVE_SCORECARD: &str = include_str!("adaptive.toml");
 
+/// The threshold scorecard (docs/HEALTH.md), the default before the
+/// adaptive one: the `[health]` part of a `tenure.toml` whose measures are
+/// placed by absolute thresholds, with tickets, engagement and two key
+/// features.
+pub const THRESHOLD_SCORECARD: &str = include_str!("thresholds.toml");
+
 #[cfg(test)]
 mod tests;

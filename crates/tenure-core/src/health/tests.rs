@@ -617,12 +617,113 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------
-// The default scorecard on a typical account.
+// The default scorecard on a typical account among four others.
 // ---------------------------------------------------------------------------
 
 #[test]
 fn default_scorecard_explained_on_a_typical_account() {
-    let model = HealthModel::new(&Config::default().health);
+    let config = Config::default();
+    let model = HealthModel::new(&config.health);
+    let as_of = d("2025-03-31");
+    let mut b = SignalsBuilder::new(model.plan(), &[as_of], 5, &currency());
+    b.track_payments(true);
+    b.subscription(
+        0,
+        &sub("2024-04-15", None, Some(10), Some("2025-04-15"), usd(2000)),
+    )
+    .unwrap();
+    // Account 0: six users, each active every third day of the 90 days
+    // ending with the as-of date, two of them on any day: 2 events a day,
+    // 60 in the last 30 days, 10 per active user; steady against its own
+    // baseline.
+    let jan1 = i64::from(crate::model::day_number(d("2025-01-01")));
+    for (i, user) in ["u1", "u2", "u3", "u4", "u5", "u6"].iter().enumerate() {
+        for day in 0..90 {
+            if (day + i as i64) % 3 == 0 {
+                b.event(
+                    0,
+                    user,
+                    "login",
+                    (jan1 + day) * 86_400_000_000 + 3_600_000_000,
+                );
+            }
+        }
+    }
+    b.survey_response(0, SurveyKind::Nps, 8, us("2025-02-10T10:00:00"));
+    // Tickets and engagements are not in the default scorecard.
+    b.ticket(0, us("2025-03-20T10:00:00"), None, Some(Priority::High));
+    b.engagement(0, us("2025-03-03T10:00:00"));
+    // Four other customers: (active users, events per active user) in
+    // March.
+    for (a, (users, each)) in [(2, 5), (4, 20), (10, 10), (1, 2)].into_iter().enumerate() {
+        for u in 0..users {
+            for k in 0..each {
+                b.event(
+                    a + 1,
+                    &format!("p{u}"),
+                    "page_viewed",
+                    us("2025-03-20T10:00:00") + k * 1_000_000,
+                );
+            }
+        }
+    }
+    let table = b.finish();
+    let accounts: Vec<Account> = (0..5).map(|i| Account::bare(&format!("a{i}"))).collect();
+    let signals: Vec<AccountSignals> = (0..5).map(|i| table.signals(0, i)).collect();
+    let ranks = model.day_ranks(accounts.iter().zip(&signals).map(|(a, s)| (0, a, s)));
+    let s = model.score_ranked(0, &signals[0], Some((&accounts[0], &ranks)), &[]);
+    let explained: Vec<(&str, Option<f64>, Option<f64>)> = s
+        .measures
+        .iter()
+        .map(|m| (&*m.name, m.raw, m.normalised))
+        .collect();
+    // Active users 6 among 6, 2, 4, 10, 1: 3 below, itself equal, (3 +
+    // 0.5) / 5 = 70th percentile. Events per active user 10 among 10, 5,
+    // 20, 10, 2: 2 below, 2 equal, (2 + 1) / 5 = 60th.
+    assert_eq!(
+        explained,
+        [
+            ("Active users", Some(6.0), Some(70.0)),
+            ("Events per active user", Some(10.0), Some(60.0)),
+            ("Usage against own baseline", Some(1.0), Some(100.0)),
+            ("Latest NPS", Some(8.0), Some(70.0)),
+            ("Days to renewal", Some(15.0), Some(40.0)),
+            ("Payment failures", Some(0.0), Some(100.0)),
+        ]
+    );
+    // Fewer than 30 on the plan: compared with all customers.
+    let standing: Vec<Option<String>> = s.measures.iter().map(|m| m.standing()).collect();
+    assert_eq!(
+        standing,
+        [
+            Some("70th percentile of all accounts".to_string()),
+            Some("60th percentile of all accounts".to_string()),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+    // The close renewal keeps it just below green.
+    let expected =
+        (20.0 * 70.0 + 20.0 * 60.0 + 5.0 * 100.0 + 10.0 * 70.0 + 10.0 * 40.0 + 10.0 * 100.0) / 75.0;
+    let score = s.score.unwrap();
+    assert!((score - expected).abs() < 1e-9, "{score} vs {expected}");
+    assert_eq!(s.band, Some(Band::Yellow));
+    assert_eq!(
+        s.scorecard_version.as_ref(),
+        config.health.default.version()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The threshold scorecard (the former default) on a typical account.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn threshold_scorecard_explained_on_a_typical_account() {
+    let card = health(THRESHOLD_SCORECARD);
+    let model = HealthModel::new(&card);
     let as_of = d("2025-03-31");
     let mut b = SignalsBuilder::new(model.plan(), &[as_of], 1, &currency());
     b.track_payments(true);
@@ -685,10 +786,7 @@ fn default_scorecard_explained_on_a_typical_account() {
     let score = s.score.unwrap();
     assert!((score - expected).abs() < 1e-9, "{score} vs {expected}");
     assert_eq!(s.band, Some(Band::Green));
-    assert_eq!(
-        s.scorecard_version.as_ref(),
-        Config::default().health.default.version()
-    );
+    assert_eq!(s.scorecard_version.as_ref(), card.default.version());
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorBody};
+use tenure_store::auth::Role;
 
 /// A survey of tenure.toml.
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,10 +293,48 @@ pub async fn post_answer(
     }
 }
 
+/// What a send did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendOut {
+    pub survey: String,
+    /// The day sent (UTC).
+    pub day: String,
+    /// Emails queued in the outbox.
+    pub emailed: usize,
+    /// In-app surveys opened.
+    pub in_app: usize,
+    /// Contacts who could not be sent one (a bad address), in words.
+    pub errors: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/surveys/{name}/send", tag = "surveys",
+    params(("name" = String, Path)),
+    security(("bearer" = [])),
+    description = "Sends the survey now to every contact of its audience the fatigue limit lets be surveyed, whatever its trigger. Leaders and admins only.",
+    responses((status = 200, body = SendOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn post_send(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+) -> Result<Json<SendOut>, AppError> {
+    p.require_role(&[Role::Admin, Role::Leader])?;
+    let day = tenure_app::clock::today();
+    let out = tenure_app::surveys::send_now(&state.store, &state.web.config, &name, day).await?;
+    state.web.cache.invalidate();
+    Ok(Json(SendOut {
+        survey: name,
+        day: day.to_string(),
+        emailed: out.emailed,
+        in_app: out.in_app,
+        errors: out.errors,
+    }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_surveys))
         .routes(routes!(get_pending))
         .routes(routes!(get_rates))
         .routes(routes!(post_answer))
+        .routes(routes!(post_send))
 }

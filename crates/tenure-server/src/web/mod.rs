@@ -190,6 +190,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/risk/resolve", post(account::resolve_risk))
         .route("/playbooks", get(plays::page))
         .route("/surveys", get(surveys::page))
+        .route("/surveys/{name}/send", post(surveys::send))
         .route("/s/{token}", get(respond::show).post(respond::submit))
         .route(
             "/s/{token}/unsubscribe",

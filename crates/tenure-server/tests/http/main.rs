@@ -19,5 +19,6 @@ mod plays_backtest;
 mod risk;
 mod smoke;
 mod surveys;
+mod surveys_send;
 mod tasks;
 mod webhooks;

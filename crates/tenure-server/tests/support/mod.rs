@@ -110,8 +110,13 @@ pub const ANN: &str = "ann@example.com";
 pub const BO: &str = "bo@example.com";
 
 /// The Engage fixture's configuration: calls every 10 days for the high
-/// tier (tenure-app's `tests/engage.rs` works the same portfolio by hand).
-pub const ENGAGE_CONFIG: &str = r#"
+/// tier (tenure-app's `tests/engage.rs` works the same portfolio by hand),
+/// and the threshold scorecard (the former default), whose engagement and
+/// renewal measures tell the fixture's accounts apart where the adaptive
+/// default, without usage, gives each the 50th percentile.
+pub const ENGAGE_CONFIG: &str = concat!(
+    include_str!("../../../tenure-core/src/health/thresholds.toml"),
+    r#"
 [engage]
 engagement_kinds = ["call", "qbr"]
 
@@ -155,7 +160,8 @@ tier = "tech"
 tier = "high"
 kind = "call"
 every_days = 10
-"#;
+"#
+);
 
 /// The Engage fixture's period: its runs are rebuilt day by day over it.
 pub const ENGAGE_FROM: &str = "2025-06-01";
