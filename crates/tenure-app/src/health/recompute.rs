@@ -66,6 +66,19 @@ pub async fn recompute(
         .map(date_from_day)
         .collect();
     let shards = Shard::split(&accounts, shard_size(&model, &dates));
+    // One shard's signals on every date (loaded once or twice: see below).
+    let load = |shard| {
+        Loaded::load(
+            store,
+            SignalsRequest {
+                plan: model.plan(),
+                currency: &config.currency,
+                dates: &dates,
+                shard,
+                track_payments,
+            },
+        )
+    };
     // Relative measures place each account among the day's customers: in
     // one shard, from the loaded table; over several, from a first pass
     // over the shards that keeps only their values.
@@ -77,17 +90,7 @@ pub async fn recompute(
     if two_passes {
         let mut builders = vec![RanksBuilder::default(); dates.len()];
         for shard in &shards {
-            let table = Loaded::load(
-                store,
-                SignalsRequest {
-                    plan: model.plan(),
-                    currency: &config.currency,
-                    dates: &dates,
-                    shard: *shard,
-                    track_payments,
-                },
-            )
-            .await?;
+            let table = load(*shard).await?;
             for (d, day) in dates.iter().enumerate() {
                 table.add_ranks(&mut builders[d], &model, shard.accounts, d, *day);
                 progress.step();
@@ -98,17 +101,7 @@ pub async fn recompute(
     let mut writer = SnapshotWriter::new(store);
     let mut batch: Vec<Snapshot> = Vec::new();
     for shard in &shards {
-        let table = Loaded::load(
-            store,
-            SignalsRequest {
-                plan: model.plan(),
-                currency: &config.currency,
-                dates: &dates,
-                shard: *shard,
-                track_payments,
-            },
-        )
-        .await?;
+        let table = load(*shard).await?;
         for (d, day) in dates.iter().enumerate() {
             // With ranks to build from this shard, the day's signals are
             // assembled once (on every core) for both the ranks and the

@@ -81,7 +81,7 @@ pub(super) fn check_feedback(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{DEFAULT_CONFIG, parse_config};
+    use crate::config::parse_config;
 
     fn lines(text: &str) -> Vec<(usize, String)> {
         parse_config(text)
@@ -159,14 +159,7 @@ keywords = ["dup"]
     /// (with the webhook line left out: it names an endpoint of the user's).
     #[test]
     fn the_commented_example_is_valid_when_uncommented() {
-        let start = DEFAULT_CONFIG.find("# [feedback]").expect("the example");
-        // The example runs to the first empty line.
-        let example: String = DEFAULT_CONFIG[start..]
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let example = crate::config::tests::uncommented_example("# [feedback]");
         let f = parse_config(&example).expect("the example parses").feedback;
         assert_eq!(f.themes.len(), 3);
     }

@@ -334,23 +334,14 @@ channel = "sms"
 
 #[cfg(test)]
 mod default_example {
-    use crate::config::{DEFAULT_CONFIG, parse_config};
+    use crate::config::parse_config;
     use crate::surveys::SurveyTrigger;
 
     /// The commented `[[surveys]]` example of the default file parses once
     /// uncommented, and the default itself sends none.
     #[test]
     fn the_commented_surveys_example_is_valid_when_uncommented() {
-        let start = DEFAULT_CONFIG
-            .find("# [survey_settings]")
-            .expect("the example");
-        // The example runs to the first blank line.
-        let example: String = DEFAULT_CONFIG[start..]
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let example = crate::config::tests::uncommented_example("# [survey_settings]");
         let s = parse_config(&example).expect("the example parses").surveys;
         assert_eq!(s.surveys.len(), 2);
         assert_eq!(s.surveys[0].trigger, SurveyTrigger::Every { days: 90 });

@@ -943,3 +943,15 @@ fn target_templates_name_known_segments_stages_metrics_and_roles() {
         "{errors:?}"
     );
 }
+
+/// The commented example of the default file that starts at `marker`,
+/// uncommented, up to its first empty line.
+pub(super) fn uncommented_example(marker: &str) -> String {
+    let start = DEFAULT_CONFIG.find(marker).expect("the example");
+    DEFAULT_CONFIG[start..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -941,25 +941,6 @@ async fn risk_panel(
     })
 }
 
-/// A message of `field: problem; ...` as sentences, for the risk forms.
-fn risk_sentences(m: &str) -> String {
-    tenure_app::target::tasks::problems(m)
-        .into_iter()
-        .map(|(_, m)| {
-            let mut c = m.trim().chars();
-            let mut s: String = match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect(),
-                None => String::new(),
-            };
-            if !s.is_empty() && !s.ends_with('.') {
-                s.push('.');
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The account page again with a risk form's message (422): the flag
 /// form's, with the form as typed, or else the resolve form's.
 async fn with_risk_error(
@@ -1035,7 +1016,7 @@ pub async fn flag_risk(
             )
         }
         Err(tenure_app::Error::Invalid(m)) => {
-            with_risk_error(&state, &p, &a.id, Some(form), risk_sentences(&m)).await
+            with_risk_error(&state, &p, &a.id, Some(form), super::risk::sentences(&m)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1080,7 +1061,7 @@ pub async fn resolve_risk(
             )
         }
         Err(tenure_app::Error::Invalid(m)) => {
-            with_risk_error(&state, &p, &a.id, None, risk_sentences(&m)).await
+            with_risk_error(&state, &p, &a.id, None, super::risk::sentences(&m)).await
         }
         Err(e) => Err(e.into()),
     }

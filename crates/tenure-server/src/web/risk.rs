@@ -230,7 +230,7 @@ pub struct FlagForm {
 }
 
 /// A message of `field: problem; ...` as sentences.
-fn sentences(m: &str) -> String {
+pub(super) fn sentences(m: &str) -> String {
     tenure_app::target::tasks::problems(m)
         .into_iter()
         .map(|(_, m)| {
