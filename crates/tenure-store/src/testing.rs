@@ -10,7 +10,9 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::{Result, Store};
 
-/// A test database; the SQLite file is removed when this is dropped.
+/// A test database. When it is dropped, the SQLite file is removed, or the
+/// PostgreSQL database is dropped (a test run makes hundreds of them, and
+/// leaving them would fill the throwaway server's disk).
 pub struct TestDb {
     pub store: Store,
     pub url: String,
@@ -43,6 +45,39 @@ pub async fn fresh_url() -> Result<(String, Option<tempfile::TempDir>)> {
                 tempfile::tempdir().map_err(|e| crate::StoreError::io("creating a temp dir", e))?;
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
             Ok((url, Some(dir)))
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self._dir.is_some() {
+            return;
+        }
+        let Some((_, name)) = self.url.rsplit_once('/') else {
+            return;
+        };
+        let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        // Drop runs inside the test's runtime, which cannot be blocked on;
+        // a thread with its own runtime does the work and is waited for.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&base).await?;
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+                conn.close().await?;
+                Ok::<_, sqlx::Error>(())
+            })
+            .map_err(std::io::Error::other)
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop the test database {name}: {e}");
         }
     }
 }
