@@ -19,7 +19,9 @@ use tenure_core::model::{SurveyKind, utc_date};
 use tenure_core::surveys::{Channel, ContactFacts, Survey, due, mean, nps, on_demand, rate};
 use tenure_store::Store;
 use tenure_store::api::Scope;
-use tenure_store::surveys::{Answer, Send, SendWithScore, insert_send};
+use tenure_store::surveys::{
+    Answer, Schedule, Send, SendWithScore, insert_send, mark_schedule_sent,
+};
 
 use crate::clock::now_micros;
 use crate::engage::EngageDay;
@@ -128,13 +130,57 @@ pub fn redact_tokens(body: &str) -> String {
 
 /// Runs the day's surveys on `day`'s accounts (the job's Engage pass):
 /// every paying contact due a survey gets one, at most one a day.
+///
+/// Surveys scheduled for the day or earlier and not sent yet
+/// ([`schedule`]) go in the same pass and transaction: each to every
+/// contact of its audience the fatigue limit lets be surveyed (as "send
+/// now" does) and not already picked that day, its schedule then marked
+/// sent with how many contacts it reached.
 pub async fn run(store: &Store, config: &Config, day: &EngageDay) -> Result<SendDay> {
-    let (out, _) = send_picked(store, config, day, Mode::Queue, |facts| {
-        due(&config.surveys, facts, day.day)
-    })
-    .await?;
+    let (out, _) = send_due_and_scheduled(store, config, day, Mode::Queue).await?;
     Ok(out)
 }
+
+/// The day's due surveys and due schedules picked together: the due
+/// first, then each schedule's audience less the contacts already picked.
+async fn send_due_and_scheduled(
+    store: &Store,
+    config: &Config,
+    day: &EngageDay,
+    mode: Mode,
+) -> Result<(SendDay, Vec<Recorded>)> {
+    let mut schedules = Vec::new();
+    let mut errors = Vec::new();
+    for s in store.due_survey_schedules(day.day).await? {
+        match config.surveys.surveys.iter().position(|x| x.name == s.survey) {
+            Some(i) => schedules.push((s.id, i)),
+            None => errors.push(format!(
+                "schedule {}: the survey {:?} is no longer configured; cancel the schedule or add the survey back",
+                s.id, s.survey
+            )),
+        }
+    }
+    let survey_of: Vec<usize> = schedules.iter().map(|&(_, i)| i).collect();
+    let (mut out, recorded) = send_picked(store, config, day, mode, &schedules, |facts| {
+        let mut picks = due(&config.surveys, facts, day.day);
+        let mut taken: std::collections::HashSet<usize> = picks.iter().map(|d| d.contact).collect();
+        for &i in &survey_of {
+            for mut d in on_demand(&config.surveys, i, facts, day.day) {
+                if taken.insert(d.contact) {
+                    d.reason = SCHEDULED.to_string();
+                    picks.push(d);
+                }
+            }
+        }
+        picks
+    })
+    .await?;
+    out.errors.extend(errors);
+    Ok((out, recorded))
+}
+
+/// The reason of a send picked by a schedule.
+const SCHEDULED: &str = "scheduled";
 
 /// Sends the survey `name` now, on `day`, to every contact of its
 /// audience the fatigue limit lets be surveyed (core's
@@ -151,11 +197,74 @@ pub async fn send_now(store: &Store, config: &Config, name: &str, day: Date) -> 
         .position(|s| s.name == name)
         .ok_or_else(|| Error::NotFound(format!("survey {name:?}")))?;
     let engage = crate::engage::evaluate(store, config, day).await?;
-    let (out, _) = send_picked(store, config, &engage, Mode::Queue, |facts| {
+    let (out, _) = send_picked(store, config, &engage, Mode::Queue, &[], |facts| {
         on_demand(&config.surveys, index, facts, day)
     })
     .await?;
     Ok(out)
+}
+
+/// How far ahead a survey can be scheduled, in days.
+pub const SCHEDULE_HORIZON_DAYS: i32 = 366;
+
+/// Schedules the survey `name` for `on` (`today` or later, within
+/// [`SCHEDULE_HORIZON_DAYS`]), by `by`: the background job sends it that
+/// day ([`run`]). An unknown survey is [`Error::NotFound`]; a day in the
+/// past, too far ahead or already holding a schedule of the survey is
+/// [`Error::Invalid`].
+pub async fn schedule(
+    store: &Store,
+    config: &Config,
+    name: &str,
+    on: Date,
+    today: Date,
+    by: &str,
+) -> Result<Schedule> {
+    let survey = find(config, name)?;
+    if on < today {
+        return Err(Error::Invalid(format!(
+            "{on} is in the past; schedule the survey for {today} or later"
+        )));
+    }
+    let last = tenure_core::model::add_days(today, SCHEDULE_HORIZON_DAYS);
+    if on > last {
+        return Err(Error::Invalid(format!(
+            "{on} is more than {SCHEDULE_HORIZON_DAYS} days ahead; schedule it for {last} or earlier"
+        )));
+    }
+    if store
+        .survey_schedules(true)
+        .await?
+        .iter()
+        .any(|s| s.survey == survey.name && s.send_on == on)
+    {
+        return Err(Error::Invalid(format!(
+            "the survey {name:?} is already scheduled for {on}"
+        )));
+    }
+    let row = Schedule {
+        id: new_id("ssc"),
+        survey: survey.name.clone(),
+        send_on: on,
+        status: "scheduled".to_string(),
+        created_by: by.to_string(),
+        created_at: now_micros(),
+        done_at: None,
+        done_by: None,
+        sent: None,
+    };
+    store.schedule_survey(&row).await?;
+    Ok(row)
+}
+
+/// Cancels a schedule not sent yet; [`Error::NotFound`] when there is no
+/// such schedule still to be sent.
+pub async fn cancel_schedule(store: &Store, id: &str, by: &str) -> Result<()> {
+    if store.cancel_survey_schedule(id, by, now_micros()).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("a scheduled survey send {id:?}")))
+    }
 }
 
 /// A send recorded without an email, with its token (which the store
@@ -189,7 +298,7 @@ pub async fn record_now(
         .position(|s| s.name == name)
         .ok_or_else(|| Error::NotFound(format!("survey {name:?}")))?;
     let engage = crate::engage::evaluate(store, config, day).await?;
-    let (_, recorded) = send_picked(store, config, &engage, Mode::Record { at }, |facts| {
+    let (_, recorded) = send_picked(store, config, &engage, Mode::Record { at }, &[], |facts| {
         on_demand(&config.surveys, index, facts, day)
     })
     .await?;
@@ -207,10 +316,7 @@ pub async fn record_due(
     at: i64,
 ) -> Result<Vec<Recorded>> {
     let engage = crate::engage::evaluate(store, config, day).await?;
-    let (_, recorded) = send_picked(store, config, &engage, Mode::Record { at }, |facts| {
-        due(&config.surveys, facts, day)
-    })
-    .await?;
+    let (_, recorded) = send_due_and_scheduled(store, config, &engage, Mode::Record { at }).await?;
     Ok(recorded)
 }
 
@@ -230,6 +336,7 @@ async fn send_picked(
     config: &Config,
     day: &EngageDay,
     mode: Mode,
+    schedules: &[(String, usize)],
     pick: impl FnOnce(&[ContactFacts]) -> Vec<tenure_core::surveys::Due>,
 ) -> Result<(SendDay, Vec<Recorded>)> {
     let mut recorded = Vec::new();
@@ -285,9 +392,10 @@ async fn send_picked(
         })
         .collect();
     let picks = pick(&facts);
-    if picks.is_empty() {
+    if picks.is_empty() && schedules.is_empty() {
         return Ok((out, recorded));
     }
+    let mut by_schedule = vec![0i64; sc.surveys.len()];
     let now = match mode {
         Mode::Queue => now_micros(),
         Mode::Record { at } => at,
@@ -354,11 +462,20 @@ async fn send_picked(
             message_id,
         };
         insert_send(&mut tx, &send).await?;
+        if d.reason == SCHEDULED {
+            by_schedule[d.survey] += 1;
+        }
         match (s.channel, mode) {
             (Channel::Email, Mode::Queue) => out.emailed += 1,
             (Channel::InApp, _) => out.in_app += 1,
             (Channel::Email, Mode::Record { .. }) => {}
         }
+    }
+    // Two schedules of one survey due the same day share its sends: the
+    // first is credited with them, the next with none.
+    for (id, i) in schedules {
+        let sent = std::mem::take(&mut by_schedule[*i]);
+        mark_schedule_sent(&mut tx, id, now, sent).await?;
     }
     tx.commit().await?;
     Ok((out, recorded))

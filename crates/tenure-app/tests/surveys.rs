@@ -467,3 +467,104 @@ async fn sends_recorded_without_emails_answer_through_their_tokens() {
     let r = rates(store, &Scope::All, None).await.unwrap();
     assert_eq!((r.total.sent, r.total.answered), (4, 1));
 }
+
+#[tokio::test]
+async fn a_survey_scheduled_for_a_day_goes_with_that_days_pass_once() {
+    use tenure_app::surveys::{cancel_schedule, schedule};
+    let config = parse_config(CONFIG).unwrap();
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(store).await;
+    let day = today();
+    let leader = "lead@example.com";
+    // Refused: an unknown survey, a day past, a day over a year ahead.
+    let err = schedule(store, &config, "Nope", day, day, leader)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    for bad in [add_days(day, -1), add_days(day, 400)] {
+        let err = schedule(store, &config, "NPS", bad, day, leader)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    }
+    let nps = schedule(store, &config, "NPS", add_days(day, 40), day, leader)
+        .await
+        .unwrap();
+    assert_eq!(
+        (nps.status.as_str(), nps.created_by.as_str()),
+        ("scheduled", leader)
+    );
+    let err = schedule(store, &config, "NPS", add_days(day, 40), day, leader)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already scheduled"), "{err}");
+    // A cancelled schedule never goes, and cannot be cancelled twice.
+    let pulse = schedule(store, &config, "Pulse", add_days(day, 40), day, leader)
+        .await
+        .unwrap();
+    cancel_schedule(store, &pulse.id, leader).await.unwrap();
+    let err = cancel_schedule(store, &pulse.id, leader).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+
+    // Day 0: the regular sends only (NPS to c1, c2; the pulse to c5).
+    let first = day_of_surveys(store, &config, day).await;
+    assert_eq!((first.emailed, first.in_app), (2, 1), "{first:?}");
+    let waiting = store.survey_schedules(true).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].id, nps.id);
+
+    // Day 40: the weekly pulse is due for both champions (c2, c5); the
+    // scheduled NPS goes to the rest of its audience (c1), and no contact
+    // gets two surveys on the day.
+    let d40 = add_days(day, 40);
+    let out = day_of_surveys(store, &config, d40).await;
+    assert_eq!((out.emailed, out.in_app), (1, 2), "{out:?}");
+    let sends = store
+        .survey_sends(&Scope::All, None, Some(d40))
+        .await
+        .unwrap();
+    let mut who: Vec<(&str, &str)> = sends
+        .iter()
+        .map(|s| (s.send.contact_id.as_str(), s.send.survey.as_str()))
+        .collect();
+    who.sort();
+    assert_eq!(who, [("c1", "NPS"), ("c2", "Pulse"), ("c5", "Pulse")]);
+    let all = store.survey_schedules(false).await.unwrap();
+    let done = all.iter().find(|s| s.id == nps.id).unwrap();
+    assert_eq!((done.status.as_str(), done.sent), ("sent", Some(1)));
+    let cancelled = all.iter().find(|s| s.id == pulse.id).unwrap();
+    assert_eq!(
+        (
+            cancelled.status.as_str(),
+            cancelled.sent,
+            cancelled.done_by.as_deref()
+        ),
+        ("cancelled", None, Some(leader))
+    );
+    // The same day's pass again sends nothing more.
+    let again = day_of_surveys(store, &config, d40).await;
+    assert_eq!((again.emailed, again.in_app), (0, 0), "{again:?}");
+
+    // A schedule whose day passed without a pass goes at the next one.
+    let late = schedule(
+        store,
+        &config,
+        "NPS",
+        add_days(day, 75),
+        add_days(day, 41),
+        leader,
+    )
+    .await
+    .unwrap();
+    let out = day_of_surveys(store, &config, add_days(day, 80)).await;
+    assert_eq!(out.emailed, 1, "{out:?}");
+    let late = store
+        .survey_schedules(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == late.id)
+        .unwrap();
+    assert_eq!((late.status.as_str(), late.sent), ("sent", Some(1)));
+}

@@ -29,6 +29,9 @@ pub enum SurveyTrigger {
     /// After the account entered the journey stage of this index, within
     /// `within_days` of entering it (CES after onboarding).
     StageEntered { stage: usize, within_days: u32 },
+    /// Never by itself: only when a leader schedules it for a day or
+    /// sends it now (`scheduled_only = true`).
+    Scheduled,
 }
 
 /// How a survey reaches the contact.
@@ -177,6 +180,7 @@ pub fn trigger_holds(s: &Survey, c: &ContactFacts, day: Date) -> Option<String> 
             let fresh = last.is_none_or(|l| l < since);
             (recent && fresh).then(|| format!("entered the stage on {since}"))
         }
+        SurveyTrigger::Scheduled => None,
     }
 }
 

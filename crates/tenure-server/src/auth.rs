@@ -149,6 +149,15 @@ impl Principal {
         }
     }
 
+    /// Who did it, for audit trails: the user's email, else the key.
+    pub fn author(&self) -> String {
+        match (&self.email, &self.subject) {
+            (Some(e), _) => e.clone(),
+            (None, Subject::ApiKey { name, .. }) => format!("API key {name}"),
+            (None, Subject::User { id }) => format!("user {id}"),
+        }
+    }
+
     /// The accounts this caller may see.
     pub fn scope(&self) -> Scope {
         if self.role == Role::Csm && !self.all_accounts {

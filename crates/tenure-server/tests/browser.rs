@@ -1299,11 +1299,13 @@ fn python_with_aiosmtpd() -> PathBuf {
         })
 }
 
-/// The survey loop end to end (docs/VOICE.md): the daily step sends an
-/// NPS survey, the email reaches a real SMTP server, headless Chromium
-/// follows its one-click link for a 9, adds a comment and sends the form;
-/// the answer is in the NPS of `tenure metrics` at once, and the link then
-/// answers that the survey is done.
+/// The survey loop end to end (docs/VOICE.md): a leader schedules an NPS
+/// survey for today on `/surveys` (a day in the past refused with the
+/// reason), the daily step sends it, the email reaches a real SMTP server,
+/// headless Chromium follows its one-click link for a 9, adds a comment
+/// and sends the form; the answer is in the NPS of `tenure metrics` at
+/// once, the schedule shows it was sent, and the link then answers that
+/// the survey is done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_survey_email_is_answered_in_headless_chromium_and_moves_nps() {
     let Some(b) = browser("the survey response page in the browser") else {
@@ -1367,7 +1369,7 @@ kind = "nps"
 question = "How likely are you to recommend Acme Cloud?"
 follow_up = "What is the main reason for your score?"
 roles = ["buyer"]
-every_days = 90
+scheduled_only = true
 "#,
         support::ENGAGE_CONFIG.replace(
             "[engage]",
@@ -1388,11 +1390,70 @@ every_days = 90
     };
     assert_eq!(nps().await, None, "no NPS answer before");
 
-    // The day's step queues the email; the job's delivery sends it.
+    let mut state = seeded.state.clone();
+    state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
+    let s = Session {
+        c: client,
+        base: base.clone(),
+        shots: screenshot_dir(),
+    };
+
+    // The survey goes only when scheduled: nothing is due by itself.
+    let none = tenure_app::surveys::send_due(store, &config, day)
+        .await
+        .unwrap();
+    assert_eq!((none.emailed, none.in_app), (0, 0), "{none:?}");
+    // A leader schedules it on /surveys: a day past is refused with the
+    // reason (the date field's minimum bypassed), today is taken.
+    s.login(LEADER).await;
+    s.open("/surveys", "surveys").await;
+    s.c.execute(
+        "const f = document.querySelector('form.schedule-form'); \
+         f.querySelector('input[name=on]').value = '2020-01-01'; f.submit();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    s.wait_for("p.refusal").await;
+    assert!(
+        s.text("p.refusal").await.contains("is in the past"),
+        "{}",
+        s.text("p.refusal").await
+    );
+    s.click("form.schedule-form button[type=submit]").await;
+    s.wait_for("p.flash").await;
+    s.check_clean("the surveys page after scheduling").await;
+    assert!(
+        s.text("p.flash")
+            .await
+            .contains(&format!("Browser NPS is scheduled for {day}")),
+        "{}",
+        s.text("p.flash").await
+    );
+    let row = s.texts("#schedules-table tbody tr").await;
+    assert_eq!(row.len(), 1, "{row:?}");
+    assert!(
+        row[0].contains("waiting") && row[0].contains(LEADER),
+        "{row:?}"
+    );
+    s.shot("surveys-scheduled").await;
+
+    // The day's step sends it and queues the email; the job's delivery
+    // sends that.
     let sent = tenure_app::surveys::send_due(store, &config, day)
         .await
         .unwrap();
     assert_eq!((sent.emailed, sent.in_app), (1, 0), "{sent:?}");
+    s.open("/surveys", "surveys").await;
+    let row = s.texts("#schedules-table tbody tr").await;
+    assert!(row[0].contains("sent to 1 contact(s)"), "{row:?}");
+    // The contact is not signed in.
+    s.c.delete_all_cookies().await.unwrap();
     let done = tenure_app::outbound::deliver_due(store, &config, tenure_app::clock::now_micros())
         .await
         .unwrap();
@@ -1414,19 +1475,6 @@ every_days = 90
         link.starts_with(&format!("{base}/s/")) && link.ends_with("?score=9"),
         "{link}"
     );
-
-    let mut state = seeded.state.clone();
-    state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config.clone()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tenure_server::serve_on(listener, state, async {
-        let _ = stopped.await;
-    }));
-    let (_driver, _profile, client) = start_browser(&chrome, &driver).await;
-    let s = Session {
-        c: client,
-        base: base.clone(),
-        shots: screenshot_dir(),
-    };
 
     // The one-click link: the page with 9 chosen, nothing recorded yet.
     s.c.goto(&link).await.unwrap();

@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::api::{Scope, Where};
+use crate::health::audit::audit;
 use crate::health::get_day;
 use crate::scan::{Bind, bind_all};
 use crate::{Result, Store};
@@ -361,4 +362,154 @@ impl Store {
             })
             .collect()
     }
+
+    /// Schedules a survey: the row, and an `audit_log` entry naming who
+    /// (which also wakes the background job, whose fingerprint counts the
+    /// audit log, so a survey scheduled for today goes at its next pass).
+    pub async fn schedule_survey(&self, s: &Schedule) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO survey_schedules ({SCHEDULE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL)"
+        )))
+        .bind(s.id.as_str())
+        .bind(s.survey.as_str())
+        .bind(s.send_on.to_string())
+        .bind(s.status.as_str())
+        .bind(s.created_by.as_str())
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let details = serde_json::json!({"survey": s.survey, "send_on": s.send_on.to_string()});
+        audit(
+            &mut tx,
+            s.created_at,
+            &s.created_by,
+            "schedule",
+            "survey",
+            &s.id,
+            &details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Schedules, newest day first: every one, or only those still to be
+    /// sent.
+    pub async fn survey_schedules(&self, pending_only: bool) -> Result<Vec<Schedule>> {
+        let filter = if pending_only {
+            " WHERE status = 'scheduled'"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM survey_schedules{filter} \
+             ORDER BY send_on DESC, created_at DESC"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(schedule_row).collect()
+    }
+
+    /// The schedules still to be sent whose day is `day` or earlier,
+    /// oldest first.
+    pub async fn due_survey_schedules(&self, day: Date) -> Result<Vec<Schedule>> {
+        let sql = format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM survey_schedules \
+             WHERE status = 'scheduled' AND send_on <= $1 ORDER BY send_on, created_at"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(day.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(schedule_row).collect()
+    }
+
+    /// Cancels a schedule not sent yet, with an `audit_log` entry; false
+    /// when there is no such schedule still to be sent.
+    pub async fn cancel_survey_schedule(&self, id: &str, by: &str, at: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE survey_schedules SET status = 'cancelled', done_at = $1, done_by = $2 \
+             WHERE id = $3 AND status = 'scheduled'",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            audit(
+                &mut tx,
+                at,
+                by,
+                "cancel",
+                "survey_schedule",
+                id,
+                &serde_json::json!({}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+/// A survey scheduled for a day (migration 0018).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub id: String,
+    pub survey: String,
+    pub send_on: Date,
+    /// `scheduled`, `sent` or `cancelled`.
+    pub status: String,
+    pub created_by: String,
+    pub created_at: i64,
+    /// When it was sent or cancelled.
+    pub done_at: Option<i64>,
+    /// Who cancelled it.
+    pub done_by: Option<String>,
+    /// How many contacts it was sent to.
+    pub sent: Option<i64>,
+}
+
+const SCHEDULE_COLUMNS: &str =
+    "id, survey, send_on, status, created_by, created_at, done_at, done_by, sent";
+
+fn schedule_row(r: &AnyRow) -> Result<Schedule> {
+    Ok(Schedule {
+        id: r.try_get(0)?,
+        survey: r.try_get(1)?,
+        send_on: get_day(r, 2)?,
+        status: r.try_get(3)?,
+        created_by: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        done_at: r.try_get(6)?,
+        done_by: r.try_get(7)?,
+        sent: r.try_get(8)?,
+    })
+}
+
+/// Marks a schedule sent to `sent` contacts, in the caller's transaction
+/// (the one that writes its sends).
+pub async fn mark_schedule_sent(
+    conn: &mut AnyConnection,
+    id: &str,
+    at: i64,
+    sent: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE survey_schedules SET status = 'sent', done_at = $1, sent = $2 \
+         WHERE id = $3 AND status = 'scheduled'",
+    )
+    .bind(at)
+    .bind(sent)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -178,7 +178,8 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     }
     let tenure_config = tenure_app::command::load_config(config_path)?;
     let listener = crate::serve::bind(args.addr).await?;
-    score_health(&store, &tenure_config, &config, args.quiet).await?;
+    let leader = format!("leader@{}", demo_domain(&csms));
+    score_health(&store, &tenure_config, &config, &leader, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     println!("\ndashboard: {url}");
@@ -215,6 +216,7 @@ async fn score_health(
     store: &tenure_store::Store,
     config: &tenure_core::config::Config,
     demo: &DemoConfig,
+    leader: &str,
     quiet: bool,
 ) -> Result<()> {
     let end = demo.end;
@@ -246,7 +248,7 @@ async fn score_health(
     // end and answered over them, then health rescored over those days so
     // that it counts the answers.
     let voice_started = Instant::now();
-    let voice = crate::demo_voice::survey(store, config, demo.seed, end).await?;
+    let voice = crate::demo_voice::survey(store, config, demo.seed, end, leader).await?;
     if let Some(v) = &voice
         && let Some(sent_on) = v.sent_on
     {
@@ -314,6 +316,9 @@ async fn score_health(
                 voice_secs
             ),
             None => eprintln!("voice: no NPS survey in the configuration, none sent"),
+        }
+        if let Some((name, on)) = voice.as_ref().and_then(|v| v.scheduled.as_ref()) {
+            eprintln!("voice: the leader scheduled the next {name:?} wave for {on} (see /surveys)");
         }
         eprintln!(
             "feedback: {} items made; {} product requests asked by {} accounts{} ({:.1} s)",
@@ -549,6 +554,13 @@ async fn hold_first_review(
     Ok(Some((first.id.clone(), decisions.len())))
 }
 
+/// The domain of the demo's users: the simulated CSMs'.
+fn demo_domain(csms: &[tenure_core::demo::Csm]) -> String {
+    csms.first()
+        .and_then(|c| c.email.split_once('@'))
+        .map_or("example.com".to_string(), |(_, d)| d.to_string())
+}
+
 /// Creates the demo's users: an admin, a leader and the first simulated CSM.
 /// Returns `(role, email, password)` of each.
 async fn demo_users(
@@ -557,10 +569,7 @@ async fn demo_users(
 ) -> Result<Vec<(&'static str, String, String)>> {
     use tenure_server::auth::{hash_password, random_token};
     use tenure_store::auth::{NewUser, Role};
-    let domain = csms
-        .first()
-        .and_then(|c| c.email.split_once('@'))
-        .map_or("example.com".to_string(), |(_, d)| d.to_string());
+    let domain = demo_domain(csms);
     let mut users = vec![
         (
             Role::Admin,

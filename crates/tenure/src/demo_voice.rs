@@ -24,6 +24,8 @@ use tenure_store::feedback::FeedbackQuery;
 
 /// Days before the end the NPS survey is sent.
 pub const SEND_DAYS_BEFORE_END: i32 = 14;
+/// Days ahead the leader schedules the next wave.
+pub const NEXT_WAVE_DAYS: i32 = 14;
 /// The share of the contacts sent the survey who answer it.
 const ANSWER_SHARE: f64 = 0.35;
 /// The share of answers with a comment.
@@ -149,13 +151,23 @@ pub struct Voice {
     pub nps: Option<f64>,
     /// Sends due on the last day, recorded without emails.
     pub due_on_end: usize,
+    /// The next wave the leader scheduled: the survey and its day.
+    pub scheduled: Option<(String, Date)>,
 }
 
 /// Sends the first NPS survey of `config` on `end` minus two weeks,
 /// recorded without emails, and answers a share of it through the hosted
-/// page's function over the following days. None without an NPS survey
-/// (the user's own tenure.toml may have none).
-pub async fn survey(store: &Store, config: &Config, seed: u64, end: Date) -> Result<Option<Voice>> {
+/// page's function over the following days; then `leader` schedules its
+/// next wave [`NEXT_WAVE_DAYS`] ahead (of `end`, or of today when the
+/// demo ends earlier). None without an NPS survey (the user's own
+/// tenure.toml may have none).
+pub async fn survey(
+    store: &Store,
+    config: &Config,
+    seed: u64,
+    end: Date,
+    leader: &str,
+) -> Result<Option<Voice>> {
     let Some(s) = config
         .surveys
         .surveys
@@ -208,6 +220,12 @@ pub async fn survey(store: &Store, config: &Config, seed: u64, end: Date) -> Res
         .await
         .with_context(|| format!("recording the surveys due on {end}"))?
         .len();
+    let today = tenure_app::clock::today();
+    let next = add_days(end.max(today), NEXT_WAVE_DAYS);
+    let scheduled = tenure_app::surveys::schedule(store, config, &s.name, next, today, leader)
+        .await
+        .with_context(|| format!("scheduling the survey {:?} for {next}", s.name))?;
+    v.scheduled = Some((scheduled.survey, scheduled.send_on));
     Ok(Some(v))
 }
 
@@ -444,9 +462,22 @@ mod tests {
         )
         .await
         .unwrap();
-        let v = survey(&store, &config, 7, end).await.unwrap().unwrap();
+        let v = survey(&store, &config, 7, end, "leader@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(v.survey, "Quarterly NPS");
         assert_eq!(v.sent_on, Some(sent_on));
+        // The next wave waits, scheduled by the leader.
+        let waiting = store.survey_schedules(true).await.unwrap();
+        assert_eq!(waiting.len(), 1, "{waiting:?}");
+        assert_eq!(
+            (
+                waiting[0].created_by.as_str(),
+                Some((waiting[0].survey.clone(), waiting[0].send_on))
+            ),
+            ("leader@example.com", v.scheduled.clone())
+        );
         assert!(v.sent > 100, "{v:?}");
         // About 35% answer.
         let share = v.answered as f64 / v.sent as f64;

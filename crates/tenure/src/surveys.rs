@@ -1,7 +1,7 @@
 //! `tenure surveys`: the surveys of tenure.toml with their sends and
 //! response rate, sending what is due today (as the background job does
 //! after the playbooks), and a survey's response rates by segment and CSM
-//! with NPS by month (docs/VOICE.md). Emails are queued in the outbox and
+//! with NPS by month, and surveys scheduled for a day (docs/VOICE.md). Emails are queued in the outbox and
 //! sent by the job (or `tenure outbound send`).
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use tenure_app::command::load_config;
-use tenure_server::api::surveys::{RateOut, rates_out, survey_out};
+use tenure_server::api::surveys::{RateOut, rates_out, schedule_out, survey_out};
 use tenure_store::api::Scope;
 
 use crate::BadInput;
@@ -46,6 +46,33 @@ pub enum SurveysCommand {
         /// The day recorded as sent (default: today, UTC).
         #[arg(long)]
         as_of: Option<String>,
+    },
+    /// Schedules a survey for a day: the background job sends it that day
+    /// to every contact of its audience the fatigue limit lets be surveyed.
+    Schedule {
+        /// The survey's name, as in tenure.toml.
+        name: String,
+        /// The day to send it, YYYY-MM-DD (UTC): today or later.
+        #[arg(long)]
+        on: String,
+        /// Who schedules it, for the audit log (default: "cli").
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// The scheduled surveys: those still to be sent, or every one.
+    Schedules {
+        /// Every schedule, the sent and cancelled ones included.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Cancels a scheduled survey not sent yet, by its id.
+    Cancel {
+        id: String,
+        /// Who cancels it, for the audit log (default: "cli").
+        #[arg(long, default_value = "cli")]
+        by: String,
     },
     /// Response rates by segment and CSM, and NPS by month: of one survey,
     /// or of all.
@@ -170,6 +197,60 @@ pub async fn run(db: &str, config_path: &Path, args: SurveysArgs) -> Result<()> 
             for e in &out.errors {
                 eprintln!("not sent: {e}");
             }
+            Ok(())
+        }
+        Some(SurveysCommand::Schedule { name, on, by }) => {
+            let on = tenure_core::model::parse_date(on.trim())
+                .map_err(|e| BadInput(format!("--on: {e}")))?;
+            let store = open_store(db).await?;
+            let s = tenure_app::surveys::schedule(
+                &store,
+                &config,
+                &name,
+                on,
+                tenure_app::clock::today(),
+                &by,
+            )
+            .await
+            .map_err(app_error)?;
+            println!(
+                "{}: {} scheduled for {} (the background job sends it that day; cancel with `tenure surveys cancel {}`)",
+                s.id, s.survey, s.send_on, s.id
+            );
+            Ok(())
+        }
+        Some(SurveysCommand::Schedules { all, format }) => {
+            let store = open_store(db).await?;
+            let rows = store.survey_schedules(!all).await?;
+            let out: Vec<_> = rows.iter().map(schedule_out).collect();
+            if format == Format::Json {
+                return print_json(&out);
+            }
+            if out.is_empty() {
+                println!(
+                    "No survey is scheduled{}.",
+                    if all { "" } else { " to be sent" }
+                );
+            }
+            for s in &out {
+                let done = match (s.status.as_str(), s.sent, &s.done_by) {
+                    ("sent", Some(n), _) => format!("sent to {n} contact(s)"),
+                    ("cancelled", _, Some(by)) => format!("cancelled by {by}"),
+                    (status, _, _) => status.to_string(),
+                };
+                println!(
+                    "{}  {}  {:<24} {:<28} scheduled by {}",
+                    s.id, s.send_on, s.survey, done, s.created_by
+                );
+            }
+            Ok(())
+        }
+        Some(SurveysCommand::Cancel { id, by }) => {
+            let store = open_store(db).await?;
+            tenure_app::surveys::cancel_schedule(&store, id.trim(), &by)
+                .await
+                .map_err(app_error)?;
+            println!("{id}: cancelled");
             Ok(())
         }
         Some(SurveysCommand::Rates { name, format }) => {

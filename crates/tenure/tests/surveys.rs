@@ -173,3 +173,52 @@ fn a_survey_is_sent_now_by_name_within_the_fatigue_limit() {
     let err = bad_input(&env.run(&["surveys", "send", "Nope"]));
     assert!(err.contains("survey \"Nope\" does not exist"), "{err}");
 }
+
+#[test]
+fn a_survey_is_scheduled_listed_and_cancelled() {
+    let env = Env::new();
+    env.write("tenure.toml", CONFIG);
+    let today = tenure_app::clock::today();
+    let on = tenure_core::model::add_days(today, 3).to_string();
+    let out = ok(&env.run(&[
+        "surveys",
+        "schedule",
+        "NPS",
+        "--on",
+        &on,
+        "--by",
+        "lea@x.com",
+    ]));
+    assert!(out.contains(&format!("NPS scheduled for {on}")), "{out}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    let l = json(&env, &["surveys", "schedules", "--format", "json"]);
+    assert_eq!(l[0]["id"], id.as_str());
+    assert_eq!(l[0]["created_by"], "lea@x.com");
+    let table = ok(&env.run(&["surveys", "schedules"]));
+    assert!(
+        table.contains(&on) && table.contains("scheduled by lea@x.com"),
+        "{table}"
+    );
+    // Refused with the flag or the reason named.
+    let err = bad_input(&env.run(&["surveys", "schedule", "NPS", "--on", "next week"]));
+    assert!(err.contains("--on"), "{err}");
+    let past = tenure_core::model::add_days(today, -1).to_string();
+    let err = bad_input(&env.run(&["surveys", "schedule", "NPS", "--on", &past]));
+    assert!(err.contains("is in the past"), "{err}");
+    let err = bad_input(&env.run(&["surveys", "schedule", "NPS", "--on", &on]));
+    assert!(err.contains("already scheduled"), "{err}");
+    let err = bad_input(&env.run(&["surveys", "schedule", "Nope", "--on", &on]));
+    assert!(err.contains("survey \"Nope\" does not exist"), "{err}");
+    // Cancelled once.
+    ok(&env.run(&["surveys", "cancel", &id]));
+    let err = bad_input(&env.run(&["surveys", "cancel", &id]));
+    assert!(err.contains("does not exist"), "{err}");
+    let none = ok(&env.run(&["surveys", "schedules"]));
+    assert!(
+        none.contains("No survey is scheduled to be sent."),
+        "{none}"
+    );
+    let all = json(&env, &["surveys", "schedules", "--all", "--format", "json"]);
+    assert_eq!(all[0]["status"], "cancelled");
+    assert_eq!(all[0]["done_by"], "cli");
+}

@@ -385,6 +385,7 @@ pub(super) struct RawSurvey {
     pub champions_only: Option<bool>,
     pub every_days: Option<S<i64>>,
     pub after: Option<S<String>>,
+    pub scheduled_only: Option<S<bool>>,
     pub within_days: Option<S<i64>>,
     pub channel: Option<S<String>>,
 }

@@ -1,6 +1,6 @@
 //! Checks `[[surveys]]` and `[survey_settings]` (docs/VOICE.md): the kind,
 //! the question, the audience's segments and tiers (Engage's names), the
-//! trigger (`every_days` or `after`), the channel, and the fatigue and
+//! trigger (`every_days`, `after` or `scheduled_only`), the channel, and the fatigue and
 //! expiry limits; every problem at its line.
 
 use super::Checker;
@@ -122,12 +122,24 @@ fn check_survey(
         None => 7,
         Some(v) => days(ck, v, &format!("{label}: within_days"), 0, 7),
     };
-    let trigger = match (raw.every_days, raw.after) {
-        (Some(e), None) => {
+    let scheduled_only = raw.scheduled_only.filter(|s| *s.get_ref());
+    let trigger = match (raw.every_days, raw.after, scheduled_only) {
+        (None, None, Some(_)) => Some((
+            SurveyTrigger::Scheduled,
+            "when scheduled or sent now".to_string(),
+        )),
+        (Some(_), _, Some(so)) | (None, Some(_), Some(so)) => {
+            ck.err(
+                so.span(),
+                format!("{label}: scheduled_only = true takes no every_days or after"),
+            );
+            None
+        }
+        (Some(e), None, None) => {
             let d = days(ck, e, &format!("{label}: every_days"), 1, 90);
             Some((SurveyTrigger::Every { days: d }, format!("every {d} days")))
         }
-        (None, Some(a)) => {
+        (None, Some(a), None) => {
             let what = a.get_ref().trim();
             if what == "ticket_closed" {
                 Some((
@@ -167,17 +179,17 @@ fn check_survey(
                 None
             }
         }
-        (Some(e), Some(_)) => {
+        (Some(e), Some(_), None) => {
             ck.err(
                 e.span(),
                 format!("{label}: give every_days or after, not both"),
             );
             None
         }
-        (None, None) => {
+        (None, None, None) => {
             ck.err(
                 span.clone(),
-                format!("{label}: a trigger is missing: every_days = N or after = \"ticket_closed\" / \"stage:NAME\""),
+                format!("{label}: a trigger is missing: every_days = N, after = \"ticket_closed\" / \"stage:NAME\", or scheduled_only = true"),
             );
             None
         }
@@ -268,6 +280,31 @@ channel = "in_app"
             SurveyTrigger::StageEntered { within_days: 7, .. }
         ));
         assert!(crate::config::Config::default().surveys.surveys.is_empty());
+    }
+
+    #[test]
+    fn a_scheduled_only_survey_has_no_other_trigger() {
+        let c = parse_config(
+            "[[surveys]]\nname = \"Wave\"\nkind = \"nps\"\nquestion = \"Q\"\nscheduled_only = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.surveys.surveys[0].trigger, SurveyTrigger::Scheduled);
+        assert_eq!(
+            c.surveys.surveys[0].trigger_text,
+            "when scheduled or sent now"
+        );
+        let errs = parse_config(
+            "[[surveys]]\nname = \"Wave\"\nkind = \"nps\"\nquestion = \"Q\"\nevery_days = 90\nscheduled_only = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].line, 6, "{errs:?}");
+        assert!(errs[0].message.contains("takes no every_days"), "{errs:?}");
+        // scheduled_only = false is no trigger.
+        let errs = parse_config(
+            "[[surveys]]\nname = \"Wave\"\nkind = \"nps\"\nquestion = \"Q\"\nscheduled_only = false\n",
+        )
+        .unwrap_err();
+        assert!(errs[0].message.contains("trigger is missing"), "{errs:?}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::extract::{ApiJson, ApiQuery};
-use crate::auth::{Principal, Subject};
+use crate::auth::Principal;
 use crate::error::{AppError, ErrorBody};
 
 /// One measure of a score: its raw value, the points it earned (0–100)
@@ -273,15 +273,6 @@ pub struct OverrideIn {
     pub until: String,
 }
 
-/// Who sets an override from the API: the user's email, else the key.
-fn author(p: &Principal) -> String {
-    match (&p.email, &p.subject) {
-        (Some(e), _) => e.clone(),
-        (None, Subject::ApiKey { name, .. }) => format!("API key {name}"),
-        (None, Subject::User { id }) => format!("user {id}"),
-    }
-}
-
 /// Set a manual score; it applies from today to `until`.
 #[utoipa::path(post, path = "/accounts/{id}/health/overrides", tag = "health",
     params(("id" = String, Path)),
@@ -309,7 +300,7 @@ pub async fn create_override(
         score: body.score,
         reason: body.reason,
         until,
-        author: author(&p),
+        author: p.author(),
     };
     let new_id = tenure_app::health::set_override(
         &state.store,
@@ -357,7 +348,7 @@ pub async fn clear_overrides(
         &state.store,
         &state.web.config,
         &id,
-        &author(&p),
+        &p.author(),
         today(),
         now_micros(),
     )

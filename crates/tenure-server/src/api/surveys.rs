@@ -330,6 +330,116 @@ pub async fn post_send(
     }))
 }
 
+/// A survey scheduled for a day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleOut {
+    pub id: String,
+    pub survey: String,
+    /// The day it is sent (UTC), YYYY-MM-DD.
+    pub send_on: String,
+    /// scheduled, sent or cancelled.
+    pub status: String,
+    pub created_by: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When it was sent or cancelled (RFC 3339).
+    pub done_at: Option<String>,
+    /// Who cancelled it.
+    pub done_by: Option<String>,
+    /// How many contacts it was sent to.
+    pub sent: Option<i64>,
+}
+
+pub fn schedule_out(s: &tenure_store::surveys::Schedule) -> ScheduleOut {
+    ScheduleOut {
+        id: s.id.clone(),
+        survey: s.survey.clone(),
+        send_on: s.send_on.to_string(),
+        status: s.status.clone(),
+        created_by: s.created_by.clone(),
+        created_at: when(s.created_at),
+        done_at: s.done_at.map(when),
+        done_by: s.done_by.clone(),
+        sent: s.sent,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SchedulesParams {
+    /// true: every schedule, sent and cancelled ones included (default:
+    /// only those still to be sent).
+    pub all: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/surveys/schedules", tag = "surveys",
+    params(SchedulesParams),
+    security(("bearer" = [])),
+    description = "Surveys scheduled for a day, latest day first: those still to be sent, or every one with all=true.",
+    responses((status = 200, body = [ScheduleOut]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn get_schedules(
+    State(state): State<AppState>,
+    _p: Principal,
+    ApiQuery(q): ApiQuery<SchedulesParams>,
+) -> Result<Json<Vec<ScheduleOut>>, AppError> {
+    let rows = state
+        .store
+        .survey_schedules(!q.all.unwrap_or(false))
+        .await
+        .map_err(tenure_app::Error::from)?;
+    Ok(Json(rows.iter().map(schedule_out).collect()))
+}
+
+/// A day to send a survey on.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIn {
+    /// YYYY-MM-DD (UTC): today or later, within a year.
+    pub on: String,
+}
+
+#[utoipa::path(post, path = "/surveys/{name}/schedule", tag = "surveys",
+    params(("name" = String, Path)),
+    request_body = ScheduleIn,
+    security(("bearer" = [])),
+    description = "Schedules the survey for a day: the background job sends it that day to every contact of its audience the fatigue limit lets be surveyed. Leaders and admins only.",
+    responses((status = 201, body = ScheduleOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn post_schedule(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<ScheduleIn>,
+) -> Result<(StatusCode, Json<ScheduleOut>), AppError> {
+    p.require_role(&[Role::Admin, Role::Leader])?;
+    let on = tenure_core::model::parse_date(body.on.trim())
+        .map_err(|e| AppError::invalid(format!("on: {e}")))?;
+    let s = tenure_app::surveys::schedule(
+        &state.store,
+        &state.web.config,
+        &name,
+        on,
+        tenure_app::clock::today(),
+        &p.author(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(schedule_out(&s))))
+}
+
+#[utoipa::path(delete, path = "/surveys/schedules/{id}", tag = "surveys",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    description = "Cancels a scheduled survey not sent yet. Leaders and admins only.",
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    p.require_role(&[Role::Admin, Role::Leader])?;
+    tenure_app::surveys::cancel_schedule(&state.store, &id, &p.author()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_surveys))
@@ -337,4 +447,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_rates))
         .routes(routes!(post_answer))
         .routes(routes!(post_send))
+        .routes(routes!(get_schedules))
+        .routes(routes!(post_schedule))
+        .routes(routes!(delete_schedule))
 }

@@ -191,6 +191,8 @@ pub fn router() -> Router<AppState> {
         .route("/playbooks", get(plays::page))
         .route("/surveys", get(surveys::page))
         .route("/surveys/{name}/send", post(surveys::send))
+        .route("/surveys/{name}/schedule", post(surveys::schedule))
+        .route("/surveys/schedules/{id}/cancel", post(surveys::cancel))
         .route("/s/{token}", get(respond::show).post(respond::submit))
         .route(
             "/s/{token}/unsubscribe",

@@ -4,7 +4,11 @@
 //! comments (escaped like every text of the templates). Leaders and
 //! admins see every account, and have a "Send now" form per survey (`POST
 //! /surveys/{name}/send`, with the session's CSRF token) that sends it to
-//! its audience within the fatigue limit; a CSM sees their own.
+//! its audience within the fatigue limit, and a "Schedule" form (`POST
+//! /surveys/{name}/schedule`) that sends it on a later day through the
+//! background job; the scheduled sends are listed, each with a "Cancel"
+//! form while it waits. A CSM sees their own accounts' figures and the
+//! schedules, without the forms.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -44,8 +48,51 @@ pub struct SurveysPage {
     /// Leaders and admins (with a session) may send a survey now.
     pub can_send: bool,
     pub csrf: String,
-    /// What the last "Send now" did, in words.
+    /// What the last form did, in words.
     pub flash: String,
+    /// Why the last form was refused, in words.
+    pub refusal: String,
+    /// Sends scheduled: those waiting, then the latest done.
+    pub schedules: Vec<ScheduleRow>,
+    /// Today (UTC), the earliest day a survey can be scheduled for.
+    pub today: String,
+}
+
+/// A scheduled send, for the page.
+pub struct ScheduleRow {
+    pub id: String,
+    pub survey: String,
+    pub send_on: String,
+    pub waiting: bool,
+    /// "waiting", "sent to N contacts" or "cancelled by X".
+    pub state: String,
+    pub created_by: String,
+}
+
+/// Done schedules shown under the waiting ones, at most.
+const DONE_SCHEDULES: usize = 10;
+
+fn schedule_rows(all: Vec<tenure_store::surveys::Schedule>) -> Vec<ScheduleRow> {
+    let (mut waiting, done): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|s| s.status == "scheduled");
+    waiting.sort_by_key(|s| s.send_on);
+    waiting
+        .into_iter()
+        .chain(done.into_iter().take(DONE_SCHEDULES))
+        .map(|s| ScheduleRow {
+            state: match (s.status.as_str(), s.sent, &s.done_by) {
+                ("scheduled", _, _) => "waiting".to_string(),
+                ("sent", Some(n), _) => format!("sent to {n} contact(s)"),
+                ("cancelled", _, Some(by)) => format!("cancelled by {by}"),
+                (other, _, _) => other.to_string(),
+            },
+            waiting: s.status == "scheduled",
+            id: s.id,
+            survey: s.survey,
+            send_on: s.send_on.to_string(),
+            created_by: s.created_by,
+        })
+        .collect()
 }
 
 impl SurveysPage {
@@ -62,10 +109,17 @@ pub fn num(x: &Option<f64>) -> String {
     x.map_or("–".to_string(), |v| format!("{v:+.0}"))
 }
 
-/// What the "Send now" form did, carried by its redirect.
+/// What the last form did, carried by its redirect.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     pub sent: Option<String>,
+    /// A survey just scheduled, and its day.
+    pub scheduled: Option<String>,
+    pub on: Option<String>,
+    /// A schedule just cancelled.
+    pub cancelled: Option<String>,
+    /// Why a form was refused.
+    pub refused_why: Option<String>,
     #[serde(default)]
     pub emailed: usize,
     #[serde(default)]
@@ -75,6 +129,12 @@ pub struct PageQuery {
 }
 
 fn flash(q: &PageQuery) -> String {
+    if let (Some(name), Some(on)) = (&q.scheduled, &q.on) {
+        return format!("{name} is scheduled for {on}: the background job sends it that day.");
+    }
+    if let Some(id) = &q.cancelled {
+        return format!("The scheduled send {id} is cancelled.");
+    }
     let Some(name) = &q.sent else {
         return String::new();
     };
@@ -146,6 +206,13 @@ pub async fn page(
             })
         })
         .collect();
+    let schedules = schedule_rows(
+        state
+            .store
+            .survey_schedules(false)
+            .await
+            .map_err(crate::error::AppError::from)?,
+    );
     render(&SurveysPage {
         nav: Nav::new(&p, "surveys"),
         surveys,
@@ -155,6 +222,9 @@ pub async fn page(
         can_send: matches!(p.role, Role::Admin | Role::Leader) && p.csrf_token.is_some(),
         csrf: p.csrf_token.clone().unwrap_or_default(),
         flash: flash(&q),
+        refusal: q.refused_why.clone().unwrap_or_default(),
+        schedules,
+        today: today().to_string(),
     })
 }
 
@@ -186,4 +256,78 @@ pub async fn send(
         out.errors.len()
     ))
     .into_response())
+}
+
+/// The "Schedule" form: the day, and its CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    pub on: String,
+}
+
+/// Back to `/surveys` saying why a form was refused.
+fn refused(why: &str) -> Response {
+    Redirect::to(&format!(
+        "/surveys?refused_why={}#schedules",
+        urlencode(why)
+    ))
+    .into_response()
+}
+
+/// `POST /surveys/{name}/schedule`: leaders and admins schedule the survey
+/// for a day; a bad or past day comes back as a message on the page.
+pub async fn schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    form: Result<CsrfForm<ScheduleForm>, crate::error::AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm {
+        principal: p,
+        form: f,
+    } = form?;
+    p.require_role(&[Role::Admin, Role::Leader])?;
+    let on = match tenure_core::model::parse_date(f.on.trim()) {
+        Ok(d) => d,
+        Err(e) => return Ok(refused(&format!("The day to send {name} on: {e}"))),
+    };
+    match tenure_app::surveys::schedule(
+        &state.store,
+        &state.web.config,
+        &name,
+        on,
+        today(),
+        &p.author(),
+    )
+    .await
+    {
+        Ok(s) => Ok(Redirect::to(&format!(
+            "/surveys?scheduled={}&on={}#schedules",
+            urlencode(&s.survey),
+            s.send_on
+        ))
+        .into_response()),
+        Err(tenure_app::Error::Invalid(m)) => Ok(refused(&m)),
+        Err(e) => Err(crate::error::AppError::from(e).into()),
+    }
+}
+
+/// `POST /surveys/schedules/{id}/cancel`: leaders and admins cancel a
+/// scheduled send still waiting.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<CsrfForm<SendForm>, crate::error::AppError>,
+) -> Result<Response, WebError> {
+    let CsrfForm { principal: p, .. } = form?;
+    p.require_role(&[Role::Admin, Role::Leader])?;
+    match tenure_app::surveys::cancel_schedule(&state.store, &id, &p.author()).await {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/surveys?cancelled={}#schedules", urlencode(&id)))
+                .into_response(),
+        ),
+        Err(tenure_app::Error::NotFound(_)) => Ok(refused(&format!(
+            "{id} is not waiting to be sent: it was sent or cancelled already."
+        ))),
+        Err(e) => Err(crate::error::AppError::from(e).into()),
+    }
 }

@@ -451,3 +451,105 @@ async fn surveys_api_lists_rates_and_the_in_app_channel() {
         );
     }
 }
+
+#[tokio::test]
+async fn surveys_api_schedules_lists_and_cancels_a_send() {
+    let (app, _) = app().await;
+    let leader = app.key(Role::Leader).await;
+    let csm = app.key(Role::Csm).await;
+    let day = tenure_core::model::add_days(today(), 14).to_string();
+    let body = json!({ "on": day });
+    // Leaders and admins only; the day checked and named.
+    assert_error(
+        &app.post("/api/v1/surveys/NPS/schedule", &csm, body.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    let r = app
+        .post(
+            "/api/v1/surveys/NPS/schedule",
+            &leader,
+            json!({"on": "2020-13-01"}),
+        )
+        .await;
+    assert_error(&r, 422, "invalid");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("on:"),
+        "{}",
+        r.body
+    );
+    assert_error(
+        &app.post(
+            "/api/v1/surveys/NPS/schedule",
+            &leader,
+            json!({"on": "2020-01-01"}),
+        )
+        .await,
+        422,
+        "invalid",
+    );
+    assert_error(
+        &app.post("/api/v1/surveys/Nope/schedule", &leader, body.clone())
+            .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &app.post("/api/v1/surveys/NPS/schedule", &leader, json!({"day": day}))
+            .await,
+        422,
+        "invalid",
+    );
+    let r = app
+        .post("/api/v1/surveys/NPS/schedule", &leader, body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["send_on"], day.as_str());
+    assert_eq!(r.body["status"], "scheduled");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    // Anyone signed in reads the schedules.
+    let r = app.get("/api/v1/surveys/schedules", &csm).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+    assert_eq!(r.body[0]["survey"], "NPS");
+    assert!(
+        r.body[0]["created_by"]
+            .as_str()
+            .unwrap()
+            .contains("API key"),
+        "{}",
+        r.body
+    );
+    // Cancelled once; then it is no longer waiting.
+    assert_eq!(
+        app.delete(&format!("/api/v1/surveys/schedules/{id}"), &csm)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .delete(&format!("/api/v1/surveys/schedules/{id}"), &leader)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_error(
+        &app.delete(&format!("/api/v1/surveys/schedules/{id}"), &leader)
+            .await,
+        404,
+        "not_found",
+    );
+    let r = app.get("/api/v1/surveys/schedules", &leader).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 0);
+    let r = app.get("/api/v1/surveys/schedules?all=true", &leader).await;
+    assert_eq!(r.body[0]["status"], "cancelled", "{}", r.body);
+    let r = app.get("/api/openapi.json", &leader).await;
+    for p in [
+        "/api/v1/surveys/schedules",
+        "/api/v1/surveys/{name}/schedule",
+    ] {
+        assert!(r.body["paths"].get(p).is_some(), "{p}");
+    }
+}

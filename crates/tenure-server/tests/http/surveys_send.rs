@@ -347,3 +347,84 @@ async fn the_api_sends_a_survey_now_for_leaders_and_admins_only() {
             .is_some()
     );
 }
+
+const SCHEDULE: &str = "/surveys/Quarterly%20NPS/schedule";
+
+#[tokio::test]
+async fn the_schedule_forms_are_for_leaders_with_the_token_and_refuse_bad_days() {
+    let (app, state) = fixture().await;
+    let on = tenure_core::model::add_days(tenure_app::clock::today(), 5).to_string();
+    // A CSM sees the schedules but no form, and is refused.
+    let (cookie, csrf) = session(&state, CSM).await;
+    let (_, page) = get_page(&app.router, &cookie, "/surveys").await;
+    assert!(!page.contains("schedule-form"), "{page}");
+    let (status, _, _) = post_form(
+        &app.router,
+        &cookie,
+        SCHEDULE,
+        &format!("csrf_token={csrf}&on={on}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A leader without the token is refused; with it, a bad day comes
+    // back as the reason and nothing is written.
+    let (cookie, csrf) = session(&state, LEADER).await;
+    let (status, _, _) = post_form(&app.router, &cookie, SCHEDULE, &format!("on={on}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (day, why) in [
+        ("soon", "The day to send Quarterly NPS on"),
+        ("2020-01-01", "is in the past"),
+    ] {
+        let (status, location, _) = post_form(
+            &app.router,
+            &cookie,
+            SCHEDULE,
+            &format!("csrf_token={csrf}&on={day}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, page) = get_page(&app.router, &cookie, &location).await;
+        assert!(page.contains(why), "{why}: {page}");
+    }
+    assert!(
+        app.db
+            .store
+            .survey_schedules(false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Scheduled, listed, then cancelled by its form.
+    let (_, location, _) = post_form(
+        &app.router,
+        &cookie,
+        SCHEDULE,
+        &format!("csrf_token={csrf}&on={on}"),
+    )
+    .await;
+    let (_, page) = get_page(&app.router, &cookie, &location).await;
+    assert!(
+        page.contains(&format!("Quarterly NPS is scheduled for {on}")),
+        "{page}"
+    );
+    let id = app.db.store.survey_schedules(true).await.unwrap()[0]
+        .id
+        .clone();
+    assert!(
+        page.contains(&format!("/surveys/schedules/{id}/cancel")),
+        "{page}"
+    );
+    let cancel = format!("/surveys/schedules/{id}/cancel");
+    let (status, _, _) = post_form(&app.router, &cookie, &cancel, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no token, no cancel");
+    let (_, location, _) =
+        post_form(&app.router, &cookie, &cancel, &format!("csrf_token={csrf}")).await;
+    let (_, page) = get_page(&app.router, &cookie, &location).await;
+    assert!(page.contains("cancelled by leader@example.com"), "{page}");
+    // Twice: the reason, not an error page.
+    let (_, location, _) =
+        post_form(&app.router, &cookie, &cancel, &format!("csrf_token={csrf}")).await;
+    let (_, page) = get_page(&app.router, &cookie, &location).await;
+    assert!(page.contains("is not waiting to be sent"), "{page}");
+    assert!(emails(&app).await.is_empty(), "nothing sent");
+}

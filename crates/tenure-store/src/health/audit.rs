@@ -53,7 +53,7 @@ impl Store {
     }
 }
 
-pub(super) async fn audit(
+pub(crate) async fn audit(
     conn: &mut sqlx::AnyConnection,
     at: i64,
     actor: &str,

@@ -35,7 +35,7 @@
 //! **Snapshots** store numbers only; the measure names and weights live once
 //! per scorecard version in `health_scorecards`.
 
-mod audit;
+pub(crate) mod audit;
 mod day;
 mod fingerprint;
 mod overrides;
