@@ -363,6 +363,34 @@ impl Store {
             .collect()
     }
 
+    /// The account's sends, newest first, at most `limit`, with the
+    /// answer's score (the account page's survey list).
+    pub async fn account_survey_sends(
+        &self,
+        account_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SendWithScore>> {
+        let sql = format!(
+            "SELECT {}, r.score FROM survey_sends s \
+             LEFT JOIN survey_responses r ON r.id = s.response_id \
+             WHERE s.account_id = $1 ORDER BY s.sent_at DESC, s.id LIMIT $2",
+            send_columns_s()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SendWithScore {
+                    send: send_row(r)?,
+                    score: r.try_get(15)?,
+                })
+            })
+            .collect()
+    }
+
     /// Schedules a survey: the row, and an `audit_log` entry naming who
     /// (which also wakes the background job, whose fingerprint counts the
     /// audit log, so a survey scheduled for today goes at its next pass).

@@ -135,6 +135,8 @@ pub struct AccountPage {
     /// Whether the caller may flag and resolve (not a viewer, and a
     /// session that can post forms).
     pub can_flag: bool,
+    /// Feedback, product requests and surveys of the account.
+    pub voice: super::account_voice::VoicePanel,
 }
 
 /// One open flag of the account, as shown.
@@ -445,6 +447,9 @@ async fn build(
     }
     engage_facts(state, &a.id, today, &mut facts).await?;
     let risk = risk_panel(state, p, &a.id, today).await?;
+    let voice =
+        super::account_voice::panel(state, &p.scope(), &a.id, tenure_app::clock::now_micros())
+            .await?;
     Ok(AccountPage {
         nav: Nav::new(p, "accounts"),
         id: a.id.clone(),
@@ -484,6 +489,7 @@ async fn build(
         risk_error: None,
         resolve_error: None,
         can_flag: p.role.can_write() && p.csrf_token.is_some(),
+        voice,
     })
 }
 

@@ -27,6 +27,7 @@
 //! embedded in the binary.
 
 pub mod account;
+pub mod account_voice;
 pub mod accounts;
 pub mod cache;
 pub mod cadence;

@@ -428,3 +428,101 @@ async fn the_schedule_forms_are_for_leaders_with_the_token_and_refuse_bad_days()
     assert!(page.contains("is not waiting to be sent"), "{page}");
     assert!(emails(&app).await.is_empty(), "nothing sent");
 }
+
+/// The account page's "Voice of the customer": the surveys sent to its
+/// contacts (answered with the score, or waiting), its feedback with
+/// source, sentiment and themes (a customer's markup shown as text), and
+/// the requests it asks for, linked to their row on /requests.
+#[tokio::test]
+async fn the_account_page_shows_its_feedback_requests_and_surveys() {
+    let (app, state) = fixture().await;
+    let store = &app.db.store;
+    let config = state.web.config.clone();
+    let (cookie, csrf) = session(&state, LEADER).await;
+    let (_, page) = get_page(&app.router, &cookie, "/accounts/one").await;
+    assert!(
+        page.contains("No feedback from this account yet."),
+        "{page}"
+    );
+    assert!(page.contains("No survey sent to this account"), "{page}");
+
+    post_form(&app.router, &cookie, SEND, &format!("csrf_token={csrf}")).await;
+    let log = store.outbox_log(&LogQuery::default()).await.unwrap();
+    let m = log
+        .iter()
+        .find(|m| m.target == "admin@one.example")
+        .unwrap();
+    let base = "https://cs.example.com/s/";
+    let at = m.body.find(base).unwrap() + base.len();
+    let token: String = m.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let comment = "Exports <b>time out</b>";
+    tenure_app::surveys::answer(
+        store,
+        &config,
+        &token,
+        3,
+        Some(comment),
+        tenure_app::clock::now_micros(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tenure_app::feedback::refresh(store, &config).await.unwrap();
+    let request = tenure_app::feedback::create(
+        store,
+        &config,
+        &Scope::All,
+        &tenure_app::feedback::NewRequest {
+            title: "Faster exports".into(),
+            description: None,
+            account_ids: vec!["one".into()],
+            feedback_id: None,
+        },
+        Some(LEADER),
+        tenure_app::clock::today(),
+    )
+    .await
+    .unwrap();
+
+    let (status, page) = get_page(&app.router, &cookie, "/accounts/one").await;
+    assert_eq!(status, StatusCode::OK);
+    let voice = &page[page.find(r#"id="voice""#).expect("the voice section")..];
+    assert!(
+        voice.contains("Exports &#60;b&#62;time out&#60;/b&#62;") && !voice.contains("<b>time"),
+        "{voice}"
+    );
+    assert!(
+        voice.contains(r#"<span class="pill">survey</span>"#),
+        "{voice}"
+    );
+    assert!(voice.contains("negative"), "{voice}");
+    assert!(
+        voice.contains(&format!(
+            r#"href="/requests#request-{}">Faster exports</a>"#,
+            request.id
+        )),
+        "{voice}"
+    );
+    assert!(voice.contains("answered 3"), "{voice}");
+    assert!(voice.contains("waiting"), "the other admin's send: {voice}");
+    assert!(
+        voice.contains(r#"href="/feedback?account_id=one""#),
+        "{voice}"
+    );
+    // The other account's page shows none of it.
+    let (_, page) = get_page(&app.router, &cookie, "/accounts/two").await;
+    let voice = &page[page.find(r#"id="voice""#).unwrap()..];
+    assert!(
+        !voice.contains("Faster exports") && !voice.contains("Exports &#60;b"),
+        "{voice}"
+    );
+    // The request's row on /requests carries the anchor.
+    let (_, page) = get_page(&app.router, &cookie, "/requests").await;
+    assert!(
+        page.contains(&format!(r#"id="request-{}""#, request.id)),
+        "{page}"
+    );
+}
