@@ -25,7 +25,6 @@ use tenure_core::config::Config;
 use tenure_core::feedback::{
     self as core, ItemFacts, RankBy, RequestStatus, Sentiment, Source, Standing, Suggestion,
 };
-use tenure_core::metrics::{Dataset, Settings};
 use tenure_core::model::{SurveyKind, add_days, date_from_day, day_of_micros};
 use tenure_core::target::tasks::{Priority, TaskSource, TaskStatus};
 use tenure_store::Store;
@@ -627,7 +626,7 @@ fn close_the_loop_task(r: &ProductRequest, l: &RequestLink, today: Date, now: i6
         due_on: Some(add_days(today, TELL_WITHIN_DAYS)),
         status: TaskStatus::Open,
         priority: Priority::Normal,
-        source: TaskSource::Manual,
+        source: TaskSource::Request,
         source_id: Some(r.id.clone()),
         notes: Some(format!(
             "Product request {} shipped on {today}; this account asked for it{}. Close the loop: tell them.",
@@ -651,12 +650,7 @@ async fn revenue(
     config: &Config,
     day: Date,
 ) -> Result<(HashMap<String, i64>, HashSet<String>)> {
-    let (rates, _) = Settings::from_config(config).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::health::check_rates(store, config).await?;
-    let input = store.load_metrics_input(None).await?.input;
-    let ds = tokio::task::spawn_blocking(move || Dataset::new(input, &rates))
-        .await?
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let ds = crate::risk::dataset(store, config).await?;
     let arr: HashMap<String, i64> = store
         .risk_accounts(&Scope::All)
         .await?
@@ -668,7 +662,7 @@ async fn revenue(
             (a.id, v)
         })
         .collect();
-    let board = crate::risk::board(store, config, &Scope::All, day).await?;
+    let board = crate::risk::board_with(store, config, &Scope::All, day, &ds).await?;
     let risk = board.rows.into_iter().map(|r| r.account_id).collect();
     Ok((arr, risk))
 }

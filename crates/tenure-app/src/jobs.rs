@@ -33,6 +33,8 @@ pub struct JobState {
     fingerprint: Option<DataFingerprint>,
     day: Option<Date>,
     at: Option<Instant>,
+    /// The data (events left out) and day of the last feedback refresh.
+    feedback: Option<(DataFingerprint, Date)>,
 }
 
 impl JobState {
@@ -90,8 +92,14 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
         tracing::info!(review = %r.id, crossed = %r.crossed, "a leadership review opened");
     }
     // Feedback items from survey comments, tickets and notes, with their
-    // themes (docs/FEEDBACK.md): only what changed is written.
-    crate::feedback::refresh(store, config).await?;
+    // themes (docs/FEEDBACK.md): only what changed is written. Product
+    // events alone change none of them, so a pass that only new events
+    // woke skips the step (it reads every comment, ticket and note).
+    let feedback_key = (fingerprint.without_events(), day);
+    if state.feedback.as_ref() != Some(&feedback_key) {
+        crate::feedback::refresh(store, config).await?;
+        state.feedback = Some(feedback_key);
+    }
     let written = engage.snapshots;
     state.record(fingerprint, day, Instant::now());
     Ok(Some(written))

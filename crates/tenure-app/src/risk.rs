@@ -109,7 +109,7 @@ struct Book {
     segments: HashMap<String, String>,
 }
 
-async fn dataset(store: &Store, config: &Config) -> Result<Dataset> {
+pub(crate) async fn dataset(store: &Store, config: &Config) -> Result<Dataset> {
     let (rates, _) = Settings::from_config(config).map_err(|e| Error::Invalid(e.to_string()))?;
     crate::health::check_rates(store, config).await?;
     let load = store.load_metrics_input(None).await?;
@@ -121,11 +121,6 @@ async fn dataset(store: &Store, config: &Config) -> Result<Dataset> {
 
 fn arr_on(ds: &Dataset, id: &str, day: Date) -> i64 {
     ds.account_index(id).map_or(0, |i| ds.mrr_on(i, day) * 12)
-}
-
-async fn load(store: &Store, config: &Config, scope: &Scope, day: Date) -> Result<Book> {
-    let ds = dataset(store, config).await?;
-    load_with(store, config, scope, day, &ds).await
 }
 
 async fn load_with(
@@ -296,7 +291,19 @@ fn threshold_views(
 /// The board on `day` for the accounts in scope, with the day's measure
 /// (of the accounts in scope) against the thresholds.
 pub async fn board(store: &Store, config: &Config, scope: &Scope, day: Date) -> Result<Board> {
-    let book = load(store, config, scope, day).await?;
+    let ds = dataset(store, config).await?;
+    board_with(store, config, scope, day, &ds).await
+}
+
+/// [`board`] over a dataset the caller built already.
+pub(crate) async fn board_with(
+    store: &Store,
+    config: &Config,
+    scope: &Scope,
+    day: Date,
+    ds: &Dataset,
+) -> Result<Board> {
+    let book = load_with(store, config, scope, day, ds).await?;
     let rows = rows_of(&book, day);
     let (m, segs) = measures(&book, &rows);
     Ok(Board {

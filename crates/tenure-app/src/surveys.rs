@@ -162,17 +162,7 @@ async fn send_due_and_scheduled(
     }
     let survey_of: Vec<usize> = schedules.iter().map(|&(_, i)| i).collect();
     let (mut out, recorded) = send_picked(store, config, day, mode, &schedules, |facts| {
-        let mut picks = due(&config.surveys, facts, day.day);
-        let mut taken: std::collections::HashSet<usize> = picks.iter().map(|d| d.contact).collect();
-        for &i in &survey_of {
-            for mut d in on_demand(&config.surveys, i, facts, day.day) {
-                if taken.insert(d.contact) {
-                    d.reason = SCHEDULED.to_string();
-                    picks.push(d);
-                }
-            }
-        }
-        picks
+        pick_due_and_scheduled(config, &survey_of, facts, day.day)
     })
     .await?;
     out.errors.extend(errors);
@@ -329,25 +319,15 @@ enum Mode {
     Record { at: i64 },
 }
 
-/// The contacts of `day`'s paying accounts, what `pick` chooses of them
-/// sent their survey.
-async fn send_picked(
-    store: &Store,
-    config: &Config,
-    day: &EngageDay,
-    mode: Mode,
-    schedules: &[(String, usize)],
-    pick: impl FnOnce(&[ContactFacts]) -> Vec<tenure_core::surveys::Due>,
-) -> Result<(SendDay, Vec<Recorded>)> {
-    let mut recorded = Vec::new();
-    let mut out = SendDay {
-        day: Some(day.day),
-        ..SendDay::default()
-    };
-    let sc = &config.surveys;
-    if sc.surveys.is_empty() {
-        return Ok((out, recorded));
-    }
+/// The contacts of `day`'s paying accounts with what the survey rules
+/// read of them.
+struct Audience<'a> {
+    accounts: HashMap<&'a str, &'a crate::engage::AccountEngage>,
+    contacts: Vec<tenure_store::surveys::SurveyContact>,
+    facts: Vec<ContactFacts>,
+}
+
+async fn audience<'a>(store: &Store, day: &'a EngageDay) -> Result<Audience<'a>> {
     let accounts: HashMap<&str, &crate::engage::AccountEngage> = day
         .accounts
         .iter()
@@ -391,6 +371,96 @@ async fn send_picked(
             }
         })
         .collect();
+    Ok(Audience {
+        accounts,
+        contacts,
+        facts,
+    })
+}
+
+/// Who the day's pass would send a survey to (the due and the scheduled,
+/// as [`run`] picks them), without writing anything: the survey's name,
+/// the contact and the reason. For benchmarks and dry runs.
+pub async fn decide(
+    store: &Store,
+    config: &Config,
+    day: &EngageDay,
+) -> Result<Vec<(String, String, String)>> {
+    if config.surveys.surveys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let a = audience(store, day).await?;
+    let survey_of: Vec<usize> = store
+        .due_survey_schedules(day.day)
+        .await?
+        .iter()
+        .filter_map(|s| {
+            config
+                .surveys
+                .surveys
+                .iter()
+                .position(|x| x.name == s.survey)
+        })
+        .collect();
+    Ok(
+        pick_due_and_scheduled(config, &survey_of, &a.facts, day.day)
+            .into_iter()
+            .map(|d| {
+                (
+                    config.surveys.surveys[d.survey].name.clone(),
+                    a.facts[d.contact].contact_id.clone(),
+                    d.reason,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The day's due surveys, then each scheduled survey's audience less the
+/// contacts already picked.
+fn pick_due_and_scheduled(
+    config: &Config,
+    survey_of: &[usize],
+    facts: &[ContactFacts],
+    day: Date,
+) -> Vec<tenure_core::surveys::Due> {
+    let mut picks = due(&config.surveys, facts, day);
+    let mut taken: std::collections::HashSet<usize> = picks.iter().map(|d| d.contact).collect();
+    for &i in survey_of {
+        for mut d in on_demand(&config.surveys, i, facts, day) {
+            if taken.insert(d.contact) {
+                d.reason = SCHEDULED.to_string();
+                picks.push(d);
+            }
+        }
+    }
+    picks
+}
+
+/// The contacts of `day`'s paying accounts, what `pick` chooses of them
+/// sent their survey.
+async fn send_picked(
+    store: &Store,
+    config: &Config,
+    day: &EngageDay,
+    mode: Mode,
+    schedules: &[(String, usize)],
+    pick: impl FnOnce(&[ContactFacts]) -> Vec<tenure_core::surveys::Due>,
+) -> Result<(SendDay, Vec<Recorded>)> {
+    let mut recorded = Vec::new();
+    let mut out = SendDay {
+        day: Some(day.day),
+        ..SendDay::default()
+    };
+    let sc = &config.surveys;
+    if sc.surveys.is_empty() {
+        return Ok((out, recorded));
+    }
+    let Audience {
+        accounts,
+        contacts,
+        facts,
+    } = audience(store, day).await?;
     let picks = pick(&facts);
     if picks.is_empty() && schedules.is_empty() {
         return Ok((out, recorded));

@@ -558,7 +558,7 @@ async fn requests_rank_by_count_arr_and_arr_at_risk_and_shipping_closes_the_loop
             ),
         ]
     );
-    assert!(tasks.iter().all(|t| t.source == TaskSource::Manual));
+    assert!(tasks.iter().all(|t| t.source == TaskSource::Request));
     let log = store
         .outbox_log(&tenure_store::outbound::LogQuery::default())
         .await

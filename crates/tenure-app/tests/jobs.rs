@@ -51,7 +51,7 @@ async fn a_pass_scores_only_when_the_data_changed() {
         kind: "call".into(),
         occurred_at: jiff::Timestamp::now(),
         csm_email: None,
-        notes: None,
+        notes: Some("They asked for faster exports.".into()),
     };
     store
         .create_record(&Record::Engagement(engagement), &Scope::All)
@@ -59,6 +59,13 @@ async fn a_pass_scores_only_when_the_data_changed() {
         .unwrap();
     assert_eq!(run_once(store, &config, &mut state).await.unwrap(), Some(1));
     assert_eq!(run_once(store, &config, &mut state).await.unwrap(), None);
+    // The note became feedback in that pass (a new row, not only events).
+    let items = store
+        .feedback_items(&tenure_store::feedback::FeedbackQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].text, "They asked for faster exports.");
 }
 
 #[tokio::test]

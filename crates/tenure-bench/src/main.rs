@@ -17,6 +17,10 @@
 //! - `tenure-bench plays` ([`plays`]): every default playbook evaluated
 //!   on every account after today's scores and Engage, against today's
 //!   recompute in the same run.
+//! - `tenure-bench voice` ([`voice`]): the surveys the day's pass would
+//!   send, the feedback refresh and the product requests' ranking, on a
+//!   demo company with the demo's configuration, against today's
+//!   recompute in the same run.
 //!
 //! Like the `tenure` command, it takes `--db` and `--config` (or
 //! `TENURE_DB` and `TENURE_CONFIG`; `health` ignores both: it builds its
@@ -30,6 +34,7 @@ mod health;
 mod kpis;
 mod metrics;
 mod plays;
+mod voice;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,6 +80,8 @@ pub enum Command {
     Kpis(kpis::BenchKpisArgs),
     /// Every default playbook evaluated after today's scores and Engage.
     Plays(plays::BenchPlaysArgs),
+    /// Surveys decided, feedback refreshed and requests ranked, with the demo's configuration.
+    Voice(voice::BenchVoiceArgs),
 }
 
 pub use tenure_app::command::{BadInput, load_config};
@@ -86,6 +93,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Engage(args) => engage::run(args).await,
         Command::Kpis(args) => kpis::run(args).await,
         Command::Plays(args) => plays::run(args).await,
+        Command::Voice(args) => voice::run(args).await,
     }
 }
 

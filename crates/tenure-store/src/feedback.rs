@@ -310,71 +310,73 @@ impl Store {
     /// tickets with a subject or description (joined by a blank line),
     /// engagements with notes; empty text left out.
     pub async fn feedback_sources(&self) -> Result<Vec<SourceRow>> {
+        // Through the scan path: every pass of the job reads them all.
         let mut out = Vec::new();
-        let rows = sqlx::query(
+        self.scan(
             "SELECT id, account_id, contact_id, comment, responded_at, kind, score \
              FROM survey_responses WHERE comment IS NOT NULL ORDER BY id",
+            &[],
+            |r| {
+                let kind = r.text(5)?;
+                out.push(SourceRow {
+                    source: Source::Survey,
+                    source_id: r.text(0)?.to_string(),
+                    account_id: r.text(1)?.to_string(),
+                    contact_id: r.opt_text(2)?.map(str::to_string),
+                    text: r.text(3)?.to_string(),
+                    at: r.int(4)?,
+                    kind: Some(SurveyKind::parse(kind).map_err(|_| corrupt("survey kind", kind))?),
+                    score: Some(r.int(6)?),
+                });
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        for r in &rows {
-            let kind: String = r.try_get(5)?;
-            out.push(SourceRow {
-                source: Source::Survey,
-                source_id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                contact_id: r.try_get(2)?,
-                text: r.try_get(3)?,
-                at: r.try_get(4)?,
-                kind: Some(SurveyKind::parse(&kind).map_err(|_| corrupt("survey kind", &kind))?),
-                score: Some(r.try_get(6)?),
-            });
-        }
-        let rows = sqlx::query(
+        self.scan(
             "SELECT id, account_id, subject, description, opened_at, csat FROM tickets \
              WHERE subject IS NOT NULL OR description IS NOT NULL ORDER BY id",
+            &[],
+            |r| {
+                let text: Vec<&str> = [r.opt_text(2)?, r.opt_text(3)?]
+                    .into_iter()
+                    .flatten()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let csat = r.opt_int(5)?;
+                out.push(SourceRow {
+                    source: Source::Ticket,
+                    source_id: r.text(0)?.to_string(),
+                    account_id: r.text(1)?.to_string(),
+                    contact_id: None,
+                    text: text.join("\n\n"),
+                    at: r.int(4)?,
+                    kind: csat.map(|_| SurveyKind::Csat),
+                    score: csat,
+                });
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        for r in &rows {
-            let subject: Option<String> = r.try_get(2)?;
-            let description: Option<String> = r.try_get(3)?;
-            let text: Vec<String> = [subject, description]
-                .into_iter()
-                .flatten()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            let csat: Option<i64> = r.try_get(5)?;
-            out.push(SourceRow {
-                source: Source::Ticket,
-                source_id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                contact_id: None,
-                text: text.join("\n\n"),
-                at: r.try_get(4)?,
-                kind: csat.map(|_| SurveyKind::Csat),
-                score: csat,
-            });
-        }
-        let rows = sqlx::query(
+        self.scan(
             "SELECT id, account_id, notes, occurred_at FROM engagements \
              WHERE notes IS NOT NULL ORDER BY id",
+            &[],
+            |r| {
+                out.push(SourceRow {
+                    source: Source::Note,
+                    source_id: r.text(0)?.to_string(),
+                    account_id: r.text(1)?.to_string(),
+                    contact_id: None,
+                    text: r.text(2)?.to_string(),
+                    at: r.int(3)?,
+                    kind: None,
+                    score: None,
+                });
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        for r in &rows {
-            out.push(SourceRow {
-                source: Source::Note,
-                source_id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                contact_id: None,
-                text: r.try_get(2)?,
-                at: r.try_get(3)?,
-                kind: None,
-                score: None,
-            });
-        }
         out.retain(|s| !s.text.trim().is_empty());
         Ok(out)
     }
@@ -410,71 +412,102 @@ impl Store {
         items: &[FeedbackItem],
         sources: &[Source],
     ) -> Result<SyncCounts> {
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ITEM_COLUMNS} FROM feedback_items f ORDER BY f.id"
-        )))
-        .fetch_all(&mut *tx)
+        // What is stored, read through the scan path before any write: a
+        // pass that changes nothing (the usual one) takes no write lock.
+        let mut existing: HashMap<String, (Source, Fingerprint)> = HashMap::new();
+        self.scan(
+            "SELECT id, source, text, day, contact_id, score, sentiment FROM feedback_items",
+            &[],
+            |r| {
+                let source = r.text(1)?;
+                existing.insert(
+                    r.text(0)?.to_string(),
+                    (
+                        Source::parse(source).ok_or_else(|| corrupt("feedback source", source))?,
+                        (
+                            r.text(2)?.to_string(),
+                            r.text(3)?.to_string(),
+                            r.opt_text(4)?.map(str::to_string),
+                            r.opt_int(5)?,
+                            r.opt_text(6)?.map(str::to_string),
+                            String::new(),
+                        ),
+                    ),
+                );
+                Ok(())
+            },
+        )
         .await?;
-        let mut existing: HashMap<String, FeedbackItem> = HashMap::new();
-        for r in &rows {
-            let i = item_row(r)?;
-            existing.insert(i.id.clone(), i);
-        }
-        for (id, theme) in load_themes(&mut tx, None).await? {
-            if let Some(i) = existing.get_mut(&id) {
-                i.themes.push(theme);
-            }
-        }
+        self.scan(
+            "SELECT item_id, theme FROM feedback_themes ORDER BY item_id, position",
+            &[],
+            |r| {
+                if let Some((_, f)) = existing.get_mut(r.text(0)?) {
+                    if !f.5.is_empty() {
+                        f.5.push('\n');
+                    }
+                    f.5.push_str(r.text(1)?);
+                }
+                Ok(())
+            },
+        )
+        .await?;
         let mut counts = SyncCounts::default();
         let mut given: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut new: Vec<&FeedbackItem> = Vec::new();
+        let mut changed: Vec<&FeedbackItem> = Vec::new();
         for i in items {
             if !given.insert(i.id.as_str()) {
                 continue;
             }
             match existing.get(&i.id) {
-                None => {
-                    new.push(i);
-                    counts.added += 1;
-                }
-                Some(old) if fingerprint(old) != fingerprint(i) => {
-                    sqlx::query(
-                        "UPDATE feedback_items SET text = $2, day = $3, contact_id = $4, \
-                         kind = $5, score = $6, sentiment = $7 WHERE id = $1",
-                    )
-                    .bind(i.id.as_str())
-                    .bind(i.text.as_str())
-                    .bind(i.day.to_string())
-                    .bind(i.contact_id.as_deref())
-                    .bind(i.kind.map(|k| k.as_str()))
-                    .bind(i.score)
-                    .bind(i.sentiment.map(Sentiment::as_str))
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM feedback_themes WHERE item_id = $1")
-                        .bind(i.id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_themes(&mut tx, &i.id, &i.themes).await?;
-                    counts.updated += 1;
-                }
+                None => new.push(i),
+                Some((_, old)) if *old != fingerprint(i) => changed.push(i),
                 Some(_) => {}
             }
         }
+        let gone: Vec<&str> = existing
+            .iter()
+            .filter(|(id, (source, _))| sources.contains(source) && !given.contains(id.as_str()))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        counts.added = new.len() as u64;
+        counts.updated = changed.len() as u64;
+        counts.removed = gone.len() as u64;
+        if new.is_empty() && changed.is_empty() && gone.is_empty() {
+            return Ok(counts);
+        }
+        let mut tx = self.begin_write().await?;
+        for i in changed {
+            sqlx::query(
+                "UPDATE feedback_items SET text = $2, day = $3, contact_id = $4, \
+                 kind = $5, score = $6, sentiment = $7 WHERE id = $1",
+            )
+            .bind(i.id.as_str())
+            .bind(i.text.as_str())
+            .bind(i.day.to_string())
+            .bind(i.contact_id.as_deref())
+            .bind(i.kind.map(|k| k.as_str()))
+            .bind(i.score)
+            .bind(i.sentiment.map(Sentiment::as_str))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM feedback_themes WHERE item_id = $1")
+                .bind(i.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            insert_themes(&mut tx, &i.id, &i.themes).await?;
+        }
         insert_items(&mut tx, &new).await?;
-        for (id, old) in &existing {
-            if sources.contains(&old.source) && !given.contains(id.as_str()) {
-                sqlx::query("DELETE FROM feedback_themes WHERE item_id = $1")
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM feedback_items WHERE id = $1")
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                counts.removed += 1;
-            }
+        for id in gone {
+            sqlx::query("DELETE FROM feedback_themes WHERE item_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM feedback_items WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(counts)

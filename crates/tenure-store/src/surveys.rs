@@ -136,58 +136,67 @@ impl Store {
     /// Every contact with what the survey audience reads, unsubscribes
     /// and departures included; by account and id.
     pub async fn survey_contacts(&self) -> Result<Vec<SurveyContact>> {
-        let rows = sqlx::query(
+        // Through the scan path: the daily pass reads every contact.
+        let mut out = Vec::new();
+        self.scan(
             "SELECT c.id, c.account_id, c.email, c.name, c.role, c.champion, c.left_on, \
              u.contact_id FROM contacts c \
              LEFT JOIN survey_unsubscribes u ON u.contact_id = c.id \
              ORDER BY c.account_id, c.id",
+            &[],
+            |r| {
+                out.push(SurveyContact {
+                    id: r.text(0)?.to_string(),
+                    account_id: r.text(1)?.to_string(),
+                    email: r.text(2)?.to_string(),
+                    name: r.opt_text(3)?.map(str::to_string),
+                    role: r.opt_text(4)?.map(str::to_string),
+                    champion: r.opt_int(5)? == Some(1),
+                    left: r.opt_text(6)?.is_some(),
+                    unsubscribed: r.opt_text(7)?.is_some(),
+                });
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let champion: Option<i64> = r.try_get(5)?;
-                let left: Option<String> = r.try_get(6)?;
-                let unsub: Option<String> = r.try_get(7)?;
-                Ok(SurveyContact {
-                    id: r.try_get(0)?,
-                    account_id: r.try_get(1)?,
-                    email: r.try_get(2)?,
-                    name: r.try_get(3)?,
-                    role: r.try_get(4)?,
-                    champion: champion == Some(1),
-                    left: left.is_some(),
-                    unsubscribed: unsub.is_some(),
-                })
-            })
-            .collect()
+        Ok(out)
     }
 
     /// The last day each contact was sent each survey: `(contact, survey,
     /// day)`.
     pub async fn survey_last_sends(&self) -> Result<Vec<(String, String, Date)>> {
-        let rows = sqlx::query(
+        let mut out = Vec::new();
+        self.scan(
             "SELECT contact_id, survey, MAX(sent_on) FROM survey_sends \
              GROUP BY contact_id, survey ORDER BY contact_id, survey",
+            &[],
+            |r| {
+                out.push((
+                    r.text(0)?.to_string(),
+                    r.text(1)?.to_string(),
+                    crate::health::parse_day(r.text(2)?)?,
+                ));
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, get_day(r, 2)?)))
-            .collect()
+        Ok(out)
     }
 
     /// When each account's latest ticket closed: `(account, micros)`.
     pub async fn last_ticket_closes(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
+        let mut out = Vec::new();
+        self.scan(
             "SELECT account_id, MAX(closed_at) FROM tickets \
              WHERE closed_at IS NOT NULL GROUP BY account_id ORDER BY account_id",
+            &[],
+            |r| {
+                out.push((r.text(0)?.to_string(), r.int(1)?));
+                Ok(())
+            },
         )
-        .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        Ok(out)
     }
 
     /// The send whose token hashes to `token_hash`.

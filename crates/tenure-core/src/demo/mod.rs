@@ -16,6 +16,7 @@
 //! order of calls and callers can stream or parallelise over indices while
 //! memory stays flat.
 
+pub mod config;
 mod names;
 pub mod plans;
 mod rng;

@@ -84,6 +84,8 @@ impl MrrBook {
 pub struct Dataset {
     pub(crate) reporting: Currency,
     pub(crate) accounts: Vec<AccountInput>,
+    /// Account indices sorted by id, for [`Dataset::account_index`].
+    pub(crate) by_id: Vec<u32>,
     pub(crate) subs: Vec<Sub>,
     /// Subscription indices grouped by account: account `a` owns
     /// `subs_by_account[sub_offsets[a]..sub_offsets[a + 1]]`.
@@ -158,10 +160,13 @@ impl Dataset {
         first_value.sort_unstable();
         // Sorted, so that they do not depend on the order rows were loaded in.
         warnings.sort();
+        let mut by_id: Vec<u32> = (0..accounts.len() as u32).collect();
+        by_id.sort_unstable_by(|&x, &y| accounts[x as usize].id.cmp(&accounts[y as usize].id));
 
         Ok(Dataset {
             reporting: rates.reporting,
             accounts,
+            by_id,
             subs,
             sub_offsets,
             subs_by_account,
@@ -198,10 +203,13 @@ impl Dataset {
         &self.accounts[index].id
     }
 
-    /// The index of the account with this id (a linear scan: for resolving a
-    /// command-line argument, not for loops).
+    /// The index of the account with this id (a binary search over the
+    /// ids, sorted once when the dataset is built).
     pub fn account_index(&self, id: &str) -> Option<usize> {
-        self.accounts.iter().position(|a| a.id == id)
+        self.by_id
+            .binary_search_by(|&i| self.accounts[i as usize].id.as_str().cmp(id))
+            .ok()
+            .map(|k| self.by_id[k] as usize)
     }
 
     /// An account's MRR on a day, in reporting minor units.

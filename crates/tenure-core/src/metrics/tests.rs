@@ -1117,3 +1117,17 @@ fn time_to_value_is_the_median_over_accounts_reaching_value_in_the_period() {
     fx.input.first_values.push((9, d("2025-01-01")));
     assert!(Dataset::new(fx.input.clone(), &Rates::new(Currency::USD)).is_err());
 }
+
+#[test]
+fn account_index_finds_every_account_whatever_the_load_order() {
+    let fx = fixture(
+        "sub s1 zed 100 2025-01-01..\nsub s2 a10 100 2025-01-01..\nsub s3 a9 100 2025-01-01..\nsub s4 Mid 100 2025-01-01..",
+    );
+    let ds = fx.dataset();
+    for id in ["zed", "a10", "a9", "Mid"] {
+        let i = ds.account_index(id).unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(ds.account_id(i), id);
+    }
+    assert_eq!(ds.account_index("a1"), None);
+    assert_eq!(ds.account_index(""), None);
+}

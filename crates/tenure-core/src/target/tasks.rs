@@ -89,14 +89,18 @@ pub enum TaskSource {
     Milestone,
     Playbook,
     Review,
+    /// A product request that shipped: tell the account that asked
+    /// (`source_id` is the request).
+    Request,
 }
 
 impl TaskSource {
-    pub const ALL: [TaskSource; 4] = [
+    pub const ALL: [TaskSource; 5] = [
         TaskSource::Manual,
         TaskSource::Milestone,
         TaskSource::Playbook,
         TaskSource::Review,
+        TaskSource::Request,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +109,7 @@ impl TaskSource {
             TaskSource::Milestone => "milestone",
             TaskSource::Playbook => "playbook",
             TaskSource::Review => "review",
+            TaskSource::Request => "request",
         }
     }
 

@@ -45,7 +45,7 @@ pub struct TaskOut {
     pub status: String,
     /// low, normal, high or urgent.
     pub priority: String,
-    /// manual, milestone, playbook or review.
+    /// manual, milestone, playbook, review or request (a shipped product request).
     pub source: String,
     /// The milestone (or play, or review) behind it.
     pub source_id: Option<String>,

@@ -209,6 +209,7 @@ fn row(v: &TaskView, today: Date, error: Option<&(String, RowError)>) -> Row {
             TaskSource::Milestone => "plan milestone",
             TaskSource::Playbook => "playbook",
             TaskSource::Review => "review",
+            TaskSource::Request => "product request",
         },
     );
     let overdue_text = match v.overdue_days {

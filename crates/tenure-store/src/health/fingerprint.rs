@@ -11,6 +11,15 @@ use crate::{Result, Store};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFingerprint(Vec<i64>);
 
+impl DataFingerprint {
+    /// The fingerprint without its events: what the rows made from text
+    /// (feedback from tickets, survey comments and notes) depend on, which
+    /// a stream of product events does not change.
+    pub fn without_events(&self) -> DataFingerprint {
+        DataFingerprint(self.0.iter().skip(1).copied().collect())
+    }
+}
+
 impl Store {
     /// The current [`DataFingerprint`].
     pub async fn data_fingerprint(&self) -> Result<DataFingerprint> {
