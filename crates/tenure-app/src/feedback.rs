@@ -359,30 +359,6 @@ fn check_title(title: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
-async fn notify(
-    store: &Store,
-    config: &Config,
-    event: &str,
-    r: &ProductRequest,
-    day: Date,
-) -> Result<Option<String>> {
-    let Some(endpoint) = &config.feedback.requests_webhook else {
-        return Ok(None);
-    };
-    let payload = payload(store, config, event, r, None, day).await?;
-    Ok(Some(
-        crate::outbound::queue_webhook(
-            store,
-            config,
-            endpoint,
-            &payload,
-            &format!("request:{}", r.id),
-            None,
-        )
-        .await?,
-    ))
-}
-
 /// The webhook's JSON body: the request, the change, and its standing.
 async fn payload(
     store: &Store,
@@ -393,8 +369,22 @@ async fn payload(
     day: Date,
 ) -> Result<serde_json::Value> {
     let links = store.request_links(Some(&r.id), &Scope::All).await?;
+    let ids: Vec<&str> = links.iter().map(|l| l.account_id.as_str()).collect();
+    payload_of(store, config, event, r, from, &ids, day).await
+}
+
+/// [`payload`] for the accounts `ids` asking.
+async fn payload_of(
+    store: &Store,
+    config: &Config,
+    event: &str,
+    r: &ProductRequest,
+    from: Option<RequestStatus>,
+    ids: &[&str],
+    day: Date,
+) -> Result<serde_json::Value> {
     let (arr, risk) = revenue(store, config, day).await?;
-    let s = core::standing(links.iter().map(|l| l.account_id.as_str()), &arr, &risk);
+    let s = core::standing(ids.iter().copied(), &arr, &risk);
     let currency = config.currency.reporting;
     Ok(serde_json::json!({
         "event": event,
@@ -408,7 +398,7 @@ async fn payload(
             "arr": tenure_core::model::Money::new(s.arr, currency).to_decimal_string(),
             "arr_at_risk": tenure_core::model::Money::new(s.arr_at_risk, currency).to_decimal_string(),
             "currency": currency.to_string(),
-            "account_ids": links.iter().map(|l| l.account_id.as_str()).collect::<Vec<_>>(),
+            "account_ids": ids,
         }
     }))
 }
@@ -467,8 +457,30 @@ pub async fn create(
             "account_ids: name at least one of your accounts asking for it".into(),
         ));
     }
-    store.create_request(&r, &links, scope).await?;
-    notify(store, config, "request.created", &r, today).await?;
+    // The tracker's webhook is queued in the transaction that writes the
+    // request: both or neither.
+    let webhook = match &config.feedback.requests_webhook {
+        Some(endpoint) => {
+            let ids: Vec<&str> = links.iter().map(|l| l.account_id.as_str()).collect();
+            let p = payload_of(store, config, "request.created", &r, None, &ids, today).await?;
+            Some((endpoint, p))
+        }
+        None => None,
+    };
+    let mut tx = store.begin_write().await?;
+    tenure_store::feedback::insert_request(&mut tx, &r, &links, scope).await?;
+    if let Some((endpoint, p)) = webhook {
+        crate::outbound::queue_webhook_in(
+            &mut tx,
+            config,
+            endpoint,
+            &p,
+            &format!("request:{}", r.id),
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(r)
 }
 

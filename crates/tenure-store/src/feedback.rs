@@ -617,22 +617,7 @@ impl Store {
         scope: &Scope,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO product_requests ({REQUEST_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )))
-        .bind(r.id.as_str())
-        .bind(r.title.as_str())
-        .bind(r.description.as_deref())
-        .bind(r.status.as_str())
-        .bind(r.created_by.as_deref())
-        .bind(r.created_at)
-        .bind(r.status_on.to_string())
-        .execute(&mut *tx)
-        .await?;
-        for l in links {
-            insert_link(&mut tx, l, scope).await?;
-        }
+        insert_request(&mut tx, r, links, scope).await?;
         tx.commit().await
     }
 
@@ -725,6 +710,34 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Inserts a request and the accounts asking in the caller's transaction
+/// (with the webhook that tells the tracker); an account out of `scope`
+/// is [`StoreError::NotFound`].
+pub async fn insert_request(
+    conn: &mut AnyConnection,
+    r: &ProductRequest,
+    links: &[RequestLink],
+    scope: &Scope,
+) -> Result<()> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO product_requests ({REQUEST_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )))
+    .bind(r.id.as_str())
+    .bind(r.title.as_str())
+    .bind(r.description.as_deref())
+    .bind(r.status.as_str())
+    .bind(r.created_by.as_deref())
+    .bind(r.created_at)
+    .bind(r.status_on.to_string())
+    .execute(&mut *conn)
+    .await?;
+    for l in links {
+        insert_link(&mut *conn, l, scope).await?;
+    }
+    Ok(())
 }
 
 async fn insert_link(conn: &mut AnyConnection, l: &RequestLink, scope: &Scope) -> Result<()> {
