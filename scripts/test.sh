@@ -49,6 +49,32 @@ if ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   "$SMTP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
 export TENURE_TEST_PYTHON="$PWD/$SMTP_VENV/bin/python"
+# The CLV tests fit on CDNOW, the data set of the BG/NBD and Gamma-Gamma
+# papers (docs/CLV.md), which ships inside the Python lifetimes package: its
+# wheel is downloaded once (not installed), the two data files the tests
+# read are taken out of it and checked, and the tests pointed at them (they
+# fail without them).
+CDNOW_DIR=target/cdnow
+if ! (cd "$CDNOW_DIR" 2>/dev/null && sha256sum --check --status <<'SUMS'
+6fae10155c0b0ba363c2c386e30f77990d22328220efd862a5edd1443420d94a  CDNOW_sample.txt
+7ddd11b55be3227edfc1d58675154e96971b0de3ad37ddd9280d1dba154b8b2f  cdnow_customers_summary_with_transactions.csv
+SUMS
+); then
+  step "downloading the CDNOW data (the lifetimes 0.11.3 wheel) into $CDNOW_DIR"
+  mkdir -p "$CDNOW_DIR"
+  "$SMTP_VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: -d "$CDNOW_DIR" lifetimes==0.11.3
+  "$SMTP_VENV/bin/python" - "$CDNOW_DIR" <<'PY'
+import glob, os, sys, zipfile
+folder = sys.argv[1]
+wheel = glob.glob(os.path.join(folder, "[Ll]ifetimes-0.11.3-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("CDNOW_sample.txt", "cdnow_customers_summary_with_transactions.csv"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(z.read("lifetimes/datasets/" + name))
+PY
+fi
+export TENURE_CDNOW_DIR="$PWD/$CDNOW_DIR"
 # The SMTP test over STARTTLS and TLS makes its throwaway certificates with
 # the openssl command; install it when missing, as root.
 if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -73,6 +99,6 @@ step "tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$TENURE_PG_DIR"' EXIT
 export TEST_DATABASE_URL
-run_tests -p tenure-store --test contract --test metrics --test health
+run_tests -p tenure-store --test contract --test metrics --test health --test migrations --test backup --test crm
 run_tests -p tenure-app
 run_tests -p tenure-server

@@ -17,8 +17,13 @@
 //! - [`feedback`]: feedback items with sentiment and themes, suggested
 //!   themes, and product requests ranked by the ARR asking for them, the
 //!   loop closed when one ships (docs/FEEDBACK.md).
+//! - [`churn`]: the churn model: trained on monthly health signals,
+//!   validated on later dates beside the scorecard, stored, and used to
+//!   predict (docs/CHURN.md).
 //! - [`metrics`]: the revenue and usage metrics of a period from the
 //!   database ([`metrics::compute`]).
+//! - [`survival`]: Kaplan–Meier survival curves of accounts from first
+//!   MRR, by segment, plan or tier (docs/METRICS.md).
 //! - [`outbound`]: email over SMTP and signed webhooks, queued in the
 //!   outbox and delivered with retries (docs/REACT.md).
 //! - [`jobs`]: the background jobs and their schedule; `tenure serve` runs
@@ -32,6 +37,7 @@
 //! [`Error::NotFound`]) apart from failures of the store, so that the CLI
 //! exits 2 and the server answers 4xx for the first kind.
 
+pub mod churn;
 pub mod clock;
 pub mod command;
 pub mod engage;
@@ -45,6 +51,7 @@ pub mod plays;
 pub mod plays_backtest;
 pub mod risk;
 pub mod surveys;
+pub mod survival;
 pub mod target;
 
 use tenure_store::StoreError;

@@ -6,7 +6,10 @@
 //! present what comes back. `tests/invariants.rs` checks this crate's
 //! dependency list so that it stays that way.
 
+pub mod churn;
+pub mod clv;
 pub mod config;
+pub mod crm;
 pub mod demo;
 pub mod engage;
 pub mod feedback;
@@ -18,4 +21,5 @@ pub mod plays_backtest;
 pub mod react;
 pub mod rules;
 pub mod surveys;
+pub mod survival;
 pub mod target;

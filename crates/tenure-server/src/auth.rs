@@ -101,6 +101,27 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
+/// The client's address (the connection's IP), for the per-address rate
+/// limits of the login and the survey page; `local` when unknown (a
+/// request made in a test without a socket).
+pub struct Client(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "local".to_string(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -419,11 +440,28 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// Checks an email and password and starts a session. Failures are rate
 /// limited per email and answered with one message whatever was wrong.
 pub async fn login(state: &AppState, email: &str, password: &str) -> Result<NewSession, AppError> {
+    login_from(state, "local", email, password).await
+}
+
+/// [`login`] from the client at `address`: attempts are limited per
+/// address and per email, and an email is locked for 15 minutes after 10
+/// failed attempts in a row (429 with `Retry-After`, the right password
+/// included).
+pub async fn login_from(
+    state: &AppState,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> Result<NewSession, AppError> {
     let email = email.trim().to_ascii_lowercase();
-    state
-        .login_limiter
-        .check(&email)
-        .map_err(|wait| AppError::rate_limited(wait.as_secs_f64().ceil() as u64))?;
+    let wait = |d: Duration| AppError::rate_limited(d.as_secs_f64().ceil() as u64);
+    state.lockout.check(&email).map_err(|d| {
+        let mut e = wait(d);
+        e.message = "too many failed logins for this email: it is locked for 15 minutes".into();
+        e
+    })?;
+    state.login_address_limiter.check(address).map_err(wait)?;
+    state.login_limiter.check(&email).map_err(wait)?;
     let candidate = state.store.login_candidate(&email).await?;
     let (hash, user) = match candidate {
         Some((user, hash)) => (hash, Some(user)),
@@ -435,8 +473,14 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<NewS
         .map_err(AppError::internal)?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => return Err(AppError::unauthorized("wrong email or password")),
+        _ => {
+            if state.lockout.failed(&email) {
+                tracing::warn!("an email was locked after repeated failed logins");
+            }
+            return Err(AppError::unauthorized("wrong email or password"));
+        }
     };
+    state.lockout.succeeded(&email);
     let token = random_token(32);
     let csrf_token = random_token(32);
     let now = Timestamp::now();

@@ -103,6 +103,11 @@ pub struct AppState {
     pub(crate) ingest_limiter: Arc<RateLimiter>,
     /// Password attempts per email: a small budget against guessing.
     pub(crate) login_limiter: Arc<RateLimiter>,
+    /// Password attempts per client address, whatever the email: against
+    /// trying one password on many emails.
+    pub(crate) login_address_limiter: Arc<RateLimiter>,
+    /// Emails locked after repeated failed logins.
+    pub(crate) lockout: Arc<limits::Lockout>,
     pub(crate) telemetry: Arc<Telemetry>,
     /// The dashboard's configuration and aggregate cache.
     pub web: Arc<web::WebState>,
@@ -118,6 +123,11 @@ impl AppState {
                 per_second: 1.0 / 6.0,
                 burst: 10,
             })),
+            login_address_limiter: Arc::new(RateLimiter::new(RateLimit {
+                per_second: 1.0,
+                burst: 60,
+            })),
+            lockout: Arc::new(limits::Lockout::default()),
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::default()),
             web: Arc::new(web::WebState::default()),

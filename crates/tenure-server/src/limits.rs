@@ -85,9 +85,92 @@ impl RateLimiter {
     }
 }
 
+/// Failed logins in a row that lock an email out.
+pub const LOCKOUT_FAILURES: u32 = 10;
+/// How long a locked-out email stays locked.
+pub const LOCKOUT_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// Failed password attempts by email: after [`LOCKOUT_FAILURES`] in a row
+/// the email is locked for [`LOCKOUT_FOR`], the right password included;
+/// a successful login clears the count. Kept in memory, like the rate
+/// limits: a restart clears it.
+#[derive(Debug, Default)]
+pub struct Lockout {
+    failures: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl Lockout {
+    /// Err with the time left while `email` is locked.
+    pub fn check(&self, email: &str) -> Result<(), Duration> {
+        self.check_at(email, Instant::now())
+    }
+
+    fn check_at(&self, email: &str, now: Instant) -> Result<(), Duration> {
+        let mut map = self.lock();
+        match map.get(email) {
+            Some((_, Some(until))) if *until > now => Err(*until - now),
+            Some((_, Some(_))) => {
+                // The lock ran out: a fresh count.
+                map.remove(email);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed attempt; true when it locked the email.
+    pub fn failed(&self, email: &str) -> bool {
+        self.failed_at(email, Instant::now())
+    }
+
+    fn failed_at(&self, email: &str, now: Instant) -> bool {
+        let mut map = self.lock();
+        if map.len() >= MAX_BUCKETS {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let e = map.entry(email.to_string()).or_insert((0, None));
+        e.0 += 1;
+        if e.0 >= LOCKOUT_FAILURES && e.1.is_none() {
+            e.1 = Some(now + LOCKOUT_FOR);
+            return true;
+        }
+        false
+    }
+
+    /// A successful login: the count starts again.
+    pub fn succeeded(&self, email: &str) {
+        self.lock().remove(email);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Option<Instant>)>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ten_failures_in_a_row_lock_an_email_for_fifteen_minutes() {
+        let l = Lockout::default();
+        let t = Instant::now();
+        for _ in 0..LOCKOUT_FAILURES - 1 {
+            assert!(!l.failed_at("a@x", t));
+        }
+        // A success clears the count.
+        l.succeeded("a@x");
+        for k in 0..LOCKOUT_FAILURES {
+            assert_eq!(l.failed_at("a@x", t), k == LOCKOUT_FAILURES - 1);
+        }
+        assert_eq!(l.check_at("a@x", t), Err(LOCKOUT_FOR));
+        assert!(l.check_at("b@x", t).is_ok(), "another email is not locked");
+        let later = t + LOCKOUT_FOR;
+        assert!(l.check_at("a@x", later).is_ok(), "the lock runs out");
+        assert!(!l.failed_at("a@x", later), "and the count starts again");
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_refills() {

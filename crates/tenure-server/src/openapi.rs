@@ -7,12 +7,13 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::openapi::OpenApi as Doc;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Doc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_scalar::Scalar;
@@ -52,7 +53,102 @@ impl Modify for BearerAuth {
 pub fn api_router() -> OpenApiRouter<AppState> {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    OpenApiRouter::with_openapi(doc).nest("/api/v1", crate::api::router())
+    let mut router = OpenApiRouter::with_openapi(doc).nest("/api/v1", crate::api::router());
+    document_shared_errors(router.get_openapi_mut());
+    router
+}
+
+/// The error answers of the extractors every handler shares, with what
+/// each means: the caller ([`Principal`](crate::auth::Principal)) on every
+/// operation with bearer security, query parameters
+/// ([`ApiQuery`](crate::api::extract::ApiQuery)) and JSON bodies
+/// ([`ApiJson`](crate::api::extract::ApiJson)).
+const SHARED_ERRORS: [(&str, &str); 6] = [
+    (
+        "400",
+        "Bad request: a query parameter or the JSON body cannot be read.",
+    ),
+    (
+        "401",
+        "Missing, unknown or revoked API key, or an expired session.",
+    ),
+    (
+        "403",
+        "The caller's role may not do this (or an ingest key, or a session without its CSRF token).",
+    ),
+    ("413", "The request body is too large."),
+    (
+        "422",
+        "The JSON body is well formed but a field is missing or not valid.",
+    ),
+    (
+        "429",
+        "Too many requests from this caller: retry after the Retry-After header's seconds.",
+    ),
+];
+
+/// Adds to every operation the error answers its extractors can give and
+/// its own annotation leaves out, each an [`ErrorBody`], so that the
+/// document lists every status the server answers: 401, 403 and 429 where
+/// the caller is authenticated, 400 where there are query parameters or a
+/// body, 413 and 422 where there is a body. Answers without a description
+/// get the shared one, or the status's reason phrase (OpenAPI requires one).
+fn document_shared_errors(doc: &mut Doc) {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            document_operation_errors(op);
+        }
+    }
+}
+
+fn document_operation_errors(op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let query = op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.parameter_in == ParameterIn::Query,
+        RefOr::Ref(_) => false,
+    });
+    let body = op.request_body.is_some();
+    let responses = &mut op.responses.responses;
+    for (status, description) in SHARED_ERRORS {
+        let applies = match status {
+            "401" | "403" | "429" => secured,
+            "400" => query || body,
+            _ => body,
+        };
+        if applies && !responses.contains_key(status) {
+            let mut r = utoipa::openapi::Response::new(description);
+            r.content.insert(
+                "application/json".to_string(),
+                RefOr::T(Content::new(Some(Ref::from_schema_name("ErrorBody")))),
+            );
+            responses.insert(status.to_string(), RefOr::T(r));
+        }
+    }
+    for (status, r) in responses.iter_mut() {
+        let RefOr::T(r) = r else { continue };
+        if r.description.is_empty() {
+            r.description = SHARED_ERRORS
+                .iter()
+                .find(|(s, _)| s == status)
+                .map(|(_, d)| *d)
+                .or_else(|| {
+                    status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                })
+                .unwrap_or("")
+                .to_string();
+        }
+    }
 }
 
 /// The OpenAPI document as the server serves it (for tests and tools).

@@ -483,6 +483,27 @@ async fn a_leader_sees_every_page_and_logs_out(s: &Session) {
     ] {
         s.open(path, shot).await;
     }
+    // The survival chart, one curve per plan, picked with the selector's
+    // form (no script needed): the chart and a legend entry per plan.
+    s.open("/metrics?preset=12m#survival", "leader-metrics-survival")
+        .await;
+    s.assert_visible(&[
+        "svg[aria-labelledby^=survival]",
+        "#survival .legend li",
+        "#s-by",
+    ])
+    .await;
+    s.c.find(Locator::Css("#s-by option[value=plan]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.click("#survival-form button[type=submit]").await;
+    s.wait_for("#s-by option[value=plan][selected]").await;
+    s.check_clean("survival by plan").await;
+    s.shot("leader-metrics-survival-by-plan").await;
+    assert!(s.texts("#survival .legend li").await.len() > 1);
     s.open("/accounts", "leader-accounts-again").await;
     s.click("#accounts tbody a").await;
     s.wait_for("#timeline").await;

@@ -488,6 +488,17 @@ async fn metrics_page_for_browsers_prometheus_for_scrapers() {
     assert_eq!(r.count("tr[id^=m-]"), 31);
     assert!(r.count("#cohort-table tbody tr") > 0);
     assert!(r.count("#ledger-table tbody tr details") > 0);
+    // The survival chart: one curve of every account, then one per plan
+    // with the plans in its legend and its table.
+    assert_eq!(r.count("#survival svg[role=img] path.line.km"), 1);
+    assert_eq!(r.texts("#survival .legend li"), ["all accounts"]);
+    let r = b.get("/metrics?preset=12m&by=plan").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.count("#survival svg[role=img] path.band") > 1);
+    let legend = r.texts("#survival .legend li");
+    assert!(legend.len() > 1, "{legend:?}");
+    assert_eq!(r.count("#survival-table tbody tr"), legend.len());
+    assert_eq!(r.count("#s-by option[selected][value=plan]"), 1);
     let prom = send(&app, Method::GET, "/metrics", &[], "").await;
     assert_eq!(prom.status, StatusCode::OK);
     assert!(!prom.body.contains("<html"));
@@ -1916,4 +1927,62 @@ async fn overview_tells_why_accounts_have_no_band() {
         .sum();
     assert_eq!(in_bar + not_customers, 60, "{groups:?}");
     assert!(beside >= not_customers);
+}
+
+#[tokio::test]
+async fn pages_assets_and_the_survey_page_carry_the_security_headers() {
+    let (_s, app) = app().await;
+    for uri in ["/login", "/assets/web.css", "/s/not-a-token", "/accounts"] {
+        let resp = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let h = resp.headers();
+        let csp = h
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap_or_else(|| panic!("{uri}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert_eq!(csp, tenure_server::web::CSP, "{uri}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{uri}");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn ten_failed_logins_lock_the_email_even_for_the_right_password() {
+    let (_s, app) = app().await;
+    let attempt = |password: String| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                Method::POST,
+                "/login",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                &format!("email={LEADER}&password={password}"),
+            )
+            .await
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(
+            attempt("nope".into()).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = attempt(PASSWORD.replace(' ', "+")).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        locked.texts("#login-error")[0].contains("locked for 15 more minute(s)"),
+        "{:?}",
+        locked.texts("#login-error")
+    );
+    assert_eq!(locked.cookie, None, "no session");
+    // Another user is not locked.
+    let (_, r) = Browser::login(&app, ADMIN).await;
+    assert_eq!(r.location, "/");
 }

@@ -350,7 +350,7 @@ impl<R: BufRead> Source<R> {
     }
 }
 
-fn csv_problem(file: &str, e: &csv::Error) -> Problem {
+pub(crate) fn csv_problem(file: &str, e: &csv::Error) -> Problem {
     let (line, message) = match e.kind() {
         csv::ErrorKind::Utf8 { pos, err } => (
             pos.as_ref().map_or(0, |p| p.line()),
@@ -788,7 +788,7 @@ impl Writer {
     }
 }
 
-fn file_problem(file: &str, message: impl Into<String>) -> StoreError {
+pub(crate) fn file_problem(file: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(vec![Problem {
         file: file.to_string(),
         line: 0,
@@ -831,6 +831,11 @@ impl Store {
         let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
         let input = open_input(name, reader, &tally)?;
         let format = options.format.unwrap_or_else(|| Format::from_name(name));
+        let input = if format == Format::Csv {
+            crlf_to_lf(input)?
+        } else {
+            input
+        };
         let (mut source, present) =
             Source::open(kind, format, input, name).map_err(StoreError::Invalid)?;
         let update = update_columns(kind, format, &source, &present);
@@ -932,7 +937,8 @@ impl Store {
             }
         }
         let elapsed = started.elapsed();
-        log_import(&mut tx, name, rows, &writer, &checksum, elapsed).await?;
+        let counts = (rows, writer.inserted, writer.updated);
+        log_import(&mut tx, name, kind.as_str(), counts, &checksum, elapsed).await?;
         tx.commit().await?;
         Ok(ImportSummary {
             kind,
@@ -951,7 +957,7 @@ impl Store {
 /// The file's bytes, counted and hashed into `tally` as they are read, and
 /// gunzipped when they start with the gzip magic number. Fails on an empty
 /// file.
-fn open_input<'r>(
+pub(crate) fn open_input<'r>(
     name: &str,
     reader: impl Read + Send + 'r,
     tally: &Arc<Mutex<(u64, Sha256)>>,
@@ -979,6 +985,77 @@ fn open_input<'r>(
         Box::new(raw)
     };
     Ok(input)
+}
+
+/// Windows line endings read as `\n`, when the file's first block has
+/// any. The CSV reader ends a record at the `\r` and counts the line at
+/// the `\n`, so each record's line came out one short on such files.
+pub(crate) fn crlf_to_lf<'r>(
+    mut input: Box<dyn BufRead + Send + 'r>,
+) -> Result<Box<dyn BufRead + Send + 'r>> {
+    let head = input
+        .fill_buf()
+        .map_err(|e| StoreError::io("reading the file", e))?;
+    // A first block without a whole line cannot tell: wrapped too.
+    if head.contains(&b'\n') && !head.windows(2).any(|w| w == b"\r\n") {
+        return Ok(input);
+    }
+    Ok(Box::new(BufReader::with_capacity(
+        256 * 1024,
+        CrLf {
+            inner: input,
+            pending_cr: false,
+        },
+    )))
+}
+
+/// Drops each `\r` that comes before a `\n` (see [`crlf_to_lf`]).
+struct CrLf<R> {
+    inner: R,
+    /// The last block ended with a `\r` not yet written.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for CrLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if out.is_empty() {
+                return Ok(0);
+            }
+            let mut n = 0;
+            let buf = self.inner.fill_buf()?;
+            if self.pending_cr {
+                self.pending_cr = false;
+                if buf.first() != Some(&b'\n') {
+                    out[0] = b'\r';
+                    n = 1;
+                }
+            }
+            let mut used = 0;
+            while used < buf.len() && n < out.len() {
+                let b = buf[used];
+                used += 1;
+                if b == b'\r' {
+                    match buf.get(used) {
+                        Some(b'\n') => continue,
+                        Some(_) => {}
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(used);
+            // A block of a lone `\r`: read on to know what follows it.
+            if n == 0 && self.pending_cr {
+                continue;
+            }
+            return Ok(n);
+        }
+    }
 }
 
 /// The columns an import updates on rows that exist: those of the fields
@@ -1021,12 +1098,13 @@ async fn imported_at(conn: &mut AnyConnection, kind: Kind, checksum: &str) -> Re
     Ok(before)
 }
 
-/// Records an import (its counts from `writer`) in the import log.
-async fn log_import(
+/// Records an import in the import log: its kind as logged (`accounts`,
+/// `salesforce accounts`), and its rows read, inserted and updated.
+pub(crate) async fn log_import(
     conn: &mut AnyConnection,
     name: &str,
-    rows: u64,
-    writer: &Writer,
+    kind: &str,
+    (rows, inserted, updated): (u64, u64, u64),
     checksum: &str,
     elapsed: Duration,
 ) -> Result<()> {
@@ -1035,10 +1113,10 @@ async fn log_import(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(name)
-    .bind(writer.kind.as_str())
+    .bind(kind)
     .bind(rows as i64)
-    .bind(writer.inserted as i64)
-    .bind(writer.updated as i64)
+    .bind(inserted as i64)
+    .bind(updated as i64)
     .bind(checksum)
     .bind(jiff::Timestamp::now().as_microsecond())
     .bind(elapsed.as_millis() as i64)
@@ -1098,6 +1176,28 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_line_endings_read_as_newlines_even_across_blocks() {
+        let text = b"a,b\r\n\"x\r\ny\",2\r\nlone\rcr,3\r\n";
+        for block in [1, 2, 3, 64] {
+            let inner = BufReader::with_capacity(block, &text[..]);
+            let mut out = Vec::new();
+            let mut r = CrLf {
+                inner,
+                pending_cr: false,
+            };
+            r.read_to_end(&mut out).unwrap();
+            assert_eq!(out, b"a,b\n\"x\ny\",2\nlone\rcr,3\n", "block {block}");
+        }
+        let mut out = Vec::new();
+        let unix = b"a,b\n1,2\n";
+        crlf_to_lf(Box::new(&unix[..]))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, unix);
+    }
 
     #[test]
     fn format_is_guessed_from_the_name() {

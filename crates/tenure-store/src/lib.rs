@@ -10,13 +10,18 @@
 //! exporters), [`bulk`] (batched inserts shared by importers and the demo
 //! loader), [`rows`] (mapping between rows and core records), [`health`]
 //! (signal loading, score snapshots, overrides, audit log), [`scan`] (bulk
-//! reads of millions of rows, which on SQLite bypass sqlx for speed).
+//! reads of millions of rows, which on SQLite bypass sqlx for speed),
+//! [`backup`] (backups and restores, checked on both ends: `VACUUM INTO`
+//! on SQLite, `pg_dump` and `pg_restore` on PostgreSQL).
 
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod billing;
 pub mod bulk;
+pub mod churn;
+pub mod crm;
 pub mod engage;
 pub mod export;
 pub mod feedback;

@@ -59,10 +59,16 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Write a checked copy of the database while the server may run (docs/OPERATIONS.md).
+    Backup(crate::backup::BackupArgs),
+    /// Replace the database with a backup, then migrate it; stop the server first.
+    Restore(crate::backup::RestoreArgs),
     /// Import a CSV or NDJSON file (optionally .gz), all or nothing.
     ///
     /// KIND is one of accounts, contacts, subscriptions, events, tickets,
     /// survey_responses, engagements. Rows are upserted by id; events are appended.
+    /// With --from salesforce or --from hubspot, FILE is the CRM's own export
+    /// and KIND is accounts (companies), contacts or opportunities (deals).
     Import(ImportArgs),
     /// Export every record of a kind.
     Export(ExportArgs),
@@ -93,6 +99,8 @@ pub enum Command {
     },
     /// Cohort retention by month of first MRR (docs/METRICS.md).
     Cohorts(metrics::CohortsArgs),
+    /// Survival curves of accounts from first MRR (Kaplan–Meier, docs/METRICS.md).
+    Survival(crate::survival::SurvivalArgs),
     /// Segments and touch tiers: accounts, ARR and health of each (docs/ENGAGE.md).
     Segments(engage::SegmentsArgs),
     /// Journey stages: accounts, time in stage and friction (docs/ENGAGE.md).
@@ -124,6 +132,10 @@ pub enum Command {
     Kpis(crate::kpis::KpisArgs),
     /// Outbound email and webhooks: the send log, send what is due, test messages (docs/REACT.md).
     Outbound(crate::outbound::OutboundArgs),
+    /// Customer lifetime value from transactions: fit BG/NBD and Gamma-Gamma, predict (docs/CLV.md).
+    Clv(crate::clv::ClvArgs),
+    /// The churn model: train and validate it beside the scorecard, predict (docs/CHURN.md).
+    Churn(crate::churn::ChurnArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -134,6 +146,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: ConfigCommand::Check,
         } => data::config_check(&cli.config),
         Command::Db { command } => data::db(&cli.db, command).await,
+        Command::Backup(args) => crate::backup::backup(&cli.db, args).await,
+        Command::Restore(args) => crate::backup::restore(&cli.db, args).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
         Command::Export(args) => data::export(&cli.db, args).await,
         Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
@@ -146,6 +160,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             command: metrics::MrrCommand::Movements(args),
         } => metrics::movements(&cli.db, &cli.config, args).await,
         Command::Cohorts(args) => metrics::cohorts(&cli.db, &cli.config, args).await,
+        Command::Survival(args) => crate::survival::run(&cli.db, &cli.config, args).await,
         Command::Segments(args) => match args.command {
             Some(engage::SegmentsCommand::Suggest(s)) => {
                 crate::suggest::run(&cli.db, &cli.config, s).await
@@ -165,5 +180,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Reviews(args) => crate::risk::reviews(&cli.db, &cli.config, args).await,
         Command::Feedback(args) => crate::feedback::run(&cli.db, &cli.config, args).await,
         Command::Requests(args) => crate::feedback::requests(&cli.db, &cli.config, args).await,
+        Command::Clv(args) => crate::clv::run(args),
+        Command::Churn(args) => crate::churn::run(&cli.db, &cli.config, args).await,
     }
 }

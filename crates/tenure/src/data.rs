@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use tenure_core::crm::{Crm, Object};
+use tenure_store::crm::{CrmImportOptions, CrmSummary, Outcome};
 use tenure_store::export::ExportFormat;
 use tenure_store::import::{Format as FileFormat, ImportOptions};
 use tenure_store::{Kind, Store};
@@ -45,6 +47,25 @@ pub struct ImportArgs {
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Read a CRM's export as it is (docs/CRM.md); KIND is then accounts
+    /// (companies), contacts, or opportunities (deals).
+    #[arg(long, value_enum)]
+    pub from: Option<CrmSource>,
+    /// With --from: show the mapping on the first rows and what would be
+    /// created, updated, unchanged or refused; write nothing.
+    #[arg(long, requires = "from")]
+    pub dry_run: bool,
+    /// With --from: the file is a full export; report the records earlier
+    /// imports saw that it no longer holds (nothing is deleted).
+    #[arg(long, requires = "from")]
+    pub full: bool,
+}
+
+/// The CRMs whose exports `--from` reads.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CrmSource {
+    Salesforce,
+    Hubspot,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -149,6 +170,9 @@ pub fn progress_bar(total: u64, quiet: bool, unit_bytes: bool) -> Option<Progres
 }
 
 pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()> {
+    if let Some(from) = args.from {
+        return import_crm(db, config_path, from, args).await;
+    }
     let kind = parse_kind(&args.kind)?;
     let meta = std::fs::metadata(&args.file)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", args.file.display())))?;
@@ -207,6 +231,183 @@ pub async fn import(db: &str, config_path: &Path, args: ImportArgs) -> Result<()
         println!("{line}");
     }
     Ok(())
+}
+
+/// `tenure import --from CRM OBJECT FILE`: a CRM export read as it is.
+async fn import_crm(db: &str, config_path: &Path, from: CrmSource, args: ImportArgs) -> Result<()> {
+    let crm = match from {
+        CrmSource::Salesforce => Crm::Salesforce,
+        CrmSource::Hubspot => Crm::Hubspot,
+    };
+    let object = Object::parse(&args.kind).map_err(|e| BadInput(e.0))?;
+    if args.format.is_some() || args.create_missing_accounts || args.allow_reimport {
+        return Err(BadInput(
+            "--format, --create-missing-accounts and --allow-reimport do not apply to CRM exports (--from)"
+                .to_string(),
+        )
+        .into());
+    }
+    let meta = std::fs::metadata(&args.file)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", args.file.display())))?;
+    if meta.is_dir() {
+        return Err(BadInput(format!("{} is a folder, not a file", args.file.display())).into());
+    }
+    let config = tenure_app::command::load_config(config_path)?;
+    let store = open_store(db).await?;
+    let options = CrmImportOptions {
+        crm,
+        object,
+        settings: config.crm.settings(crm).clone(),
+        dry_run: args.dry_run,
+        full: args.full,
+        preview: if args.dry_run { 5 } else { 0 },
+    };
+    let summary = store
+        .import_crm(&args.file, &options)
+        .await
+        .with_context(|| {
+            format!(
+                "importing {} as {} {}",
+                args.file.display(),
+                crm.as_str(),
+                object.label(crm)
+            )
+        })?;
+    if !args.quiet || args.dry_run {
+        print!("{}", crm_report(&summary));
+    }
+    Ok(())
+}
+
+/// The summary of a CRM import for people: with a dry run, the mapping,
+/// the first rows and the problems too.
+fn crm_report(s: &CrmSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let what = format!("{} {}", s.crm.as_str(), s.object.label(s.crm));
+    if s.dry_run {
+        let _ = writeln!(out, "{}: {what}, dry run: nothing was written", s.file);
+        let _ = writeln!(out, "columns read:");
+        let width = s
+            .mapped
+            .iter()
+            .map(|(c, _)| c.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (column, target) in &s.mapped {
+            let pad = width - column.chars().count();
+            let _ = writeln!(out, "  {column}{} -> {target}", " ".repeat(pad));
+        }
+        if !s.ignored.is_empty() {
+            let _ = writeln!(out, "columns ignored: {}", s.ignored.join(", "));
+        }
+        if !s.preview.is_empty() {
+            let _ = writeln!(out, "first rows:");
+        }
+        for row in &s.preview {
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .filter(|(_, _, v)| !v.is_empty())
+                .map(|(_, t, v)| format!("{t}={v:?}"))
+                .collect();
+            let outcome = match &row.outcome {
+                Outcome::Created => "would be created".to_string(),
+                Outcome::Updated(f) => format!("would be updated ({})", f.join(", ")),
+                Outcome::Unchanged => "unchanged".to_string(),
+                Outcome::Renewal {
+                    account,
+                    date,
+                    subscriptions,
+                } => format!(
+                    "renewal of {account} on {date}: {subscriptions} running subscription(s)"
+                ),
+                Outcome::Skipped(why) => format!("skipped: {why}"),
+                Outcome::Refused(p) => format!("refused: {p}"),
+            };
+            let _ = writeln!(out, "  line {}: {} -> {outcome}", row.line, cells.join(" "));
+        }
+        if !s.problems.is_empty() {
+            let _ = writeln!(out, "problems:");
+            for p in &s.problems {
+                let _ = writeln!(out, "  {p}");
+            }
+        }
+    }
+    let verb = |done: &str, would: &str| {
+        if s.dry_run {
+            would.to_string()
+        } else {
+            done.to_string()
+        }
+    };
+    let mut line = format!("{}: {} rows of {what}", s.file, thousands(s.rows));
+    if s.object == tenure_core::crm::Object::Deals {
+        let _ = write!(
+            line,
+            ": renewal dates for {} accounts; {} subscriptions {}, {} unchanged; {} deals skipped",
+            thousands(s.renewal_accounts),
+            thousands(s.updated),
+            verb("updated", "would be updated"),
+            thousands(s.unchanged),
+            thousands(s.skipped)
+        );
+    } else {
+        let _ = write!(
+            line,
+            ": {} {}, {} {}, {} unchanged",
+            thousands(s.created),
+            verb("created", "would be created"),
+            thousands(s.updated),
+            verb("updated", "would be updated"),
+            thousands(s.unchanged)
+        );
+    }
+    let _ = write!(line, ", {} refused", thousands(s.refused));
+    if !s.dry_run {
+        let _ = write!(line, " in {:.2} s", s.elapsed.as_secs_f64());
+    }
+    let _ = writeln!(out, "{line}");
+    if s.dry_run && s.refused > 0 {
+        let _ = writeln!(
+            out,
+            "an import would write nothing until the refused rows are fixed"
+        );
+    }
+    if !s.without_subscription.is_empty() {
+        let shown: Vec<&str> = s
+            .without_subscription
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "{} accounts with a renewal have no running subscription to carry it: {}{}",
+            s.without_subscription.len(),
+            shown.join(", "),
+            if s.without_subscription.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    if s.vanished > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} seen in earlier imports are not in this full export (nothing was deleted): {}{}",
+            thousands(s.vanished),
+            s.object.label(s.crm),
+            s.vanished_ids.join(", "),
+            if s.vanished > s.vanished_ids.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    out
 }
 
 pub async fn export(db: &str, args: ExportArgs) -> Result<()> {

@@ -4,7 +4,10 @@
 //! tenure-store's SQL) or the server (tenure-server), and prints.
 
 mod admin;
+mod backup;
+mod churn;
 mod cli;
+mod clv;
 mod data;
 mod demo;
 mod demo_voice;
@@ -21,6 +24,7 @@ mod risk;
 mod serve;
 mod suggest;
 mod surveys;
+mod survival;
 mod tasks;
 
 use std::process::ExitCode;

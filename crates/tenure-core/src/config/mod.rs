@@ -13,6 +13,7 @@
 //! field on [`Config`], and a `check_...` function called from
 //! [`parse_config`]. Write the default, with comments, into `default.toml`.
 
+mod crm;
 mod engage;
 mod feedback;
 mod outbound;
@@ -78,6 +79,8 @@ pub struct Config {
     /// `[feedback]`: theme tag rules and the requests' webhook
     /// (docs/FEEDBACK.md).
     pub feedback: crate::feedback::FeedbackConfig,
+    /// `[crm]`: how Salesforce and HubSpot exports are read (docs/CRM.md).
+    pub crm: crate::crm::CrmConfig,
 }
 
 impl Default for Config {
@@ -279,6 +282,10 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         .feedback
         .map(|f| feedback::check_feedback(&mut ck, f.into_inner(), &endpoints))
         .unwrap_or_default();
+    let crm = raw
+        .crm
+        .map(|c| crm::check_crm(&mut ck, c.into_inner()))
+        .unwrap_or_default();
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
         currency,
@@ -292,6 +299,7 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         playbooks,
         surveys,
         feedback,
+        crm,
     };
     if ck.errors.is_empty() {
         Ok(config)

@@ -36,6 +36,7 @@ pub(super) struct RawConfig {
     pub feedback: Option<S<RawFeedback>>,
     pub surveys: Option<S<Vec<S<RawSurvey>>>>,
     pub survey_settings: Option<S<RawSurveySettings>>,
+    pub crm: Option<S<RawCrm>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -407,4 +408,23 @@ pub(super) struct RawTheme {
     #[serde(default)]
     pub keywords: Vec<S<String>>,
     pub rule: Option<S<String>>,
+}
+
+/// `[crm]`: how each CRM's exports are read (docs/CRM.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCrm {
+    pub salesforce: Option<S<RawCrmSettings>>,
+    pub hubspot: Option<S<RawCrmSettings>>,
+}
+
+/// `[crm.salesforce]` or `[crm.hubspot]`: column mapping, owners, renewals.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCrmSettings {
+    pub fields: Option<S<BTreeMap<S<String>, S<String>>>>,
+    pub owners: Option<S<BTreeMap<S<String>, S<String>>>>,
+    pub renewal_types: Option<S<Vec<S<String>>>>,
+    pub closed_stages: Option<S<Vec<S<String>>>>,
+    pub date_order: Option<S<String>>,
 }

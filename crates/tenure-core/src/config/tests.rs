@@ -955,3 +955,60 @@ pub(super) fn uncommented_example(marker: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[test]
+fn crm_mappings_are_checked_at_their_line() {
+    let example = uncommented_example("[crm.hubspot]");
+    let config = parse_ok(&example);
+    let hs = config.crm.settings(crate::crm::Crm::Hubspot);
+    assert_eq!(
+        hs.fields,
+        // In the file's order.
+        vec![
+            (
+                "Health (custom)".to_string(),
+                crate::crm::Target::Attribute("health".into())
+            ),
+            (
+                "Customer tier".to_string(),
+                crate::crm::Target::Field(crate::crm::Field::Plan)
+            ),
+        ]
+    );
+    assert_eq!(hs.owners["jane doe"], "jane@example.com");
+    assert_eq!(
+        config.crm.salesforce.fields[1].1,
+        crate::crm::Target::Field(crate::crm::Field::CsmEmail)
+    );
+    // Without the section, the defaults.
+    assert_eq!(Config::default().crm, crate::crm::CrmConfig::default());
+
+    check_errors(
+        r#"
+[crm.salesforce.fields]
+"Account Name" = "name"
+"CSM__c" = "csm"
+"Tier__c" = "attributes."
+"" = "plan"
+
+[crm.salesforce.owners]
+"Ann Smith" = "ann"
+
+[crm.hubspot]
+renewal_types = []
+date_order = "ymd"
+"#,
+        &[
+            (4, "unknown Tenure field \"csm\""),
+            (5, "`attributes.` needs the attribute's name"),
+            (6, "a column name is empty"),
+            (9, "crm.salesforce.owners \"Ann Smith\""),
+            (12, "crm.hubspot.renewal_types is empty"),
+            (13, "date_order must be \"mdy\" or \"dmy\""),
+        ],
+    );
+    check_errors(
+        "[crm.pipedrive]\nfields = {}\n",
+        &[(1, "unknown field `pipedrive`")],
+    );
+}

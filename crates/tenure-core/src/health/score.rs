@@ -477,6 +477,42 @@ impl HealthModel {
             .unwrap_or(0)
     }
 
+    /// The name of every measure of every scorecard, in
+    /// [`HealthModel::raw_values`] order: the measure's name, prefixed with
+    /// its scorecard's (`enterprise / Active users`) past the default.
+    pub fn measure_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, card) in self.cards.iter().enumerate() {
+            for m in &card.measures {
+                out.push(if i == 0 {
+                    m.name.to_string()
+                } else {
+                    format!("{} / {}", card.name, m.name)
+                });
+            }
+        }
+        out
+    }
+
+    /// The kind (`days_to_renewal`, ...) of every measure of every
+    /// scorecard, in [`HealthModel::raw_values`] order.
+    pub fn measure_kinds(&self) -> Vec<&'static str> {
+        self.cards
+            .iter()
+            .flat_map(|c| c.measures.iter().map(|m| m.kind))
+            .collect()
+    }
+
+    /// The raw value of every measure of every scorecard from `signals`,
+    /// whichever scorecard the account is on, before any percentile (the
+    /// churn model's inputs, `crate::churn`).
+    pub fn raw_values(&self, signals: &AccountSignals) -> Vec<Option<f64>> {
+        self.cards
+            .iter()
+            .flat_map(|c| c.measures.iter().map(|m| m.raw(signals)))
+            .collect()
+    }
+
     /// Whether a measure is relative to the company (`percentile`): its
     /// points need the day's [`DayRanks`] of every account scored.
     pub fn is_relative(&self) -> bool {

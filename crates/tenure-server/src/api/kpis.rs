@@ -260,6 +260,7 @@ pub fn kpis_out(k: &Kpis) -> KpisOut {
 
 /// One month of the history.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = KpiMonthOut)]
 pub struct MonthOut {
     /// YYYY-MM.
     pub month: String,
@@ -272,6 +273,7 @@ pub struct MonthOut {
 
 /// `GET /kpis/history`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = KpiHistoryOut)]
 pub struct HistoryOut {
     pub as_of: String,
     pub currency: String,

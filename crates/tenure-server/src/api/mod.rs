@@ -28,6 +28,7 @@ pub mod session;
 pub mod subscriptions;
 pub mod survey_responses;
 pub mod surveys;
+pub mod survival;
 pub mod tasks;
 pub mod tickets;
 
@@ -56,4 +57,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(feedback::router())
         .merge(outbound::router())
         .merge(surveys::router())
+        .merge(survival::router())
 }

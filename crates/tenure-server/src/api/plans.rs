@@ -105,6 +105,7 @@ fn goal_out(g: &GoalView) -> GoalOut {
 
 /// A milestone.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PlanMilestoneOut)]
 pub struct MilestoneOut {
     pub id: String,
     pub name: String,

@@ -111,6 +111,7 @@ fn row_out(r: &BoardRow, c: Currency) -> BoardRowOut {
 
 /// A day's measure.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = RiskMeasureOut)]
 pub struct MeasureOut {
     /// YYYY-MM-DD.
     pub day: String,

@@ -57,9 +57,10 @@ pub struct MeOut {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    client: auth::Client,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, AppError> {
-    let s = auth::login(&state, &body.email, &body.password).await?;
+    let s = auth::login_from(&state, &client.0, &body.email, &body.password).await?;
     Ok((
         AppendHeaders([(header::SET_COOKIE, s.set_cookie)]),
         Json(LoginOut {

@@ -176,6 +176,8 @@ pub async fn get_rates(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PendingParams {
+    /// The contact whose pending surveys to list (required).
+    #[param(required = true)]
     pub contact_id: Option<String>,
 }
 
@@ -202,7 +204,8 @@ fn when(us: i64) -> String {
 #[utoipa::path(get, path = "/surveys/pending", tag = "surveys",
     params(PendingParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<PendingOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<PendingOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Without `contact_id`.")))]
 pub async fn get_pending(
     State(state): State<AppState>,
     p: Principal,
@@ -403,7 +406,7 @@ pub struct ScheduleIn {
     request_body = ScheduleIn,
     security(("bearer" = [])),
     description = "Schedules the survey for a day: the background job sends it that day to every contact of its audience the fatigue limit lets be surveyed. Leaders and admins only.",
-    responses((status = 201, body = ScheduleOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = ScheduleOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_schedule(
     State(state): State<AppState>,
     p: Principal,

@@ -479,6 +479,123 @@ fn describe_bars(bars: &[Bar]) -> String {
         .join("; ")
 }
 
+/// One Kaplan–Meier curve: from day 0 at 1.0, each step `(day, survival,
+/// lower, upper)` where the curve (or its band) changes; `last_day` the
+/// longest lifetime observed, where the curve stops.
+#[derive(Debug, Clone)]
+pub struct StepCurve {
+    pub name: String,
+    /// `km0` to `km5`: its colour in the CSS.
+    pub class: &'static str,
+    pub steps: Vec<(f64, f64, f64, f64)>,
+    pub last_day: f64,
+}
+
+/// Kaplan–Meier survival curves: step lines from 1.0 at day 0 over days
+/// shown as months, each with its confidence band shaded, a legend, and
+/// `desc` (the figures in words) as the text alternative.
+pub fn survival(id: &str, title: &str, curves: &[StepCurve], desc: &str) -> String {
+    const MONTH: f64 = 30.4375;
+    let months = curves
+        .iter()
+        .map(|c| c.last_day / MONTH)
+        .fold(1.0, f64::max);
+    // Ticks every 3, 6 or 12 months, at most about eight of them.
+    let step = [1.0, 3.0, 6.0, 12.0, 24.0]
+        .into_iter()
+        .find(|s| months / s <= 8.0)
+        .unwrap_or(48.0);
+    let span = (months / step).ceil() * step;
+    let x = |day: f64| LEFT + day / MONTH / span * (W - LEFT - RIGHT);
+    let f = Frame::new(0.0, 1.0, 1);
+    let mut out = String::new();
+    open(&mut out, id, title, desc);
+    for t in ticks(0.0, 1.0) {
+        let y = f.y(t);
+        let _ = write!(
+            out,
+            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{:.0}%</text>"#,
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0,
+            t * 100.0
+        );
+    }
+    let mut m = 0.0;
+    while m <= span + 1e-9 {
+        let _ = write!(
+            out,
+            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="{}">{}</text>"#,
+            x(m * MONTH),
+            H - BOTTOM + 16.0,
+            // The last label ends at the edge rather than past it.
+            if m + step > span + 1e-9 {
+                "end"
+            } else {
+                "middle"
+            },
+            if m == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{m:.0} mo")
+            }
+        );
+        m += step;
+    }
+    for c in curves {
+        // The band: the upper edge forward, the lower edge back.
+        let edge = |upper: bool| -> Vec<(f64, f64)> {
+            let mut level = f.y(1.0);
+            let mut pts = vec![(x(0.0), level)];
+            for s in &c.steps {
+                pts.push((x(s.0), level));
+                level = f.y(if upper { s.3 } else { s.2 });
+                pts.push((x(s.0), level));
+            }
+            pts.push((x(c.last_day), level));
+            pts
+        };
+        let upper = edge(true);
+        let lower = edge(false);
+        let mut d = String::new();
+        for (i, (px, py)) in upper.iter().chain(lower.iter().rev()).enumerate() {
+            let _ = write!(d, "{}{px:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
+        }
+        let _ = write!(
+            out,
+            r#"<path class="band {}" d="{}Z"><title>{}: 95% band</title></path>"#,
+            c.class,
+            d.trim(),
+            esc(&c.name)
+        );
+    }
+    for c in curves {
+        let mut d = format!("M{:.1},{:.1}", x(0.0), f.y(1.0));
+        for s in &c.steps {
+            let _ = write!(d, " H{:.1} V{:.1}", x(s.0), f.y(s.1));
+        }
+        let _ = write!(d, " H{:.1}", x(c.last_day));
+        let _ = write!(
+            out,
+            r#"<path class="line km {}" d="{d}"><title>{}</title></path>"#,
+            c.class,
+            esc(&c.name)
+        );
+    }
+    out.push_str("</svg>");
+    out.push_str(r#"<ul class="legend">"#);
+    for c in curves {
+        let _ = write!(
+            out,
+            r#"<li><span class="key {}"></span>{}</li>"#,
+            c.class,
+            esc(&c.name)
+        );
+    }
+    out.push_str("</ul>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,6 +605,23 @@ mod tests {
         assert_eq!(ticks(0.0, 100.0), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
         let t = ticks(-30.0, 1234.0);
         assert!(t[0] <= -30.0 && *t.last().unwrap() >= 1234.0);
+    }
+
+    #[test]
+    fn survival_curves_step_down_with_a_band_and_a_legend() {
+        let c = StepCurve {
+            name: "Enterprise <1>".into(),
+            class: "km0",
+            steps: vec![(30.0, 0.9, 0.8, 0.95), (400.0, 0.5, 0.4, 0.6)],
+            last_day: 700.0,
+        };
+        let svg = survival("km", "Survival", &[c], "Enterprise: median 400 days");
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains(r#"<path class="band km0" d="M"#));
+        assert!(svg.contains(r#"<path class="line km km0" d="M64.0,12.0 H"#));
+        assert!(svg.contains("Enterprise &lt;1&gt;"));
+        assert!(svg.contains(r#"<ul class="legend"><li><span class="key km0"></span>"#));
+        assert!(svg.contains(">24 mo<"), "{svg}");
     }
 
     #[test]

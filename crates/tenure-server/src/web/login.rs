@@ -67,6 +67,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    client: auth::Client,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let Ok(Form(f)) = form else {
@@ -97,7 +98,7 @@ pub async fn submit(
     if page.email_error.is_some() || page.password_error.is_some() {
         return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    match auth::login(&state, &page.email, &f.password).await {
+    match auth::login_from(&state, &client.0, &page.email, &f.password).await {
         Ok(session) => {
             let target = safe_next(Some(&f.next)).unwrap_or_else(|| {
                 if session.user.role == Role::Csm {
@@ -116,8 +117,14 @@ pub async fn submit(
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
-            page.error =
-                Some("Too many attempts for this email: wait a minute before trying again.".into());
+            let minutes = e.retry_after.unwrap_or(60).div_ceil(60);
+            page.error = Some(if e.message.contains("locked") {
+                format!(
+                    "Too many failed logins for this email: it is locked for {minutes} more minute(s)."
+                )
+            } else {
+                format!("Too many attempts: wait {minutes} minute(s) before trying again.")
+            });
             render_status(&page, StatusCode::TOO_MANY_REQUESTS)
         }
         Err(e) => Err(e.into()),

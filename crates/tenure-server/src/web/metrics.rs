@@ -22,7 +22,12 @@ use tenure_core::model::parse_date;
 
 use tenure_core::model::{add_days, month_back};
 
+use tenure_app::survival::{Groups, SurvivalQuery, runs_for};
+use tenure_core::survival::{GroupBy, MILESTONES};
+use tenure_store::engage::Run;
+
 use super::cache::View;
+use super::charts::{StepCurve, survival};
 use super::layout::{Nav, money, num, pct, render, thousands, urlencode};
 use super::{WebError, WebUser};
 use crate::AppState;
@@ -39,6 +44,20 @@ pub struct MetricsQuery {
     pub cohort: Option<String>,
     #[serde(default)]
     pub kind: Option<String>,
+    /// The survival curves' grouping: `segment`, `plan`, `tier` or none.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// One survival curve's line in the table under the chart.
+#[derive(Debug, Clone)]
+pub struct SurvivalRow {
+    pub name: String,
+    pub accounts: String,
+    pub churned: String,
+    pub median: String,
+    /// Survival at 3, 6, 12 and 24 months with its band.
+    pub at: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +110,12 @@ pub struct MetricsPage {
     pub ledger_kind: String,
     pub kind_links: Vec<(&'static str, String, bool)>,
     pub period_query: String,
+    /// The survival curves' grouping and the choices of the selector:
+    /// `(value, label, selected)`.
+    pub survival_by: &'static str,
+    pub survival_options: Vec<(&'static str, &'static str, bool)>,
+    pub survival_chart: String,
+    pub survival_rows: Vec<SurvivalRow>,
 }
 
 fn presets(today: Date) -> Vec<(&'static str, &'static str, Date, Date)> {
@@ -177,10 +202,25 @@ pub async fn page(
     let v = state.web.cache.view(&state, &p.scope()).await?;
     let (period, _) = period(&q, v.today);
     let usage = v.usage(&state.store, period.to()).await?;
-    render(&build(&v, Nav::new(&p, "metrics"), &q, Some(&usage)))
+    let runs = runs_for(&state.store, survival_by(&q)).await?;
+    render(&build(&v, Nav::new(&p, "metrics"), &q, Some(&usage), &runs))
 }
 
-pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> MetricsPage {
+/// The survival curves' grouping asked for (one curve when none or an
+/// unknown one).
+fn survival_by(q: &MetricsQuery) -> GroupBy {
+    GroupBy::parse(q.by.as_deref().unwrap_or("")).unwrap_or(GroupBy::All)
+}
+
+/// The page; `runs` are the recorded Engage runs when the survival
+/// curves are grouped by segment or tier.
+pub fn build(
+    v: &View,
+    nav: Nav,
+    q: &MetricsQuery,
+    usage: Option<&Usage>,
+    runs: &[Run],
+) -> MetricsPage {
     let today = v.today;
     let (period, error) = period(q, today);
     let report = v.dataset.report(period, &v.settings, usage);
@@ -196,6 +236,8 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
     let (ledger, ledger_total) = ledger_rows(v, period, kind);
     let period_query = format!("from={}&to={}", period.from(), period.to());
     let kind_links = kind_links(&period_query, kind);
+    let by = survival_by(q);
+    let (survival_chart, survival_rows) = survival_section(v, by, runs);
     MetricsPage {
         nav,
         from: period.from().to_string(),
@@ -218,8 +260,111 @@ pub fn build(v: &View, nav: Nav, q: &MetricsQuery, usage: Option<&Usage>) -> Met
         ledger_kind: kind.map_or("all".into(), |k| k.as_str().to_string()),
         kind_links,
         period_query,
+        survival_by: by.as_str(),
+        survival_options: [
+            (GroupBy::All, "All accounts"),
+            (GroupBy::Segment, "Segment"),
+            (GroupBy::Plan, "Plan"),
+            (GroupBy::Tier, "Tier"),
+        ]
+        .into_iter()
+        .map(|(g, label)| (g.as_str(), label, g == by))
+        .collect(),
+        survival_chart,
+        survival_rows,
     }
 }
+
+/// The Kaplan–Meier chart of the view's accounts on its day, one curve per
+/// group (the first six groups by accounts drawn, every group in the
+/// table), and the table's rows: the same pipeline as `tenure survival`
+/// on the view's dataset and accounts.
+fn survival_section(v: &View, by: GroupBy, runs: &[Run]) -> (String, Vec<SurvivalRow>) {
+    let report = tenure_app::survival::report(
+        &v.dataset,
+        SurvivalQuery { by, as_of: v.today },
+        &Groups {
+            visible: &|_| true,
+            plan: &|i| v.accounts[i].plan.clone(),
+            runs,
+        },
+    );
+    let pct_band = |p: Option<tenure_core::survival::Point>| match p {
+        Some(p) => format!(
+            "{:.0}% ({:.0}–{:.0})",
+            p.survival * 100.0,
+            p.lower * 100.0,
+            p.upper * 100.0
+        ),
+        None => "n/a".into(),
+    };
+    let days = |d: Option<u32>| d.map_or("not reached".to_string(), |d| format!("{d}"));
+    let rows: Vec<SurvivalRow> = report
+        .groups
+        .iter()
+        .map(|g| SurvivalRow {
+            name: g.name.clone(),
+            accounts: thousands(g.curve.accounts as i64),
+            churned: thousands(g.curve.churned as i64),
+            median: match g.median.days {
+                Some(d) => format!(
+                    "{d} days (95% CI {}–{})",
+                    days(g.median.lower),
+                    days(g.median.upper)
+                ),
+                None => "not reached".into(),
+            },
+            at: MILESTONES
+                .iter()
+                .map(|&(_, d)| pct_band(g.curve.at(d)))
+                .collect(),
+        })
+        .collect();
+    let mut drawn: Vec<&tenure_app::survival::GroupCurve> = report.groups.iter().collect();
+    drawn.sort_by_key(|g| std::cmp::Reverse(g.curve.accounts));
+    drawn.truncate(KM_CLASSES.len());
+    drawn.sort_by(|a, b| a.name.cmp(&b.name));
+    let curves: Vec<StepCurve> = drawn
+        .iter()
+        .zip(KM_CLASSES)
+        .map(|(g, class)| StepCurve {
+            name: g.name.clone(),
+            class,
+            steps: g
+                .curve
+                .steps
+                .iter()
+                .filter(|s| s.churned > 0)
+                .map(|s| (s.day as f64, s.survival, s.lower, s.upper))
+                .collect(),
+            last_day: g.curve.steps.last().map_or(0.0, |s| s.day as f64),
+        })
+        .collect();
+    let desc = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}: {} accounts, {} churned, median lifetime {}, still customers after 12 months {}",
+                r.name, r.accounts, r.churned, r.median, r.at[2]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let chart = if curves.is_empty() {
+        String::new()
+    } else {
+        survival(
+            "survival",
+            "Share of accounts still customers by months since first MRR",
+            &curves,
+            &desc,
+        )
+    };
+    (chart, rows)
+}
+
+/// The colours of the survival curves, at most six drawn.
+const KM_CLASSES: [&str; 6] = ["km0", "km1", "km2", "km3", "km4", "km5"];
 
 /// The section of the page a metric is listed in: an index into the groups
 /// of [`metric_groups`].

@@ -16,11 +16,8 @@
 //! and sends no referrer (the token is in its address). `GET` and `POST
 //! /s/{token}/unsubscribe` unsubscribe the contact from every survey.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, extract::rejection::FormRejection};
@@ -30,6 +27,7 @@ use tenure_core::model::SurveyKind;
 
 use super::layout::{render_status, urlencode};
 use crate::AppState;
+use crate::auth::Client;
 use crate::limits::{RateLimit, RateLimiter};
 
 /// The page's limiter: per client address, a burst of 30 requests, then
@@ -75,22 +73,6 @@ impl RespondPage {
             form: None,
             unsubscribe: None,
         }
-    }
-}
-
-/// The client's address, for the rate limit (`local` when unknown).
-pub struct Client(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "local".to_string(), |c| c.0.ip().to_string()),
-        ))
     }
 }
 

@@ -7,6 +7,7 @@ mod account_risk;
 mod api;
 mod auth_matrix;
 mod common;
+mod conformance;
 mod engage;
 mod feedback;
 mod health;
@@ -18,7 +19,10 @@ mod plays;
 mod plays_backtest;
 mod risk;
 mod smoke;
+#[path = "../support/mod.rs"]
+mod support;
 mod surveys;
 mod surveys_send;
+mod survival;
 mod tasks;
 mod webhooks;

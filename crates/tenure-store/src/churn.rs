@@ -1,0 +1,228 @@
+//! Trained churn models (docs/CHURN.md, migration 0021): each
+//! `tenure churn train` adds a row with the next version number; the
+//! latest is the one that predicts. The model (feature names, scaling,
+//! coefficients, the bands' cut-offs) and its validation metrics are JSON
+//! text, encoded and decoded only here.
+
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tenure_core::churn::{ChurnModel, Column, ModelBands, Scaling};
+
+use crate::health::{decode, get_day};
+use crate::{Result, Store};
+
+/// A model to store: what `tenure churn train` fitted and measured.
+#[derive(Debug, Clone)]
+pub struct NewChurnModel<'a> {
+    /// Microseconds since the epoch.
+    pub trained_at: i64,
+    pub horizon_days: u32,
+    pub train_from: Date,
+    pub train_to: Date,
+    pub test_from: Date,
+    pub test_to: Date,
+    /// The health configuration's version whose measures are features.
+    pub health_version: &'a str,
+    pub features: &'a [String],
+    pub model: &'a ChurnModel,
+    /// The validation report, as `tenure churn train --format json` prints it.
+    pub metrics: &'a Value,
+}
+
+/// A stored model.
+#[derive(Debug, Clone)]
+pub struct StoredChurnModel {
+    pub version: i64,
+    pub trained_at: i64,
+    pub horizon_days: u32,
+    pub train_from: Date,
+    pub train_to: Date,
+    pub test_from: Date,
+    pub test_to: Date,
+    pub health_version: String,
+    pub features: Vec<String>,
+    pub model: ChurnModel,
+    pub metrics: Value,
+}
+
+fn encode_model(features: &[String], m: &ChurnModel) -> String {
+    json!({
+        "features": features,
+        "intercept": m.intercept,
+        "columns": m.scaling.columns.iter().zip(&m.coefficients).map(|(c, w)| json!({
+            "name": c.name,
+            "feature": c.feature,
+            "missing_indicator": c.missing_indicator,
+            "fill": c.fill,
+            "mean": c.mean,
+            "sd": c.sd,
+            "coefficient": w,
+        })).collect::<Vec<_>>(),
+        "bands": {"red_from": m.bands.red_from, "yellow_from": m.bands.yellow_from},
+    })
+    .to_string()
+}
+
+fn decode_model(text: &str) -> Result<(Vec<String>, ChurnModel)> {
+    let bad = |what: &str| decode(format!("churn model: {what}"));
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    let f64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).ok_or_else(|| bad(k));
+    let features = v
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("features"))?
+        .iter()
+        .map(|f| {
+            f.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad("features"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut columns = Vec::new();
+    let mut coefficients = Vec::new();
+    for c in v
+        .get("columns")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("columns"))?
+    {
+        let feature = c
+            .get("feature")
+            .and_then(Value::as_u64)
+            .filter(|&f| (f as usize) < features.len())
+            .ok_or_else(|| bad("feature"))? as usize;
+        columns.push(Column {
+            name: c
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("name"))?
+                .to_string(),
+            feature,
+            missing_indicator: c
+                .get("missing_indicator")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| bad("missing_indicator"))?,
+            fill: f64_of(c, "fill")?,
+            mean: f64_of(c, "mean")?,
+            sd: f64_of(c, "sd")?,
+        });
+        coefficients.push(f64_of(c, "coefficient")?);
+    }
+    let bands = v.get("bands").ok_or_else(|| bad("bands"))?;
+    let model = ChurnModel {
+        scaling: Scaling { columns },
+        intercept: f64_of(&v, "intercept")?,
+        coefficients,
+        bands: ModelBands {
+            red_from: f64_of(bands, "red_from")?,
+            yellow_from: f64_of(bands, "yellow_from")?,
+        },
+    };
+    Ok((features, model))
+}
+
+const COLUMNS: &str = "version, trained_at, horizon_days, train_from, train_to, test_from, \
+                       test_to, health_version, model, metrics";
+
+fn stored(row: &AnyRow) -> Result<StoredChurnModel> {
+    let model: String = row.try_get(8)?;
+    let (features, model) = decode_model(&model)?;
+    let metrics: String = row.try_get(9)?;
+    let horizon: i64 = row.try_get(2)?;
+    Ok(StoredChurnModel {
+        version: row.try_get(0)?,
+        trained_at: row.try_get(1)?,
+        horizon_days: u32::try_from(horizon).map_err(|_| decode("churn model: horizon".into()))?,
+        train_from: get_day(row, 3)?,
+        train_to: get_day(row, 4)?,
+        test_from: get_day(row, 5)?,
+        test_to: get_day(row, 6)?,
+        health_version: row.try_get(7)?,
+        features,
+        model,
+        metrics: serde_json::from_str(&metrics)
+            .map_err(|e| decode(format!("churn metrics: {e}")))?,
+    })
+}
+
+impl Store {
+    /// Stores a trained model as the next version (1 for the first) and
+    /// returns that version.
+    pub async fn save_churn_model(&self, m: &NewChurnModel<'_>) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM churn_models")
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO churn_models (version, trained_at, horizon_days, train_from, train_to, \
+             test_from, test_to, health_version, model, metrics) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(version)
+        .bind(m.trained_at)
+        .bind(i64::from(m.horizon_days))
+        .bind(m.train_from.to_string())
+        .bind(m.train_to.to_string())
+        .bind(m.test_from.to_string())
+        .bind(m.test_to.to_string())
+        .bind(m.health_version)
+        .bind(encode_model(m.features, m.model))
+        .bind(m.metrics.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// The latest stored model, if any.
+    pub async fn latest_churn_model(&self) -> Result<Option<StoredChurnModel>> {
+        let sql = format!("SELECT {COLUMNS} FROM churn_models ORDER BY version DESC LIMIT 1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_json_round_trips() {
+        let model = ChurnModel {
+            scaling: Scaling {
+                columns: vec![
+                    Column {
+                        name: "a".into(),
+                        feature: 0,
+                        missing_indicator: false,
+                        fill: 2.0,
+                        mean: 2.0,
+                        sd: 0.5,
+                    },
+                    Column {
+                        name: "a: missing".into(),
+                        feature: 0,
+                        missing_indicator: true,
+                        fill: 0.0,
+                        mean: 0.1,
+                        sd: 0.3,
+                    },
+                ],
+            },
+            intercept: -2.5,
+            coefficients: vec![0.25, -1.0],
+            bands: ModelBands {
+                red_from: 0.4,
+                yellow_from: 0.1,
+            },
+        };
+        let features = vec!["a".to_string()];
+        let (f, m) = decode_model(&encode_model(&features, &model)).unwrap();
+        assert_eq!(f, features);
+        assert_eq!(m, model);
+    }
+}

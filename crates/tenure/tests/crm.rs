@@ -1,0 +1,165 @@
+//! `tenure import --from salesforce|hubspot` as a user runs it
+//! (docs/CRM.md): the dry run's mapping and outcomes with nothing written,
+//! refused rows with file, line and CRM column (exit 2), `[crm.*]`
+//! mistakes at their line in `tenure config check`, re-imports counted
+//! and vanished records reported. The store's own tests cover both
+//! backends; these run on SQLite.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::{Env, bad_input, ok};
+
+/// A fixture of the store's CRM tests, laid out as the CRM exports it.
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tenure-store/tests/fixtures/crm")
+        .join(name)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_dry_run_shows_the_mapping_on_the_first_rows_and_writes_nothing() {
+    let env = Env::new();
+    let accounts = fixture("salesforce-accounts.csv");
+    let out = ok(&env.run(&[
+        "import",
+        "--from",
+        "salesforce",
+        "accounts",
+        path(&accounts),
+        "--dry-run",
+    ]));
+    for expected in [
+        "dry run: nothing was written",
+        "  Account ID          -> id",
+        "  Account Owner Email -> csm_email",
+        "columns ignored: Type, Description",
+        "line 2: id=\"0015g00000AbCdEAAV\" name=\"Acme Corp\"",
+        "-> would be created",
+        "line 4: id=\"0015G00000xYzAbQAK\"",
+        "3 rows of salesforce accounts: 3 would be created, 0 would be updated, 0 unchanged, 0 refused",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in:\n{out}");
+    }
+    let exported = ok(&env.run(&["export", "accounts"]));
+    assert_eq!(exported.lines().count(), 1, "{exported}");
+}
+
+#[test]
+fn refused_rows_name_file_line_and_column_and_exit_2() {
+    let env = Env::new();
+    let body = std::fs::read_to_string(fixture("salesforce-accounts.csv"))
+        .unwrap()
+        .replace("\"350\"", "\"lots\"");
+    let file = env.write("accounts.csv", body.as_bytes());
+    let err = bad_input(&env.run(&["import", "--from", "salesforce", "accounts", path(&file)]));
+    assert!(
+        err.contains(
+            "accounts.csv line 4, column \"Employees\": expected a whole number, got \"lots\""
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    // The dry run lists it and still exits 0.
+    let out = ok(&env.run(&[
+        "import",
+        "--from",
+        "salesforce",
+        "accounts",
+        path(&file),
+        "--dry-run",
+    ]));
+    assert!(
+        out.contains("line 4: ") && out.contains("-> refused: accounts.csv line 4"),
+        "{out}"
+    );
+    assert!(out.contains("1 refused"), "{out}");
+    let err = bad_input(&env.run(&["import", "--from", "salesforce", "leads", path(&file)]));
+    assert!(err.contains("unknown CRM object \"leads\""), "{err}");
+}
+
+#[test]
+fn config_check_reports_crm_mapping_mistakes_at_their_line() {
+    let env = Env::new();
+    env.write(
+        "tenure.toml",
+        "[crm.hubspot.fields]\n\"Health (custom)\" = \"attributes.health\"\n\"CSM\" = \"csm\"\n",
+    );
+    let err = bad_input(&env.run(&["config", "check"]));
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("unknown Tenure field \"csm\""), "{err}");
+}
+
+#[test]
+fn re_imports_count_changes_and_full_exports_report_vanished_records() {
+    let env = Env::new();
+    env.write(
+        "tenure.toml",
+        "[crm.hubspot.fields]\n\"Health (custom)\" = \"attributes.health\"\n\n[crm.hubspot.owners]\n\"Jane Doe\" = \"jane@vendor.example\"\n",
+    );
+    let companies = fixture("hubspot-companies.csv");
+    let args = [
+        "import",
+        "--from",
+        "hubspot",
+        "companies",
+        path(&companies),
+        "--full",
+    ];
+    let out = ok(&env.run(&args));
+    assert!(
+        out.contains("3 created, 0 updated, 0 unchanged, 0 refused"),
+        "{out}"
+    );
+    let out = ok(&env.run(&args));
+    assert!(
+        out.contains("0 created, 0 updated, 3 unchanged, 0 refused"),
+        "{out}"
+    );
+    let newer = env.write(
+        "companies-newer.csv",
+        "\u{feff}\"Record ID\",\"Company name\",\"Health (custom)\"\r\n\"9001\",\"Hooli\",\"red\"\r\n\"9002\",\"Pied Piper\",\"amber\"\r\n",
+    );
+    let out = ok(&env.run(&[
+        "import",
+        "--from",
+        "hubspot",
+        "companies",
+        path(&newer),
+        "--full",
+    ]));
+    assert!(
+        out.contains("0 created, 1 updated, 1 unchanged, 0 refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 companies seen in earlier imports are not in this full export (nothing was deleted): 9003"),
+        "{out}"
+    );
+    let accounts = ok(&env.run(&["export", "accounts"]));
+    assert!(accounts.contains("9003,Aviato"), "{accounts}");
+    assert!(
+        accounts.contains(
+            "9001,Hooli,COMPUTER_SOFTWARE,5000,United States,,jane@vendor.example,2023-02-01,,,red"
+        ),
+        "{accounts}"
+    );
+}
+
+/// The CSV reader counted lines at the `\n` of a `\r\n`, so every problem
+/// in a file with Windows line endings named the line before its own.
+#[test]
+fn windows_line_endings_give_the_right_line_in_plain_imports_too() {
+    let env = Env::new();
+    let file = env.write("accounts.csv", "id,name,employees\r\na,A,1\r\nb,B,x\r\n");
+    let err = bad_input(&env.run(&["import", "accounts", path(&file)]));
+    assert!(
+        err.contains("accounts.csv line 3, column \"employees\""),
+        "{err}"
+    );
+}
