@@ -23,7 +23,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use jiff::civil::Date;
 use serde_json::json;
 use tenure_app::engage::report::{ReportQuery, report};
 use tenure_app::engage::{assign, daily, rebuild, run_day};
@@ -33,7 +32,7 @@ use tenure_core::model::add_days;
 use tenure_store::Store;
 
 use crate::BadInput;
-use crate::health::{BenchHealthArgs, work_db};
+use crate::health::demo_work_db;
 
 #[derive(Debug, Args)]
 pub struct BenchEngageArgs {
@@ -109,25 +108,18 @@ pub(crate) fn best(v: &[f64]) -> f64 {
 }
 
 pub async fn run(args: BenchEngageArgs) -> Result<()> {
-    let end: Date = args
-        .end
-        .parse()
-        .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
     if !(0..=366).contains(&args.history) {
         return Err(BadInput("--history: from 0 to 366 days".into()).into());
     }
-    let health_args = BenchHealthArgs {
-        accounts: args.accounts,
-        seed: args.seed,
-        end: args.end.clone(),
-        days: args.days,
-        work: args.work.clone(),
-        runs: args.runs,
-        no_duckdb: true,
-        no_history: true,
-        no_backtest: true,
-    };
-    let (url, work) = work_db(&health_args, end).await?;
+    let (end, url, work) = demo_work_db(
+        args.accounts,
+        args.seed,
+        &args.end,
+        args.days,
+        &args.work,
+        args.runs,
+    )
+    .await?;
     let store = Store::open(&url).await?;
     let accounts = store.count(tenure_store::Kind::Accounts).await?;
     let config = Config::default();

@@ -261,6 +261,37 @@ async fn backtest_default(
 /// Loads the demo into the store and writes the columns DuckDB needs as CSV.
 /// The work folder's database URL and the folder: the demo company of
 /// `args` loaded into `bench.db` on first use, reused after.
+/// The work database of a demo company for the benchmarks that run after
+/// today's scores (Engage, KPIs, playbooks, voice): [`work_db`] without
+/// DuckDB, the year of history or the backtest. Returns the end day (from
+/// `end`, refused with the flag's name when it is not a date), the
+/// database URL and the work folder.
+pub(crate) async fn demo_work_db(
+    accounts: u32,
+    seed: u64,
+    end: &str,
+    days: u32,
+    work: &std::path::Path,
+    runs: usize,
+) -> Result<(Date, String, PathBuf)> {
+    let end_day: Date = end
+        .parse()
+        .map_err(|_| BadInput(format!("--end: expected a date, got {end:?}")))?;
+    let args = BenchHealthArgs {
+        accounts,
+        seed,
+        end: end.to_string(),
+        days,
+        work: work.to_path_buf(),
+        runs,
+        no_duckdb: true,
+        no_history: true,
+        no_backtest: true,
+    };
+    let (url, work) = work_db(&args, end_day).await?;
+    Ok((end_day, url, work))
+}
+
 pub(crate) async fn work_db(args: &BenchHealthArgs, end: Date) -> Result<(String, PathBuf)> {
     std::fs::create_dir_all(&args.work)
         .with_context(|| format!("creating {}", args.work.display()))?;

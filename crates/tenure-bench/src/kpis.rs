@@ -27,7 +27,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use jiff::civil::Date;
 use serde_json::json;
 use tenure_app::engage::evaluate;
 use tenure_app::health::{Quiet, recompute};
@@ -40,7 +39,7 @@ use tenure_store::Store;
 use tenure_store::api::Scope;
 
 use crate::BadInput;
-use crate::health::{BenchHealthArgs, work_db};
+use crate::health::demo_work_db;
 
 #[derive(Debug, Args)]
 pub struct BenchKpisArgs {
@@ -172,25 +171,18 @@ async fn timed_runs(
 }
 
 pub async fn run(args: BenchKpisArgs) -> Result<()> {
-    let end: Date = args
-        .end
-        .parse()
-        .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
     if args.months > tenure_app::target::kpis::MAX_MONTHS {
         return Err(BadInput("--months: at most 36".into()).into());
     }
-    let health_args = BenchHealthArgs {
-        accounts: args.accounts,
-        seed: args.seed,
-        end: args.end.clone(),
-        days: args.days,
-        work: args.work.clone(),
-        runs: args.runs,
-        no_duckdb: true,
-        no_history: true,
-        no_backtest: true,
-    };
-    let (url, work) = work_db(&health_args, end).await?;
+    let (end, url, work) = demo_work_db(
+        args.accounts,
+        args.seed,
+        &args.end,
+        args.days,
+        &args.work,
+        args.runs,
+    )
+    .await?;
     let store = Store::open(&url).await?;
     let accounts = store.count(tenure_store::Kind::Accounts).await?;
     let config = Config::default();

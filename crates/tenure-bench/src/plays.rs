@@ -10,16 +10,14 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use jiff::civil::Date;
 use serde_json::json;
 use tenure_app::engage::daily;
 use tenure_app::health::{Quiet, recompute};
 use tenure_core::config::Config;
 use tenure_store::Store;
 
-use crate::BadInput;
 use crate::engage::{best, secs, timed};
-use crate::health::{BenchHealthArgs, work_db};
+use crate::health::demo_work_db;
 
 #[derive(Debug, Args)]
 pub struct BenchPlaysArgs {
@@ -42,22 +40,15 @@ pub struct BenchPlaysArgs {
 }
 
 pub async fn run(args: BenchPlaysArgs) -> Result<()> {
-    let end: Date = args
-        .end
-        .parse()
-        .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
-    let health_args = BenchHealthArgs {
-        accounts: args.accounts,
-        seed: args.seed,
-        end: args.end.clone(),
-        days: args.days,
-        work: args.work.clone(),
-        runs: args.runs,
-        no_duckdb: true,
-        no_history: true,
-        no_backtest: true,
-    };
-    let (url, work) = work_db(&health_args, end).await?;
+    let (end, url, work) = demo_work_db(
+        args.accounts,
+        args.seed,
+        &args.end,
+        args.days,
+        &args.work,
+        args.runs,
+    )
+    .await?;
     let store = Store::open(&url).await?;
     let config = Config::default();
 

@@ -22,7 +22,6 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use clap::Args;
 use jiff::civil::Date;
 use serde_json::json;
 use tenure_app::engage::daily;
@@ -31,51 +30,27 @@ use tenure_core::feedback::RankBy;
 use tenure_store::Store;
 use tenure_store::api::Scope;
 
-use crate::BadInput;
 use crate::engage::{best, secs, timed};
-use crate::health::{BenchHealthArgs, work_db};
+use crate::health::demo_work_db;
 
 /// Requests made when the database has none, and accounts asking each.
 const REQUESTS: usize = 20;
 const ASKING: usize = 200;
 
-#[derive(Debug, Args)]
-pub struct BenchVoiceArgs {
-    /// Demo accounts.
-    #[arg(long, default_value_t = 100_000)]
-    pub accounts: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Last simulated day: the day evaluated.
-    #[arg(long, default_value = "2026-01-01")]
-    pub end: String,
-    #[arg(long, default_value_t = 120)]
-    pub days: u32,
-    /// Folder for the database (shared layout with `tenure-bench health`).
-    #[arg(long)]
-    pub work: std::path::PathBuf,
-    /// Timed runs.
-    #[arg(long, default_value_t = 5)]
-    pub runs: usize,
-}
+/// The same settings as `tenure-bench plays`: the demo company and its
+/// work folder, and the timed runs.
+pub type BenchVoiceArgs = crate::plays::BenchPlaysArgs;
 
 pub async fn run(args: BenchVoiceArgs) -> Result<()> {
-    let end: Date = args
-        .end
-        .parse()
-        .map_err(|_| BadInput(format!("--end: expected a date, got {:?}", args.end)))?;
-    let health_args = BenchHealthArgs {
-        accounts: args.accounts,
-        seed: args.seed,
-        end: args.end.clone(),
-        days: args.days,
-        work: args.work.clone(),
-        runs: args.runs,
-        no_duckdb: true,
-        no_history: true,
-        no_backtest: true,
-    };
-    let (url, work) = work_db(&health_args, end).await?;
+    let (end, url, work) = demo_work_db(
+        args.accounts,
+        args.seed,
+        &args.end,
+        args.days,
+        &args.work,
+        args.runs,
+    )
+    .await?;
     let store = Store::open(&url).await?;
     let config =
         tenure_core::config::parse_config(&tenure_core::demo::config::demo_config(args.accounts))

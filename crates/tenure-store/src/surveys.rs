@@ -108,6 +108,14 @@ fn send_row(r: &AnyRow) -> Result<Send> {
     })
 }
 
+/// A send row followed by its answer's score (column 15).
+fn send_with_score(r: &AnyRow) -> Result<SendWithScore> {
+    Ok(SendWithScore {
+        send: send_row(r)?,
+        score: r.try_get(15)?,
+    })
+}
+
 /// Inserts a send in the caller's transaction (with the email it queues).
 pub async fn insert_send(conn: &mut AnyConnection, s: &Send) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
@@ -362,14 +370,7 @@ impl Store {
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), &w.binds)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SendWithScore {
-                    send: send_row(r)?,
-                    score: r.try_get(15)?,
-                })
-            })
-            .collect()
+        rows.iter().map(send_with_score).collect()
     }
 
     /// The account's sends, newest first, at most `limit`, with the
@@ -390,14 +391,7 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SendWithScore {
-                    send: send_row(r)?,
-                    score: r.try_get(15)?,
-                })
-            })
-            .collect()
+        rows.iter().map(send_with_score).collect()
     }
 
     /// Schedules a survey: the row, and an `audit_log` entry naming who
