@@ -1704,3 +1704,53 @@ async fn feedback_pages(b: (PathBuf, PathBuf)) {
         .collect();
     assert_eq!(told.len(), 2, "{told:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_card_reads_in_a_narrow_side_panel_in_headless_chromium() {
+    let Some(b) = browser("the account card in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), account_card(b))
+        .await
+        .expect("the account card browser test took more than 3 minutes");
+}
+
+/// The card at a CRM side panel's width: everything shown, nothing wider
+/// than the window, no script, the link to the full page opening apart.
+async fn account_card(b: (PathBuf, PathBuf)) {
+    let seeded = seeded(40).await;
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        s.login(&seeded.csm).await;
+        s.open("/accounts", "csm-accounts-before-card").await;
+        let href = s
+            .c
+            .find(Locator::Css("#accounts tbody a"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        s.c.set_window_size(360, 900).await.unwrap();
+        s.open(&format!("{href}/card"), "account-card").await;
+        s.assert_visible(&["main h1", ".score-line .pill", "main dl", "main a[target=_blank]"])
+            .await;
+        let labels = s.texts("main dl dt").await;
+        for l in ["ARR", "Renewal", "Segment", "Stage", "Latest NPS", "Open tasks", "CSM"] {
+            assert!(labels.iter().any(|x| x == l), "{l}: {labels:?}");
+        }
+        let fits = s
+            .c
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth, document.scripts.length]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let v: Vec<i64> = serde_json::from_value(fits).unwrap();
+        assert!(v[0] <= v[1], "the card is wider than the window: {v:?}");
+        assert_eq!(v[2], 0, "the card runs no script");
+        s.c.set_window_size(1366, 1800).await.unwrap();
+    })
+    .await;
+}

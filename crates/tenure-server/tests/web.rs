@@ -1986,3 +1986,193 @@ async fn ten_failed_logins_lock_the_email_even_for_the_right_password() {
     let (_, r) = Browser::login(&app, ADMIN).await;
     assert_eq!(r.location, "/");
 }
+
+/// A bearer API key of `role` acting for `email`.
+async fn bearer(s: &Seeded, role: tenure_store::auth::Role, email: Option<&str>) -> String {
+    let k = tenure_server::auth::generate_key();
+    s.db.store
+        .create_api_key(
+            &tenure_store::auth::NewApiKey {
+                id: format!("key-{}", &k.hash[..12]),
+                name: "crm".into(),
+                kind: tenure_store::auth::KeyKind::Api,
+                role: Some(role),
+                prefix: k.prefix.clone(),
+                key_hash: k.hash.clone(),
+                user_email: email.map(str::to_string),
+                all_accounts: false,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    format!("Bearer {}", k.secret)
+}
+
+/// Status, the two framing headers and the body of a GET.
+async fn get_framed(
+    app: &Router,
+    uri: &str,
+    auth: Option<&str>,
+) -> (StatusCode, String, Option<String>, String) {
+    // (The JSON API sets no Content-Security-Policy: "" then.)
+    let mut req = Request::get(uri);
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let h = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        h.get(header::CONTENT_SECURITY_POLICY)
+            .map_or(String::new(), |v| v.to_str().unwrap().to_string()),
+        h.get(header::X_FRAME_OPTIONS)
+            .map(|v| v.to_str().unwrap().to_string()),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_account_card_shows_the_account_to_its_csm_by_key_or_session_and_to_no_one_else() {
+    let (s, app) = app().await;
+    let (b, _) = Browser::login(&app, &s.csm).await;
+    let mine = b
+        .get("/accounts")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    let (other, _) = Browser::login(&app, &s.other_csm).await;
+    let theirs = other
+        .get("/accounts")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    let key = bearer(&s, tenure_store::auth::Role::Csm, Some(&s.csm)).await;
+
+    // The HTML card by key: small, no navigation, no script, the facts.
+    let (status, csp, xfo, body) = get_framed(&app, &format!("{mine}/card"), Some(&key)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(xfo.as_deref(), Some("DENY"));
+    let r = Resp {
+        status,
+        location: String::new(),
+        cookie: None,
+        body,
+    };
+    assert_eq!(r.count("nav"), 0);
+    assert_eq!(r.count("script"), 0);
+    assert_eq!(r.count("h1"), 1);
+    let labels = r.texts("dl dt");
+    for l in [
+        "ARR",
+        "Renewal",
+        "Segment",
+        "Stage",
+        "Latest NPS",
+        "Open tasks",
+        "CSM",
+    ] {
+        assert!(labels.iter().any(|x| x == l), "{l}: {labels:?}");
+    }
+    assert!(r.texts("dl dd").iter().any(|x| x == &s.csm));
+    assert_eq!(r.count(".score-line .pill"), 1);
+    assert_eq!(
+        r.attr("main a[target=_blank]", "href").as_deref(),
+        Some(mine.as_str())
+    );
+    // The top reasons, as the account page's health panel computes them.
+    assert!(r.count("ul.reasons li") <= 4);
+    assert!(r.body.len() < 8_000, "{} bytes", r.body.len());
+
+    // By session too.
+    assert_eq!(b.get(&format!("{mine}/card")).await.status, StatusCode::OK);
+
+    // The JSON card: the same facts.
+    let (status, _, _, body) = get_framed(&app, &format!("/api/v1{mine}/card"), Some(&key)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(format!("/accounts/{}", j["id"].as_str().unwrap()), mine);
+    assert_eq!(j["url"], mine.as_str());
+    assert_eq!(j["csm"], s.csm.as_str());
+    assert!(j["arr"].is_number() && j["currency"].is_string());
+    assert!(j["open_tasks"].is_u64());
+    assert!(j["risk"]["on_board"].is_boolean());
+    assert!(j["risk"]["open_reasons"].is_array());
+    let h = &j["health"];
+    assert!(
+        ["red", "yellow", "green", "none"].contains(&h["band"].as_str().unwrap()),
+        "{h}"
+    );
+    assert!(h["reasons"].is_array());
+    assert_eq!(h["score"].is_number(), h["band"] != "none");
+
+    // Another CSM's account: 404, as if it did not exist.
+    for uri in [format!("{theirs}/card"), format!("/api/v1{theirs}/card")] {
+        let (status, _, _, _) = get_framed(&app, &uri, Some(&key)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    // No credentials: 401 (not a login page a frame could not show).
+    for uri in [format!("{mine}/card"), format!("/api/v1{mine}/card")] {
+        let (status, _, _, _) = get_framed(&app, &uri, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    // A leader sees every account's card.
+    let leader = bearer(&s, tenure_store::auth::Role::Leader, None).await;
+    let (status, _, _, _) = get_framed(&app, &format!("{theirs}/card"), Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_account_card_may_be_framed_by_the_configured_crm_origins_only() {
+    let (mut s, _) = app().await;
+    let mut config = tenure_core::config::Config::default();
+    config.server.card_frame_ancestors = vec![
+        "https://acme.lightning.force.com".into(),
+        "https://app.hubspot.com".into(),
+    ];
+    s.state.web = std::sync::Arc::new(tenure_server::web::WebState::new(config));
+    let app = router(s.state.clone());
+    let key = bearer(&s, tenure_store::auth::Role::Leader, None).await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let mine = b
+        .get("/accounts")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    for (uri, auth, status) in [
+        (format!("{mine}/card"), Some(key.as_str()), StatusCode::OK),
+        (
+            "/accounts/no-such-account/card".to_string(),
+            Some(key.as_str()),
+            StatusCode::NOT_FOUND,
+        ),
+        (format!("{mine}/card"), None, StatusCode::UNAUTHORIZED),
+    ] {
+        let (got, csp, xfo, _) = get_framed(&app, &uri, auth).await;
+        assert_eq!(got, status, "{uri}");
+        assert!(
+            csp.ends_with(
+                "frame-ancestors https://acme.lightning.force.com https://app.hubspot.com"
+            ),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert_eq!(xfo, None, "{uri}");
+    }
+    // Every other page still refuses to be framed.
+    for uri in [mine.clone(), "/accounts".to_string()] {
+        let (got, csp, xfo, _) = get_framed(&app, &uri, Some(&key)).await;
+        assert_eq!(got, StatusCode::OK, "{uri}");
+        assert_eq!(csp, tenure_server::web::CSP);
+        assert_eq!(xfo.as_deref(), Some("DENY"));
+    }
+}

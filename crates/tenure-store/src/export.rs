@@ -204,3 +204,71 @@ impl<W: Write> RecordWriter<W> {
         }
     }
 }
+
+/// What `tenure export health` reads from the records beside the scores,
+/// the Engage runs and the risk board (docs/CRM.md, "Health in your CRM").
+#[derive(Debug, Clone, Default)]
+pub struct HealthExportBase {
+    /// Every account's id and name, by id.
+    pub accounts: Vec<(String, String)>,
+    /// The accounts an import of the CRM asked for saw (`crm_records`):
+    /// their Tenure id is the CRM's id.
+    pub crm_ids: std::collections::HashSet<String>,
+    /// The next renewal date on or after the day among each account's
+    /// running subscriptions.
+    pub renewals: std::collections::HashMap<String, jiff::civil::Date>,
+    /// Each account's latest NPS answer: its score.
+    pub latest_nps: std::collections::HashMap<String, i64>,
+}
+
+impl Store {
+    /// [`HealthExportBase`] on `day`, in four queries; `crm` is
+    /// `salesforce` or `hubspot` (`crm_records.crm`).
+    pub async fn health_export_base(
+        &self,
+        crm: Option<&str>,
+        day: jiff::civil::Date,
+    ) -> Result<HealthExportBase> {
+        let mut out = HealthExportBase::default();
+        let mut rows = sqlx::query("SELECT id, name FROM accounts ORDER BY id").fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            out.accounts.push((row.try_get(0)?, row.try_get(1)?));
+        }
+        drop(rows);
+        if let Some(crm) = crm {
+            let rows =
+                sqlx::query("SELECT id FROM crm_records WHERE crm = $1 AND object = 'accounts'")
+                    .bind(crm)
+                    .fetch_all(&self.pool)
+                    .await?;
+            for row in rows {
+                out.crm_ids.insert(row.try_get(0)?);
+            }
+        }
+        let d = day.to_string();
+        let rows = sqlx::query(
+            "SELECT account_id, MIN(renewal_date) FROM subscriptions \
+             WHERE renewal_date IS NOT NULL AND renewal_date >= $1 AND start_date <= $2 \
+             AND (end_date IS NULL OR end_date > $3) GROUP BY account_id",
+        )
+        .bind(&d)
+        .bind(&d)
+        .bind(&d)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let id: String = row.try_get(0)?;
+            out.renewals.insert(id, crate::health::get_day(&row, 1)?);
+        }
+        let mut rows = sqlx::query(
+            "SELECT account_id, score FROM survey_responses WHERE kind = 'nps' \
+             ORDER BY account_id, responded_at, id",
+        )
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            // The last row of each account is its latest answer.
+            out.latest_nps.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+        Ok(out)
+    }
+}

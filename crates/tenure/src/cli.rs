@@ -70,7 +70,7 @@ pub enum Command {
     /// With --from salesforce or --from hubspot, FILE is the CRM's own export
     /// and KIND is accounts (companies), contacts or opportunities (deals).
     Import(ImportArgs),
-    /// Export every record of a kind.
+    /// Export every record of a kind, or `health` for a CRM (docs/CRM.md).
     Export(ExportArgs),
     /// Health scores: explain, recompute history, override, diff, backtest.
     Health(health::HealthArgs),
@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Backup(args) => crate::backup::backup(&cli.db, args).await,
         Command::Restore(args) => crate::backup::restore(&cli.db, args).await,
         Command::Import(args) => data::import(&cli.db, &cli.config, args).await,
-        Command::Export(args) => data::export(&cli.db, args).await,
+        Command::Export(args) => data::export(&cli.db, &cli.config, args).await,
         Command::Health(args) => health::run(&cli.db, &cli.config, args).await,
         Command::RunJobs(args) => crate::jobs::run(&cli.db, &cli.config, args).await,
         Command::Serve(args) => crate::serve::run(&cli.db, &cli.config, args).await,

@@ -76,7 +76,8 @@ pub enum InputFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// What to export.
+    /// What to export: a record kind, or `health` (every account's health
+    /// for a CRM import, CSV only; docs/CRM.md).
     pub kind: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
@@ -84,6 +85,10 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With `health`: name the CRM's id column as that CRM does
+    /// (Salesforce `Id`, HubSpot `Record ID`).
+    #[arg(long, value_enum)]
+    pub crm: Option<CrmSource>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -410,7 +415,13 @@ fn crm_report(s: &CrmSummary) -> String {
     out
 }
 
-pub async fn export(db: &str, args: ExportArgs) -> Result<()> {
+pub async fn export(db: &str, config_path: &Path, args: ExportArgs) -> Result<()> {
+    if args.kind == "health" {
+        return export_health(db, config_path, args).await;
+    }
+    if args.crm.is_some() {
+        return Err(BadInput("--crm applies to `tenure export health` only".into()).into());
+    }
     let kind = parse_kind(&args.kind)?;
     let store = open_store(db).await?;
     let format = match args.format {
@@ -431,6 +442,39 @@ pub async fn export(db: &str, args: ExportArgs) -> Result<()> {
             let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
             store.export(kind, format, &mut out).await?;
             out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `tenure export health`: every account's health as CSV for a CRM import.
+async fn export_health(db: &str, config_path: &Path, args: ExportArgs) -> Result<()> {
+    if args.format != OutputFormat::Csv {
+        return Err(
+            BadInput("`tenure export health` writes CSV only: use --format csv".into()).into(),
+        );
+    }
+    let config = tenure_app::command::load_config(config_path)?;
+    let store = open_store(db).await?;
+    let crm = args.crm.map(|c| match c {
+        CrmSource::Salesforce => Crm::Salesforce,
+        CrmSource::Hubspot => Crm::Hubspot,
+    });
+    let rows =
+        tenure_app::health::export::rows(&store, &config, crm, tenure_app::clock::today()).await?;
+    match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| BadInput(format!("cannot create {}: {e}", path.display())))?;
+            tenure_app::health::export::write_csv(&rows, crm, std::io::BufWriter::new(file))?;
+            eprintln!(
+                "{}: {} accounts written",
+                path.display(),
+                thousands(rows.len() as u64)
+            );
+        }
+        None => {
+            tenure_app::health::export::write_csv(&rows, crm, std::io::stdout().lock())?;
         }
     }
     Ok(())

@@ -163,3 +163,76 @@ fn windows_line_endings_give_the_right_line_in_plain_imports_too() {
         "{err}"
     );
 }
+
+#[test]
+fn health_exports_one_row_per_account_with_the_crms_id_column() {
+    let env = Env::new();
+    let accounts = fixture("salesforce-accounts.csv");
+    ok(&env.run(&[
+        "import",
+        "--from",
+        "salesforce",
+        "accounts",
+        path(&accounts),
+    ]));
+    let own = env.write("accounts.csv", b"id,name\nacc-own,Own Ltd\n");
+    ok(&env.run(&["import", "accounts", path(&own), "-q"]));
+    let subs = env.write(
+        "subscriptions.csv",
+        b"id,account_id,mrr,start_date,renewal_date\ns1,0015g00000AbCdEAAV,1000,2024-01-01,2099-01-01\n",
+    );
+    ok(&env.run(&["import", "subscriptions", path(&subs), "-q"]));
+    let nps = env.write(
+        "survey_responses.csv",
+        b"id,account_id,kind,score,responded_at\nr1,0015g00000AbCdEAAV,nps,4,2025-01-01T00:00:00Z\nr2,0015g00000AbCdEAAV,nps,9,2025-03-01T00:00:00Z\n",
+    );
+    ok(&env.run(&["import", "survey_responses", path(&nps), "-q"]));
+
+    let out = ok(&env.run(&["export", "health", "--crm", "salesforce"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Id,Tenure ID,Name,Health Score,Health Band,At Risk,Segment,Stage,Latest NPS,ARR,Renewal Date"
+    );
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines.contains(
+            &"0015g00000AbCdEAAV,0015g00000AbCdEAAV,Acme Corp,,,false,,,9,12000.00,2099-01-01"
+        ),
+        "{out}"
+    );
+    // An account no Salesforce import saw has no Salesforce id.
+    assert!(
+        lines.contains(&",acc-own,Own Ltd,,,false,,,,0.00,"),
+        "{out}"
+    );
+
+    let out = ok(&env.run(&["export", "health", "--crm", "hubspot"]));
+    assert!(out.starts_with("Record ID,Tenure ID,Name,"), "{out}");
+    assert!(out.contains("\n,0015g00000AbCdEAAV,Acme Corp,"), "{out}");
+    let out = ok(&env.run(&["export", "health"]));
+    assert!(out.starts_with("Tenure ID,Name,Health Score,"), "{out}");
+
+    let err = bad_input(&env.run(&["export", "health", "--format", "json"]));
+    assert!(err.contains("CSV only"), "{err}");
+    let err = bad_input(&env.run(&["export", "accounts", "--crm", "hubspot"]));
+    assert!(
+        err.contains("--crm applies to `tenure export health` only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_check_reports_a_card_frame_ancestor_that_is_not_an_origin_at_its_line() {
+    let env = Env::new();
+    env.write(
+        "tenure.toml",
+        "[server]\ncard_frame_ancestors = [\n  \"https://acme.lightning.force.com\",\n  \"https://app.hubspot.com/contacts\",\n]\n",
+    );
+    let err = bad_input(&env.run(&["config", "check"]));
+    assert!(err.contains("line 4"), "{err}");
+    assert!(
+        err.contains("\"https://app.hubspot.com/contacts\" is not an origin"),
+        "{err}"
+    );
+}

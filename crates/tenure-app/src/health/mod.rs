@@ -12,9 +12,12 @@
 //! - [`diff`](mod@diff): what changed in an account's score since a day.
 //! - [`backtest`](mod@backtest): how well past scores predicted churn, and
 //!   its JSON report ([`backtest::report_json`]).
+//! - [`export`](mod@export): every account's health in a shape a CRM
+//!   import accepts (`tenure export health`).
 
 pub mod backtest;
 pub mod diff;
+pub mod export;
 pub mod history;
 pub mod overrides;
 pub mod recompute;

@@ -178,6 +178,10 @@ pub struct ServerConfig {
     /// The address people reach the server at (`https://cs.example.com`),
     /// for links in emails; `http://{addr}` when not set.
     pub public_url: Option<String>,
+    /// The origins allowed to frame the account card
+    /// (`/accounts/{id}/card`), such as a CRM's
+    /// `https://acme.lightning.force.com`; empty: no framing.
+    pub card_frame_ancestors: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -186,6 +190,7 @@ impl Default for ServerConfig {
             addr: DEFAULT_ADDR.to_string(),
             stripe_webhook_secret: None,
             public_url: None,
+            card_frame_ancestors: Vec::new(),
         }
     }
 }
@@ -447,7 +452,43 @@ fn check_server(ck: &mut Checker, raw: RawServer) -> ServerConfig {
             );
         }
     }
+    if let Some(list) = raw.card_frame_ancestors {
+        for o in list.into_inner() {
+            let origin = o.get_ref().trim();
+            if frame_origin_ok(origin) {
+                out.card_frame_ancestors.push(origin.to_string());
+            } else {
+                ck.err(
+                    o.span(),
+                    format!("server.card_frame_ancestors: {origin:?} is not an origin; expected https://host (a port and a leading *. wildcard allowed) such as \"https://acme.lightning.force.com\", without a path"),
+                );
+            }
+        }
+    }
     out
+}
+
+/// An origin as a CSP `frame-ancestors` source takes it: `https://` (or
+/// `http://`) and a host, optionally `*.` before it and `:port` after it,
+/// nothing else (no path, quote, semicolon or space that could change the
+/// policy).
+fn frame_origin_ok(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.strip_prefix("*.").unwrap_or(rest);
+    let (host, port) = match host.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (host, None),
+    };
+    !host.is_empty()
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok())
 }
 
 impl ServerConfig {

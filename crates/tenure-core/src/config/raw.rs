@@ -158,6 +158,7 @@ pub(super) struct RawServer {
     pub addr: Option<S<String>>,
     pub stripe_webhook_secret: Option<S<String>>,
     pub public_url: Option<S<String>>,
+    pub card_frame_ancestors: Option<S<Vec<S<String>>>>,
 }
 
 /// `[engage]`: touch tiers, segments, journey stages and cadence policies.

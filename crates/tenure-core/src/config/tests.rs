@@ -1012,3 +1012,29 @@ date_order = "ymd"
         &[(1, "unknown field `pipedrive`")],
     );
 }
+
+#[test]
+fn card_frame_ancestors_are_origins_checked_at_their_line() {
+    let config = parse_ok(
+        "[server]\ncard_frame_ancestors = [\"https://acme.lightning.force.com\", \"https://*.hubspot.com\", \"http://localhost:3000\"]\n",
+    );
+    assert_eq!(
+        config.server.card_frame_ancestors,
+        [
+            "https://acme.lightning.force.com",
+            "https://*.hubspot.com",
+            "http://localhost:3000"
+        ]
+    );
+    assert!(Config::default().server.card_frame_ancestors.is_empty());
+    check_errors(
+        "[server]\ncard_frame_ancestors = [\n  \"https://app.hubspot.com\",\n  \"https://x.com/path\",\n  \"'self'; script-src *\",\n]\n",
+        &[
+            (
+                4,
+                "card_frame_ancestors: \"https://x.com/path\" is not an origin",
+            ),
+            (5, "is not an origin"),
+        ],
+    );
+}

@@ -21,6 +21,7 @@ use crate::api::crud::{self, Resource};
 use crate::api::extract::{ApiJson, ApiQuery, Checks, cursor_param, email, encode_cursor};
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorBody};
+use crate::web::card::AccountCard;
 
 /// An account to create or replace.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -322,9 +323,29 @@ pub async fn delete_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An account's compact card for a CRM side panel: ARR, renewal, health
+/// with its top reasons, segment, tier, stage, the risk board, the latest
+/// NPS, open tasks and CSM; the same as the page `/accounts/{id}/card`.
+#[utoipa::path(get, path = "/accounts/{id}/card", tag = "accounts",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AccountCard),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn account_card(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<AccountCard>, AppError> {
+    Ok(Json(crate::web::card::card(&state, &p, &id).await?))
+}
+
 /// This group's routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_accounts, create_account))
         .routes(routes!(get_account, replace_account, delete_account))
+        .routes(routes!(account_card))
 }

@@ -265,7 +265,11 @@ pub struct PageQuery {
 }
 
 /// The account if the caller may see it (404 otherwise, so existence does not leak).
-async fn account(state: &AppState, p: &Principal, id: &str) -> Result<Account, AppError> {
+pub(crate) async fn account(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<Account, AppError> {
     // PostgreSQL cannot hold NUL in text: such an id cannot exist.
     if id.contains('\0') || id.len() > 500 {
         return Err(AppError::not_found(format!("account {id:?} not found")));
@@ -870,7 +874,7 @@ pub async fn set_override(
 /// of the day and whether a hand resolution keeps it off while red; the
 /// reason is core's (`react::risk::reason`). One account's rows only, so
 /// the page does not load every account's revenue as the board does.
-async fn risk_panel(
+pub(crate) async fn risk_panel(
     state: &AppState,
     p: &Principal,
     id: &str,

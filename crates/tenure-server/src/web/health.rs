@@ -30,12 +30,18 @@ pub struct MeasureOut {
     pub contribution: String,
     pub change: String,
     pub change_class: &'static str,
+    /// Points of the score this measure holds back: its share of 100
+    /// minus its contribution (0 without data). The largest are the
+    /// score's top reasons (the account card).
+    pub gap: f64,
 }
 
 /// The health panel of the account page.
 #[derive(Debug, Clone)]
 pub struct HealthPanel {
     pub score: String,
+    /// The score as a number (`score` is its text).
+    pub value: Option<f64>,
     pub band: &'static str,
     pub as_of: String,
     pub scorecard: String,
@@ -161,6 +167,9 @@ pub async fn panel(
                     Some(c) if c >= 2.0 => "up",
                     _ => "",
                 },
+                gap: m
+                    .effective_weight
+                    .map_or(0.0, |w| (w * 100.0 - m.contribution).max(0.0)),
             }
         })
         .collect();
@@ -207,6 +216,7 @@ pub async fn panel(
     });
     Ok(Some(HealthPanel {
         score: num(score.score, 0),
+        value: score.score,
         band: score.band.map_or("none", |b| b.as_str()),
         as_of: score.as_of.to_string(),
         scorecard: score.scorecard_name.to_string(),

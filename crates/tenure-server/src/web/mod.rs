@@ -3,7 +3,8 @@
 //!
 //! One module per page: [`login`] (`/login`, `/logout`), [`overview`] (`/`),
 //! [`accounts`] (`/accounts`, `/accounts.csv`), [`account`]
-//! (`/accounts/{id}` and its forms), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
+//! (`/accounts/{id}` and its forms), [`card`] (`/accounts/{id}/card`, the
+//! compact card a CRM frames), [`metrics`] (`/metrics` for browsers, shared with Prometheus in [`crate::ops`]), [`risk`]
 //! (`/risk`, `/reviews`), [`feedback`] (`/feedback`, `/requests`), the Engage pages [`segments`] (`/segments`), [`journey`]
 //! (`/journey`) and [`cadence`] (`/cadence`), [`team`] (`/team`, the CSM
 //! KPIs against their targets), [`tasks`] (`/tasks`, *my
@@ -31,6 +32,7 @@ pub mod account_voice;
 pub mod accounts;
 pub mod cache;
 pub mod cadence;
+pub mod card;
 pub mod charts;
 pub mod engage;
 pub mod feedback;
@@ -187,6 +189,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/tasks", post(tasks::add_for_account))
         .route("/accounts/{id}/qbr", get(account::qbr))
+        .route("/accounts/{id}/card", get(card::page))
         .route("/accounts/{id}/risk/flag", post(account::flag_risk))
         .route("/accounts/{id}/risk/resolve", post(account::resolve_risk))
         .route("/playbooks", get(plays::page))
@@ -243,7 +246,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' '
 
 /// Security headers on every page and asset: the [`CSP`], no MIME
 /// sniffing, no framing (for browsers without `frame-ancestors`), and no
-/// referrer (a survey link's token never leaves in a `Referer`).
+/// referrer (a survey link's token never leaves in a `Referer`). A page
+/// that sets its own Content-Security-Policy (only the account card,
+/// [`card`], which a CRM may frame) keeps it and decides its
+/// `X-Frame-Options` itself.
 async fn security_headers(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -251,15 +257,17 @@ async fn security_headers(
     use axum::http::{HeaderValue, header};
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
