@@ -149,9 +149,27 @@ async fn send_due_and_scheduled(
     day: &EngageDay,
     mode: Mode,
 ) -> Result<(SendDay, Vec<Recorded>)> {
+    let (schedules, errors) = due_schedules(store, config, day.day).await?;
+    let survey_of: Vec<usize> = schedules.iter().map(|&(_, i)| i).collect();
+    let (mut out, recorded) = send_picked(store, config, day, mode, &schedules, |facts| {
+        pick_due_and_scheduled(config, &survey_of, facts, day.day)
+    })
+    .await?;
+    out.errors.extend(errors);
+    Ok((out, recorded))
+}
+
+/// The schedules due on `day` (or earlier, not sent yet), each with its
+/// survey's index; and, in words, those whose survey is no longer
+/// configured.
+async fn due_schedules(
+    store: &Store,
+    config: &Config,
+    day: Date,
+) -> Result<(Vec<(String, usize)>, Vec<String>)> {
     let mut schedules = Vec::new();
     let mut errors = Vec::new();
-    for s in store.due_survey_schedules(day.day).await? {
+    for s in store.due_survey_schedules(day).await? {
         match config.surveys.surveys.iter().position(|x| x.name == s.survey) {
             Some(i) => schedules.push((s.id, i)),
             None => errors.push(format!(
@@ -160,13 +178,7 @@ async fn send_due_and_scheduled(
             )),
         }
     }
-    let survey_of: Vec<usize> = schedules.iter().map(|&(_, i)| i).collect();
-    let (mut out, recorded) = send_picked(store, config, day, mode, &schedules, |facts| {
-        pick_due_and_scheduled(config, &survey_of, facts, day.day)
-    })
-    .await?;
-    out.errors.extend(errors);
-    Ok((out, recorded))
+    Ok((schedules, errors))
 }
 
 /// The reason of a send picked by a schedule.
@@ -390,18 +402,8 @@ pub async fn decide(
         return Ok(Vec::new());
     }
     let a = audience(store, day).await?;
-    let survey_of: Vec<usize> = store
-        .due_survey_schedules(day.day)
-        .await?
-        .iter()
-        .filter_map(|s| {
-            config
-                .surveys
-                .surveys
-                .iter()
-                .position(|x| x.name == s.survey)
-        })
-        .collect();
+    let (schedules, _) = due_schedules(store, config, day.day).await?;
+    let survey_of: Vec<usize> = schedules.iter().map(|&(_, i)| i).collect();
     Ok(
         pick_due_and_scheduled(config, &survey_of, &a.facts, day.day)
             .into_iter()

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use tenure_app::command::load_config;
-use tenure_server::api::surveys::{RateOut, rates_out, schedule_out, survey_out};
+use tenure_server::api::surveys::{RateOut, rates_out, schedule_out, schedule_state, survey_out};
 use tenure_store::api::Scope;
 
 use crate::BadInput;
@@ -233,11 +233,7 @@ pub async fn run(db: &str, config_path: &Path, args: SurveysArgs) -> Result<()> 
                 );
             }
             for s in &out {
-                let done = match (s.status.as_str(), s.sent, &s.done_by) {
-                    ("sent", Some(n), _) => format!("sent to {n} contact(s)"),
-                    ("cancelled", _, Some(by)) => format!("cancelled by {by}"),
-                    (status, _, _) => status.to_string(),
-                };
+                let done = schedule_state(&s.status, s.sent, s.done_by.as_deref());
                 println!(
                     "{}  {}  {:<24} {:<28} scheduled by {}",
                     s.id, s.send_on, s.survey, done, s.created_by

@@ -353,6 +353,16 @@ pub struct ScheduleOut {
     pub sent: Option<i64>,
 }
 
+/// A schedule's state in words: "sent to N contact(s)", "cancelled by
+/// WHO", else its status as stored (shared by the page and the CLI).
+pub fn schedule_state(status: &str, sent: Option<i64>, done_by: Option<&str>) -> String {
+    match (status, sent, done_by) {
+        ("sent", Some(n), _) => format!("sent to {n} contact(s)"),
+        ("cancelled", _, Some(by)) => format!("cancelled by {by}"),
+        (other, _, _) => other.to_string(),
+    }
+}
+
 pub fn schedule_out(s: &tenure_store::surveys::Schedule) -> ScheduleOut {
     ScheduleOut {
         id: s.id.clone(),

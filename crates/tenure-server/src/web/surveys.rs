@@ -80,11 +80,10 @@ fn schedule_rows(all: Vec<tenure_store::surveys::Schedule>) -> Vec<ScheduleRow> 
         .into_iter()
         .chain(done.into_iter().take(DONE_SCHEDULES))
         .map(|s| ScheduleRow {
-            state: match (s.status.as_str(), s.sent, &s.done_by) {
-                ("scheduled", _, _) => "waiting".to_string(),
-                ("sent", Some(n), _) => format!("sent to {n} contact(s)"),
-                ("cancelled", _, Some(by)) => format!("cancelled by {by}"),
-                (other, _, _) => other.to_string(),
+            state: if s.status == "scheduled" {
+                "waiting".to_string()
+            } else {
+                crate::api::surveys::schedule_state(&s.status, s.sent, s.done_by.as_deref())
             },
             waiting: s.status == "scheduled",
             id: s.id,

@@ -57,14 +57,11 @@ every_days = 30
 channel = "in_app"
 "#;
 
-/// The app with the surveys' configuration, two accounts (own: CSM
-/// csm@example.com; theirs: another CSM) and their contacts, and today's
-/// surveys sent. Returns the app and the config.
-async fn app() -> (App, Config) {
-    let config = parse_config(CONFIG).unwrap();
-    let db = test_db().await;
-    let store = &db.store;
-    for (id, csm) in [("own", "csm@example.com"), ("theirs", "other@example.com")] {
+/// Paying accounts (id, CSM) of 500 a month, each with two admins
+/// (`ID-admin`, `ID-admin2`) and a user (`ID-user`) at `ROLE@ID.example`
+/// (shared with the send-now tests).
+pub(crate) async fn portfolio(store: &tenure_store::Store, accounts: &[(&str, &str)]) {
+    for &(id, csm) in accounts {
         let mut a = Account::bare(id);
         a.name = format!("Acct {id}");
         a.csm_email = Some(csm.into());
@@ -102,6 +99,20 @@ async fn app() -> (App, Config) {
                 .unwrap();
         }
     }
+}
+
+/// The app with the surveys' configuration, two accounts (own: CSM
+/// csm@example.com; theirs: another CSM) and their contacts, and today's
+/// surveys sent. Returns the app and the config.
+async fn app() -> (App, Config) {
+    let config = parse_config(CONFIG).unwrap();
+    let db = test_db().await;
+    let store = &db.store;
+    portfolio(
+        store,
+        &[("own", "csm@example.com"), ("theirs", "other@example.com")],
+    )
+    .await;
     let out = tenure_app::surveys::send_due(store, &config, today())
         .await
         .unwrap();

@@ -12,13 +12,11 @@ use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
 use serde_json::json;
 use tenure_core::config::parse_config;
-use tenure_core::model::{Account, Contact, Currency, Money, Subscription};
 use tenure_server::auth::{hash_password, login};
 use tenure_server::{AppState, ServerConfig, router};
 use tenure_store::api::Scope;
 use tenure_store::auth::{NewUser, Role};
 use tenure_store::outbound::LogQuery;
-use tenure_store::rows::Record;
 use tenure_store::testing::test_db;
 use tower::ServiceExt;
 
@@ -70,44 +68,7 @@ async fn fixture() -> (App, AppState) {
     let config = parse_config(CONFIG).unwrap();
     let db = test_db().await;
     let store = &db.store;
-    for id in ["one", "two"] {
-        let mut a = Account::bare(id);
-        a.name = format!("Acct {id}");
-        a.csm_email = Some(CSM.into());
-        store
-            .create_record(&Record::Account(a), &Scope::All)
-            .await
-            .unwrap();
-        let s = Subscription {
-            id: format!("s-{id}"),
-            account_id: id.into(),
-            mrr: Money::new(50_000, Currency::USD),
-            plan: None,
-            seats: None,
-            start_date: "2025-01-01".parse().unwrap(),
-            end_date: None,
-            renewal_date: None,
-        };
-        store
-            .create_record(&Record::Subscription(s), &Scope::All)
-            .await
-            .unwrap();
-        for (c, role) in [("admin", "admin"), ("admin2", "admin"), ("user", "user")] {
-            let contact = Contact {
-                id: format!("{id}-{c}"),
-                account_id: id.into(),
-                email: format!("{c}@{id}.example"),
-                name: None,
-                role: Some(role.into()),
-                champion: None,
-                left_on: None,
-            };
-            store
-                .create_record(&Record::Contact(contact), &Scope::All)
-                .await
-                .unwrap();
-        }
-    }
+    crate::surveys::portfolio(store, &[("one", CSM), ("two", CSM)]).await;
     let hash = hash_password(PASSWORD).unwrap();
     for (email, role) in [
         (LEADER, Role::Leader),
