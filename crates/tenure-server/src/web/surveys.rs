@@ -21,7 +21,7 @@ use super::charts::{self, Series};
 use super::layout::{Nav, render, urlencode};
 use super::{WebError, WebUser};
 use crate::AppState;
-use crate::api::surveys::{RateOut, RatesOut, SurveyOut, rates_out, survey_out};
+use crate::api::surveys::{RatesOut, SurveyOut, rates_out, survey_out};
 use crate::auth::CsrfForm;
 
 /// Answers shown, at most.
@@ -92,12 +92,6 @@ fn schedule_rows(all: Vec<tenure_store::surveys::Schedule>) -> Vec<ScheduleRow> 
             created_by: s.created_by,
         })
         .collect()
-}
-
-impl SurveysPage {
-    pub fn pct(&self, r: &RateOut) -> String {
-        pct(&r.response_rate)
-    }
 }
 
 pub fn pct(x: &Option<f64>) -> String {
