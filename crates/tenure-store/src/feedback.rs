@@ -646,11 +646,25 @@ impl Store {
     /// The accounts in scope asking for requests (one request's when `id`
     /// is given), by request and day added.
     pub async fn request_links(&self, id: Option<&str>, scope: &Scope) -> Result<Vec<RequestLink>> {
+        self.request_links_of(id, None, scope).await
+    }
+
+    /// [`Store::request_links`] of one request and/or one account.
+    pub async fn request_links_of(
+        &self,
+        id: Option<&str>,
+        account_id: Option<&str>,
+        scope: &Scope,
+    ) -> Result<Vec<RequestLink>> {
         let mut cond = String::new();
         let mut binds: Vec<String> = Vec::new();
         if let Some(i) = id {
             binds.push(i.to_string());
-            cond.push_str(" AND l.request_id = $1");
+            cond.push_str(&format!(" AND l.request_id = ${}", binds.len()));
+        }
+        if let Some(a) = account_id {
+            binds.push(a.to_string());
+            cond.push_str(&format!(" AND l.account_id = ${}", binds.len()));
         }
         let (c, b) = scoped(scope, "l.account_id", binds.len() + 1);
         cond.push_str(&c);

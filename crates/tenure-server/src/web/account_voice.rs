@@ -86,10 +86,9 @@ pub async fn panel(
         .collect();
     let requests = state
         .store
-        .request_links(None, scope)
+        .request_links_of(None, Some(account_id), scope)
         .await?
         .into_iter()
-        .filter(|l| l.account_id == account_id)
         .filter_map(|l| {
             let (title, status) = titles.get(&l.request_id)?;
             Some(VoiceRequest {
