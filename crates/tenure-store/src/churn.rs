@@ -3,6 +3,10 @@
 //! latest is the one that predicts. The model (feature names, scaling,
 //! coefficients, the bands' cut-offs) and its validation metrics are JSON
 //! text, encoded and decoded only here.
+//!
+//! The daily predictions (migration 0022): one row per paying account and
+//! day with the probability, the band and the reasons in words; a day is
+//! written whole.
 
 use jiff::civil::Date;
 use serde_json::{Value, json};
@@ -10,8 +14,24 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenure_core::churn::{ChurnModel, Column, ModelBands, Scaling};
 
+use crate::bulk::{numbered_placeholders, push_value_tuples};
 use crate::health::{decode, get_day};
 use crate::{Result, Store};
+
+/// One account's prediction on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPrediction {
+    pub day: Date,
+    pub account_id: String,
+    pub model_version: i64,
+    /// Probability of churn within the model's horizon after `day`.
+    pub probability: f64,
+    /// `red`, `yellow` or `green`: the model's bands.
+    pub band: String,
+    /// The features that raise the risk most, in words, with their
+    /// contribution in log-odds.
+    pub reasons: Vec<(String, f64)>,
+}
 
 /// A model to store: what `tenure churn train` fitted and measured.
 #[derive(Debug, Clone)]
@@ -186,6 +206,123 @@ impl Store {
     }
 }
 
+fn encode_reasons(reasons: &[(String, f64)]) -> String {
+    Value::Array(
+        reasons
+            .iter()
+            .map(|(r, c)| json!({"reason": r, "log_odds": c}))
+            .collect(),
+    )
+    .to_string()
+}
+
+fn decode_reasons(text: &str) -> Result<Vec<(String, f64)>> {
+    let bad = || decode("churn prediction: reasons".into());
+    let v: Value = serde_json::from_str(text).map_err(|_| bad())?;
+    v.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get("reason")
+                    .and_then(Value::as_str)
+                    .ok_or_else(bad)?
+                    .to_string(),
+                r.get("log_odds").and_then(Value::as_f64).ok_or_else(bad)?,
+            ))
+        })
+        .collect()
+}
+
+const PREDICTION_COLUMNS: &str = "day, account_id, model_version, probability, band, reasons";
+
+fn prediction(row: &AnyRow) -> Result<StoredPrediction> {
+    let reasons: String = row.try_get(5)?;
+    Ok(StoredPrediction {
+        day: get_day(row, 0)?,
+        account_id: row.try_get(1)?,
+        model_version: row.try_get(2)?,
+        probability: row.try_get(3)?,
+        band: row.try_get(4)?,
+        reasons: decode_reasons(&reasons)?,
+    })
+}
+
+impl Store {
+    /// Writes one day's predictions whole: that day's earlier rows are
+    /// replaced, in one transaction.
+    pub async fn save_churn_predictions(&self, day: Date, rows: &[StoredPrediction]) -> Result<()> {
+        let day_text = day.to_string();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM churn_predictions WHERE day = $1")
+            .bind(day_text.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let numbered = numbered_placeholders(&tx);
+        for chunk in rows.chunks(500) {
+            let mut sql = format!("INSERT INTO churn_predictions ({PREDICTION_COLUMNS}) VALUES ");
+            push_value_tuples(&mut sql, chunk.len(), 6, numbered);
+            let reasons: Vec<String> = chunk.iter().map(|p| encode_reasons(&p.reasons)).collect();
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (p, r) in chunk.iter().zip(&reasons) {
+                q = q
+                    .bind(day_text.as_str())
+                    .bind(p.account_id.as_str())
+                    .bind(p.model_version)
+                    .bind(p.probability)
+                    .bind(p.band.as_str())
+                    .bind(r.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The latest day with stored predictions, if any.
+    pub async fn latest_churn_prediction_day(&self) -> Result<Option<Date>> {
+        let day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM churn_predictions")
+            .fetch_one(&self.pool)
+            .await?;
+        day.map(|d| {
+            d.parse()
+                .map_err(|_| decode(format!("churn prediction: day {d}")))
+        })
+        .transpose()
+    }
+
+    /// Every account's prediction on `day`, riskiest first.
+    pub async fn churn_predictions_on(&self, day: Date) -> Result<Vec<StoredPrediction>> {
+        let sql = format!(
+            "SELECT {PREDICTION_COLUMNS} FROM churn_predictions WHERE day = $1 \
+             ORDER BY probability DESC, account_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(day.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(prediction).collect()
+    }
+
+    /// One account's predictions, newest first, at most `limit`.
+    pub async fn churn_predictions_of(
+        &self,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredPrediction>> {
+        let sql = format!(
+            "SELECT {PREDICTION_COLUMNS} FROM churn_predictions WHERE account_id = $1 \
+             ORDER BY day DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(prediction).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +361,15 @@ mod tests {
         let (f, m) = decode_model(&encode_model(&features, &model)).unwrap();
         assert_eq!(f, features);
         assert_eq!(m, model);
+    }
+
+    #[test]
+    fn reasons_round_trip_and_bad_text_is_refused() {
+        let reasons = vec![
+            ("messages sent fell 60 %".to_string(), 0.75),
+            ("x".into(), 0.1),
+        ];
+        assert_eq!(decode_reasons(&encode_reasons(&reasons)).unwrap(), reasons);
+        assert!(decode_reasons("[{\"reason\": 1}]").is_err());
     }
 }

@@ -329,6 +329,12 @@ const ROWS: &[Fixture] = &[
         "version, trained_at, horizon_days, train_from, train_to, test_from, test_to, health_version, model, metrics",
         "1, 1735725600000000, 90, '2024-01-01', '2024-06-01', '2024-09-01', '2024-12-01', 'h1', '{}', '{}'",
     ),
+    row(
+        22,
+        "churn_predictions",
+        "day, account_id, model_version, probability, band, reasons",
+        "'2025-01-01', 'acc-m', 1, 0.25, 'yellow', '[]'",
+    ),
 ];
 
 /// Tables filled from `events` (by the migration that makes them, from
