@@ -5,7 +5,10 @@
 //! regression on the earlier ones, judges it on the later ones beside the
 //! configured scorecard, and stores the model; [`predict`] reads the
 //! latest model and gives each paying account its probability of churn
-//! with the three features that weigh most.
+//! with the three features that weigh most; [`save_predictions`] stores
+//! them for their day, and [`daily`] is the background job's step that
+//! does so once a day per model. [`predictions_on`] and [`account_churn`]
+//! read what was stored, for the API and the account page.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -22,7 +25,8 @@ use tenure_core::health::{
     churned_within,
 };
 use tenure_store::Store;
-use tenure_store::churn::{NewChurnModel, StoredChurnModel};
+use tenure_store::api::Scope;
+use tenure_store::churn::{NewChurnModel, StoredChurnModel, StoredPrediction};
 use tenure_store::health::{Shard, SignalsRequest};
 
 use crate::health::{check_rates, monthly_dates};
@@ -113,9 +117,9 @@ fn shard_size(features: &FeatureSet, dates: &[Date]) -> usize {
 }
 
 /// Each account's first day of paid MRR, and its paying spans.
-type Spans = HashMap<String, Vec<(Date, Option<Date>)>>;
+pub(crate) type Spans = HashMap<String, Vec<(Date, Option<Date>)>>;
 
-async fn paying(store: &Store) -> Result<Spans> {
+pub(crate) async fn paying(store: &Store) -> Result<Spans> {
     let mut spans: Spans = HashMap::new();
     for (id, s, e) in store.paying_spans().await? {
         spans.entry(id).or_default().push((s, e));
@@ -242,7 +246,7 @@ fn side(rows: &Rows, test: bool, dates: &[Date]) -> Side {
     s
 }
 
-fn invalid(e: ChurnError) -> Error {
+pub(crate) fn invalid(e: ChurnError) -> Error {
     match e {
         ChurnError::Input(m) => Error::Invalid(m),
         e @ ChurnError::Fit(_) => Error::Internal(e.to_string()),
@@ -585,12 +589,7 @@ pub async fn predict(store: &Store, config: &Config, as_of: Date) -> Result<Pred
     check_rates(store, config).await?;
     let model = HealthModel::new(&config.health);
     let features = FeatureSet::new(&model);
-    if features.names() != names.as_slice() {
-        return Err(Error::Invalid(format!(
-            "churn model {version} was trained on other features (the [health] measures changed \
-             since): run `tenure churn train` again"
-        )));
-    }
+    check_features(version, &names, &features)?;
     // Each feature's training mean, from its value column.
     let mut typical = vec![f64::NAN; features.len()];
     for c in fitted
@@ -649,6 +648,146 @@ pub async fn predict(store: &Store, config: &Config, as_of: Date) -> Result<Pred
         horizon_days,
         accounts: out,
     })
+}
+
+/// [`Error::Invalid`] when the model `version` was trained on features
+/// `names` other than those of the configured `[health]` measures.
+fn check_features(version: i64, names: &[String], features: &FeatureSet) -> Result<()> {
+    if features.names() != names {
+        return Err(Error::Invalid(format!(
+            "churn model {version} was trained on other features (the [health] measures changed \
+             since): run `tenure churn train` again"
+        )));
+    }
+    Ok(())
+}
+
+/// The rows [`save_predictions`] stores for a day.
+fn stored_rows(p: &Predictions) -> Vec<StoredPrediction> {
+    p.accounts
+        .iter()
+        .map(|a| StoredPrediction {
+            day: p.as_of,
+            account_id: a.account_id.clone(),
+            model_version: p.version,
+            probability: a.probability,
+            band: a.band.as_str().to_string(),
+            reasons: a.reasons.clone(),
+        })
+        .collect()
+}
+
+/// [`predict`] on `as_of`, and the predictions stored as that day's
+/// (replacing what the day held, in one transaction).
+pub async fn save_predictions(store: &Store, config: &Config, as_of: Date) -> Result<Predictions> {
+    let p = predict(store, config, as_of).await?;
+    store
+        .save_churn_predictions(as_of, &stored_rows(&p))
+        .await?;
+    Ok(p)
+}
+
+/// What the daily job's churn step did on a day.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DailyPredictions {
+    /// No model is stored: nothing to do.
+    NoModel,
+    /// The day's predictions by the latest model were stored already.
+    UpToDate { version: i64 },
+    /// The latest model was trained on other features than the configured
+    /// `[health]` measures give: nothing stored, `message` says what to do.
+    Stale { version: i64, message: String },
+    /// The day's predictions were stored, one per paying account.
+    Saved { version: i64, accounts: usize },
+}
+
+/// The background job's step: when a model is stored and the day's
+/// predictions by it are not, predicts every paying account on `day` and
+/// stores them ([`save_predictions`]). Without a model it costs one small
+/// query; with the day already stored by the latest model, two. A model
+/// that no longer fits the measures is [`DailyPredictions::Stale`], not an
+/// error.
+pub async fn daily(store: &Store, config: &Config, day: Date) -> Result<DailyPredictions> {
+    let Some(version) = store.latest_churn_model_version().await? else {
+        return Ok(DailyPredictions::NoModel);
+    };
+    if store.churn_prediction_version_on(day).await? == Some(version) {
+        return Ok(DailyPredictions::UpToDate { version });
+    }
+    let Some(stored) = store.latest_churn_model().await? else {
+        return Ok(DailyPredictions::NoModel);
+    };
+    let features = FeatureSet::new(&HealthModel::new(&config.health));
+    if let Err(e) = check_features(stored.version, &stored.features, &features) {
+        return Ok(DailyPredictions::Stale {
+            version: stored.version,
+            message: e.to_string(),
+        });
+    }
+    let p = save_predictions(store, config, day).await?;
+    Ok(DailyPredictions::Saved {
+        version: p.version,
+        accounts: p.accounts.len(),
+    })
+}
+
+/// The stored predictions of one day, of the accounts a caller sees.
+#[derive(Debug, Clone)]
+pub struct DayPredictions {
+    pub day: Date,
+    /// Each with the account's name, riskiest first.
+    pub accounts: Vec<(StoredPrediction, String)>,
+}
+
+/// The predictions stored on `day` (default: the latest day stored) of
+/// the accounts `scope` sees; `None` when no day is stored at all.
+pub async fn predictions_on(
+    store: &Store,
+    scope: &Scope,
+    day: Option<Date>,
+) -> Result<Option<DayPredictions>> {
+    let day = match day {
+        Some(d) => d,
+        None => match store.latest_churn_prediction_day().await? {
+            Some(d) => d,
+            None => return Ok(None),
+        },
+    };
+    let accounts = store.churn_predictions_in_scope(day, scope).await?;
+    Ok(Some(DayPredictions { day, accounts }))
+}
+
+/// The latest stored model, in brief.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSummary {
+    pub version: i64,
+    pub horizon_days: u32,
+    /// Microseconds since the epoch.
+    pub trained_at: i64,
+}
+
+/// One account's churn risk: the latest model, if any, and the account's
+/// stored predictions, newest first (the first is its latest).
+#[derive(Debug, Clone)]
+pub struct AccountChurn {
+    pub model: Option<ModelSummary>,
+    pub history: Vec<StoredPrediction>,
+}
+
+/// How many of an account's predictions [`account_churn`] reads by
+/// default: a month of daily ones.
+pub const ACCOUNT_HISTORY: i64 = 30;
+
+/// The account's stored predictions (at most `limit`, newest first) and
+/// the latest model. The caller checks the account is in its scope.
+pub async fn account_churn(store: &Store, account_id: &str, limit: i64) -> Result<AccountChurn> {
+    let model = store.latest_churn_model().await?.map(|m| ModelSummary {
+        version: m.version,
+        horizon_days: m.horizon_days,
+        trained_at: m.trained_at,
+    });
+    let history = store.churn_predictions_of(account_id, limit).await?;
+    Ok(AccountChurn { model, history })
 }
 
 /// The predictions as JSON (`tenure churn predict --format json`).

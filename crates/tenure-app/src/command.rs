@@ -45,13 +45,27 @@ pub fn exit_code<'a>(chain: impl IntoIterator<Item = &'a (dyn StdError + 'static
         {
             return 2;
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
+        if closed_pipe(cause) {
             return 0;
         }
     }
     1
+}
+
+/// True when the error is a write to a closed pipe (`tenure … | head`),
+/// also when a CSV or JSON writer wrapped it without giving it as source.
+fn closed_pipe(cause: &(dyn StdError + 'static)) -> bool {
+    let pipe = std::io::ErrorKind::BrokenPipe;
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        return io.kind() == pipe;
+    }
+    if let Some(e) = cause.downcast_ref::<serde_json::Error>() {
+        return e.io_error_kind() == Some(pipe);
+    }
+    if let Some(e) = cause.downcast_ref::<csv::Error>() {
+        return matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == pipe);
+    }
+    false
 }
 
 /// Runs a program's work on a multi-threaded runtime and turns its outcome
@@ -126,6 +140,15 @@ mod tests {
         let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         let pipe: &(dyn StdError + 'static) = &pipe;
         assert_eq!(exit_code([internal, pipe]), 0);
+        let json = serde_json::Error::io(std::io::ErrorKind::BrokenPipe.into());
+        let json: &(dyn StdError + 'static) = &json;
+        assert_eq!(exit_code([json]), 0);
+        let other = serde_json::Error::io(std::io::ErrorKind::PermissionDenied.into());
+        let other: &(dyn StdError + 'static) = &other;
+        assert_eq!(exit_code([other]), 1);
+        let csv = csv::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        let csv: &(dyn StdError + 'static) = &csv;
+        assert_eq!(exit_code([csv]), 0);
     }
 
     #[test]

@@ -8,8 +8,11 @@
 //! older than [`MAX_AGE`]. Passes are `interval` apart, so new data shows
 //! in scores within about two intervals. Stages and segments are decided
 //! in the same pass, after the scores; later pipelines (playbooks) will
-//! follow them. Each tick of [`run_forever`] then sends the outbound email
-//! and webhooks that are due ([`crate::outbound::deliver_due`]).
+//! follow them. Before the scores, once a day per churn model, the day's
+//! churn predictions are stored ([`crate::churn::daily`]) so that the
+//! `churn_risk` measure and rule field read them. Each tick of
+//! [`run_forever`] then sends the outbound email and webhooks that are due
+//! ([`crate::outbound::deliver_due`]).
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +38,9 @@ pub struct JobState {
     at: Option<Instant>,
     /// The data (events left out) and day of the last feedback refresh.
     feedback: Option<(DataFingerprint, Date)>,
+    /// The day and model version of the last warning that the churn
+    /// model no longer fits the measures (said once a day per model).
+    churn_warned: Option<(Date, i64)>,
 }
 
 impl JobState {
@@ -54,12 +60,14 @@ impl JobState {
     }
 }
 
-/// One pass, if needed: today's snapshots, then today's stages and
+/// One pass, if needed: the day's churn predictions
+/// ([`crate::churn::daily`]), today's snapshots, then today's stages and
 /// segments from the same load of the signals ([`crate::engage::daily`]),
 /// success-plan templates and goals ([`crate::target::plans::daily`]),
 /// playbooks ([`crate::plays::run`]), the surveys due
 /// ([`crate::surveys::run`]), the risk board's day
-/// ([`crate::risk::daily`]) and the feedback items
+/// ([`crate::risk::daily`]), the CRM's account-change webhook
+/// ([`crate::crm_webhook::run`]) and the feedback items
 /// ([`crate::feedback::refresh`]); each step is idempotent, so a pass run again
 /// on the same day (new data arrived) adds only what is new. Returns how
 /// many snapshots were written, or `None` when nothing had changed.
@@ -71,6 +79,22 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     }
     // The fingerprint was read before scoring, so data arriving during the
     // pass changes it and triggers the next pass.
+    // The day's churn predictions first (docs/CHURN.md), once a day per
+    // model: the scores' `churn_risk` measure and the rules read them.
+    // Optional, so a failure is logged and the pass goes on.
+    match crate::churn::daily(store, config, day).await {
+        Ok(crate::churn::DailyPredictions::Saved { version, accounts }) => {
+            tracing::info!(model = version, accounts, "churn predictions stored");
+        }
+        Ok(crate::churn::DailyPredictions::Stale { version, message }) => {
+            if state.churn_warned != Some((day, version)) {
+                tracing::warn!(model = version, "{message}");
+                state.churn_warned = Some((day, version));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "churn predictions failed"),
+    }
     // Today's scores, then stages and segments from the same load; then
     // plan templates applied and goals measured on those.
     let engage = crate::engage::daily(store, config, day).await?;
@@ -90,6 +114,18 @@ pub async fn run_once(store: &Store, config: &Config, state: &mut JobState) -> R
     let risk = crate::risk::daily(store, config, day).await?;
     if let Some(r) = &risk.opened {
         tracing::info!(review = %r.id, crossed = %r.crossed, "a leadership review opened");
+    }
+    // The CRM's account-change webhook (docs/CRM.md): the accounts whose
+    // band, risk flag, segment, tier, stage or NPS changed since last sent,
+    // queued in batches after the risk board's day.
+    if let Some(sent) = crate::crm_webhook::run(store, config, day).await?
+        && !sent.messages.is_empty()
+    {
+        tracing::info!(
+            accounts = sent.changes.len(),
+            batches = sent.messages.len(),
+            "account changes queued for the CRM"
+        );
     }
     // Feedback items from survey comments, tickets and notes, with their
     // themes (docs/FEEDBACK.md): only what changed is written. Product

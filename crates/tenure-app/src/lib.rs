@@ -40,8 +40,10 @@
 pub mod churn;
 pub mod clock;
 pub mod command;
+pub mod crm_webhook;
 pub mod engage;
 pub mod feedback;
+pub mod forecast;
 pub mod health;
 pub mod ids;
 pub mod jobs;
@@ -53,6 +55,7 @@ pub mod risk;
 pub mod surveys;
 pub mod survival;
 pub mod target;
+pub mod views;
 
 use tenure_store::StoreError;
 

@@ -6,8 +6,12 @@
 
 use jiff::civil::Date;
 use tenure_app::Error;
-use tenure_app::churn::{TrainRequest, features_at, predict, train};
-use tenure_core::config::Config;
+use tenure_app::churn::{
+    DailyPredictions, TrainRequest, daily, features_at, predict, save_predictions, train,
+};
+use tenure_app::jobs::{JobState, run_once};
+use tenure_core::config::{Config, parse_config};
+use tenure_core::health::HealthModel;
 use tenure_core::model::{
     Account, Currency, Engagement, Event, Money, Subscription, SurveyKind, SurveyResponse, Ticket,
     add_days, day_number,
@@ -15,6 +19,8 @@ use tenure_core::model::{
 use tenure_store::Kind;
 use tenure_store::Store;
 use tenure_store::api::Scope;
+use tenure_store::churn::StoredPrediction;
+use tenure_store::health::{Shard, SignalsRequest};
 use tenure_store::import::ImportOptions;
 use tenure_store::rows::Record;
 use tenure_store::testing::test_db;
@@ -277,4 +283,271 @@ async fn a_model_is_trained_on_earlier_dates_judged_on_later_ones_and_stored() {
     // A second training is version 2.
     let again = train(store, &config, req).await.unwrap();
     assert_eq!(again.version, 2);
+}
+
+#[tokio::test]
+async fn the_daily_job_stores_every_paying_accounts_prediction_once_a_day_per_model() {
+    let db = test_db().await;
+    let store = &db.store;
+    company(store, 480).await;
+    let config = Config::default();
+    let today = tenure_app::clock::today();
+    // No model: the job's pass stores nothing and does not fail.
+    assert_eq!(
+        daily(store, &config, today).await.unwrap(),
+        DailyPredictions::NoModel
+    );
+    run_once(store, &config, &mut JobState::default())
+        .await
+        .unwrap();
+    assert_eq!(store.latest_churn_prediction_day().await.unwrap(), None);
+
+    let req = TrainRequest::new(d("2024-01-01"), d("2025-12-01"), 90, 0);
+    assert_eq!(train(store, &config, req).await.unwrap().version, 1);
+    run_once(store, &config, &mut JobState::default())
+        .await
+        .unwrap();
+    // Every account but each fourth (which stopped paying by 2025-11) pays
+    // today: 360 of 480, one row each.
+    let rows = store.churn_predictions_on(today).await.unwrap();
+    assert_eq!(rows.len(), 360);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 360);
+    assert!(
+        ids.iter()
+            .all(|id| id[1..].parse::<usize>().unwrap() % 4 != 0)
+    );
+    for r in &rows {
+        assert_eq!((r.day, r.model_version), (today, 1));
+        assert!(r.probability > 0.0 && r.probability < 1.0, "{r:?}");
+        assert!(["red", "yellow", "green"].contains(&r.band.as_str()));
+        assert!(r.reasons.len() <= 3);
+    }
+    assert!(rows.iter().any(|r| !r.reasons.is_empty()));
+    assert_eq!(
+        store.latest_churn_prediction_day().await.unwrap(),
+        Some(today)
+    );
+
+    // A pass again the same day (a restart: fresh state) predicts nothing
+    // and duplicates nothing.
+    assert_eq!(
+        daily(store, &config, today).await.unwrap(),
+        DailyPredictions::UpToDate { version: 1 }
+    );
+    run_once(store, &config, &mut JobState::default())
+        .await
+        .unwrap();
+    assert_eq!(store.churn_predictions_on(today).await.unwrap(), rows);
+
+    // A new model replaces the day's predictions with its own.
+    assert_eq!(train(store, &config, req).await.unwrap().version, 2);
+    assert_eq!(
+        daily(store, &config, today).await.unwrap(),
+        DailyPredictions::Saved {
+            version: 2,
+            accounts: 360
+        }
+    );
+    let again = store.churn_predictions_on(today).await.unwrap();
+    assert_eq!(again.len(), 360);
+    assert!(again.iter().all(|r| r.model_version == 2));
+
+    // Measures changed since training: a warning, not a failed pass.
+    let other = parse_config(
+        r#"
+[[health.measures]]
+name = "Tickets"
+kind = "open_tickets"
+weight = 1
+linear = { min = 0, max = 5, direction = "lower_is_better" }
+"#,
+    )
+    .unwrap();
+    let tomorrow = add_days(today, 1);
+    match daily(store, &other, tomorrow).await.unwrap() {
+        DailyPredictions::Stale { version, message } => {
+            assert_eq!(version, 2);
+            assert!(message.contains("tenure churn train"), "{message}");
+        }
+        o => panic!("{o:?}"),
+    }
+    run_once(store, &other, &mut JobState::default())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .churn_predictions_on(tomorrow)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // `save_predictions` stores the day it predicts.
+    let p = save_predictions(store, &config, d("2025-06-01"))
+        .await
+        .unwrap();
+    let stored = store.churn_predictions_on(d("2025-06-01")).await.unwrap();
+    assert_eq!(stored.len(), p.accounts.len());
+}
+
+const CHURN_RISK_CONFIG: &str = r#"
+[[health.measures]]
+name = "Churn risk"
+kind = "churn_risk"
+weight = 1
+linear = { min = 0, max = 0.5, direction = "lower_is_better" }
+
+[[health.measures]]
+name = "Tickets"
+kind = "open_tickets"
+weight = 1
+linear = { min = 0, max = 5, direction = "lower_is_better" }
+
+[[engage.tiers]]
+name = "high"
+
+[[engage.segments]]
+name = "At risk"
+rule = "churn_risk != null && churn_risk > 0.3"
+tier = "high"
+
+[[engage.segments]]
+name = "Rest"
+rule = "paying"
+tier = "high"
+"#;
+
+fn prediction(day: &str, account: &str, probability: f64) -> StoredPrediction {
+    StoredPrediction {
+        day: d(day),
+        account_id: account.into(),
+        model_version: 1,
+        probability,
+        band: "yellow".into(),
+        reasons: Vec::new(),
+    }
+}
+
+/// a1 and a2 pay from 2025-01-01; predictions are stored on 06-10 (a1 0.6,
+/// a2 0.1) and 06-20 (a1 0.2 only).
+async fn predicted(store: &Store) {
+    for id in ["a1", "a2"] {
+        add(store, Record::Account(Account::bare(id))).await;
+        add(
+            store,
+            Record::Subscription(Subscription {
+                id: format!("s-{id}"),
+                account_id: id.into(),
+                mrr: Money::new(50_000, Currency::USD),
+                plan: None,
+                seats: Some(5),
+                start_date: d("2025-01-01"),
+                end_date: None,
+                renewal_date: None,
+            }),
+        )
+        .await;
+    }
+    store
+        .save_churn_predictions(
+            d("2025-06-10"),
+            &[
+                prediction("2025-06-10", "a1", 0.6),
+                prediction("2025-06-10", "a2", 0.1),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .save_churn_predictions(d("2025-06-20"), &[prediction("2025-06-20", "a1", 0.2)])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn churn_risk_reaches_rules_and_the_measure_from_the_prediction_of_the_day_or_before() {
+    let db = test_db().await;
+    let store = &db.store;
+    predicted(store).await;
+    let config = parse_config(CHURN_RISK_CONFIG).unwrap();
+    let facts = |day: &'static str| {
+        let config = config.clone();
+        async move {
+            let mut out: Vec<(String, Option<f64>, Option<String>)> =
+                tenure_app::engage::assign(store, &config, d(day))
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| {
+                        let segment = a.segment.map(|s| config.engage.segments.0[s].name.clone());
+                        (a.account.id, a.facts.churn_risk, segment)
+                    })
+                    .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        }
+    };
+    let seg = |s: &str| Some(s.to_string());
+    // Before any prediction: null (none made later is read).
+    assert_eq!(
+        facts("2025-06-09").await,
+        [
+            ("a1".into(), None, seg("Rest")),
+            ("a2".into(), None, seg("Rest"))
+        ]
+    );
+    assert_eq!(
+        facts("2025-06-15").await,
+        [
+            ("a1".into(), Some(0.6), seg("At risk")),
+            ("a2".into(), Some(0.1), seg("Rest"))
+        ]
+    );
+    // 06-20's predictions: a2 had none that day.
+    assert_eq!(
+        facts("2025-06-25").await,
+        [
+            ("a1".into(), Some(0.2), seg("Rest")),
+            ("a2".into(), None, seg("Rest"))
+        ]
+    );
+
+    // The measure, on one day (today's path) and on many (history's).
+    let model = HealthModel::new(&config.health);
+    let raw = |day: &'static str| {
+        let model = &model;
+        let config = &config;
+        async move {
+            let (_, scored) =
+                tenure_app::health::score::score_by_id(store, config, model, "a1", d(day))
+                    .await
+                    .unwrap();
+            let m = &scored.score.measures[0];
+            assert_eq!(m.kind, "churn_risk");
+            m.raw
+        }
+    };
+    assert_eq!(raw("2025-06-09").await, None);
+    assert_eq!(raw("2025-06-15").await, Some(0.6));
+    assert_eq!(raw("2025-06-25").await, Some(0.2));
+    // 31 days after the last prediction still counts; 32 do not.
+    assert_eq!(raw("2025-07-21").await, Some(0.2));
+    assert_eq!(raw("2025-07-22").await, None);
+    let accounts = store.health_accounts().await.unwrap();
+    let dates = [d("2025-06-09"), d("2025-06-15"), d("2025-06-25")];
+    let table = store
+        .load_signals(SignalsRequest {
+            plan: model.plan(),
+            currency: &config.currency,
+            dates: &dates,
+            shard: Shard::split(&accounts, usize::MAX)[0],
+            track_payments: false,
+        })
+        .await
+        .unwrap();
+    let a2 = accounts.iter().position(|a| a.id == "a2").unwrap();
+    let got: Vec<Option<f64>> = (0..3).map(|k| table.signals(k, a2).churn_risk).collect();
+    assert_eq!(got, [None, Some(0.1), None]);
 }

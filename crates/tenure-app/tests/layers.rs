@@ -26,6 +26,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "tenure-bench",
         &["tenure-core", "tenure-store", "tenure-app"],
     ),
+    // The fuzz harnesses reach the parsers of every layer, the server's
+    // ingest and webhooks included.
+    (
+        "tenure-fuzz",
+        &["tenure-core", "tenure-store", "tenure-server"],
+    ),
 ];
 
 /// The names under `[dependencies]` of a crate's manifest.

@@ -107,13 +107,22 @@ pub struct FeatureSet {
 
 impl FeatureSet {
     /// The features for the configured scorecards: every measure's raw
-    /// value, then the fixed ones.
+    /// value, then the fixed ones. A `churn_risk` measure (the model's
+    /// own stored predictions) is left out, and the plan does not load
+    /// predictions, so the scorecard judged beside the model in training
+    /// goes without that measure (re-weighted, as for missing data).
     pub fn new(model: &HealthModel) -> FeatureSet {
         let mut plan = model.plan().clone();
+        // Features never read the stored predictions (see below).
+        plan.needs_churn_risk = false;
         let kinds_of_measures = model.measure_kinds();
         let mut names = Vec::new();
         let mut kinds = Vec::new();
         for (i, m) in model.measure_names().into_iter().enumerate() {
+            // The model's own stored output is never one of its inputs.
+            if kinds_of_measures[i] == "churn_risk" {
+                continue;
+            }
             names.push(format!("measure: {m}"));
             kinds.push(FeatureKind::Measure(i));
         }
@@ -734,6 +743,43 @@ mod tests {
         }
         let (_, w) = fit(x, 1, &y, 1.0).unwrap();
         assert!(w[0] > 0.5, "{w:?}");
+    }
+
+    #[test]
+    fn a_churn_risk_measure_is_never_a_feature_of_the_model() {
+        let config = crate::config::parse_config(
+            r#"
+[[health.measures]]
+name = "Churn risk"
+kind = "churn_risk"
+weight = 1
+linear = { min = 0, max = 0.5, direction = "lower_is_better" }
+
+[[health.measures]]
+name = "Tickets"
+kind = "open_tickets"
+weight = 1
+linear = { min = 0, max = 5, direction = "lower_is_better" }
+"#,
+        )
+        .unwrap();
+        let model = HealthModel::new(&config.health);
+        assert!(model.plan().needs_churn_risk);
+        let features = FeatureSet::new(&model);
+        assert!(!features.plan().needs_churn_risk);
+        let measures: Vec<&String> = features
+            .names()
+            .iter()
+            .filter(|n| n.starts_with("measure: "))
+            .collect();
+        assert_eq!(measures, ["measure: Tickets"]);
+        // The measure read by the remaining feature is the right one.
+        let mut s = AccountSignals::empty(features.plan(), "2025-03-31".parse().unwrap());
+        s.open_tickets.add(crate::model::Priority::Normal, 3);
+        s.churn_risk = Some(0.9);
+        let mut row = Vec::new();
+        features.row(&model, &s, None, &mut row);
+        assert_eq!(row[0], 3.0);
     }
 
     #[test]

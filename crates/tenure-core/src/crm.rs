@@ -312,6 +312,8 @@ impl CrmSettings {
 pub struct CrmConfig {
     pub salesforce: CrmSettings,
     pub hubspot: CrmSettings,
+    /// `[crm.webhook]`: the account-change webhook, when turned on.
+    pub webhook: Option<crate::crm_webhook::WebhookConfig>,
 }
 
 impl Default for CrmConfig {
@@ -319,6 +321,7 @@ impl Default for CrmConfig {
         CrmConfig {
             salesforce: CrmSettings::default_for(Crm::Salesforce),
             hubspot: CrmSettings::default_for(Crm::Hubspot),
+            webhook: None,
         }
     }
 }

@@ -77,6 +77,7 @@ fields! {
     "days_since_champion_lost": "int" => "days since a champion contact left or lost the champion flag (null if none ever did)",
     "days_in_stage": "int" => "days since the account entered its journey stage (playbook rules only)",
     "overdue_engagements": "int" => "engagements the cadence policies want that are overdue (playbook rules only)",
+    "churn_risk": "double" => "the churn model's probability of churn within its horizon, 0–1, from the latest daily prediction on or before the day (null without a model or a prediction for the account)",
 }
 
 /// Fields Engage decides from the stage and segment, so that stage and
@@ -127,6 +128,7 @@ pub struct Facts {
     pub days_since_champion_lost: Option<i64>,
     pub days_in_stage: Option<i64>,
     pub overdue_engagements: Option<i64>,
+    pub churn_risk: Option<f64>,
 }
 
 fn text(v: &Option<String>) -> CowVal<'_, '_> {
@@ -211,6 +213,7 @@ impl Facts {
             "days_since_champion_lost" => int(self.days_since_champion_lost),
             "days_in_stage" => int(self.days_in_stage),
             "overdue_engagements" => int(self.overdue_engagements),
+            "churn_risk" => num(self.churn_risk),
             _ => "null".into(),
         }
     }
@@ -257,6 +260,7 @@ impl VariableResolver for Facts {
             "days_since_champion_lost" => int(self.days_since_champion_lost),
             "days_in_stage" => int(self.days_in_stage),
             "overdue_engagements" => int(self.overdue_engagements),
+            "churn_risk" => double(self.churn_risk),
             "health_trend_30d" => double(self.health_trend_30d),
             "active_users_30d" => int(self.active_users_30d),
             "usage_rate" => double(self.usage_rate),

@@ -306,10 +306,44 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = AppError;
+/// The routes a viewer may open (docs/CRM.md, "Shared views"): the shared
+/// views, the account card, and their own session. Everything else answers
+/// 403 to a viewer's API call; a viewer's browser is sent to `/views`.
+pub const VIEWER_ROUTES: &[&str] = &[
+    "/views",
+    "/views/sales",
+    "/views/support",
+    "/views/product",
+    "/accounts/{id}/card",
+    "/logout",
+    "/api/v1/views/sales",
+    "/api/v1/views/support",
+    "/api/v1/views/product",
+    "/api/v1/accounts/{id}/card",
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+];
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+/// The message of the 403 a viewer gets outside [`VIEWER_ROUTES`].
+pub const VIEWER_ONLY: &str = "the viewer role sees only the shared views (/views, /api/v1/views/sales, /support, /product) and account cards";
+
+/// Whether the caller may open the route `parts` matched: every role but
+/// the viewer may open any; a viewer only [`VIEWER_ROUTES`].
+pub fn may_open(p: &Principal, parts: &Parts) -> bool {
+    if p.role != Role::Viewer {
+        return true;
+    }
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| parts.uri.path(), |m| m.as_str());
+    VIEWER_ROUTES.contains(&route)
+}
+
+impl Principal {
+    /// The caller of a request, authenticated and its CSRF token checked
+    /// (for a cookie session's unsafe methods), whatever the route.
+    pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError> {
         let p = authenticate(parts, state).await?;
         if let Some(expected) = &p.csrf_token
             && !is_safe(&parts.method)
@@ -324,6 +358,20 @@ impl FromRequestParts<AppState> for Principal {
                     "missing or wrong CSRF token: send the session's token in the X-CSRF-Token header",
                 ));
             }
+        }
+        Ok(p)
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    /// [`Principal::resolve`], then 403 for a viewer outside
+    /// [`VIEWER_ROUTES`].
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let p = Principal::resolve(parts, state).await?;
+        if !may_open(&p, parts) {
+            return Err(AppError::forbidden(VIEWER_ONLY));
         }
         Ok(p)
     }

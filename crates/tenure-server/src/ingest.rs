@@ -51,8 +51,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/{kind}", post(ingest))
 }
 
-/// The message type a path stands for; `None` for the batch endpoint.
-fn path_type(path: &str) -> Result<Option<&'static str>, AppError> {
+/// The message type a path under `/v1/` stands for (`track` for `t`,
+/// ...); `None` for the batch endpoint, 404 for any other path.
+pub fn path_type(path: &str) -> Result<Option<&'static str>, AppError> {
     Ok(Some(match path {
         "batch" | "b" | "import" => return Ok(None),
         "track" | "t" => "track",
@@ -94,11 +95,7 @@ async fn ingest(
         .await
         .map_err(|_| too_big())?;
     let bytes = decode_body(&headers, raw, limit).map_err(|e| e.unwrap_or_else(too_big))?;
-    let doc: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| AppError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(doc) = doc else {
-        return Err(AppError::bad_request("expected a JSON object"));
-    };
+    let doc = parse_document(&bytes)?;
 
     let write_key = basic_user(&headers).or_else(|| {
         doc.get("writeKey")
@@ -120,8 +117,38 @@ async fn ingest(
         .map_err(|wait| AppError::rate_limited(wait.as_secs_f64().ceil() as u64))?;
 
     let received_at = Timestamp::now();
+    let items = parse_messages(&doc, single, received_at)?;
+    let summary = state.store.ingest(items, received_at).await?;
+    tracing::debug!(
+        accepted = summary.accepted,
+        duplicates = summary.duplicates,
+        pending = summary.pending,
+        "ingested"
+    );
+    Ok(Json(json!({"success": true})))
+}
+
+/// A request's body (decompressed) as the JSON object it must be.
+pub fn parse_document(bytes: &[u8]) -> Result<Map<String, Value>, AppError> {
+    let doc: Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(doc) = doc else {
+        return Err(AppError::bad_request("expected a JSON object"));
+    };
+    Ok(doc)
+}
+
+/// The messages of a request's document, checked and mapped: one message
+/// of type `single`, or, for the batch endpoint (`None`), each of its
+/// `batch` array, timestamps corrected against `received_at`. The first
+/// problem is a 400 naming the message. Aliases are accepted and dropped.
+pub fn parse_messages(
+    doc: &Map<String, Value>,
+    single: Option<&str>,
+    received_at: Timestamp,
+) -> Result<Vec<Incoming>, AppError> {
     let items = match single {
-        Some(t) => vec![parse_message(&doc, Some(t), None, received_at, 0)?],
+        Some(t) => vec![parse_message(doc, Some(t), None, received_at, 0)?],
         None => {
             let batch = doc
                 .get("batch")
@@ -146,15 +173,7 @@ async fn ingest(
             items
         }
     };
-    let items: Vec<Incoming> = items.into_iter().flatten().collect();
-    let summary = state.store.ingest(items, received_at).await?;
-    tracing::debug!(
-        accepted = summary.accepted,
-        duplicates = summary.duplicates,
-        pending = summary.pending,
-        "ingested"
-    );
-    Ok(Json(json!({"success": true})))
+    Ok(items.into_iter().flatten().collect())
 }
 
 /// The length of a message written as compact JSON, counted without

@@ -129,27 +129,16 @@ async fn stripe(
     )
     .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_signature", e.to_string()))?;
 
-    let event: Value = serde_json::from_slice(&payload)
-        .map_err(|e| AppError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    let id = event
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AppError::bad_request("the event has no id"))?;
-    let ty = event.get("type").and_then(Value::as_str).unwrap_or("");
-    let created = event
-        .get("created")
-        .and_then(Value::as_i64)
-        .and_then(|s| Timestamp::from_second(s).ok())
-        .unwrap_or_else(Timestamp::now);
-    let object = event
-        .pointer("/data/object")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let change = parse_change(ty, &object, created)?;
+    let StripeEvent {
+        id,
+        ty,
+        created,
+        change,
+    } = parse_event(&payload, Timestamp::now())?;
     let handled = !matches!(change, BillingChange::Ignored);
     let applied = state
         .store
-        .apply_billing_event(id, ty, created, &change, Timestamp::now())
+        .apply_billing_event(&id, &ty, created, &change, Timestamp::now())
         .await?;
     let status = match applied {
         Applied::Applied => "applied",
@@ -160,6 +149,48 @@ async fn stripe(
         StatusCode::OK,
         Json(json!({"received": true, "handled": handled, "status": status})),
     ))
+}
+
+/// A Stripe event as Tenure reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripeEvent {
+    /// The event's id, applied once.
+    pub id: String,
+    /// Its type, such as `customer.subscription.updated`.
+    pub ty: String,
+    /// When Stripe created it.
+    pub created: Timestamp,
+    /// What it changes; [`BillingChange::Ignored`] for other types.
+    pub change: BillingChange,
+}
+
+/// Reads a webhook's body, once its signature is checked; `now` stands in
+/// for a missing or unreadable `created`. Every problem is a 400 naming
+/// what is wrong.
+pub fn parse_event(payload: &[u8], now: Timestamp) -> Result<StripeEvent, AppError> {
+    let event: Value = serde_json::from_slice(payload)
+        .map_err(|e| AppError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::bad_request("the event has no id"))?;
+    let ty = event.get("type").and_then(Value::as_str).unwrap_or("");
+    let created = event
+        .get("created")
+        .and_then(Value::as_i64)
+        .and_then(|s| Timestamp::from_second(s).ok())
+        .unwrap_or(now);
+    let object = event
+        .pointer("/data/object")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let change = parse_change(ty, &object, created)?;
+    Ok(StripeEvent {
+        id: id.to_string(),
+        ty: ty.to_string(),
+        created,
+        change,
+    })
 }
 
 fn bad(msg: impl Into<String>) -> AppError {

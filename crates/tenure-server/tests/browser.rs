@@ -1754,3 +1754,106 @@ async fn account_card(b: (PathBuf, PathBuf)) {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reads_the_shared_views_and_an_account_card_in_headless_chromium() {
+    let Some(b) = browser("the shared views in the browser") else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(180), viewer_views(b))
+        .await
+        .expect("the shared views browser test took more than 3 minutes");
+}
+
+/// A viewer (docs/CRM.md, "Shared views") logs in and lands on the views'
+/// hub with no other link in the navigation, reads the sales view (the
+/// renewals the application layer finds, row for row), opens an account's
+/// card from it, and is sent back to the views from any other page.
+async fn viewer_views(b: (PathBuf, PathBuf)) {
+    use tenure_store::auth::{NewUser, Role};
+    const VIEWER: &str = "sales-viewer@example.com";
+    let seeded = seeded(40).await;
+    seeded
+        .db
+        .store
+        .create_user(
+            &NewUser {
+                id: "usr-viewer".into(),
+                email: VIEWER.into(),
+                name: None,
+                role: Role::Viewer,
+                all_accounts: false,
+                password_hash: tenure_server::auth::hash_password(PASSWORD).unwrap(),
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let renewals = tenure_app::views::sales(
+        &seeded.db.store,
+        &tenure_core::config::Config::default(),
+        &tenure_store::api::Scope::All,
+        tenure_app::clock::today(),
+    )
+    .await
+    .unwrap()
+    .renewals;
+    assert!(
+        !renewals.is_empty(),
+        "the demo book has renewals in the next 90 days"
+    );
+    in_browser(&b, seeded.state.clone(), async |s: &Session| {
+        s.login(VIEWER).await;
+        s.wait_for_path("/views").await;
+        s.shot("viewer-views-hub").await;
+        assert_eq!(s.texts("header.top nav a").await, ["Views"]);
+        s.assert_visible(&["#view-sales", "#view-support", "#view-product"])
+            .await;
+
+        s.click("#view-sales").await;
+        s.wait_for("#sales").await;
+        s.check_clean("/views/sales").await;
+        s.shot("viewer-views-sales").await;
+        let rows = s.texts("#sales tbody tr").await;
+        assert_eq!(rows.len(), renewals.len(), "{rows:?}");
+        let first = &renewals[0];
+        assert!(
+            rows[0].contains(&first.account.name)
+                && rows[0].contains(&first.renewal_date.to_string()),
+            "{:?} vs {first:?}",
+            rows[0]
+        );
+
+        // The account links to its card, which the viewer may read.
+        s.click("#sales tbody a").await;
+        s.wait_for_path("/card").await;
+        s.wait_for("main dl").await;
+        s.check_clean("the card").await;
+        s.shot("viewer-account-card").await;
+        assert_eq!(s.text("main h1").await, first.account.name);
+        assert_eq!(
+            s.path().await,
+            format!("/accounts/{}/card", first.account.account_id)
+        );
+
+        for (path, shot) in [
+            ("/views/support", "viewer-views-support"),
+            ("/views/product", "viewer-views-product"),
+        ] {
+            s.open(path, shot).await;
+        }
+        s.assert_visible(&["#adoption", "#view-requests"]).await;
+
+        // Any other page sends the viewer back to the views.
+        for path in [
+            "/accounts",
+            "/risk",
+            &format!("/accounts/{}", first.account.account_id),
+        ] {
+            s.c.goto(&format!("{}{path}", s.base)).await.unwrap();
+            s.wait_for_path("/views").await;
+            assert_eq!(s.path().await, "/views", "{path}");
+        }
+    })
+    .await;
+}

@@ -478,6 +478,105 @@ async fn the_account_page_explains_health_and_takes_an_override() {
     );
 }
 
+/// The account page keeps every account's signals of the day and each
+/// account's weekly use between requests (`web::account_cache`); data
+/// written straight into the database, as an import or another process
+/// writes it without telling the server, shows on the next request all the
+/// same, and the score is the one `tenure health score` computes.
+#[tokio::test]
+async fn the_account_page_shows_writes_made_behind_its_back_at_once() {
+    use tenure_core::model::{Event, SurveyKind, SurveyResponse};
+    use tenure_store::api::Scope;
+    use tenure_store::rows::Record;
+    let (s, app) = app().await;
+    let store = &s.db.store;
+    let (b, _) = Browser::login(&app, &s.csm).await;
+    let href = b
+        .get("/accounts?band=green")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    let id = href.trim_start_matches("/accounts/").to_string();
+    let measures = |r: &Resp| -> Vec<(String, String)> {
+        r.texts("#measures tbody td:nth-child(1)")
+            .into_iter()
+            .zip(r.texts("#measures tbody td:nth-child(2)"))
+            .collect()
+    };
+    let config = tenure_core::config::Config::default();
+    let model = tenure_core::health::HealthModel::new(&config.health);
+    let live = || async {
+        let today = tenure_core::model::utc_date(jiff::Timestamp::now());
+        let (_, scored) = tenure_app::health::score_by_id(store, &config, &model, &id, today)
+            .await
+            .unwrap();
+        format!("{:.0}", scored.score.score.unwrap())
+    };
+    let first = b.get(&href).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let kept = b.get(&href).await;
+    assert_eq!(measures(&kept), measures(&first), "the kept score");
+    assert_eq!(kept.texts("#health .score-line .score"), [live().await]);
+    let nps = |r: &Resp| {
+        measures(r)
+            .into_iter()
+            .find(|(m, _)| m == "Latest NPS")
+            .map(|(_, v)| v)
+            .unwrap()
+    };
+    let zero = |v: &str| v == "0" || v.starts_with("0 ");
+    assert!(!zero(&nps(&first)), "{}", nps(&first));
+
+    // An NPS answer of 0 from today.
+    store
+        .create_record(
+            &Record::SurveyResponse(SurveyResponse {
+                id: "sr-behind".into(),
+                account_id: id.clone(),
+                contact_id: None,
+                kind: SurveyKind::Nps,
+                score: 0,
+                responded_at: jiff::Timestamp::now(),
+                comment: None,
+            }),
+            &Scope::All,
+        )
+        .await
+        .unwrap();
+    let after = b.get(&href).await;
+    assert!(zero(&nps(&after)), "{}", nps(&after));
+    assert_eq!(after.texts("#health .score-line .score"), [live().await]);
+
+    // 300 events of a new name by a new user today: the top event of the
+    // last 30 days, and the score moves with them.
+    let mut writer = tenure_store::bulk::BulkWriter::default();
+    let mut tx = store.pool().begin().await.unwrap();
+    for k in 0..300 {
+        let e = Event {
+            timestamp: jiff::Timestamp::now(),
+            account_id: id.clone(),
+            user_id: "u-behind".into(),
+            event: "cache_probe".into(),
+            properties: None,
+            message_id: Some(format!("m-behind-{k}")),
+        };
+        writer.push(&mut tx, &Record::Event(e)).await.unwrap();
+    }
+    writer.flush(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = b.get(&href).await;
+    assert!(
+        after
+            .texts(".timeline li.t-usage")
+            .iter()
+            .any(|t| t.contains("cache_probe ×300 by 1 users")),
+        "{:?}",
+        after.texts(".timeline li.t-usage")
+    );
+    assert_ne!(measures(&after), measures(&first));
+    assert_eq!(after.texts("#health .score-line .score"), [live().await]);
+}
+
 #[tokio::test]
 async fn metrics_page_for_browsers_prometheus_for_scrapers() {
     let (_s, app) = app().await;
@@ -1929,6 +2028,184 @@ async fn overview_tells_why_accounts_have_no_band() {
     assert!(beside >= not_customers);
 }
 
+/// Stores a churn model and its predictions of today for every account
+/// paying today: P(churn) 0.6 (red) for every third, 0.05 (green) for the
+/// others, and reloads the dashboard's cache.
+async fn forecast_predictions(s: &Seeded) {
+    use tenure_core::churn::{ChurnModel, ModelBands, Scaling};
+    use tenure_store::churn::{NewChurnModel, StoredPrediction};
+    let store = &s.db.store;
+    let model = ChurnModel {
+        scaling: Scaling {
+            columns: Vec::new(),
+        },
+        intercept: 0.0,
+        coefficients: Vec::new(),
+        bands: ModelBands {
+            red_from: 0.4,
+            yellow_from: 0.1,
+        },
+    };
+    let day = tenure_app::clock::today();
+    let version = store
+        .save_churn_model(&NewChurnModel {
+            trained_at: 0,
+            horizon_days: 90,
+            train_from: day,
+            train_to: day,
+            test_from: day,
+            test_to: day,
+            health_version: "test",
+            features: &[],
+            model: &model,
+            metrics: &serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    let rows: Vec<StoredPrediction> = store
+        .health_accounts_with(false)
+        .await
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (p, band) = if i % 3 == 0 {
+                (0.6, "red")
+            } else {
+                (0.05, "green")
+            };
+            StoredPrediction {
+                day,
+                account_id: a.id.clone(),
+                model_version: version,
+                probability: p,
+                band: band.into(),
+                reasons: vec![(format!("reason of {}", a.id), 1.0)],
+            }
+        })
+        .collect();
+    store.save_churn_predictions(day, &rows).await.unwrap();
+    s.state.web.cache.invalidate();
+}
+
+/// The panel's windows: (days, accounts, ARR renewing, expected renewed,
+/// interval, at risk), as `tenure_app::forecast` computes them for
+/// `scope`, formatted as the page does.
+async fn forecast_figures(
+    s: &Seeded,
+    scope: &tenure_store::api::Scope,
+) -> Vec<(String, String, String, String, String, String)> {
+    use tenure_server::web::layout::{money, thousands};
+    let f = tenure_app::forecast::renewals(
+        &s.db.store,
+        &s.state.web.config,
+        scope,
+        tenure_app::clock::today(),
+    )
+    .await
+    .unwrap();
+    let m = |minor: i64| money(minor as f64 / 100.0, "USD", true);
+    f.forecast
+        .windows
+        .iter()
+        .map(|w| {
+            let e = w.expected;
+            (
+                w.days.to_string(),
+                thousands(w.accounts as i64),
+                m(w.arr),
+                e.map_or(String::new(), |e| m(e.renewed)),
+                e.map_or(String::new(), |e| format!("{} – {}", m(e.low), m(e.high))),
+                e.map_or(String::new(), |e| m(e.at_risk)),
+            )
+        })
+        .collect()
+}
+
+/// The panel's windows as shown.
+fn forecast_shown(r: &Resp) -> Vec<(String, String, String, String, String, String)> {
+    let days = r.attrs("#forecast-windows tbody tr", "data-days");
+    let cells = |class: &str| -> Vec<String> {
+        let c = r.texts(&format!("#forecast-windows tbody td.{class}"));
+        if c.is_empty() {
+            vec![String::new(); days.len()]
+        } else {
+            c
+        }
+    };
+    let (accounts, arr, expected, interval, at_risk) = (
+        cells("accounts"),
+        cells("arr"),
+        cells("expected"),
+        cells("interval"),
+        cells("at-risk"),
+    );
+    (0..days.len())
+        .map(|i| {
+            (
+                days[i].clone(),
+                accounts[i].clone(),
+                arr[i].clone(),
+                expected[i].clone(),
+                interval[i].clone(),
+                at_risk[i].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn overview_and_risk_board_show_the_renewal_forecast() {
+    use tenure_store::api::Scope;
+    let (s, app) = app().await;
+    let (b, _) = Browser::login(&app, LEADER).await;
+    // No prediction yet: the ARR renewing, and how to get the rest.
+    let r = b.get("/").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.texts("#h-forecast"), ["Renewal forecast"]);
+    assert!(
+        r.texts("#forecast-note")[0].contains("train a churn model"),
+        "{:?}",
+        r.texts("#forecast-note")
+    );
+    let before = forecast_figures(&s, &Scope::All).await;
+    assert_eq!(forecast_shown(&r), before);
+    assert_eq!(
+        before.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        ["30", "90", "180"]
+    );
+    assert!(before[2].1 != "0", "the demo has renewals in 180 days");
+    assert_eq!(r.count("#forecast-windows td.expected"), 0);
+
+    forecast_predictions(&s).await;
+    let r = b.get("/").await;
+    let after = forecast_figures(&s, &Scope::All).await;
+    assert!(after.iter().all(|w| !w.3.is_empty() && !w.4.is_empty()));
+    assert_eq!(forecast_shown(&r), after);
+    assert!(r.texts("#forecast-note")[0].contains("within 90 days"));
+    // The groups and the renewals at risk are on the risk board only.
+    assert_eq!(r.count("#forecast-at-risk"), 0);
+    let risk = b.get("/risk").await;
+    assert_eq!(risk.status, StatusCode::OK);
+    assert_eq!(forecast_shown(&risk), after);
+    let groups = risk.attrs("#forecast-groups tbody tr", "data-group");
+    assert!(groups.contains(&"red".to_string()), "{groups:?}");
+    let top = risk.attrs("#forecast-at-risk tbody tr", "data-account");
+    assert!(!top.is_empty() && top.len() <= 10);
+    // Renewals the model covers only, each with its first reason.
+    let reasons = risk.texts("#forecast-at-risk tbody td.reason");
+    for (id, why) in top.iter().zip(&reasons) {
+        assert_eq!(*why, format!("reason of {id}"));
+    }
+
+    // A CSM sees the forecast of their own accounts.
+    let (c, _) = Browser::login(&app, &s.csm).await;
+    let r = c.get("/").await;
+    let own = forecast_figures(&s, &Scope::Csm(s.csm.clone())).await;
+    assert_eq!(forecast_shown(&r), own);
+    assert_ne!(own, after);
+}
+
 #[tokio::test]
 async fn pages_assets_and_the_survey_page_carry_the_security_headers() {
     let (_s, app) = app().await;
@@ -2175,4 +2452,105 @@ async fn the_account_card_may_be_framed_by_the_configured_crm_origins_only() {
         assert_eq!(csp, tenure_server::web::CSP);
         assert_eq!(xfo.as_deref(), Some("DENY"));
     }
+}
+
+/// A model with no features, stored as the next version: what the account
+/// page reads of it is its version and horizon.
+async fn store_churn_model(s: &Seeded) -> i64 {
+    use tenure_core::churn::{ChurnModel, ModelBands, Scaling};
+    let model = ChurnModel {
+        scaling: Scaling { columns: vec![] },
+        intercept: -1.0,
+        coefficients: vec![],
+        bands: ModelBands {
+            red_from: 0.4,
+            yellow_from: 0.1,
+        },
+    };
+    let day: jiff::civil::Date = "2025-01-01".parse().unwrap();
+    s.db.store
+        .save_churn_model(&tenure_store::churn::NewChurnModel {
+            trained_at: 0,
+            horizon_days: 90,
+            train_from: day,
+            train_to: day,
+            test_from: day,
+            test_to: day,
+            health_version: "v",
+            features: &[],
+            model: &model,
+            metrics: &serde_json::json!({}),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_account_page_shows_churn_risk_with_reasons_and_trend_or_how_to_train() {
+    let (s, app) = app().await;
+    let (b, _) = Browser::login(&app, &s.csm).await;
+    let href = b
+        .get("/accounts")
+        .await
+        .attr("#accounts tbody a", "href")
+        .unwrap();
+    let id = href.trim_start_matches("/accounts/").to_string();
+    let r = b.get(&href).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.texts("#h-churn"), ["Churn risk"]);
+    let none = r.texts("#churn-none").join(" ");
+    assert!(none.contains("tenure churn train"), "{none}");
+    assert_eq!(r.count("#churn-probability"), 0);
+
+    // A model, and two days of predictions of this account.
+    assert_eq!(store_churn_model(&s).await, 1);
+    let r = b.get(&href).await;
+    let none = r.texts("#churn-none").join(" ");
+    assert!(none.contains("tenure churn predict --save"), "{none}");
+    for (day, p, band) in [("2025-06-01", 0.2, "yellow"), ("2025-06-02", 0.4567, "red")] {
+        s.db.store
+            .save_churn_predictions(
+                day.parse().unwrap(),
+                &[tenure_store::churn::StoredPrediction {
+                    day: day.parse().unwrap(),
+                    account_id: id.clone(),
+                    model_version: 1,
+                    probability: p,
+                    band: band.into(),
+                    reasons: vec![
+                        ("messages sent fell 60 % in 28 days".into(), 0.9),
+                        ("no engagement in 75 days".into(), 0.3),
+                    ],
+                }],
+            )
+            .await
+            .unwrap();
+    }
+    let r = b.get(&href).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.count("#churn-none"), 0);
+    assert_eq!(r.texts("#churn-probability"), ["45.7 %"]);
+    assert_eq!(r.texts("#churn-band"), ["High risk"]);
+    assert_eq!(
+        r.attr("#churn-band", "class").as_deref(),
+        Some("pill b-red")
+    );
+    let made = r.texts("#churn-made").join(" ");
+    assert!(
+        made.contains("within 90 days") && made.contains("model 1") && made.contains("2025-06-02"),
+        "{made}"
+    );
+    assert_eq!(
+        r.texts("#churn-reasons li"),
+        [
+            "messages sent fell 60 % in 28 days",
+            "no engagement in 75 days"
+        ]
+    );
+    assert_eq!(r.count("#churn svg"), 1);
+    // A newer model that has not predicted yet is said.
+    assert_eq!(store_churn_model(&s).await, 2);
+    let r = b.get(&href).await;
+    let note = r.texts("#churn .notice").join(" ");
+    assert!(note.contains("Made by model 1; model 2"), "{note}");
 }

@@ -23,7 +23,8 @@ pub enum Role {
     /// Reads and writes their own accounts (`accounts.csm_email`) only,
     /// unless given access to all accounts.
     Csm,
-    /// Reads everything, writes nothing.
+    /// Reads the shared views and account cards only (the server keeps
+    /// it to them), writes nothing.
     Viewer,
 }
 

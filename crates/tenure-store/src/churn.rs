@@ -14,6 +14,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenure_core::churn::{ChurnModel, Column, ModelBands, Scaling};
 
+use crate::api::{Scope, scoped};
 use crate::bulk::{numbered_placeholders, push_value_tuples};
 use crate::health::{decode, get_day};
 use crate::{Result, Store};
@@ -279,6 +280,27 @@ impl Store {
         Ok(())
     }
 
+    /// The latest stored model's version, if any: a cheap check for the
+    /// daily job (no model decoded).
+    pub async fn latest_churn_model_version(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MAX(version) FROM churn_models")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The model version of the predictions stored on `day`, if any (a day
+    /// is written whole, by one model).
+    pub async fn churn_prediction_version_on(&self, day: Date) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT model_version FROM churn_predictions WHERE day = $1 LIMIT 1",
+            )
+            .bind(day.to_string())
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
     /// The latest day with stored predictions, if any.
     pub async fn latest_churn_prediction_day(&self) -> Result<Option<Date>> {
         let day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM churn_predictions")
@@ -302,6 +324,29 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(prediction).collect()
+    }
+
+    /// The predictions on `day` of the accounts `scope` sees, each with
+    /// the account's name, riskiest first.
+    pub async fn churn_predictions_in_scope(
+        &self,
+        day: Date,
+        scope: &Scope,
+    ) -> Result<Vec<(StoredPrediction, String)>> {
+        let (own, email) = scoped(scope, "p.account_id", 2);
+        let sql = format!(
+            "SELECT p.day, p.account_id, p.model_version, p.probability, p.band, p.reasons, \
+             a.name FROM churn_predictions p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.day = $1{own} ORDER BY p.probability DESC, p.account_id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(day.to_string());
+        if let Some(e) = email {
+            q = q.bind(e);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((prediction(r)?, r.try_get::<String, _>(6)?)))
+            .collect()
     }
 
     /// One account's predictions, newest first, at most `limit`.

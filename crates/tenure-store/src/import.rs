@@ -254,6 +254,7 @@ impl<R: BufRead> Source<R> {
                     }
                 }
                 if !problems.is_empty() {
+                    problems.truncate(MAX_PROBLEMS);
                     return Err(problems);
                 }
                 Ok((
@@ -396,6 +397,7 @@ fn json_row(kind: Kind, text: &str, line: u64, file: &str) -> Result<RawRow, Pro
     };
     let mut values = vec![None; kind.fields().len()];
     let mut extras = Vec::new();
+    let mut attribute_names = HashSet::new();
     for (key, value) in obj {
         let as_text = match &value {
             serde_json::Value::Null => None,
@@ -419,6 +421,9 @@ fn json_row(kind: Kind, text: &str, line: u64, file: &str) -> Result<RawRow, Pro
                 values[i] = as_text;
             }
             None if kind == Kind::Accounts => {
+                if let Some(message) = attribute_name_problem(kind, &key, &mut attribute_names) {
+                    return Err(problem(Some(key), message));
+                }
                 if let Some(v) = as_text {
                     extras.push((key, v));
                 }
@@ -437,6 +442,170 @@ fn json_row(kind: Kind, text: &str, line: u64, file: &str) -> Result<RawRow, Pro
         values,
         extras,
     })
+}
+
+/// The importer's reading without the database: a file opened (gunzipped,
+/// Windows line endings read as `\n`, the CSV header checked), then each
+/// row read, parsed and checked against the ids of the rows before it.
+/// [`Store::import_reader`] writes what it yields; [`parse_reader`] only
+/// collects it.
+struct Reading<R: BufRead> {
+    kind: Kind,
+    name: String,
+    format: Format,
+    default_currency: Currency,
+    source: Source<R>,
+    /// Each id seen, with its line.
+    seen_ids: HashMap<String, u64>,
+    /// Rows read so far, good or bad.
+    rows: u64,
+    /// Problems so far; a caller adds its own checks' problems here too.
+    problems: Vec<Problem>,
+    /// A problem made the rest of the file unreadable.
+    broken: bool,
+}
+
+impl<'r> Reading<Box<dyn BufRead + Send + 'r>> {
+    /// Opens `reader` for an import of `kind`; also returns which of the
+    /// kind's fields the file has (all of them for NDJSON).
+    fn open(
+        kind: Kind,
+        name: &str,
+        reader: impl Read + Send + 'r,
+        options: &ImportOptions,
+        tally: &Arc<Mutex<(u64, Sha256)>>,
+    ) -> Result<(Self, Vec<bool>)> {
+        let input = open_input(name, reader, tally)?;
+        let format = options.format.unwrap_or_else(|| Format::from_name(name));
+        let input = if format == Format::Csv {
+            crlf_to_lf(input)?
+        } else {
+            input
+        };
+        let (source, present) =
+            Source::open(kind, format, input, name).map_err(StoreError::Invalid)?;
+        let reading = Reading {
+            kind,
+            name: name.to_string(),
+            format,
+            default_currency: options.default_currency,
+            source,
+            seen_ids: HashMap::new(),
+            rows: 0,
+            problems: Vec::new(),
+            broken: false,
+        };
+        Ok((reading, present))
+    }
+}
+
+impl<R: BufRead> Reading<R> {
+    /// The next good record with its line. `None` at the end of the file,
+    /// once [`MAX_PROBLEMS`] problems are collected, or after a problem
+    /// that leaves the rest of a CSV file unreliable.
+    fn next_record(&mut self) -> Option<(u64, Record)> {
+        while !self.broken && self.problems.len() < MAX_PROBLEMS {
+            let next = self.source.next_row(self.kind, &self.name)?;
+            self.rows += 1;
+            let row = match next {
+                Ok(r) => r,
+                Err(p) => {
+                    self.problems.push(p);
+                    // A broken CSV structure makes later lines unreliable.
+                    if self.format == Format::Csv && !p_is_row_local(self.problems.last()) {
+                        self.broken = true;
+                    }
+                    continue;
+                }
+            };
+            let record = match parse_record(self.kind, &row, &self.name, self.default_currency) {
+                Ok(r) => r,
+                Err(ps) => {
+                    self.problems.extend(ps);
+                    continue;
+                }
+            };
+            if let Some(id) = record.id() {
+                if let Some(first) = self.seen_ids.get(id) {
+                    self.problems.push(Problem {
+                        file: self.name.clone(),
+                        line: row.line,
+                        column: Some("id".to_string()),
+                        message: format!("duplicate id {id:?}: already on line {first}"),
+                    });
+                    continue;
+                }
+                self.seen_ids.insert(id.to_string(), row.line);
+            }
+            return Some((row.line, record));
+        }
+        None
+    }
+
+    /// The problems to report once reading has stopped: at most
+    /// [`MAX_PROBLEMS`], or that the file has no data rows.
+    fn finish(&mut self) -> Vec<Problem> {
+        let mut problems = std::mem::take(&mut self.problems);
+        problems.truncate(MAX_PROBLEMS);
+        if problems.is_empty() && self.rows == 0 {
+            problems.push(Problem {
+                file: self.name.clone(),
+                line: 0,
+                column: None,
+                message: "the file has no data rows".to_string(),
+            });
+        }
+        problems
+    }
+}
+
+/// Reads a whole import file of `kind` without a database: the records it
+/// holds with their lines, or the problems [`Store::import_reader`] would
+/// report before writing anything, found by the importer's own reading,
+/// parsing and duplicate-id check. Whether each row's account exists needs
+/// the database and is not checked. The fuzz targets run the importers
+/// through it (docs/OPERATIONS.md, "Fuzzing").
+pub fn parse_reader(
+    kind: Kind,
+    name: &str,
+    reader: impl Read + Send,
+    options: &ImportOptions,
+) -> Result<Vec<(u64, Record)>> {
+    let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
+    let (mut reading, _) = Reading::open(kind, name, reader, options, &tally)?;
+    let mut records = Vec::new();
+    while let Some(next) = reading.next_record() {
+        records.push(next);
+    }
+    let problems = reading.finish();
+    if problems.is_empty() {
+        Ok(records)
+    } else {
+        Err(StoreError::Invalid(problems))
+    }
+}
+
+/// Why an NDJSON key that is no field cannot be a custom attribute, if it
+/// cannot: a CSV file, which `tenure export` writes, could not hold it as
+/// a column, since CSV headers are read trimmed and without regard to
+/// case. `seen` holds the row's attribute names so far, in lower case.
+fn attribute_name_problem(kind: Kind, key: &str, seen: &mut HashSet<String>) -> Option<String> {
+    let header = key.trim().trim_start_matches('\u{feff}');
+    let lower = header.to_ascii_lowercase();
+    if header.is_empty() {
+        Some("a custom attribute needs a name".to_string())
+    } else if header != key {
+        Some("a custom attribute's name must not begin or end with spaces".to_string())
+    } else if let Some(i) = kind.field_index(&lower) {
+        Some(format!(
+            "not a custom attribute: write the field {:?} in lower case",
+            kind.fields()[i].name
+        ))
+    } else if !seen.insert(lower) {
+        Some("another custom attribute has this name in other letter case".to_string())
+    } else {
+        None
+    }
 }
 
 /// Parses one field of a row, collecting problems.
@@ -713,28 +882,10 @@ struct Writer {
 }
 
 impl Writer {
-    /// The problem with a parsed record that its own fields cannot show:
-    /// an id already seen on an earlier line (`seen_ids`, which records
-    /// new ones), or an account that does not exist when missing accounts
-    /// are not created.
-    fn check(
-        &self,
-        record: &Record,
-        line: u64,
-        name: &str,
-        seen_ids: &mut HashMap<String, u64>,
-    ) -> Option<Problem> {
-        if let Some(id) = record.id() {
-            if let Some(first) = seen_ids.get(id) {
-                return Some(Problem {
-                    file: name.to_string(),
-                    line,
-                    column: Some("id".to_string()),
-                    message: format!("duplicate id {id:?}: already on line {first}"),
-                });
-            }
-            seen_ids.insert(id.to_string(), line);
-        }
+    /// The problem with a parsed record that needs the database: an
+    /// account that does not exist when missing accounts are not created.
+    /// (An id seen on an earlier line is [`Reading`]'s check, made before.)
+    fn check(&self, record: &Record, line: u64, name: &str) -> Option<Problem> {
         if self.kind.has_account()
             && !self.create_missing
             && !self.known_accounts.contains(record.account_id())
@@ -829,16 +980,8 @@ impl Store {
     ) -> Result<ImportSummary> {
         let started = Instant::now();
         let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
-        let input = open_input(name, reader, &tally)?;
-        let format = options.format.unwrap_or_else(|| Format::from_name(name));
-        let input = if format == Format::Csv {
-            crlf_to_lf(input)?
-        } else {
-            input
-        };
-        let (mut source, present) =
-            Source::open(kind, format, input, name).map_err(StoreError::Invalid)?;
-        let update = update_columns(kind, format, &source, &present);
+        let (mut reading, present) = Reading::open(kind, name, reader, options, &tally)?;
+        let update = update_columns(kind, reading.format, &reading.source, &present);
 
         let mut tx = self.begin_write().await?;
         let known_accounts = if kind.has_account() {
@@ -857,39 +1000,14 @@ impl Store {
             duplicates_skipped: 0,
             accounts_created: 0,
         };
-        let mut problems: Vec<Problem> = Vec::new();
-        let mut seen_ids: HashMap<String, u64> = HashMap::new();
-        let mut rows = 0u64;
         let batch = batch_rows(kind);
 
-        while problems.len() < MAX_PROBLEMS {
-            let Some(next) = source.next_row(kind, name) else {
-                break;
-            };
-            rows += 1;
-            let row = match next {
-                Ok(r) => r,
-                Err(p) => {
-                    problems.push(p);
-                    // A broken CSV structure makes later lines unreliable.
-                    if format == Format::Csv && !p_is_row_local(problems.last()) {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            let record = match parse_record(kind, &row, name, options.default_currency) {
-                Ok(r) => r,
-                Err(ps) => {
-                    problems.extend(ps);
-                    continue;
-                }
-            };
-            if let Some(p) = writer.check(&record, row.line, name, &mut seen_ids) {
-                problems.push(p);
+        while let Some((line, record)) = reading.next_record() {
+            if let Some(p) = writer.check(&record, line, name) {
+                reading.problems.push(p);
                 continue;
             }
-            if !problems.is_empty() {
+            if !reading.problems.is_empty() {
                 continue;
             }
             writer.pending.push(record);
@@ -898,22 +1016,15 @@ impl Store {
                 progress(tally.lock().map_or(0, |t| t.0));
             }
         }
-        problems.truncate(MAX_PROBLEMS);
-        if problems.is_empty() && rows == 0 {
-            problems.push(Problem {
-                file: name.to_string(),
-                line: 0,
-                column: None,
-                message: "the file has no data rows".to_string(),
-            });
-        }
+        let rows = reading.rows;
+        let problems = reading.finish();
         if !problems.is_empty() {
             tx.rollback().await?;
             return Err(StoreError::Invalid(problems));
         }
         writer.flush(&mut tx).await?;
         // The source has read to the end, so the tally covers the whole file.
-        drop(source);
+        drop(reading);
         let (bytes, checksum) = {
             let t = tally
                 .lock()
@@ -1197,6 +1308,62 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, unix);
+    }
+
+    /// Found by fuzzing (docs/OPERATIONS.md, "Fuzzing"): an NDJSON key
+    /// such as `Industry` was kept as a custom attribute beside the field
+    /// `industry`, and the CSV that `tenure export` then wrote had the
+    /// column twice, which the importer refuses.
+    #[test]
+    fn ndjson_attributes_that_a_csv_export_could_not_hold_are_refused() {
+        let refused = |line: &str| {
+            json_row(Kind::Accounts, line, 3, "accounts.ndjson")
+                .err()
+                .map(|p| (p.column.unwrap_or_default(), p.message))
+        };
+        let (column, message) =
+            refused(r#"{"id": "a", "name": "A", "Industry": "Media"}"#).unwrap();
+        assert_eq!(column, "Industry");
+        assert!(message.contains("\"industry\" in lower case"), "{message}");
+        let (column, _) = refused(r#"{"id": "a", "name": "A", "tier": "1", "Tier": "2"}"#).unwrap();
+        assert_eq!(column, "Tier");
+        for key in [" tier", "tier ", "", "\u{feff}tier"] {
+            let line = serde_json::json!({"id": "a", "name": "A", key: "1"}).to_string();
+            assert_eq!(
+                refused(&line).map(|r| r.0),
+                Some(key.to_string()),
+                "{key:?}"
+            );
+        }
+        let row = json_row(
+            Kind::Accounts,
+            r#"{"id": "a", "name": "A", "Tier": "gold", "seats_sold": 3}"#,
+            3,
+            "accounts.ndjson",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(row.extras.len(), 2);
+    }
+
+    /// Found by fuzzing: a CSV header with more than [`MAX_PROBLEMS`]
+    /// bad columns was reported whole, past the limit every import keeps.
+    #[test]
+    fn a_header_with_many_bad_columns_reports_at_most_the_limit() {
+        let header: Vec<String> = (0..30).map(|i| format!("col{i}")).collect();
+        let file = format!("{}\n", header.join(","));
+        match parse_reader(
+            Kind::Contacts,
+            "contacts.csv",
+            file.as_bytes(),
+            &ImportOptions::default(),
+        ) {
+            Err(StoreError::Invalid(problems)) => {
+                assert_eq!(problems.len(), MAX_PROBLEMS);
+                assert_eq!(problems[0].column.as_deref(), Some("col0"));
+            }
+            other => panic!("expected problems, got {other:?}"),
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod billing;
 pub mod bulk;
 pub mod churn;
 pub mod crm;
+pub mod crm_webhook;
 pub mod engage;
 pub mod export;
 pub mod feedback;
@@ -39,6 +40,7 @@ pub mod surveys;
 pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod views;
 pub mod web;
 
 use std::sync::Arc;

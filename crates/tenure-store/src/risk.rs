@@ -284,25 +284,49 @@ impl Store {
     /// Flags in scope open on `day` (flagged by then, not resolved by
     /// then), or every open flag when `None`; by flag day.
     pub async fn risk_flags(&self, scope: &Scope, open_on: Option<Date>) -> Result<Vec<Flag>> {
-        let (cond, bind, day) = match open_on {
-            Some(d) => {
-                let (c, b) = scoped(scope, "account_id", 2);
-                (
-                    format!("flagged_on <= $1 AND (resolved_on IS NULL OR resolved_on > $1){c}"),
-                    b,
-                    Some(d.to_string()),
-                )
+        self.flags_open(scope, open_on, None).await
+    }
+
+    /// [`Store::risk_flags`] of one account (the account page), through
+    /// the flags' index by account.
+    pub async fn account_risk_flags(
+        &self,
+        scope: &Scope,
+        account_id: &str,
+        open_on: Date,
+    ) -> Result<Vec<Flag>> {
+        self.flags_open(scope, Some(open_on), Some(account_id))
+            .await
+    }
+
+    async fn flags_open(
+        &self,
+        scope: &Scope,
+        open_on: Option<Date>,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Flag>> {
+        let mut n = 1;
+        let mut cond = match open_on {
+            Some(_) => {
+                n += 1;
+                "flagged_on <= $1 AND (resolved_on IS NULL OR resolved_on > $1)".to_string()
             }
-            None => {
-                let (c, b) = scoped(scope, "account_id", 1);
-                (format!("resolved_on IS NULL{c}"), b, None)
-            }
+            None => "resolved_on IS NULL".to_string(),
         };
+        if account_id.is_some() {
+            cond.push_str(&format!(" AND account_id = ${n}"));
+            n += 1;
+        }
+        let (c, bind) = scoped(scope, "account_id", n);
+        cond.push_str(&c);
         let sql =
             format!("SELECT {FLAG_COLUMNS} FROM risk_flags WHERE {cond} ORDER BY flagged_on, id");
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(d) = day {
-            q = q.bind(d);
+        if let Some(d) = open_on {
+            q = q.bind(d.to_string());
+        }
+        if let Some(a) = account_id {
+            q = q.bind(a);
         }
         if let Some(b) = bind {
             q = q.bind(b);
@@ -530,6 +554,21 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Whether [`Store::risk_suppressed`] holds `account_id` on `day`.
+    pub async fn risk_suppressed_account(&self, day: Date, account_id: &str) -> Result<bool> {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM risk_flags WHERE account_id = $2 AND source = 'band' \
+             AND outcome IS NOT NULL AND resolved_on <= $1 \
+             AND (cleared_on IS NULL OR cleared_on > $1)",
+        )
+        .bind(day.to_string())
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(n > 0)
     }
 
     /// Flags resolved from `from` to `to` (both included), by resolution

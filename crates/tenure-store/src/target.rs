@@ -547,7 +547,23 @@ impl Store {
     /// Every plan (active ones only when `active`), with the templates
     /// applied to each, by account then start.
     pub async fn plans(&self, scope: &Scope, active: bool) -> Result<Vec<Plan>> {
-        let (cond, bind) = scoped(scope, "account_id", 1);
+        self.plans_of(scope, active, None).await
+    }
+
+    /// [`Store::plans`], of one account only when `account_id` is given.
+    async fn plans_of(
+        &self,
+        scope: &Scope,
+        active: bool,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Plan>> {
+        let (mut cond, bind) = scoped(scope, "account_id", 1);
+        if account_id.is_some() {
+            cond.push_str(&format!(
+                " AND account_id = ${}",
+                1 + usize::from(bind.is_some())
+            ));
+        }
         let status = if active { " AND status = 'active'" } else { "" };
         let sql = format!(
             "SELECT {PLAN_COLUMNS} FROM success_plans WHERE 1 = 1{cond}{status} \
@@ -556,6 +572,9 @@ impl Store {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         if let Some(b) = &bind {
             q = q.bind(b.as_str());
+        }
+        if let Some(a) = account_id {
+            q = q.bind(a);
         }
         let mut plans: Vec<Plan> = q
             .fetch_all(&self.pool)
@@ -571,6 +590,9 @@ impl Store {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         if let Some(b) = &bind {
             q = q.bind(b.as_str());
+        }
+        if let Some(a) = account_id {
+            q = q.bind(a);
         }
         let mut applied: std::collections::HashMap<String, Vec<String>> = Default::default();
         for r in q.fetch_all(&self.pool).await? {
@@ -593,7 +615,7 @@ impl Store {
         account_id: Option<&str>,
         plan_id: Option<&str>,
     ) -> Result<Vec<PlanDetail>> {
-        let mut plans = self.plans(scope, false).await?;
+        let mut plans = self.plans_of(scope, false, account_id).await?;
         plans.retain(|p| {
             account_id.is_none_or(|a| p.account_id == a) && plan_id.is_none_or(|id| p.id == id)
         });
@@ -605,7 +627,11 @@ impl Store {
         let filter = account_id.or(plan_id.and(plans.first().map(|p| p.account_id.as_str())));
         let mut w = Where::default();
         if let Some(a) = filter {
-            w.add("account_id = ?", vec![Bind::Text(a.to_string())]);
+            // Through the items' index by plan: they have none by account.
+            w.add(
+                "account_id = ? AND plan_id IN (SELECT id FROM success_plans WHERE account_id = ?)",
+                vec![Bind::Text(a.to_string()), Bind::Text(a.to_string())],
+            );
         }
         w.scope(scope, "account_id");
         let read = |table: &str, columns: &str, order: &str| {

@@ -5,10 +5,13 @@
 //! Like every module here, no query runs once per account.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use sqlx::{AssertSqlSafe, Row};
-use tenure_core::model::{Account, MICROS_PER_DAY, Subscription, SurveyResponse, Ticket};
+use tenure_core::model::{
+    Account, MICROS_PER_DAY, Subscription, SurveyResponse, Ticket, day_number,
+};
 
-use crate::rows::{Record, from_row, select_list};
+use crate::rows::{Record, from_row, select_list, select_list_without};
 use crate::{Kind, Result, Store};
 
 /// Every account and subscription, plus the survey responses and tickets
@@ -23,15 +26,17 @@ pub struct Portfolio {
     pub first_values: Vec<(String, jiff::civil::Date)>,
 }
 
-/// One account's product use on one UTC day: a user and an event name with
-/// its count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayUse {
-    /// Days since 1970-01-01 (UTC).
-    pub day: i64,
-    pub user_id: String,
-    pub event: String,
-    pub count: i64,
+/// One account's product use over the 13 weeks to a day, counted in the
+/// database: the account page's weekly active users and top events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UseSummary {
+    /// `(weeks back, distinct users)` for each week with any event: week
+    /// 0 is the 7 days to the day (the day included), week 12 the 7 days
+    /// ending 84 days before it.
+    pub weekly_users: Vec<(i64, i64)>,
+    /// Each event name used in the 30 days to the day (the day included):
+    /// `(name, count, distinct users)`, in no particular order.
+    pub events: Vec<(String, i64, i64)>,
 }
 
 impl Store {
@@ -81,28 +86,69 @@ impl Store {
         Ok(p)
     }
 
-    /// One account's events from `since` on, counted per UTC day, user and
-    /// event name (through the `(account_id, ts)` index).
-    pub async fn account_day_use(&self, account_id: &str, since: Timestamp) -> Result<Vec<DayUse>> {
-        let rows = sqlx::query(
-            "SELECT ts / $3 AS day, user_id, event, COUNT(*) AS n FROM events \
-             WHERE account_id = $1 AND ts >= $2 GROUP BY ts / $3, user_id, event",
+    /// The accounts with these ids (unknown ids are left out), without
+    /// their custom attributes, ordered by id: the names and CSMs of a few
+    /// accounts without reading every account.
+    pub async fn accounts_by_id(&self, ids: &[&str]) -> Result<Vec<Account>> {
+        let mut out = Vec::with_capacity(ids.len());
+        // Numbered placeholders (SQLite looks them up by name): a few
+        // hundred per statement.
+        for chunk in ids.chunks(200) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {} FROM accounts WHERE id IN ({}) ORDER BY id",
+                select_list_without(Kind::Accounts, "attributes"),
+                list.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                if let Record::Account(a) = from_row(Kind::Accounts, &row)? {
+                    out.push(a);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// One account's [`UseSummary`] to `day` (through the events' index by
+    /// account and time): two grouped counts, a few rows back.
+    pub async fn account_use_summary(&self, account_id: &str, day: Date) -> Result<UseSummary> {
+        let t = i64::from(day_number(day));
+        let end = (t + 1) * MICROS_PER_DAY;
+        let weeks = sqlx::query(
+            "SELECT ($4 - ts / $3) / 7 AS w, COUNT(DISTINCT user_id) FROM events \
+             WHERE account_id = $1 AND ts >= $2 AND ts < $5 GROUP BY 1",
         )
         .bind(account_id)
-        .bind(since.as_microsecond())
+        .bind((t - 90) * MICROS_PER_DAY)
         .bind(MICROS_PER_DAY)
+        .bind(t)
+        .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayUse {
-                    day: r.try_get(0)?,
-                    user_id: r.try_get(1)?,
-                    event: r.try_get(2)?,
-                    count: r.try_get(3)?,
-                })
-            })
-            .collect()
+        let events = sqlx::query(
+            "SELECT event, COUNT(*), COUNT(DISTINCT user_id) FROM events \
+             WHERE account_id = $1 AND ts >= $2 AND ts < $3 GROUP BY event",
+        )
+        .bind(account_id)
+        .bind((t - 29) * MICROS_PER_DAY)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(UseSummary {
+            weekly_users: weeks
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_>>()?,
+            events: events
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<Result<_>>()?,
+        })
     }
 
     /// Every record of a kind that belongs to one account (contacts,

@@ -478,6 +478,42 @@ async fn imports_are_logged_with_a_checksum() {
     assert_eq!(log[0].checksum.len(), 64);
 }
 
+/// One account's use for its page, counted in the database: distinct
+/// users per week back from the day (the day included, later events left
+/// out) and each event of the 30 days to the day.
+#[tokio::test]
+async fn one_accounts_use_is_counted_by_week_and_event_to_a_day() {
+    let db = seeded().await;
+    import(&db.store, Kind::Events, "events.ndjson", EVENTS)
+        .await
+        .unwrap();
+    let on = |d: &str| {
+        let store = db.store.clone();
+        let day = tenure_core::model::parse_date(d).unwrap();
+        async move {
+            let mut u = store.account_use_summary("acc-1", day).await.unwrap();
+            u.weekly_users.sort();
+            u.events.sort();
+            (u.weekly_users, u.events)
+        }
+    };
+    let ev = |e: &str| (e.to_string(), 1, 1);
+    // u1 logs in on 1 March; u2's report is on 2 March in UTC.
+    assert_eq!(on("2025-03-01").await, (vec![(0, 1)], vec![ev("login")]));
+    assert_eq!(
+        on("2025-03-02").await,
+        (vec![(0, 2)], vec![ev("login"), ev("report_created")])
+    );
+    assert_eq!(
+        on("2025-03-09").await,
+        (vec![(1, 2)], vec![ev("login"), ev("report_created")])
+    );
+    // 31 days on: out of the top events, still in the weeks.
+    assert_eq!(on("2025-04-02").await, (vec![(4, 2)], vec![]));
+    // 91 days after 2 March: out of the 13 weeks.
+    assert_eq!(on("2025-06-01").await, (vec![], vec![]));
+}
+
 mod round_trip {
     //! Property: any valid set of records survives export → import → export.
     use super::*;

@@ -335,6 +335,12 @@ const ROWS: &[Fixture] = &[
         "day, account_id, model_version, probability, band, reasons",
         "'2025-01-01', 'acc-m', 1, 0.25, 'yellow', '[]'",
     ),
+    row(
+        23,
+        "crm_webhook_state",
+        "account_id, health_band, at_risk, segment, tier, stage, nps, queued_at, message_id",
+        "'acc-m', 'green', 0, 'Scale', 'pooled', 'Adopt', 9, 1735725600000000, 'out-m'",
+    ),
 ];
 
 /// Tables filled from `events` (by the migration that makes them, from

@@ -1,7 +1,9 @@
 //! `tenure churn`: the churn model (docs/CHURN.md). `train` fits it on
 //! monthly as-of dates, validates it on the later ones beside the
 //! scorecard's backtest, stores it and prints the report; `predict` gives
-//! each paying account its probability of churn with its reasons.
+//! each paying account its probability of churn with its reasons, and
+//! with `--save` stores them as the day's (the daily job does so by
+//! itself once a model exists).
 
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +14,7 @@ use clap::{Args, Subcommand};
 use jiff::civil::Date;
 use tenure_app::churn::{
     Predictions, TrainReport, TrainRequest, coefficients, predict, predictions_json, report_json,
-    train,
+    save_predictions, train,
 };
 use tenure_app::command::load_config;
 use tenure_core::health::BacktestStats;
@@ -58,6 +60,9 @@ pub struct PredictArgs {
     /// Print only the riskiest N accounts (table only; 0 = all).
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+    /// Also store the predictions as the day's (replacing what that day held), as the daily job does.
+    #[arg(long)]
+    pub save: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
@@ -263,7 +268,18 @@ async fn run_predict(db: &str, config_path: &Path, args: PredictArgs) -> Result<
     let as_of = date(args.as_of.as_deref(), "--as-of")?.unwrap_or_else(tenure_app::clock::today);
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
-    let p = predict(&store, &config, as_of).await?;
+    let p = if args.save {
+        let p = save_predictions(&store, &config, as_of).await?;
+        eprintln!(
+            "stored {} predictions of churn model {} as {}'s",
+            p.accounts.len(),
+            p.version,
+            p.as_of
+        );
+        p
+    } else {
+        predict(&store, &config, as_of).await?
+    };
     if args.format == Format::Json {
         return print_json(&predictions_json(&p));
     }

@@ -124,6 +124,8 @@ pub enum Command {
     Risk(crate::risk::RiskArgs),
     /// Leadership reviews: list, show, hold with a decision per account (docs/REACT.md).
     Reviews(crate::risk::ReviewsArgs),
+    /// Renewals: the forecast of ARR renewing and expected to renew from the churn model (docs/FORECAST.md).
+    Renewals(crate::renewals::RenewalsArgs),
     /// Feedback from surveys, tickets and notes, with themes: list, themes, suggest (docs/FEEDBACK.md).
     Feedback(crate::feedback::FeedbackArgs),
     /// Product requests ranked by the ARR asking: list, add, link, status, export (docs/FEEDBACK.md).
@@ -136,6 +138,8 @@ pub enum Command {
     Clv(crate::clv::ClvArgs),
     /// The churn model: train and validate it beside the scorecard, predict (docs/CHURN.md).
     Churn(crate::churn::ChurnArgs),
+    /// The CRM's account-change webhook: preview, queue or mark the changes sent (docs/CRM.md).
+    Crm(crate::crm::CrmArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -178,9 +182,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Outbound(args) => crate::outbound::run(&cli.db, &cli.config, args).await,
         Command::Risk(args) => crate::risk::run(&cli.db, &cli.config, args).await,
         Command::Reviews(args) => crate::risk::reviews(&cli.db, &cli.config, args).await,
+        Command::Renewals(args) => crate::renewals::run(&cli.db, &cli.config, args).await,
         Command::Feedback(args) => crate::feedback::run(&cli.db, &cli.config, args).await,
         Command::Requests(args) => crate::feedback::requests(&cli.db, &cli.config, args).await,
         Command::Clv(args) => crate::clv::run(args),
         Command::Churn(args) => crate::churn::run(&cli.db, &cli.config, args).await,
+        Command::Crm(args) => crate::crm::run(&cli.db, &cli.config, args).await,
     }
 }

@@ -468,18 +468,6 @@ fn fit(args: FitArgs) -> Result<()> {
     Ok(())
 }
 
-/// A CSV writer's error, its IO error itself when it has one (so that a
-/// closed pipe exits quietly).
-fn csv_error(e: csv::Error) -> anyhow::Error {
-    if !e.is_io_error() {
-        return e.into();
-    }
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => io.into(),
-        other => anyhow::anyhow!("{other:?}"),
-    }
-}
-
 /// Reads a model file written by `fit`.
 fn read_model(path: &Path) -> Result<ModelFile> {
     let text = std::fs::read_to_string(path)
@@ -646,7 +634,7 @@ fn predict(args: PredictArgs) -> Result<()> {
         PredictFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
             for r in &rows {
-                w.serialize(r).map_err(csv_error)?;
+                w.serialize(r)?;
             }
             w.flush()?;
         }

@@ -180,6 +180,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     let listener = crate::serve::bind(args.addr).await?;
     let leader = format!("leader@{}", demo_domain(&csms));
     score_health(&store, &tenure_config, &config, &leader, args.quiet).await?;
+    train_churn(&store, &tenure_config, &config, args.quiet).await?;
     let logins = demo_users(&store, &csms).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     println!("\ndashboard: {url}");
@@ -341,6 +342,76 @@ async fn score_health(
             plans.values,
             plans.tasks,
             plans.earlier
+        );
+    }
+    Ok(())
+}
+
+/// Days of stored churn predictions the demo makes after training, so
+/// that the account page shows a short trend; the background job adds
+/// one a day from then on.
+const CHURN_DAYS: i32 = 7;
+
+/// Trains the churn model on the simulated history (`tenure churn train`
+/// with its default horizon, from the first month of the history to the
+/// horizon before its end) and stores the predictions of the last
+/// [`CHURN_DAYS`] days (`tenure churn predict --save`), so that the
+/// account page shows churn risk from the start. Too little history or
+/// too few churners (a small `--accounts`) is said and skipped.
+async fn train_churn(
+    store: &tenure_store::Store,
+    config: &tenure_core::config::Config,
+    demo: &DemoConfig,
+    quiet: bool,
+) -> Result<()> {
+    use tenure_core::model::add_days;
+    let started = Instant::now();
+    let horizon = 90;
+    let end = demo.end;
+    let first = add_days(end, 1 - demo.days as i32);
+    let from = if first.day() == 1 {
+        first
+    } else {
+        add_days(first.last_of_month(), 1)
+    };
+    let to = add_days(end, -(horizon as i32));
+    let req =
+        tenure_app::churn::TrainRequest::new(from, to, horizon, tenure_app::clock::now_micros());
+    let report = match tenure_app::churn::train(store, config, req).await {
+        Ok(r) => r,
+        Err(tenure_app::Error::Invalid(why)) => {
+            if !quiet {
+                eprintln!("churn model: not trained: {why}");
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e).context("training the churn model"),
+    };
+    let trained = started.elapsed().as_secs_f64();
+    let mut stored = 0;
+    for k in (0..CHURN_DAYS).rev() {
+        let day = add_days(end, -k);
+        let p = tenure_app::churn::save_predictions(store, config, day)
+            .await
+            .with_context(|| format!("predicting churn on {day}"))?;
+        stored = p.accounts.len();
+    }
+    if !quiet {
+        eprintln!(
+            "churn model {}: trained on {} to {} (AUC {} on the later dates, the scorecard's {}) in {trained:.1} s; {stored} paying accounts' predictions stored for each of the last {CHURN_DAYS} days in {:.1} s",
+            report.version,
+            from,
+            to,
+            report
+                .evaluation
+                .stats
+                .auc
+                .map_or("-".to_string(), |a| format!("{a:.3}")),
+            report
+                .scorecard
+                .auc
+                .map_or("-".to_string(), |a| format!("{a:.3}")),
+            started.elapsed().as_secs_f64() - trained
         );
     }
     Ok(())

@@ -57,4 +57,6 @@ fn too_few_churners_and_bad_input_exit_2_naming_what_is_missing() {
     assert!(err.contains("--from"), "{err}");
     let err = bad_input(&env.run(&["churn", "predict", "--as-of", "2025-03-31"]));
     assert!(err.contains("tenure churn train"), "{err}");
+    let err = bad_input(&env.run(&["churn", "predict", "--save", "--as-of", "2025-03-31"]));
+    assert!(err.contains("tenure churn train"), "{err}");
 }

@@ -236,3 +236,76 @@ fn config_check_reports_a_card_frame_ancestor_that_is_not_an_origin_at_its_line(
         "{err}"
     );
 }
+
+/// `[[outbound.webhooks]]` and `[crm.webhook]` calling it.
+const WEBHOOK_CONFIG: &str = r#"
+[[outbound.webhooks]]
+name = "crm"
+url = "http://127.0.0.1:9/hooks/crm"
+secret = "whsec_test"
+
+[crm.webhook]
+endpoint = "crm"
+batch_size = 2
+"#;
+
+#[test]
+fn crm_changes_previews_queues_once_and_marks_sent() {
+    let env = Env::new();
+    // Off until configured: exit 2, saying how to turn it on.
+    let err = bad_input(&env.run(&["crm", "changes", "--dry-run"]));
+    assert!(err.contains("add [crm.webhook]"), "{err}");
+    env.write(
+        "tenure.toml",
+        WEBHOOK_CONFIG.replace("endpoint = \"crm\"", "endpoint = \"slack\""),
+    );
+    let err = bad_input(&env.run(&["config", "check"]));
+    assert!(
+        err.contains("tenure.toml line 8: crm.webhook.endpoint")
+            && err.contains("unknown webhook endpoint \"slack\""),
+        "{err}"
+    );
+
+    env.write("tenure.toml", WEBHOOK_CONFIG);
+    let accounts = fixture("salesforce-accounts.csv");
+    ok(&env.run(&[
+        "import",
+        "--from",
+        "salesforce",
+        "accounts",
+        path(&accounts),
+    ]));
+    let out = ok(&env.run(&["crm", "changes", "--dry-run"]));
+    assert!(
+        out.contains(
+            "0015g00000AbCdEAAV  Acme Corp: health_band (never sent) -> -; at_risk (never sent) -> false"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 accounts changed: 2 payloads would be queued (dry run, nothing written)"),
+        "{out}"
+    );
+    // Queued now, as the job would: the payloads printed as JSON.
+    let out = ok(&env.run(&["crm", "changes", "--format", "json"]));
+    let payloads: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(payloads.as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(
+        payloads[0]["changes"][0]["account"]["crm_ids"],
+        // In order of id; the CRM's id is the account's.
+        serde_json::json!({"salesforce": "0015G00000xYzAbQAK"})
+    );
+    let log = ok(&env.run(&["outbound", "log"]));
+    assert_eq!(log.matches("crm:changes:").count(), 2, "{log}");
+    // Nothing changed since.
+    let out = ok(&env.run(&["crm", "changes"]));
+    assert!(
+        out.contains("0 accounts changed: 0 payloads queued"),
+        "{out}"
+    );
+    let out = ok(&env.run(&["crm", "changes", "--mark-sent"]));
+    assert!(
+        out.contains("recorded the current state of 3 accounts as sent; nothing was queued"),
+        "{out}"
+    );
+}

@@ -255,6 +255,9 @@ pub(super) async fn pass(
     // The users of the 30 days before cost a load of their own: only when
     // a rule reads their change.
     let slots = FactSlots::add_to(&mut plan, config.rules_read("active_users_change_30d"));
+    // The stored churn predictions are read only when a rule reads them
+    // (a `churn_risk` measure asks for them through the model's plan).
+    plan.needs_churn_risk |= config.rules_read("churn_risk");
     // Custom attributes are loaded only when a rule reads them.
     let attributes = model.reads_attributes() || engage.reads_attributes();
     let accounts = store.health_accounts_with(attributes).await;

@@ -36,6 +36,8 @@ pub struct HealthRow {
     pub band: String,
     pub at_risk: bool,
     pub segment: Option<String>,
+    /// The segment's touch tier.
+    pub tier: Option<String>,
     pub stage: Option<String>,
     pub latest_nps: Option<i64>,
     /// ARR on the day, in the reporting currency, as a decimal.
@@ -70,8 +72,8 @@ pub async fn rows(
             continue;
         }
         match r.dimension {
-            Dimension::Segment => segments.insert(r.account_id, r.name),
-            Dimension::Stage => stages.insert(r.account_id, r.name),
+            Dimension::Segment => segments.insert(r.account_id, (r.name, r.tier)),
+            Dimension::Stage => stages.insert(r.account_id, (r.name, None)),
         };
     }
     let ds = crate::risk::dataset(store, config).await?;
@@ -89,8 +91,9 @@ pub async fn rows(
                 score,
                 band: band.map_or(String::new(), |b| b.as_str().to_string()),
                 at_risk: on_board.contains(id.as_str()),
-                segment: segments.get(&id).cloned(),
-                stage: stages.get(&id).cloned(),
+                segment: segments.get(&id).map(|s| s.0.clone()),
+                tier: segments.get(&id).and_then(|s| s.1.clone()),
+                stage: stages.get(&id).map(|s| s.0.clone()),
                 latest_nps: latest_nps.get(&id).copied(),
                 arr: format_minor(arr, digits),
                 renewal: renewals.get(&id).copied(),

@@ -14,10 +14,13 @@
 //!   its JSON report ([`backtest::report_json`]).
 //! - [`export`](mod@export): every account's health in a shape a CRM
 //!   import accepts (`tenure export health`).
+//! - [`fit`](mod@fit): the scorecards' weights and cut-points fitted to
+//!   history, judged on later dates (`tenure health fit`).
 
 pub mod backtest;
 pub mod diff;
 pub mod export;
+pub mod fit;
 pub mod history;
 pub mod overrides;
 pub mod recompute;
@@ -38,8 +41,8 @@ pub use history::{GroupRow, Interval, account_history, groups};
 pub use overrides::{OverrideRequest, clear_overrides, list_overrides, set_override};
 pub use recompute::{Progress, Quiet, recompute};
 pub use score::{
-    AccountScore, Scored, Scores, ScoresQuery, ScoringContext, score_account, score_by_id,
-    score_signals, score_signals_ranked, scores,
+    AccountScore, DayScorer, Scored, Scores, ScoresQuery, ScoringContext, score_account,
+    score_by_id, score_signals, score_signals_ranked, scores,
 };
 
 use crate::{Error, Result};

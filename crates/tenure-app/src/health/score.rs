@@ -195,6 +195,93 @@ pub async fn score_account(
     ))
 }
 
+/// Every account's signals on one day, with the day's ranks for the
+/// relative measures: what [`score_account`] loads for one account (the
+/// ranks read every account's signals anyway), loaded once for all of them
+/// so that any account is then scored without reading the database. The
+/// account page keeps one until the data or the day changes.
+#[derive(Debug)]
+pub struct DayScorer {
+    as_of: Date,
+    /// [`Store::health_accounts`], in that order.
+    accounts: Vec<Account>,
+    /// Account id → its index in `accounts` and `signals`.
+    index: HashMap<String, usize>,
+    signals: Vec<AccountSignals>,
+    ranks: Option<DayRanks>,
+}
+
+impl DayScorer {
+    /// Loads every account's signals on `as_of` from the data as it is now
+    /// (the usage rollups, one read), and the day's ranks when `model` has
+    /// relative measures.
+    pub async fn load(
+        store: &Store,
+        config: &Config,
+        model: &HealthModel,
+        as_of: Date,
+    ) -> Result<DayScorer> {
+        let accounts = store.health_accounts_with(model.reads_attributes()).await?;
+        let track_payments = store.payments_tracked().await?;
+        let mut signals = Vec::with_capacity(accounts.len());
+        let mut ranks = model.is_relative().then(RanksBuilder::default);
+        for shard in Shard::split(&accounts, usize::MAX) {
+            let loaded = store
+                .load_signals_on(SignalsRequest {
+                    plan: model.plan(),
+                    currency: &config.currency,
+                    dates: std::slice::from_ref(&as_of),
+                    shard,
+                    track_payments,
+                })
+                .await?;
+            let loaded = Loaded::Day(loaded);
+            if let Some(r) = ranks.as_mut() {
+                loaded.add_ranks(r, model, shard.accounts, 0, as_of);
+            }
+            if let Loaded::Day(v) = loaded {
+                signals.extend(v);
+            }
+        }
+        let index = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        Ok(DayScorer {
+            as_of,
+            accounts,
+            index,
+            signals,
+            ranks: ranks.map(|r| r.finish(model)),
+        })
+    }
+
+    /// The day the signals are of.
+    pub fn as_of(&self) -> Date {
+        self.as_of
+    }
+
+    /// The account `account_id` scored as [`score_account`] scores it, with
+    /// its stored `overrides`; `None` when it was not in the store when
+    /// loaded. `model` must be the one the scorer was loaded with.
+    pub fn score(
+        &self,
+        model: &HealthModel,
+        account_id: &str,
+        overrides: &[OverrideRow],
+    ) -> Option<Scored> {
+        let &i = self.index.get(account_id)?;
+        Some(score_signals_ranked(
+            model,
+            &self.signals[i],
+            &self.accounts[i],
+            overrides,
+            self.ranks.as_ref(),
+        ))
+    }
+}
+
 /// Scores the account `account_id` on `as_of` from the data as it is now,
 /// with its stored overrides, loading what [`score_account`] needs; an
 /// unknown account is [`Error::NotFound`].

@@ -285,13 +285,13 @@ async fn account_names(
     if details.is_empty() {
         return Ok(HashMap::new());
     }
-    let wanted: std::collections::HashSet<&str> =
+    let wanted: std::collections::BTreeSet<&str> =
         details.iter().map(|d| d.plan.account_id.as_str()).collect();
+    let wanted: Vec<&str> = wanted.into_iter().collect();
     Ok(store
-        .health_accounts_with(false)
+        .accounts_by_id(&wanted)
         .await?
         .into_iter()
-        .filter(|a| wanted.contains(a.id.as_str()))
         .map(|a| (a.id, (a.name, a.csm_email)))
         .collect())
 }

@@ -1,17 +1,20 @@
 //! Checks `[crm.salesforce]` and `[crm.hubspot]` (docs/CRM.md): the column
 //! mapping (`fields`, CRM column → Tenure field or `attributes.NAME`),
 //! owner names to emails, renewal deal types, closed stages and the date
-//! order, each problem at its line.
+//! order, each problem at its line; and `[crm.webhook]`, the
+//! account-change webhook (its endpoint, batch size and fields).
 
 use std::collections::BTreeMap;
 
 use super::Checker;
-use super::raw::{RawCrm, RawCrmSettings, S};
+use super::engage::unknown;
+use super::raw::{RawCrm, RawCrmSettings, RawCrmWebhook, S};
 use crate::crm::{Crm, CrmConfig, CrmSettings, DateOrder, Target};
+use crate::crm_webhook::{DEFAULT_BATCH, Field, MAX_BATCH, WebhookConfig};
 
 /// The checked `[crm]` section; a CRM without its own table keeps the
-/// defaults.
-pub(super) fn check_crm(ck: &mut Checker, raw: RawCrm) -> CrmConfig {
+/// defaults. `endpoints` are the names of `[[outbound.webhooks]]`.
+pub(super) fn check_crm(ck: &mut Checker, raw: RawCrm, endpoints: &[&str]) -> CrmConfig {
     let mut out = CrmConfig::default();
     if let Some(s) = raw.salesforce {
         out.salesforce = check_settings(ck, Crm::Salesforce, s.into_inner());
@@ -19,7 +22,101 @@ pub(super) fn check_crm(ck: &mut Checker, raw: RawCrm) -> CrmConfig {
     if let Some(s) = raw.hubspot {
         out.hubspot = check_settings(ck, Crm::Hubspot, s.into_inner());
     }
+    if let Some(w) = raw.webhook {
+        out.webhook = check_webhook(ck, w, endpoints);
+    }
     out
+}
+
+fn check_webhook(
+    ck: &mut Checker,
+    raw: S<RawCrmWebhook>,
+    endpoints: &[&str],
+) -> Option<WebhookConfig> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let before = ck.errors.len();
+    let endpoint = match raw.endpoint {
+        None => {
+            ck.err(
+                span,
+                "crm.webhook: name its endpoint, one of [[outbound.webhooks]] (endpoint = \"NAME\")",
+            );
+            None
+        }
+        Some(e) => {
+            let name = e.get_ref().trim().to_string();
+            if endpoints.contains(&name.as_str()) {
+                Some(name)
+            } else if endpoints.is_empty() {
+                ck.err(
+                    e.span(),
+                    format!(
+                        "crm.webhook.endpoint: {name:?} is not an endpoint: no [[outbound.webhooks]] is configured"
+                    ),
+                );
+                None
+            } else {
+                ck.err(
+                    e.span(),
+                    format!(
+                        "crm.webhook.endpoint: {} (name one of [[outbound.webhooks]])",
+                        unknown("webhook endpoint", &name, endpoints.iter().copied())
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let mut batch_size = DEFAULT_BATCH;
+    if let Some(b) = raw.batch_size {
+        match usize::try_from(*b.get_ref()) {
+            Ok(n) if (1..=MAX_BATCH).contains(&n) => batch_size = n,
+            _ => ck.err(
+                b.span(),
+                format!(
+                    "crm.webhook.batch_size must be from 1 to {MAX_BATCH}, got {}",
+                    b.get_ref()
+                ),
+            ),
+        }
+    }
+    let mut fields = Field::ALL.to_vec();
+    if let Some(list) = raw.fields {
+        let list_span = list.span();
+        let field_errors = ck.errors.len();
+        let mut chosen = Vec::new();
+        for f in list.into_inner() {
+            let name = f.get_ref().trim();
+            match Field::parse(name) {
+                Some(field) if chosen.contains(&field) => ck.err(
+                    f.span(),
+                    format!("crm.webhook.fields: {name:?} is listed twice"),
+                ),
+                Some(field) => chosen.push(field),
+                None => ck.err(
+                    f.span(),
+                    format!(
+                        "crm.webhook.fields: {}",
+                        unknown("field", name, Field::ALL.iter().map(|f| f.as_str()))
+                    ),
+                ),
+            }
+        }
+        if chosen.is_empty() && ck.errors.len() == field_errors {
+            ck.err(
+                list_span,
+                "crm.webhook.fields is empty: list at least one field, or leave it out to watch them all",
+            );
+        }
+        chosen.sort();
+        fields = chosen;
+    }
+    (ck.errors.len() == before).then(|| WebhookConfig {
+        endpoint: endpoint.unwrap_or_default(),
+        batch_size,
+        fields,
+    })
 }
 
 fn check_settings(ck: &mut Checker, crm: Crm, raw: RawCrmSettings) -> CrmSettings {

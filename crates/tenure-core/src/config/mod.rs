@@ -289,7 +289,7 @@ pub fn parse_config(text: &str) -> Result<Config, Vec<ConfigError>> {
         .unwrap_or_default();
     let crm = raw
         .crm
-        .map(|c| crm::check_crm(&mut ck, c.into_inner()))
+        .map(|c| crm::check_crm(&mut ck, c.into_inner(), &endpoints))
         .unwrap_or_default();
     let config = Config {
         costs: check_costs(&mut ck, raw.costs, currency.reporting),
@@ -902,6 +902,7 @@ fn check_kind(
         },
         "days_since_engagement" => MeasureKind::DaysSinceEngagement,
         "days_to_renewal" => MeasureKind::DaysToRenewal,
+        "churn_risk" => MeasureKind::ChurnRisk,
         "payment_failures" => MeasureKind::PaymentFailures {
             window_days: check_window(ck, m, label, 90),
         },

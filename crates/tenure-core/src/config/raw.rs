@@ -417,6 +417,16 @@ pub(super) struct RawTheme {
 pub(super) struct RawCrm {
     pub salesforce: Option<S<RawCrmSettings>>,
     pub hubspot: Option<S<RawCrmSettings>>,
+    pub webhook: Option<S<RawCrmWebhook>>,
+}
+
+/// `[crm.webhook]`: the account-change webhook (docs/CRM.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCrmWebhook {
+    pub endpoint: Option<S<String>>,
+    pub batch_size: Option<S<i64>>,
+    pub fields: Option<S<Vec<S<String>>>>,
 }
 
 /// `[crm.salesforce]` or `[crm.hubspot]`: column mapping, owners, renewals.

@@ -1014,6 +1014,70 @@ date_order = "ymd"
 }
 
 #[test]
+fn the_crm_webhook_names_an_endpoint_and_known_fields() {
+    use crate::crm_webhook::{Field, WebhookConfig};
+    const HOOK: &str = "[[outbound.webhooks]]\nname = \"crm\"\nurl = \"https://hooks.example.com/t\"\nsecret = \"s\"\n";
+    let config = parse_ok(&format!("{HOOK}[crm.webhook]\nendpoint = \"crm\"\n"));
+    assert_eq!(
+        config.crm.webhook,
+        Some(WebhookConfig {
+            endpoint: "crm".into(),
+            batch_size: 100,
+            fields: Field::ALL.to_vec(),
+        })
+    );
+    let config = parse_ok(&format!(
+        "{HOOK}[crm.webhook]\nendpoint = \"crm\"\nbatch_size = 2\nfields = [\"nps\", \"health_band\"]\n"
+    ));
+    let w = config.crm.webhook.unwrap();
+    assert_eq!(
+        (w.batch_size, w.fields),
+        (2, vec![Field::HealthBand, Field::Nps])
+    );
+    assert_eq!(Config::default().crm.webhook, None);
+    // The default file's commented example, with its [outbound] example.
+    let example = format!(
+        "{}\n{}\n",
+        uncommented_example("[outbound]\n"),
+        uncommented_example("[crm.webhook]")
+    );
+    let w = parse_ok(&example).crm.webhook.unwrap();
+    assert_eq!((w.endpoint.as_str(), w.fields.len()), ("crm", 6));
+
+    check_errors(
+        &format!(
+            "{HOOK}[crm.webhook]\nendpoint = \"slack\"\nbatch_size = 0\nfields = [\"band\", \"nps\", \"nps\"]\n"
+        ),
+        &[
+            (
+                6,
+                "crm.webhook.endpoint: unknown webhook endpoint \"slack\": expected one of crm",
+            ),
+            (7, "crm.webhook.batch_size must be from 1 to 1000, got 0"),
+            (
+                8,
+                "unknown field \"band\": expected one of health_band, at_risk",
+            ),
+            (8, "crm.webhook.fields: \"nps\" is listed twice"),
+        ],
+    );
+    check_errors(
+        "[crm.webhook]\nendpoint = \"crm\"\n",
+        &[(
+            2,
+            "\"crm\" is not an endpoint: no [[outbound.webhooks]] is configured",
+        )],
+    );
+    check_errors(
+        &format!("{HOOK}[crm.webhook]\nfields = []\n"),
+        &[
+            (5, "crm.webhook: name its endpoint"),
+            (6, "crm.webhook.fields is empty"),
+        ],
+    );
+}
+
+#[test]
 fn card_frame_ancestors_are_origins_checked_at_their_line() {
     let config = parse_ok(
         "[server]\ncard_frame_ancestors = [\"https://acme.lightning.force.com\", \"https://*.hubspot.com\", \"http://localhost:3000\"]\n",

@@ -162,6 +162,7 @@ pub fn facts(slots: FactSlots, i: FactInputs<'_>) -> Facts {
         days_since_champion_lost,
         days_in_stage: None,
         overdue_engagements: None,
+        churn_risk: s.churn_risk,
     }
 }
 
@@ -279,6 +280,50 @@ mod tests {
         assert_eq!(f.payment_failures_30d, Some(2));
         assert_eq!(f.active_users_change_30d, None);
         assert_eq!((f.days_in_stage, f.overdue_engagements), (None, None));
+    }
+
+    #[test]
+    fn churn_risk_reaches_a_cel_rule() {
+        let day: Date = "2025-06-30".parse().unwrap();
+        let mut plan = SignalPlan::default();
+        let slots = FactSlots::add_to(&mut plan, false);
+        let mut s = AccountSignals::empty(&plan, day);
+        s.mrr = 100.0;
+        s.churn_risk = Some(0.42);
+        let account = Account::bare("a1");
+        let of = |s: &AccountSignals| {
+            facts(
+                slots,
+                FactInputs {
+                    account: &account,
+                    signals: s,
+                    score: None,
+                    trend_30d: None,
+                    first_mrr: None,
+                    arr_percentile: None,
+                    previous_band: None,
+                    champions: &[],
+                },
+            )
+        };
+        let known = |n: &str| crate::rules::field_names().any(|f| f == n);
+        let rule =
+            crate::rules::Rule::compile("churn_risk != null && churn_risk > 0.3", &known).unwrap();
+        let f = of(&s);
+        assert_eq!(f.churn_risk, Some(0.42));
+        assert_eq!(f.value_text("churn_risk"), "0.42");
+        assert_eq!(rule.matches(&f), Ok(true));
+        s.churn_risk = Some(0.2);
+        assert_eq!(rule.matches(&of(&s)), Ok(false));
+        // No prediction: null, and the guarded rule is false.
+        s.churn_risk = None;
+        assert_eq!(rule.matches(&of(&s)), Ok(false));
+        assert!(
+            crate::rules::Rule::compile("churn_risk > 0.3", &known)
+                .unwrap()
+                .matches(&of(&s))
+                .is_err()
+        );
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn auc(outcomes: &[(f64, bool)]) -> Option<f64> {
 /// Over outcomes sorted by score: for each group of equal scores, every
 /// churned account in it beats (scores lower than) every retained account
 /// above the group, and ties with those in the group for one half.
-fn auc_sorted(sorted: &[(f64, bool)]) -> Option<f64> {
+pub(super) fn auc_sorted(sorted: &[(f64, bool)]) -> Option<f64> {
     let churned_total = sorted.iter().filter(|(_, c)| *c).count() as f64;
     let retained_total = sorted.len() as f64 - churned_total;
     if churned_total == 0.0 || retained_total == 0.0 {

@@ -34,6 +34,7 @@
 
 mod backtest;
 mod day;
+pub mod fit;
 mod history;
 mod overrides;
 mod score;
@@ -59,8 +60,9 @@ pub use scorecard::{
     Per, PriorityWeights, Relative, Scorecard, ScorecardMatch, Step,
 };
 pub use signals::{
-    AccountSignals, EventFilter, EventWindow, FeatureWindow, LatestNps, SignalPlan, SignalsBuilder,
-    SignalsTable, SumCount, TicketCounts, Window, attribute_number,
+    AccountSignals, CHURN_PREDICTION_MAX_AGE_DAYS, EventFilter, EventWindow, FeatureWindow,
+    LatestNps, SignalPlan, SignalsBuilder, SignalsTable, SumCount, TicketCounts, Window,
+    attribute_number, churn_prediction_day,
 };
 
 /// The adaptive scorecard (docs/HEALTH.md): the `[health]` part of a

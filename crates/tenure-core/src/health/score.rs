@@ -151,6 +151,7 @@ enum Source {
     Attribute {
         slot: usize,
     },
+    ChurnRisk,
 }
 
 /// What a compiled measure divides its raw value by.
@@ -275,6 +276,7 @@ pub fn input_of(kind: &str) -> &'static str {
         "days_since_engagement" => "CSM engagements",
         "days_to_renewal" => "renewal dates",
         "payment_failures" => "payment failures (a connected billing source)",
+        "churn_risk" => "the churn model's daily predictions (`tenure churn train`)",
         _ => "a custom account attribute",
     }
 }
@@ -816,6 +818,10 @@ fn compile(kind: &MeasureKind, baseline_days: Option<u32>, plan: &mut SignalPlan
         MeasureKind::CustomAttribute { attribute } => Source::Attribute {
             slot: plan.attribute_slot(attribute),
         },
+        MeasureKind::ChurnRisk => {
+            plan.needs_churn_risk = true;
+            Source::ChurnRisk
+        }
     }
 }
 
@@ -883,5 +889,6 @@ fn raw_value(source: &Source, s: &AccountSignals) -> Option<f64> {
             .and_then(|f| f.get(slot))
             .map(|&n| f64::from(n)),
         Source::Attribute { slot } => s.attributes.get(slot).copied().flatten(),
+        Source::ChurnRisk => s.churn_risk,
     }
 }

@@ -389,11 +389,17 @@ pub enum MeasureKind {
     /// The numeric value of a custom account attribute. No data when the
     /// attribute is missing or not a number.
     CustomAttribute { attribute: String },
+    /// The churn model's probability of churn (0–1) stored for the account
+    /// on the latest prediction day on or before the as-of date
+    /// ([`super::signals::churn_prediction_day`]). No data without a model
+    /// or a prediction for the account. Never a feature of the churn model
+    /// itself.
+    ChurnRisk,
 }
 
 impl MeasureKind {
     /// Every kind name, as written in `tenure.toml`.
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "active_user_ratio",
         "event_count",
         "event_trend",
@@ -406,6 +412,7 @@ impl MeasureKind {
         "days_to_renewal",
         "payment_failures",
         "custom_attribute",
+        "churn_risk",
     ];
 
     /// The kind's name as written in `tenure.toml`.
@@ -423,6 +430,7 @@ impl MeasureKind {
             MeasureKind::DaysToRenewal => "days_to_renewal",
             MeasureKind::PaymentFailures { .. } => "payment_failures",
             MeasureKind::CustomAttribute { .. } => "custom_attribute",
+            MeasureKind::ChurnRisk => "churn_risk",
         }
     }
 
@@ -472,7 +480,9 @@ impl MeasureKind {
                     w.low, w.normal, w.high, w.urgent
                 );
             }
-            MeasureKind::DaysSinceEngagement | MeasureKind::DaysToRenewal => {}
+            MeasureKind::DaysSinceEngagement
+            | MeasureKind::DaysToRenewal
+            | MeasureKind::ChurnRisk => {}
             MeasureKind::CustomAttribute { attribute } => {
                 let _ = write!(s, " attribute={attribute:?}");
             }

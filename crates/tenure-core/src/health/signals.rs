@@ -139,6 +139,10 @@ pub struct SignalPlan {
     pub payment_windows: Vec<Window>,
     /// Custom attributes read as numbers.
     pub attributes: Vec<String>,
+    /// Whether something reads the churn model's stored probability
+    /// ([`AccountSignals::churn_risk`]): a `churn_risk` measure, or a rule
+    /// reading the `churn_risk` field.
+    pub needs_churn_risk: bool,
 }
 
 impl SignalPlan {
@@ -288,6 +292,11 @@ pub struct AccountSignals {
     pub payment_failures: Option<Vec<u32>>,
     /// Per `plan.attributes`: the value when present and numeric.
     pub attributes: Vec<Option<f64>>,
+    /// The churn model's probability of churn stored for this account on
+    /// the prediction day that applies to the as-of date
+    /// ([`churn_prediction_day`]); `None` without one, or unless
+    /// `plan.needs_churn_risk`.
+    pub churn_risk: Option<f64>,
 }
 
 impl AccountSignals {
@@ -309,8 +318,27 @@ impl AccountSignals {
             next_renewal: None,
             payment_failures: None,
             attributes: vec![None; plan.attributes.len()],
+            churn_risk: None,
         }
     }
+}
+
+/// A stored churn prediction counts for as-of dates up to this many days
+/// after its day; older ones are no data (the daily job stopped
+/// predicting, for instance because the model no longer fits the
+/// measures).
+pub const CHURN_PREDICTION_MAX_AGE_DAYS: i32 = 31;
+
+/// The day whose stored churn predictions apply to `as_of`: the latest of
+/// `days` (sorted ascending) on or before `as_of` and at most
+/// [`CHURN_PREDICTION_MAX_AGE_DAYS`] before it. A prediction made on a
+/// later day is never read, so a past as-of date sees only what was
+/// predicted by then. An account missing from that day's predictions (not
+/// paying then) has none, even if an earlier day had one.
+pub fn churn_prediction_day(days: &[Date], as_of: Date) -> Option<Date> {
+    let upto = days.partition_point(|d| *d <= as_of);
+    let day = *days.get(upto.checked_sub(1)?)?;
+    (day_number(as_of) - day_number(day) <= CHURN_PREDICTION_MAX_AGE_DAYS).then_some(day)
 }
 
 /// Parses a custom attribute as a number: a finite decimal, surrounding
@@ -385,6 +413,8 @@ struct Acc {
     subs: Vec<Sub>,
     payments: Vec<i32>,
     attributes: Vec<Option<f64>>,
+    /// Stored churn predictions: (day, probability), sorted by `finish`.
+    churn: Vec<(i32, f64)>,
     // Filled by `finish`.
     user_days: Vec<DayBits>,
     first_days: Vec<i32>,
@@ -418,6 +448,8 @@ pub struct SignalsBuilder {
     track_users: bool,
     track_payments: bool,
     accounts: Vec<Acc>,
+    /// The days with stored churn predictions, sorted.
+    churn_days: Vec<Date>,
 }
 
 impl SignalsBuilder {
@@ -478,6 +510,7 @@ impl SignalsBuilder {
             feature_slots,
             track_payments: false,
             accounts: vec![Acc::default(); accounts],
+            churn_days: Vec::new(),
         }
     }
 
@@ -653,6 +686,24 @@ impl SignalsBuilder {
         }
     }
 
+    /// The days on which churn predictions are stored (any order): which
+    /// one applies to an as-of date is [`churn_prediction_day`]'s rule.
+    pub fn churn_prediction_days(&mut self, days: &[Date]) {
+        self.churn_days = days.to_vec();
+        self.churn_days.sort_unstable();
+        self.churn_days.dedup();
+    }
+
+    /// One stored churn prediction of an account; read only on as-of dates
+    /// to which its day applies (declare the days with
+    /// [`SignalsBuilder::churn_prediction_days`]).
+    pub fn churn_prediction(&mut self, account: usize, day: Date, probability: f64) {
+        let day = day_number(day);
+        if day <= self.end {
+            self.acc(account).churn.push((day, probability));
+        }
+    }
+
     /// One subscription line. Fails when its currency has no rate.
     pub fn subscription(&mut self, account: usize, sub: &Subscription) -> Result<(), MissingRate> {
         let mrr = self.currency.to_reporting(sub.mrr)?;
@@ -722,6 +773,7 @@ impl SignalsBuilder {
             acc.csat.sort_unstable();
             acc.engagements.sort_unstable();
             acc.payments.sort_unstable();
+            acc.churn.sort_unstable_by_key(|x| x.0);
         }
         SignalsTable { b: self }
     }
@@ -857,6 +909,13 @@ impl SignalsTable {
         }
         if !acc.attributes.is_empty() {
             s.attributes.clone_from(&acc.attributes);
+        }
+        if plan.needs_churn_risk
+            && let Some(day) = churn_prediction_day(&b.churn_days, as_of)
+        {
+            let day = day_number(day);
+            let at = acc.churn.partition_point(|&(x, _)| x < day);
+            s.churn_risk = acc.churn.get(at).filter(|c| c.0 == day).map(|c| c.1);
         }
         s
     }

@@ -1128,3 +1128,93 @@ fn day_ranks_do_not_depend_on_the_order_accounts_are_added() {
         Some("growth-plan accounts")
     );
 }
+
+/// A scorecard of one `churn_risk` measure (100 points at probability 0,
+/// none at 0.5 and above) and one attribute worth its value in points.
+fn churn_risk_scorecard() -> HealthModel {
+    HealthModel::new(&health(
+        r#"
+[[health.measures]]
+name = "Churn risk"
+kind = "churn_risk"
+weight = 1
+linear = { min = 0, max = 0.5, direction = "lower_is_better" }
+
+[[health.measures]]
+name = "a"
+kind = "custom_attribute"
+attribute = "a"
+weight = 1
+linear = { min = 0, max = 100 }
+"#,
+    ))
+}
+
+#[test]
+fn churn_risk_measure_reads_the_stored_probability_and_is_missing_without_one() {
+    let model = churn_risk_scorecard();
+    assert!(model.plan().needs_churn_risk);
+    let mut s = attribute_signals(&model, &[Some(40.0)], d("2025-03-31"));
+    s.churn_risk = Some(0.1);
+    let scored = model.score(0, &s, &[]);
+    // Churn risk 0.1 of 0.5 → 80 points; (80 + 40) / 2.
+    assert_eq!(scored.measures[0].raw, Some(0.1));
+    assert_eq!(scored.measures[0].kind, "churn_risk");
+    assert_eq!(scored.computed, Some(60.0));
+    // No prediction: left out and the other measure re-weighted.
+    s.churn_risk = None;
+    let scored = model.score(0, &s, &[]);
+    assert_eq!(scored.missing().collect::<Vec<_>>(), ["Churn risk"]);
+    assert_eq!(scored.computed, Some(40.0));
+}
+
+#[test]
+fn churn_risk_comes_from_the_latest_prediction_day_on_or_before_the_as_of_date() {
+    let model = churn_risk_scorecard();
+    let dates = [
+        d("2025-03-01"),
+        d("2025-03-10"),
+        d("2025-03-31"),
+        d("2025-06-01"),
+    ];
+    let mut b = SignalsBuilder::new(model.plan(), &dates, 2, &CurrencyConfig::default());
+    b.churn_prediction_days(&[d("2025-03-10"), d("2025-03-05"), d("2025-04-01")]);
+    b.churn_prediction(0, d("2025-03-05"), 0.2);
+    b.churn_prediction(0, d("2025-03-10"), 0.3);
+    b.churn_prediction(1, d("2025-03-05"), 0.6);
+    // Made after every as-of date but the last: read only by that one.
+    b.churn_prediction(0, d("2025-04-01"), 0.9);
+    let t = b.finish();
+    let risk = |date: usize, account: usize| t.signals(date, account).churn_risk;
+    // Before any prediction: none (no look-ahead).
+    assert_eq!(risk(0, 0), None);
+    assert_eq!(risk(1, 0), Some(0.3));
+    // 2025-03-31 reads 2025-03-10's predictions; account 1 had none that
+    // day (not paying then), so it has none, not its older one.
+    assert_eq!(risk(2, 0), Some(0.3));
+    assert_eq!(risk(2, 1), None);
+    // 61 days after the last prediction day: too old to count.
+    assert_eq!(risk(3, 0), None);
+    let days = [d("2025-03-05"), d("2025-03-10")];
+    assert_eq!(churn_prediction_day(&days, d("2025-03-04")), None);
+    assert_eq!(
+        churn_prediction_day(&days, d("2025-03-09")),
+        Some(d("2025-03-05"))
+    );
+    assert_eq!(
+        churn_prediction_day(&days, d("2025-04-10")),
+        Some(d("2025-03-10"))
+    );
+    assert_eq!(churn_prediction_day(&days, d("2025-04-11")), None);
+}
+
+#[test]
+fn churn_risk_is_not_loaded_unless_something_reads_it() {
+    let model = attribute_scorecard(&[1.0]);
+    assert!(!model.plan().needs_churn_risk);
+    let as_of = d("2025-03-31");
+    let mut b = SignalsBuilder::new(model.plan(), &[as_of], 1, &CurrencyConfig::default());
+    b.churn_prediction_days(&[as_of]);
+    b.churn_prediction(0, as_of, 0.4);
+    assert_eq!(b.finish().signals(0, 0).churn_risk, None);
+}

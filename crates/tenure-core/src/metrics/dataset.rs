@@ -31,6 +31,10 @@ pub(crate) struct Renewal {
     pub account: u32,
     /// 12 × the subscription's MRR (0 when negative), reporting minor units.
     pub arr: i64,
+    /// The subscription's first day and its end (exclusive, [`OPEN_END`]
+    /// when open), for the renewal forecast's running subscriptions.
+    pub start: i32,
+    pub end: i32,
 }
 
 /// A subscription with a seat count, for the usage rate.
@@ -312,6 +316,8 @@ fn convert_subscriptions(
                 day: day_number(r),
                 account: s.account as u32,
                 arr: 12 * mrr.max(0),
+                start,
+                end,
             });
         }
         if let Some(seats) = s.seats {
@@ -331,7 +337,7 @@ fn convert_subscriptions(
             end,
         });
     }
-    renewals.sort_unstable_by_key(|r| (r.day, r.account, r.arr));
+    renewals.sort_unstable_by_key(|r| (r.day, r.account, r.arr, r.start, r.end));
     seat_lines.sort_unstable_by_key(|l| (l.account, l.start, l.end, l.seats));
     Ok(SubTables {
         subs,

@@ -83,7 +83,11 @@ pub async fn create<R: Resource>(
     let id = super::extract::new_id(R::body_id(&input), R::ID_PREFIX);
     let rec = R::into_record(input, id.clone())?;
     match state.store.create_record(&rec, &p.scope()).await? {
-        Created::Created => R::to_out(rec).ok_or_else(|| AppError::not_found("record")),
+        Created::Created => {
+            // The pages' kept aggregates and scores read it.
+            state.web.cache.invalidate();
+            R::to_out(rec).ok_or_else(|| AppError::not_found("record"))
+        }
         Created::AlreadyExists => Err(AppError::conflict(format!(
             "{} {id:?} already exists: use PUT to change it",
             R::KIND
@@ -110,6 +114,8 @@ pub async fn replace<R: Resource>(
     let id = path_id(id, R::body_id(&input))?;
     let rec = R::into_record(input, id)?;
     state.store.replace_record(&rec, &p.scope()).await?;
+    // A change to an existing row: the data fingerprint does not see it.
+    state.web.cache.invalidate();
     R::to_out(rec).ok_or_else(|| AppError::not_found("record"))
 }
 
@@ -120,6 +126,7 @@ pub async fn delete<R: Resource>(
 ) -> Result<(), AppError> {
     p.require_write()?;
     state.store.delete_record(R::KIND, id, &p.scope()).await?;
+    state.web.cache.invalidate();
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 //! (`tenure_app::target::kpis`), the same as `tenure kpis` (whose `--format
 //! json` prints these shapes) and the team page.
 //!
-//! Every role may read them. Admins, leaders and viewers (and a CSM
-//! allowed every account) see every CSM's row and the team's; a CSM sees
+//! Every role but the viewer (403: it sees only the shared views) may
+//! read them. Admins and leaders (and a CSM allowed every account) see every CSM's row and the team's; a CSM sees
 //! their own row and the team's. A CSM who asks for another CSM
 //! (`csm=other@...`) is answered 404, whether or not that CSM exists, so
 //! the answer tells them nothing about other portfolios; asking for

@@ -12,6 +12,7 @@
 mod crud;
 
 pub mod accounts;
+pub mod churn;
 pub mod contacts;
 pub mod engage;
 pub mod engagements;
@@ -23,6 +24,7 @@ pub mod kpis;
 pub mod outbound;
 pub mod plans;
 pub mod plays;
+pub mod renewals;
 pub mod risk;
 pub mod session;
 pub mod subscriptions;
@@ -31,6 +33,7 @@ pub mod surveys;
 pub mod survival;
 pub mod tasks;
 pub mod tickets;
+pub mod views;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -54,8 +57,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plays::router())
         .merge(kpis::router())
         .merge(risk::router())
+        .merge(renewals::router())
         .merge(feedback::router())
         .merge(outbound::router())
         .merge(surveys::router())
         .merge(survival::router())
+        .merge(churn::router())
+        .merge(views::router())
 }

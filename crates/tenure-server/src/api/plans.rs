@@ -3,7 +3,8 @@
 //! `tenure_app::target::plans` shows and edits them, the same as
 //! `tenure plans` (whose `--format json` prints these shapes) and the
 //! dashboard's plan pages. A CSM reads and edits their own accounts'
-//! plans only (others are 404); the viewer role reads.
+//! plans only (others are 404); the viewer role gets 403 (it sees only the
+//! shared views).
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -2,7 +2,8 @@
 //! (`tenure_app::target::tasks`), as the CLI's `tenure tasks` and the
 //! `/tasks` page do; `tenure tasks --format json` prints these shapes.
 //!
-//! Every role may read; the viewer role may not write (403). A CSM limited
+//! Every role but the viewer may read; the viewer gets 403 (it sees only
+//! the shared views and account cards). A CSM limited
 //! to their own accounts sees and changes only their portfolio's tasks:
 //! another portfolio's task or account is 404, as if it did not exist.
 //! Bad query parameters are 400 and bad bodies 422 (a malformed JSON body

@@ -12,15 +12,15 @@
 //! message next to each wrong field (status 422); a saved form redirects
 //! back to the page (303) with a confirmation.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use tenure_app::health::OverrideRequest;
 use tenure_core::engage::EngagementField;
@@ -33,6 +33,7 @@ use tenure_core::react::risk::FlagSource;
 use tenure_store::Kind;
 use tenure_store::rows::Record;
 
+use super::account_cache::WeeklyUse;
 use super::accounts::band_label;
 use tenure_app::clock::today;
 use tenure_core::model::{add_days, month_back};
@@ -137,6 +138,8 @@ pub struct AccountPage {
     pub can_flag: bool,
     /// Feedback, product requests and surveys of the account.
     pub voice: super::account_voice::VoicePanel,
+    /// The churn model's latest prediction of the account and its trend.
+    pub churn: super::account_churn::ChurnPanel,
 }
 
 /// One open flag of the account, as shown.
@@ -329,7 +332,9 @@ async fn build(
 ) -> Result<AccountPage, AppError> {
     let a = account(state, p, id).await?;
     let view = state.web.cache.view(state, &p.scope()).await?;
-    let today = today();
+    // What the kept score and weekly use must have been computed under.
+    let fresh = state.web.accounts.freshness(state).await?;
+    let today = fresh.day;
     let (eng, eng_err) = eng.unwrap_or_else(|| {
         (
             EngagementForm {
@@ -363,10 +368,7 @@ async fn build(
         Some(i) => mrr_history(&view, i, today, &mut timeline),
         None => String::new(),
     };
-    let since = Timestamp::now()
-        .checked_sub(SignedDuration::from_hours(24 * 7 * 13))
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    let uses = state.store.account_day_use(&a.id, since).await?;
+    let uses = state.web.accounts.weekly_use(state, &fresh, &a.id).await?;
     let wau_chart = usage(&uses, today, &mut timeline);
 
     for kind in [Kind::Engagements, Kind::Tickets, Kind::SurveyResponses] {
@@ -432,7 +434,7 @@ async fn build(
         .collect();
     contacts.sort_by(|x, y| y.champion.cmp(&x.champion).then(x.name.cmp(&y.name)));
 
-    let health = health::panel(state, &view, &a, today).await?;
+    let health = health::panel(state, &fresh, &a).await?;
     let band = health.as_ref().map_or("none", |h| h.band);
     let mut facts = vec![
         ("Plan", a.plan.clone().unwrap_or_else(|| "–".into())),
@@ -454,6 +456,7 @@ async fn build(
     let voice =
         super::account_voice::panel(state, &p.scope(), &a.id, tenure_app::clock::now_micros())
             .await?;
+    let churn = super::account_churn::panel(state, &a.id).await?;
     Ok(AccountPage {
         nav: Nav::new(p, "accounts"),
         id: a.id.clone(),
@@ -494,6 +497,7 @@ async fn build(
         resolve_error: None,
         can_flag: p.role.can_write() && p.csrf_token.is_some(),
         voice,
+        churn,
     })
 }
 
@@ -655,22 +659,8 @@ fn mrr_history(v: &View, i: usize, today: Date, timeline: &mut Vec<Entry>) -> St
 }
 
 /// Weekly active users over 13 weeks, and usage highlights for the timeline.
-fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Entry>) -> String {
+fn usage(w: &WeeklyUse, today: Date, timeline: &mut Vec<Entry>) -> String {
     let t = i64::from(day_number(today));
-    // Week k ends on today - 7 * (12 - k).
-    let mut weeks: Vec<HashSet<&str>> = vec![HashSet::new(); 13];
-    let mut recent: BTreeMap<&str, (i64, HashSet<&str>)> = BTreeMap::new();
-    for u in uses {
-        let back = t - u.day;
-        if (0..91).contains(&back) {
-            weeks[12 - (back / 7) as usize].insert(&u.user_id);
-        }
-        if (0..30).contains(&back) {
-            let e = recent.entry(&u.event).or_default();
-            e.0 += u.count;
-            e.1.insert(&u.user_id);
-        }
-    }
     let labels: Vec<String> = (0..13)
         .map(|k| {
             date_from_day((t - 7 * (12 - k as i64)) as i32)
@@ -678,14 +668,12 @@ fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Ent
                 .to_string()
         })
         .collect();
-    let values: Vec<Option<f64>> = weeks.iter().map(|w| Some(w.len() as f64)).collect();
-    let mut top: Vec<_> = recent.into_iter().collect();
-    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-    if !top.is_empty() {
-        let text = top
+    let values: Vec<Option<f64>> = w.weeks.iter().map(|&n| Some(n as f64)).collect();
+    if !w.top.is_empty() {
+        let text = w
+            .top
             .iter()
-            .take(3)
-            .map(|(e, (n, users))| format!("{e} ×{} by {} users", thousands(*n), users.len()))
+            .map(|(e, n, users)| format!("{e} ×{} by {users} users", thousands(*n)))
             .collect::<Vec<_>>()
             .join("; ");
         timeline.push(Entry {
@@ -696,7 +684,7 @@ fn usage(uses: &[tenure_store::web::DayUse], today: Date, timeline: &mut Vec<Ent
             text: format!("Top events: {text}"),
         });
     }
-    let (last, prev) = (weeks[12].len(), weeks[11].len());
+    let (last, prev) = (w.weeks[12], w.weeks[11]);
     if prev >= 5 && last * 2 <= prev {
         timeline.push(Entry {
             date: today.to_string(),
@@ -882,24 +870,15 @@ pub(crate) async fn risk_panel(
 ) -> Result<RiskPanel, AppError> {
     let mut flags: Vec<tenure_store::risk::Flag> = state
         .store
-        .risk_flags(&p.scope(), Some(today))
-        .await?
-        .into_iter()
-        .filter(|f| f.account_id == id)
-        .collect();
+        .account_risk_flags(&p.scope(), id, today)
+        .await?;
     let red_band = state
         .store
         .account_snapshots(id, Some(today), Some(today))
         .await?
         .iter()
         .any(|s| s.band == Some(tenure_core::health::Band::Red));
-    let red = red_band
-        && !state
-            .store
-            .risk_suppressed(today)
-            .await?
-            .iter()
-            .any(|a| a == id);
+    let red = red_band && !state.store.risk_suppressed_account(today, id).await?;
     // A band flag only dates the red band: it counts while red.
     flags.retain(|f| red || f.source != FlagSource::Band);
     let pairs: Vec<(&FlagSource, &str)> = flags

@@ -82,6 +82,8 @@ pub struct Raw {
     /// Each account's current stage and segment, by account id (accounts
     /// without an open run are missing).
     pub engage: HashMap<String, Engaged>,
+    /// The latest stored churn predictions, for the renewal forecast.
+    pub predictions: tenure_app::forecast::Loaded,
 }
 
 /// Where an account is today in one Engage dimension: its open run.
@@ -157,6 +159,9 @@ pub struct View {
     /// Usage (DAU, MAU, ...) by the last day of its window, computed from
     /// events on first use.
     pub usage: Mutex<HashMap<Date, Arc<Usage>>>,
+    /// The renewal forecast of the view's accounts (docs/FORECAST.md),
+    /// computed once per view.
+    pub forecast: tenure_app::forecast::RenewalForecast,
 }
 
 /// A subscription, as the ledger's drill-down shows it.
@@ -417,12 +422,14 @@ pub async fn load_raw(store: &Store) -> Result<Raw, AppError> {
     let health = load_health_data(store, today).await?;
     let track_payments = store.payments_tracked().await?;
     let engage = current_engage(store.engage_runs(Some(today)).await?);
+    let predictions = tenure_app::forecast::load(store).await?;
     Ok(Raw {
         today,
         portfolio,
         health,
         track_payments,
         engage,
+        predictions,
     })
 }
 
@@ -466,6 +473,10 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
     let table = account_rows(raw, &engage, &accounts, &dataset, &renewal);
     let band_trend = band_trend(&raw.health, &accounts);
     let warnings = dataset.warnings().to_vec();
+    let forecast =
+        tenure_app::forecast::compute(&dataset, &raw.predictions, today, &|_| true, &|i| {
+            accounts[i].name.clone()
+        });
     Ok(View {
         raw: raw.clone(),
         today,
@@ -487,6 +498,7 @@ pub fn build_view(raw: &Arc<Raw>, config: &Config, scope: &Scope) -> Result<View
         warnings,
         subscriptions,
         usage: Mutex::new(HashMap::new()),
+        forecast,
     })
 }
 

@@ -22,7 +22,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tenure_app::clock::today;
 use tenure_app::target::tasks::{StatusFilter, TaskFilter};
 use tenure_core::model::{SurveyKind, day_number, utc_date};
 use tenure_store::Kind;
@@ -104,12 +103,13 @@ pub async fn card(state: &AppState, p: &Principal, id: &str) -> Result<AccountCa
     let a = account::account(state, p, id).await?;
     let scope = p.scope();
     let view = state.web.cache.view(state, &scope).await?;
-    let today = today();
+    let fresh = state.web.accounts.freshness(state).await?;
+    let today = fresh.day;
     let index = view.dataset.account_index(&a.id);
     let mrr_minor = index.map_or(0, |i| view.dataset.mrr_on(i, today));
     let renewal = index.and_then(|i| view.rows.get(i)).and_then(|r| r.renewal);
 
-    let health = health::panel(state, &view, &a, today).await?.map(|h| {
+    let health = health::panel(state, &fresh, &a).await?.map(|h| {
         let mut measures: Vec<&health::MeasureOut> =
             h.measures.iter().filter(|m| m.gap >= 1.0).collect();
         measures.sort_by(|x, y| y.gap.total_cmp(&x.gap));

@@ -5,16 +5,18 @@
 //!
 //! Stored scores are the daily snapshots `tenure health recompute` and the
 //! background job write. The page scores its account live through the
-//! application layer (`tenure_app::health::score_account`, the path the
-//! CLI and the API use), so it is current even between recomputes.
+//! application layer (`tenure_app::health::score_signals_ranked`, the path
+//! the CLI and the API use), from every account's signals of the day kept
+//! until the data changes ([`super::account_cache`]), so it is current even
+//! between recomputes.
 
 use jiff::civil::Date;
-use tenure_app::health::{Scored, ScoringContext, score_account};
+use tenure_app::health::Scored;
 use tenure_core::health::{change_reference, change_sentence};
 use tenure_core::model::{Account, add_days};
 use tenure_store::health::{OverrideRow, Snapshot};
 
-use super::cache::View;
+use super::account_cache::Freshness;
 use super::charts::{self, Series};
 use super::layout::{delta, num};
 use crate::AppState;
@@ -53,27 +55,17 @@ pub struct HealthPanel {
 }
 
 /// Scores the account now through the application layer's one scoring
-/// path; `None` when the account is not in the cached account list yet.
+/// path, from every account's signals of the day kept under `fresh`
+/// ([`AccountCache::scorer`](super::account_cache::AccountCache::scorer));
+/// `None` when the account is not in the store.
 async fn score_now(
     state: &AppState,
-    view: &View,
+    fresh: &Freshness,
     a: &Account,
-    today: Date,
     overrides: &[OverrideRow],
 ) -> Result<Option<Scored>, AppError> {
-    let accounts = &view.raw.portfolio.accounts;
-    let Some(i) = accounts.iter().position(|x| x.id == a.id) else {
-        return Ok(None);
-    };
-    let ctx = ScoringContext {
-        config: &state.web.config,
-        model: state.web.model(),
-        accounts,
-        track_payments: view.raw.track_payments,
-    };
-    Ok(Some(
-        score_account(&state.store, ctx, i, today, overrides).await?,
-    ))
+    let scorer = state.web.accounts.scorer(state, fresh).await?;
+    Ok(scorer.score(state.web.model(), &a.id, overrides))
 }
 
 fn raw_text(kind: &str, raw: Option<f64>) -> String {
@@ -86,19 +78,21 @@ fn raw_text(kind: &str, raw: Option<f64>) -> String {
                 format!("{:.0}%", x * 100.0)
             }
             "csat_average" => format!("{x:.2}"),
+            "churn_risk" => format!("{:.1}%", x * 100.0),
             _ => num(Some(x), if x.fract() == 0.0 { 0 } else { 1 }),
         },
     }
 }
 
+/// The health panel of account `a` on `fresh.day`.
 pub async fn panel(
     state: &AppState,
-    view: &View,
+    fresh: &Freshness,
     a: &Account,
-    today: Date,
 ) -> Result<Option<HealthPanel>, AppError> {
+    let today = fresh.day;
     let overrides = state.store.overrides(Some(&a.id)).await?;
-    let now = score_now(state, view, a, today, &overrides).await?;
+    let now = score_now(state, fresh, a, &overrides).await?;
     let history = state
         .store
         .account_snapshots(&a.id, Some(add_days(today, -180)), Some(today))

@@ -16,7 +16,9 @@
 //! [`charts`] draws SVG charts on the server and [`cache`] keeps the
 //! portfolio aggregates that the overview, accounts, metrics and risk pages
 //! read, and the Engage reports, so that no request recomputes them over
-//! every account.
+//! every account; [`account_cache`] keeps the day's health signals behind
+//! the account page's live score and each account's weekly use until the
+//! data changes.
 //!
 //! Pages take a [`WebUser`]: the caller from the session cookie or an
 //! `Authorization: Bearer` API key (for scripts, monitoring and screenshot
@@ -28,6 +30,8 @@
 //! embedded in the binary.
 
 pub mod account;
+pub mod account_cache;
+pub mod account_churn;
 pub mod account_voice;
 pub mod accounts;
 pub mod cache;
@@ -36,6 +40,7 @@ pub mod card;
 pub mod charts;
 pub mod engage;
 pub mod feedback;
+pub mod forecast;
 pub mod health;
 pub mod journey;
 pub mod layout;
@@ -52,6 +57,7 @@ pub mod settings;
 pub mod surveys;
 pub mod tasks;
 pub mod team;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -77,6 +83,9 @@ pub struct WebState {
     pub cache: cache::Cache,
     /// The team page's KPIs ([`team::KpiCache`]).
     pub kpis: team::KpiCache,
+    /// The account page's scores and weekly use
+    /// ([`account_cache::AccountCache`]).
+    pub accounts: account_cache::AccountCache,
     /// The hosted survey page's rate limit per client address.
     pub survey_limiter: crate::limits::RateLimiter,
     model: std::sync::OnceLock<tenure_core::health::HealthModel>,
@@ -88,6 +97,7 @@ impl WebState {
             config: Arc::new(config),
             cache: cache::Cache::default(),
             kpis: team::KpiCache::default(),
+            accounts: account_cache::AccountCache::default(),
             survey_limiter: respond::limiter(),
             model: std::sync::OnceLock::new(),
         }
@@ -115,7 +125,16 @@ impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match Principal::from_request_parts(parts, state).await {
+        match Principal::resolve(parts, state).await {
+            // A viewer sees the shared views only (docs/CRM.md): other
+            // pages send them to the views' hub.
+            Ok(p) if !crate::auth::may_open(&p, parts) => {
+                if parts.method == axum::http::Method::GET {
+                    Err(Redirect::to("/views").into_response())
+                } else {
+                    Err(WebError(AppError::forbidden(crate::auth::VIEWER_ONLY)).into_response())
+                }
+            }
             Ok(p) => Ok(WebUser(p)),
             Err(e)
                 if e.status == StatusCode::UNAUTHORIZED
@@ -225,6 +244,10 @@ pub fn router() -> Router<AppState> {
         .route("/cadence", get(cadence::page))
         .route("/settings", get(settings::page))
         .route("/team", get(team::page))
+        .route("/views", get(views::hub))
+        .route("/views/sales", get(views::sales))
+        .route("/views/support", get(views::support))
+        .route("/views/product", get(views::product))
         .route("/tasks", get(tasks::page))
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/snooze", post(tasks::snooze))

@@ -1,7 +1,7 @@
 //! `/`: the overview. ARR and MRR with the monthly MRR movements, NRR, GRR
 //! and logo churn by month, NPS and CSAT, the health band distribution and
-//! its trend, and the revenue at risk. A CSM sees the same for their own
-//! accounts.
+//! its trend, the revenue at risk and the renewal forecast. A CSM sees the
+//! same for their own accounts.
 
 use askama::Template;
 use axum::extract::State;
@@ -60,6 +60,8 @@ pub struct OverviewPage {
     pub health_note: String,
     pub at_risk_arr: String,
     pub at_risk_count: String,
+    /// The renewal forecast panel (docs/FORECAST.md).
+    pub forecast: super::forecast::ForecastPanel,
     pub warnings: Vec<String>,
 }
 
@@ -107,6 +109,7 @@ pub fn build(v: &View, nav: Nav) -> OverviewPage {
         },
         at_risk_arr: money(v.units(at_risk_minor), &cur, true),
         at_risk_count: thousands(risky.len() as i64),
+        forecast: super::forecast::panel(&v.forecast, false),
         warnings: v.warnings.iter().take(5).cloned().collect(),
     }
 }

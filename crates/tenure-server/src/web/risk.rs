@@ -3,8 +3,9 @@
 //! and days on the board), the day's measure against the review
 //! thresholds, a chart of accounts and ARR at risk over the last 90 days,
 //! and forms to flag an account by hand and to resolve one with an
-//! outcome. `/reviews` lists the leadership reviews with how much of their
-//! ARR was kept; `/reviews/{id}` shows one, and lets leaders and admins
+//! outcome, and the renewal forecast of today (from the dashboard cache).
+//! `/reviews` lists the leadership reviews with how much of their ARR was
+//! kept; `/reviews/{id}` shows one, and lets leaders and admins
 //! hold it (attendees and a decision per account). All through
 //! `tenure_app::risk`, as the API and the CLI.
 
@@ -70,6 +71,8 @@ pub struct RiskPage {
     pub form_next_step: String,
     pub form_due: String,
     pub flash: String,
+    /// The renewal forecast panel (docs/FORECAST.md), of today.
+    pub forecast: super::forecast::ForecastPanel,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +167,7 @@ async fn build(
     flash: &str,
 ) -> Result<RiskPage, WebError> {
     let (b, h) = load_risk(&state.store, &state.web.config, &p.scope(), day).await?;
+    let view = state.web.cache.view(state, &p.scope()).await?;
     let rows = b
         .rows
         .iter()
@@ -197,6 +201,7 @@ async fn build(
         form_next_step: String::new(),
         form_due: String::new(),
         flash: flash.to_string(),
+        forecast: super::forecast::panel(&view.forecast, true),
     })
 }
 

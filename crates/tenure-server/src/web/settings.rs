@@ -161,7 +161,9 @@ fn params(k: &MeasureKind) -> String {
             None => "any time".into(),
         },
         MeasureKind::OpenTickets { .. } => "weighted by priority".into(),
-        MeasureKind::DaysSinceEngagement | MeasureKind::DaysToRenewal => String::new(),
+        MeasureKind::DaysSinceEngagement | MeasureKind::DaysToRenewal | MeasureKind::ChurnRisk => {
+            String::new()
+        }
         MeasureKind::CustomAttribute { attribute } => format!("attribute {attribute}"),
     }
 }

@@ -1,5 +1,5 @@
 //! `/team`: the CSM KPIs against their targets (docs/TARGET.md). A
-//! leader, an admin or a viewer sees the CSMs side by side (a row per CSM,
+//! leader or an admin sees the CSMs side by side (a row per CSM,
 //! a column per KPI, each cell red, amber or green against its target,
 //! the target shown) with the team's row, and a small chart per KPI of the
 //! last months; picking a CSM (`?csm=`) narrows the table and the charts

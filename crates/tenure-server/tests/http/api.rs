@@ -343,7 +343,7 @@ async fn oversized_bodies_get_413_and_busy_keys_get_429() {
     assert_error(&r, 429, "rate_limited");
     assert!(r.headers.get(header::RETRY_AFTER).is_some());
     // Another key has its own budget.
-    let other = app.key(Role::Viewer).await;
+    let other = app.key(Role::Leader).await;
     assert_eq!(
         app.get("/api/v1/accounts", &other).await.status,
         StatusCode::OK

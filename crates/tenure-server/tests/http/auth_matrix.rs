@@ -39,10 +39,9 @@ fn expected(caller: Caller, op: Op, collection: &str) -> u16 {
     match caller {
         Caller::NoKey | Caller::WrongKey => 401,
         Caller::IngestKey => 403,
-        Caller::Viewer => match op {
-            Op::List | Op::Get => 200,
-            _ => 403,
-        },
+        // A viewer sees only the shared views and account cards
+        // (docs/CRM.md), so no data route, read or write.
+        Caller::Viewer => 403,
         Caller::Csm | Caller::Leader | Caller::Admin => ok,
         // Someone else's records do not exist for a CSM; writing into
         // someone else's account is refused.

@@ -225,7 +225,9 @@ async fn answers_on_a_demo_company_match_their_documented_schemas() {
     for path in [
         "/kpis/history",
         "/risk",
+        "/renewals/forecast",
         "/survival",
+        "/churn/predictions",
         "/kpis",
         "/accounts",
         "/plans",

@@ -106,6 +106,9 @@ async fn feedback_from_the_api_is_tagged_filtered_and_scoped() {
     let (app, admin) = app().await;
     let csm = app.key(Role::Csm).await;
     let viewer = app.key(Role::Viewer).await;
+    // A viewer sees only the shared views and account cards (docs/CRM.md):
+    // the reads are a leader's; the viewer's are refused below.
+    let reader = app.key(Role::Leader).await;
     let r = app
         .post(
             "/api/v1/feedback",
@@ -192,20 +195,25 @@ async fn feedback_from_the_api_is_tagged_filtered_and_scoped() {
     assert_eq!(exports["items"], 1);
     assert_eq!(exports["keywords"], json!(["export*", "csv"]));
     let r = app
-        .get("/api/v1/feedback?sentiment=positive", &viewer)
+        .get("/api/v1/feedback?sentiment=positive", &reader)
         .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
-    let r = app.get("/api/v1/feedback?theme=unhappy", &viewer).await;
+    let r = app.get("/api/v1/feedback?theme=unhappy", &reader).await;
     assert_eq!(r.body["items"][0]["id"], own_item.as_str());
-    let r = app.get("/api/v1/feedback?untagged=true", &viewer).await;
+    let r = app.get("/api/v1/feedback?untagged=true", &reader).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
-    let r = app.get("/api/v1/feedback?sentiment=angry", &viewer).await;
+    let r = app.get("/api/v1/feedback?sentiment=angry", &reader).await;
     assert_error(&r, 400, "bad_request");
-    let r = app.get("/api/v1/feedback?source=email", &viewer).await;
+    let r = app.get("/api/v1/feedback?source=email", &reader).await;
     assert_error(&r, 400, "bad_request");
-    let r = app.get("/api/v1/feedback/suggestions?k=0", &viewer).await;
+    let r = app.get("/api/v1/feedback/suggestions?k=0", &reader).await;
     assert_error(&r, 400, "bad_request");
-    let r = app.get("/api/v1/feedback/suggestions", &viewer).await;
+    assert_error(
+        &app.get("/api/v1/feedback", &viewer).await,
+        403,
+        "forbidden",
+    );
+    let r = app.get("/api/v1/feedback/suggestions", &reader).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.is_array());
 }
@@ -216,6 +224,9 @@ async fn requests_rank_by_arr_and_shipping_closes_the_loop_for_leaders_only() {
     let csm = app.key(Role::Csm).await;
     let leader = app.key(Role::Leader).await;
     let viewer = app.key(Role::Viewer).await;
+    // A viewer sees only the shared views and account cards (docs/CRM.md):
+    // the reads are a leader's; the viewer's are refused below.
+    let reader = app.key(Role::Leader).await;
     let r = app
         .post(
             "/api/v1/feedback",
@@ -269,7 +280,7 @@ async fn requests_rank_by_arr_and_shipping_closes_the_loop_for_leaders_only() {
     let dark = r.body["id"].as_str().unwrap().to_string();
 
     // Ranked by ARR: exports (18,000) before dark mode (6,000).
-    let r = app.get("/api/v1/requests", &viewer).await;
+    let r = app.get("/api/v1/requests", &reader).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["ranked_by"], "arr");
     assert_eq!(r.body["currency"], "USD");
@@ -289,11 +300,11 @@ async fn requests_rank_by_arr_and_shipping_closes_the_loop_for_leaders_only() {
         ranked,
         [("Scheduled exports", 18000.0, 2), ("Dark mode", 6000.0, 1)]
     );
-    let r = app.get("/api/v1/requests?by=count", &viewer).await;
+    let r = app.get("/api/v1/requests?by=count", &reader).await;
     assert_eq!(r.body["ranked_by"], "count");
-    let r = app.get("/api/v1/requests?by=size", &viewer).await;
+    let r = app.get("/api/v1/requests?by=size", &reader).await;
     assert_error(&r, 400, "bad_request");
-    let r = app.get("/api/v1/requests?status=done", &viewer).await;
+    let r = app.get("/api/v1/requests?status=done", &reader).await;
     assert_error(&r, 400, "bad_request");
 
     // Status: leaders and admins only; a bad status names the field.
@@ -332,6 +343,11 @@ async fn requests_rank_by_arr_and_shipping_closes_the_loop_for_leaders_only() {
         .post("/api/v1/requests", &viewer, json!({"title": "X"}))
         .await;
     assert_error(&r, 403, "forbidden");
+    assert_error(
+        &app.get("/api/v1/requests", &viewer).await,
+        403,
+        "forbidden",
+    );
     let r = app
         .post("/api/v1/requests", &admin, json!({"title": ""}))
         .await;

@@ -152,12 +152,15 @@ async fn kpis_worked_by_hand_against_the_default_targets() {
 #[tokio::test]
 async fn each_role_sees_its_rows_and_a_csm_never_another_portfolio() {
     let (app, _) = app().await;
-    for role in [Role::Leader, Role::Viewer] {
+    for role in [Role::Leader, Role::Admin] {
         let key = app.key(role).await;
         let r = app.get("/api/v1/kpis", &key).await;
         assert_eq!(r.status, StatusCode::OK, "{role:?}: {}", r.body);
         assert_eq!(csms(&r.body), [OWN, OTHER], "{role:?}");
     }
+    // A viewer sees only the shared views and account cards (docs/CRM.md).
+    let viewer = app.key(Role::Viewer).await;
+    assert_error(&app.get("/api/v1/kpis", &viewer).await, 403, "forbidden");
     let csm = app.key(Role::Csm).await;
     let r = app.get("/api/v1/kpis", &csm).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

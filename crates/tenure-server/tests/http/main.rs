@@ -6,6 +6,7 @@
 mod account_risk;
 mod api;
 mod auth_matrix;
+mod churn;
 mod common;
 mod conformance;
 mod engage;
@@ -17,6 +18,7 @@ mod outbound;
 mod plans;
 mod plays;
 mod plays_backtest;
+mod renewals;
 mod risk;
 mod smoke;
 #[path = "../support/mod.rs"]
@@ -25,4 +27,5 @@ mod surveys;
 mod surveys_send;
 mod survival;
 mod tasks;
+mod views;
 mod webhooks;

@@ -236,13 +236,13 @@ async fn a_csm_builds_and_works_a_plan_through_the_api() {
     let r = app.get("/api/v1/plans?status=finished", &admin).await;
     assert_error(&r, 400, "bad_request");
 
-    // The viewer reads and may not write.
+    // The viewer sees only the shared views and account cards
+    // (docs/CRM.md): it neither reads nor writes plans.
     let viewer = app.key(Role::Viewer).await;
-    assert_eq!(
-        app.get(&format!("/api/v1/plans/{theirs}"), &viewer)
-            .await
-            .status,
-        StatusCode::OK
+    assert_error(
+        &app.get(&format!("/api/v1/plans/{theirs}"), &viewer).await,
+        403,
+        "forbidden",
     );
     let r = app
         .send(

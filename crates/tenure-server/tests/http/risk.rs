@@ -40,6 +40,9 @@ async fn csms_flag_their_own_accounts_and_see_their_own_board() {
     let (app, admin) = app_with_accounts().await;
     let csm = app.key(Role::Csm).await;
     let viewer = app.key(Role::Viewer).await;
+    // A viewer sees only the shared views and account cards (docs/CRM.md):
+    // the reads are a leader's.
+    let reader = app.key(Role::Leader).await;
     let due = add_days(today(), 7).to_string();
     let r = app
         .post(
@@ -101,8 +104,10 @@ async fn csms_flag_their_own_accounts_and_see_their_own_board() {
             .starts_with("reason: ")
     );
 
-    // The board: a viewer sees the whole book, the CSM their own.
-    let r = app.get("/api/v1/risk", &viewer).await;
+    // The board: a leader sees the whole book, the CSM their own; a
+    // viewer is refused.
+    assert_error(&app.get("/api/v1/risk", &viewer).await, 403, "forbidden");
+    let r = app.get("/api/v1/risk", &reader).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["measure"]["accounts_at_risk"], 1);
     assert_eq!(r.body["measure"]["arr_at_risk"], 6000.0);
@@ -117,7 +122,7 @@ async fn csms_flag_their_own_accounts_and_see_their_own_board() {
     // The default thresholds: 15% of ARR at risk.
     assert_eq!(r.body["thresholds"][0]["kind"], "arr_at_risk_share");
     assert_eq!(r.body["thresholds"][0]["above"], true);
-    let r = app.get("/api/v1/risk?as_of=yesterday", &viewer).await;
+    let r = app.get("/api/v1/risk?as_of=yesterday", &reader).await;
     assert_error(&r, 400, "bad_request");
 
     // theirs flagged by the admin: the CSM still sees only their own.
@@ -177,16 +182,19 @@ async fn leaders_hold_a_review_and_its_decisions_make_tasks() {
         .unwrap();
     let review = d.opened.expect("a review opens").id;
     let viewer = app.key(Role::Viewer).await;
-    let r = app.get("/api/v1/reviews", &viewer).await;
+    // A viewer sees only the shared views and account cards (docs/CRM.md):
+    // the reads are a leader's.
+    let reader = app.key(Role::Leader).await;
+    let r = app.get("/api/v1/reviews", &reader).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["reviews"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["reviews"][0]["status"], "open");
     assert_eq!(r.body["reviews"][0]["outcome"]["reviewed_arr"], 6000.0);
-    let r = app.get(&format!("/api/v1/reviews/{review}"), &viewer).await;
+    let r = app.get(&format!("/api/v1/reviews/{review}"), &reader).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["accounts"][0]["account_id"], "own");
     assert_eq!(r.body["accounts"][0]["still_paying"], true);
-    let r = app.get("/api/v1/reviews/rev_nope", &viewer).await;
+    let r = app.get("/api/v1/reviews/rev_nope", &reader).await;
     assert_error(&r, 404, "not_found");
 
     let due = add_days(today(), 7).to_string();

@@ -201,12 +201,19 @@ async fn a_csm_sees_the_curve_of_their_own_accounts() {
         (all["accounts"].as_u64(), all["churned"].as_u64()),
         (Some(4), Some(2))
     );
-    for role in [Role::Viewer, Role::Leader] {
+    for role in [Role::Admin, Role::Leader] {
         let key = app.key(role).await;
         let r = app.get("/api/v1/survival?as_of=2025-06-30", &key).await;
         assert_eq!(r.status, StatusCode::OK, "{role:?}: {}", r.body);
         assert_eq!(group(&r.body, "all accounts")["accounts"], 4);
     }
+    // A viewer sees only the shared views and account cards (docs/CRM.md).
+    let viewer = app.key(Role::Viewer).await;
+    assert_error(
+        &app.get("/api/v1/survival", &viewer).await,
+        403,
+        "forbidden",
+    );
     let csm = app.key(Role::Csm).await;
     let r = app
         .get("/api/v1/survival?as_of=2025-06-30&by=plan", &csm)

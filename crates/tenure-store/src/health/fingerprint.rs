@@ -6,8 +6,9 @@ use sqlx::Row;
 use crate::{Result, Store};
 
 /// A cheap summary of the data health scores read; when it changes, scores
-/// may have changed. It sees appended events and rows, imports, overrides and
-/// every change the audit log records.
+/// may have changed. It sees appended events and rows, imports, overrides,
+/// billing webhooks (which also change existing subscriptions) and every
+/// change the audit log records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFingerprint(Vec<i64>);
 
@@ -32,12 +33,13 @@ impl Store {
              (SELECT COUNT(*) FROM engagements), \
              (SELECT COUNT(*) FROM payment_failures), \
              (SELECT COALESCE(MAX(id), 0) FROM import_log), \
-             (SELECT COUNT(*) FROM audit_log)",
+             (SELECT COUNT(*) FROM audit_log), \
+             (SELECT COUNT(*) FROM webhook_events)",
         )
         .fetch_one(&self.pool)
         .await?;
-        let mut values = Vec::with_capacity(9);
-        for i in 0..9 {
+        let mut values = Vec::with_capacity(10);
+        for i in 0..10 {
             values.push(row.try_get::<i64, _>(i)?);
         }
         Ok(DataFingerprint(values))

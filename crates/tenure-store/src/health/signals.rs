@@ -5,7 +5,7 @@
 use futures_util::TryStreamExt;
 use jiff::civil::Date;
 use sqlx::Row;
-use tenure_core::health::{SignalsBuilder, SignalsTable};
+use tenure_core::health::{SignalsBuilder, SignalsTable, churn_prediction_day};
 use tenure_core::model::{
     Account, Currency, MICROS_PER_DAY, Money, Priority, Subscription, SurveyKind, day_number,
 };
@@ -232,7 +232,69 @@ impl Store {
         if req.track_payments && !req.plan.payment_windows.is_empty() {
             self.read_payment_failures(&filter, &mut b, end).await?;
         }
+        if req.plan.needs_churn_risk {
+            self.read_churn_predictions(shard, &index, req.dates, &mut b)
+                .await?;
+        }
         Ok(b.finish())
+    }
+
+    /// [`Store::load_signals_with`]'s churn predictions: for each as-of
+    /// date, the latest prediction day on or before it (core's
+    /// [`churn_prediction_day`] drops one too old), then the shard's rows
+    /// of those days only. A day stored after an as-of date is never read
+    /// for it.
+    async fn read_churn_predictions(
+        &self,
+        shard: Shard<'_>,
+        index: &AccountIndex<'_>,
+        dates: &[Date],
+        b: &mut SignalsBuilder,
+    ) -> Result<()> {
+        let mut as_of: Vec<Date> = dates.to_vec();
+        as_of.sort_unstable();
+        as_of.dedup();
+        let mut days: Vec<Date> = Vec::new();
+        for d in as_of {
+            let mut latest: Option<String> = None;
+            self.scan(
+                "SELECT MAX(day) FROM churn_predictions WHERE day <= $1",
+                &[Bind::Text(d.to_string())],
+                |row| {
+                    latest = row.opt_text(0)?.map(str::to_string);
+                    Ok(())
+                },
+            )
+            .await?;
+            if let Some(day) = latest.as_deref().map(parse_day).transpose()?
+                && churn_prediction_day(&[day], d).is_some()
+                && !days.contains(&day)
+            {
+                days.push(day);
+            }
+        }
+        b.churn_prediction_days(&days);
+        for chunk in days.chunks(300) {
+            let list: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+            let (pred, binds) = shard.predicate(chunk.len() + 1);
+            let sql = format!(
+                "SELECT account_id, day, probability FROM churn_predictions \
+                 WHERE day IN ({}){pred}",
+                list.join(", ")
+            );
+            let mut all: Vec<Bind> = chunk.iter().map(|d| Bind::Text(d.to_string())).collect();
+            all.extend(binds.into_iter().map(Bind::Text));
+            self.scan(&sql, &all, |row| {
+                if let Some(&i) = index.get(row.text(0)?)
+                    && let Some(p) = row.opt_real(2)?
+                {
+                    b.churn_prediction(i, parse_day(row.text(1)?)?, p);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// [`Store::load_signals_with`]'s events from `horizon` to `end`

@@ -361,9 +361,13 @@ async fn snapshot_days(
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<Vec<String>> {
-    let row = sqlx::query("SELECT MIN(day), MAX(day) FROM health_snapshots")
-        .fetch_one(&mut *conn)
-        .await?;
+    // Two subqueries: SQLite answers a lone MIN or MAX from the index's
+    // ends, but both in one SELECT scan every snapshot.
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(day) FROM health_snapshots), (SELECT MAX(day) FROM health_snapshots)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let (Some(first), Some(last)) = (get_opt_day(&row, 0)?, get_opt_day(&row, 1)?) else {
         return Ok(Vec::new());
     };

@@ -5,9 +5,10 @@
 //! The pipelines are `tenure_app::health`; this module parses arguments
 //! and prints: [`scores`] (the list, one account explained, the diff),
 //! [`history`] (an account's snapshots, groups, overrides) and
-//! [`backtest`].
+//! [`backtest`], [`fit`].
 
 mod backtest;
+mod fit;
 mod history;
 mod scores;
 
@@ -71,6 +72,9 @@ pub enum HealthCommand {
     Diff(DiffArgs),
     /// How well past scores predicted churn, at monthly as-of dates.
     Backtest(BacktestArgs),
+    /// Suggest weights and thresholds for the scorecard from history, with
+    /// the backtest before and after on later dates.
+    Fit(FitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +178,31 @@ pub struct BacktestArgs {
     pub format: Format,
 }
 
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Churned = MRR went to 0 within this many days after the as-of date.
+    #[arg(long, default_value_t = 90)]
+    pub horizon: u32,
+    /// First as-of month (default: 24 months before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last as-of date (default: today minus the horizon).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// `table`: the before/after table and the section to paste; `toml`:
+    /// the section alone; `json`: the whole report.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FitFormat,
+}
+
+/// What `tenure health fit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FitFormat {
+    Table,
+    Json,
+    Toml,
+}
+
 pub async fn run(db: &str, config_path: &std::path::Path, args: HealthArgs) -> Result<()> {
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
@@ -186,6 +215,7 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: HealthArgs) -> R
         Some(HealthCommand::Overrides(a)) => history::list_overrides(&store, a).await,
         Some(HealthCommand::Diff(a)) => scores::diff(&store, &config, a).await,
         Some(HealthCommand::Backtest(a)) => backtest::backtest(&store, &config, a).await,
+        Some(HealthCommand::Fit(a)) => fit::run(&store, &config, a).await,
     }
 }
 
