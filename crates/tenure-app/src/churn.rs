@@ -16,14 +16,16 @@ use std::time::{Duration, Instant};
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use tenure_core::churn::{
-    ChurnError, ChurnModel, DEFAULT_ALPHA, Evaluation, FeatureSet, MIN_CHURNED_TEST,
-    MIN_CHURNED_TRAIN, ModelBands, Scaling, evaluate, fit, pr_auc, split_dates,
+    ChurnError, ChurnModel, DEFAULT_ALPHA, EVENT_NAME_FEATURES, EVENT_NAME_LOOKBACK_DAYS,
+    Evaluation, FeatureSet, MIN_CHURNED_TEST, MIN_CHURNED_TRAIN, ModelBands, Scaling, evaluate,
+    fit, pr_auc, split_dates, top_event_names,
 };
 use tenure_core::config::Config;
 use tenure_core::health::{
     AccountSignals, BacktestStats, Band, BandOutcome, HealthModel, RanksBuilder, backtest_stats,
     churned_within,
 };
+use tenure_core::model::add_days;
 use tenure_store::Store;
 use tenure_store::api::Scope;
 use tenure_store::churn::{NewChurnModel, StoredChurnModel, StoredPrediction};
@@ -82,6 +84,9 @@ pub struct TrainReport {
     pub train: Side,
     pub test: Side,
     pub features: Vec<String>,
+    /// The event names with features of their own, most frequent in the
+    /// training window first.
+    pub event_names: Vec<String>,
     pub model: ChurnModel,
     pub evaluation: Evaluation,
     /// The scorecard's backtest on the test account-months.
@@ -264,9 +269,10 @@ pub async fn train(store: &Store, config: &Config, req: TrainRequest) -> Result<
     let (train_dates, test_dates) = split_dates(&dates, req.horizon).map_err(invalid)?;
     check_rates(store, config).await?;
     let model = HealthModel::new(&config.health);
-    let features = FeatureSet::new(&model);
-    let accounts = store.health_accounts_with(model.reads_attributes()).await?;
     let started = Instant::now();
+    let event_names = training_event_names(store, &train_dates).await?;
+    let features = FeatureSet::with_event_names(&model, &event_names);
+    let accounts = store.health_accounts_with(model.reads_attributes()).await?;
     let spans = paying(store).await?;
     let rows = load_rows(
         store,
@@ -372,6 +378,7 @@ pub async fn train(store: &Store, config: &Config, req: TrainRequest) -> Result<
         train,
         test,
         features: features.names().to_vec(),
+        event_names,
         model: fitted,
         evaluation,
         scorecard,
@@ -390,11 +397,26 @@ pub async fn train(store: &Store, config: &Config, req: TrainRequest) -> Result<
             test_to: *report.test.as_of_dates.last().unwrap_or(&req.to),
             health_version: &report.health_version,
             features: &report.features,
+            event_names: &report.event_names,
             model: &report.model,
             metrics: &metrics,
         })
         .await?;
     Ok(report)
+}
+
+/// The event names that get features of their own: the
+/// [`EVENT_NAME_FEATURES`] with the most events from the first of the
+/// [`EVENT_NAME_LOOKBACK_DAYS`] days ending on the first training date to
+/// the last training date, so neither the test dates nor anything after
+/// them choose them.
+async fn training_event_names(store: &Store, train_dates: &[Date]) -> Result<Vec<String>> {
+    let (Some(first), Some(last)) = (train_dates.iter().min(), train_dates.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let from = add_days(*first, 1 - EVENT_NAME_LOOKBACK_DAYS as i32);
+    let totals = store.event_name_totals(from, *last).await?;
+    Ok(top_event_names(&totals, EVENT_NAME_FEATURES))
 }
 
 fn band_json(b: &BandOutcome) -> Value {
@@ -478,6 +500,7 @@ pub fn report_json(r: &TrainReport) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert("version".into(), json!(r.version));
         m.insert("features".into(), json!(r.features));
+        m.insert("event_names".into(), json!(r.event_names));
         m.insert(
             "coefficients".into(),
             coefficients(&r.model)
@@ -523,16 +546,18 @@ pub struct Predictions {
     pub accounts: Vec<Prediction>,
 }
 
-/// The raw features (NaN = missing, in [`FeatureSet::names`] order) of
-/// every account paying on `as_of`, from the data as it was on that day.
+/// The raw features (NaN = missing, in [`FeatureSet::names`] order, with
+/// per-name features for `event_names`) of every account paying on
+/// `as_of`, from the data as it was on that day.
 pub async fn features_at(
     store: &Store,
     config: &Config,
+    event_names: &[String],
     as_of: Date,
 ) -> Result<Vec<(String, Vec<f64>)>> {
     check_rates(store, config).await?;
     let model = HealthModel::new(&config.health);
-    let features = FeatureSet::new(&model);
+    let features = FeatureSet::with_event_names(&model, event_names);
     let accounts = store.health_accounts_with(model.reads_attributes()).await?;
     load_features(store, config, &model, &features, &accounts, as_of).await
 }
@@ -583,12 +608,14 @@ pub async fn predict(store: &Store, config: &Config, as_of: Date) -> Result<Pred
         version,
         horizon_days,
         features: names,
+        event_names,
         model: fitted,
         ..
     } = stored;
     check_rates(store, config).await?;
     let model = HealthModel::new(&config.health);
-    let features = FeatureSet::new(&model);
+    // The event names stored with the model, never chosen again.
+    let features = FeatureSet::with_event_names(&model, &event_names);
     check_features(version, &names, &features)?;
     // Each feature's training mean, from its value column.
     let mut typical = vec![f64::NAN; features.len()];
@@ -617,7 +644,7 @@ pub async fn predict(store: &Store, config: &Config, as_of: Date) -> Result<Pred
             .into_iter()
             .filter(|c| c.1 > 0.0)
             .take(3)
-            .map(|(f, c)| (features.words(f, raw[f], typical[f]), c))
+            .map(|(f, c)| (features.words(f, &raw, &typical), c))
             .collect();
         let band = if probability >= fitted.bands.red_from {
             Band::Red
@@ -717,7 +744,8 @@ pub async fn daily(store: &Store, config: &Config, day: Date) -> Result<DailyPre
     let Some(stored) = store.latest_churn_model().await? else {
         return Ok(DailyPredictions::NoModel);
     };
-    let features = FeatureSet::new(&HealthModel::new(&config.health));
+    let features =
+        FeatureSet::with_event_names(&HealthModel::new(&config.health), &stored.event_names);
     if let Err(e) = check_features(stored.version, &stored.features, &features) {
         return Ok(DailyPredictions::Stale {
             version: stored.version,

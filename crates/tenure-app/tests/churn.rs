@@ -10,6 +10,7 @@ use tenure_app::churn::{
     DailyPredictions, TrainRequest, daily, features_at, predict, save_predictions, train,
 };
 use tenure_app::jobs::{JobState, run_once};
+use tenure_core::churn::{ChurnModel, Column, FeatureSet, ModelBands, Scaling};
 use tenure_core::config::{Config, parse_config};
 use tenure_core::health::HealthModel;
 use tenure_core::model::{
@@ -19,7 +20,7 @@ use tenure_core::model::{
 use tenure_store::Kind;
 use tenure_store::Store;
 use tenure_store::api::Scope;
-use tenure_store::churn::StoredPrediction;
+use tenure_store::churn::{NewChurnModel, StoredPrediction};
 use tenure_store::health::{Shard, SignalsRequest};
 use tenure_store::import::ImportOptions;
 use tenure_store::rows::Record;
@@ -41,11 +42,15 @@ async fn add(store: &Store, r: Record) {
 }
 
 fn event(account: &str, user: &str, day: &str) -> Record {
+    named_event(account, user, day, "login")
+}
+
+fn named_event(account: &str, user: &str, day: &str, name: &str) -> Record {
     Record::Event(Event {
         timestamp: at(day, 10),
         account_id: account.into(),
         user_id: user.into(),
-        event: "login".into(),
+        event: name.into(),
         properties: None,
         message_id: None,
     })
@@ -83,6 +88,8 @@ async fn features_at_an_as_of_date_never_read_later_rows() {
         add(store, event("a1", "u1", day)).await;
     }
     add(store, event("a1", "u2", "2025-03-25")).await;
+    add(store, named_event("a1", "u2", "2025-03-31", "sent")).await;
+    add(store, named_event("a1", "u2", "2025-02-20", "sent")).await;
     let ticket = |id: &str, opened: &str, closed: Option<&str>| {
         Record::Ticket(Ticket {
             id: id.into(),
@@ -123,13 +130,32 @@ async fn features_at_an_as_of_date_never_read_later_rows() {
     add(store, engagement("e1", "2025-03-10")).await;
 
     let as_of = d("2025-03-31");
-    let before = features_at(store, &config, as_of).await.unwrap();
+    // With features of their own for two event names.
+    let names = ["sent".to_string(), "login".to_string()];
+    let before = features_at(store, &config, &names, as_of).await.unwrap();
     assert_eq!(before.len(), 1);
+    let features = FeatureSet::with_event_names(&HealthModel::new(&config.health), &names);
+    let at_name = |n: &str| features.names().iter().position(|x| x == n).unwrap();
+    // "sent": one on the as-of day and one 39 days before it.
+    assert_eq!(
+        before[0].1[at_name("“sent” events in the last 90 days (log)")],
+        3f64.ln()
+    );
+    assert_eq!(
+        before[0].1[at_name("“sent” event trend: last 28 days against the 28 before (log ratio)")],
+        0.0
+    );
+    // "login": 03-05, 03-20, 03-25 and 03-31 in the last 28 days.
+    assert_eq!(
+        before[0].1[at_name("“login” events in the last 28 days (log)")],
+        5f64.ln()
+    );
 
     // Everything after the as-of date: events, a ticket, answers, an
     // engagement, a subscription with more seats, the first ticket closed.
     for day in ["2025-04-01", "2025-04-02", "2025-05-01"] {
         add(store, event("a1", "u3", day)).await;
+        add(store, named_event("a1", "u3", day, "sent")).await;
     }
     add(store, ticket("t2", "2025-04-01", None)).await;
     add(store, response("r3", SurveyKind::Nps, 2, "2025-04-01")).await;
@@ -140,7 +166,7 @@ async fn features_at_an_as_of_date_never_read_later_rows() {
         Record::Subscription(sub("s2", "2025-04-01", None, 40)),
     )
     .await;
-    let after = features_at(store, &config, as_of).await.unwrap();
+    let after = features_at(store, &config, &names, as_of).await.unwrap();
     assert_eq!(before[0].0, "a1");
     assert!(
         same(&before[0].1, &after[0].1),
@@ -149,8 +175,14 @@ async fn features_at_an_as_of_date_never_read_later_rows() {
         after[0].1
     );
     // And the later date does see them.
-    let later = features_at(store, &config, d("2025-04-05")).await.unwrap();
+    let later = features_at(store, &config, &names, d("2025-04-05"))
+        .await
+        .unwrap();
     assert!(!same(&before[0].1, &later[0].1));
+    assert_eq!(
+        later[0].1[at_name("“sent” events in the last 7 days (log)")],
+        4f64.ln()
+    );
 }
 
 /// `n` accounts paying since 2023-01-01; every fourth stops paying on a
@@ -224,10 +256,31 @@ async fn a_model_is_trained_on_earlier_dates_judged_on_later_ones_and_stored() {
     let db = test_db().await;
     let store = &db.store;
     company(store, 480).await;
+    // Event names other than "login": "export" in the training window
+    // (2023-10-04, the first of the 90 days ending on the first training
+    // date, to 2025-01-01, the last), one name before it and one after it.
+    for (i, day) in ["2024-02-01", "2024-06-01", "2024-12-31"]
+        .iter()
+        .enumerate()
+    {
+        add(store, named_event("a0001", &format!("x{i}"), day, "export")).await;
+    }
+    add(store, named_event("a0002", "x", "2023-10-03", "early")).await;
+    add(store, named_event("a0002", "x", "2025-01-02", "late")).await;
+    add(store, named_event("a0003", "x", "2025-01-02", "late")).await;
     let config = Config::default();
     let req = TrainRequest::new(d("2024-01-01"), d("2025-12-01"), 90, 1_700_000_000_000_000);
     let report = train(store, &config, req).await.unwrap();
     assert_eq!(report.version, 1);
+    assert_eq!(report.train.as_of_dates[0], d("2024-01-01"));
+    assert_eq!(report.train.as_of_dates.last(), Some(&d("2025-01-01")));
+    // The most frequent first; nothing outside the window.
+    assert_eq!(report.event_names, ["login", "export"]);
+    assert!(
+        report
+            .features
+            .contains(&"“export” events in the last 90 days (log)".to_string())
+    );
     let last_train = *report.train.as_of_dates.last().unwrap();
     let first_test = report.test.as_of_dates[0];
     assert!(add_days(last_train, 90) <= first_test);
@@ -254,6 +307,7 @@ async fn a_model_is_trained_on_earlier_dates_judged_on_later_ones_and_stored() {
     }
     assert!(close(stored.model.intercept, report.model.intercept));
     assert_eq!(stored.features, report.features);
+    assert_eq!(stored.event_names, report.event_names);
     assert_eq!(stored.train_from, d("2024-01-01"));
     assert!(close(stored.metrics["model"]["auc"].as_f64().unwrap(), auc));
     assert!(
@@ -279,10 +333,85 @@ async fn a_model_is_trained_on_earlier_dates_judged_on_later_ones_and_stored() {
     assert!(fading > steady, "{fading} vs {steady}");
     let top = &p.accounts[0];
     assert!(!top.reasons.is_empty() && top.reasons.len() <= 3);
+    // The fading account's reasons speak of its "login" events.
+    let fading = p.accounts.iter().find(|a| a.account_id == "a0040").unwrap();
+    assert!(
+        fading
+            .reasons
+            .iter()
+            .any(|(w, _)| w.contains("“login” events")),
+        "{:?}",
+        fading.reasons
+    );
 
-    // A second training is version 2.
+    // A second training is version 2, with the same names in the same
+    // order.
     let again = train(store, &config, req).await.unwrap();
     assert_eq!(again.version, 2);
+    assert_eq!(again.event_names, report.event_names);
+    assert_eq!(again.features, report.features);
+}
+
+#[tokio::test]
+async fn a_model_stored_before_per_name_features_still_predicts() {
+    let db = test_db().await;
+    let store = &db.store;
+    company(store, 40).await;
+    let config = Config::default();
+    // As stored before event names were features: the fixed features only,
+    // no event names; one column per feature, only the intercept weighs.
+    let features = FeatureSet::new(&HealthModel::new(&config.health));
+    let columns = features
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Column {
+            name: n.clone(),
+            feature: i,
+            missing_indicator: false,
+            fill: 0.0,
+            mean: 0.0,
+            sd: 1.0,
+        })
+        .collect();
+    let model = ChurnModel {
+        scaling: Scaling { columns },
+        intercept: -2.0,
+        coefficients: vec![0.0; features.len()],
+        bands: ModelBands {
+            red_from: 0.5,
+            yellow_from: 0.1,
+        },
+    };
+    store
+        .save_churn_model(&NewChurnModel {
+            trained_at: 0,
+            horizon_days: 90,
+            train_from: d("2024-01-01"),
+            train_to: d("2024-06-01"),
+            test_from: d("2024-10-01"),
+            test_to: d("2024-12-01"),
+            health_version: "old",
+            features: features.names(),
+            event_names: &[],
+            model: &model,
+            metrics: &serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    let p = predict(store, &config, d("2025-06-01")).await.unwrap();
+    // 30 pay throughout; a0036 stops on 2024-03-01 + 36·13 days = 2025-06-12.
+    assert_eq!(p.accounts.len(), 31);
+    let expected = 1.0 / (1.0 + 2f64.exp());
+    assert!(
+        p.accounts
+            .iter()
+            .all(|a| (a.probability - expected).abs() < 1e-12)
+    );
+    assert!(matches!(
+        daily(store, &config, d("2025-06-02")).await.unwrap(),
+        DailyPredictions::Saved { accounts: 31, .. }
+    ));
 }
 
 #[tokio::test]
@@ -550,4 +679,82 @@ async fn churn_risk_reaches_rules_and_the_measure_from_the_prediction_of_the_day
     let a2 = accounts.iter().position(|a| a.id == "a2").unwrap();
     let got: Vec<Option<f64>> = (0..3).map(|k| table.signals(k, a2).churn_risk).collect();
     assert_eq!(got, [None, Some(0.1), None]);
+}
+
+/// The demo company (docs/CHURN.md's example, smaller): a model trained on
+/// it has features for each of its event names and predicts every paying
+/// account on the last day with reasons in words.
+#[tokio::test]
+async fn predict_after_train_on_the_demo() {
+    use tenure_core::demo::{Demo, DemoConfig};
+    use tenure_store::bulk::BulkWriter;
+    let db = test_db().await;
+    let store = &db.store;
+    let end = d("2026-12-07");
+    let demo = Demo::new(DemoConfig {
+        accounts: 800,
+        seed: 42,
+        end,
+        days: 730,
+    });
+    let mut writer = BulkWriter::default();
+    let mut tx = store.pool().begin().await.unwrap();
+    for i in 0..demo.len() {
+        let b = demo.account(i);
+        let recs = std::iter::once(Record::Account(b.account))
+            .chain(b.subscriptions.into_iter().map(Record::Subscription))
+            .chain(b.events.into_iter().map(Record::Event))
+            .chain(b.tickets.into_iter().map(Record::Ticket))
+            .chain(b.survey_responses.into_iter().map(Record::SurveyResponse))
+            .chain(b.engagements.into_iter().map(Record::Engagement));
+        for r in recs {
+            writer.push(&mut tx, &r).await.unwrap();
+        }
+    }
+    writer.flush(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let config = Config::default();
+    // The demo's own window: the first whole month to the end less 90 days.
+    let req = TrainRequest::new(d("2025-01-01"), add_days(end, -90), 90, 0);
+    let report = train(store, &config, req).await.unwrap();
+    // The demo's seven event names, the most events from 90 days before
+    // the first training date to the last first.
+    assert_eq!(report.event_names.len(), 7, "{:?}", report.event_names);
+    let first = report.train.as_of_dates[0];
+    let last = *report.train.as_of_dates.last().unwrap();
+    let totals = store
+        .event_name_totals(add_days(first, -89), last)
+        .await
+        .unwrap();
+    let count = |n: &str| totals.iter().find(|t| t.0 == n).unwrap().1;
+    assert!(
+        report
+            .event_names
+            .windows(2)
+            .all(|w| count(&w[0]) >= count(&w[1])),
+        "{totals:?}"
+    );
+    let auc = report.evaluation.stats.auc.unwrap();
+    assert!(auc > 0.8, "AUC {auc}");
+    let stored = store.latest_churn_model().await.unwrap().unwrap();
+    assert_eq!(stored.event_names, report.event_names);
+
+    let p = predict(store, &config, end).await.unwrap();
+    assert_eq!(p.version, report.version);
+    assert!(p.accounts.len() > 300, "{}", p.accounts.len());
+    assert!(p.accounts.iter().all(|a| a.reasons.len() <= 3));
+    assert!(p.accounts[0].probability > p.accounts[p.accounts.len() - 1].probability);
+    // Some account's reasons speak of one event name's counts.
+    assert!(
+        p.accounts
+            .iter()
+            .flat_map(|a| &a.reasons)
+            .any(|(w, _)| w.contains("” events")),
+        "{:?}",
+        p.accounts
+            .iter()
+            .take(5)
+            .map(|a| &a.reasons)
+            .collect::<Vec<_>>()
+    );
 }

@@ -108,6 +108,7 @@ async fn predictions(store: &Store) {
             test_to: d("2025-09-01"),
             health_version: "test",
             features: &[],
+            event_names: &[],
             model: &model,
             metrics: &json!({}),
         })

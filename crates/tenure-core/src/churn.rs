@@ -49,6 +49,13 @@ pub const MIN_CHURNED_TEST: usize = 10;
 /// The L2 penalty (`alpha` of linfa-logistic: ½·α·‖w‖² added to the summed
 /// log-loss; the intercept is not penalised).
 pub const DEFAULT_ALPHA: f64 = 1.0;
+/// How many event names get features of their own: the most frequent in
+/// the training window ([`top_event_names`]).
+pub const EVENT_NAME_FEATURES: usize = 10;
+/// The event names are counted from the first of this many days ending on
+/// the first training as-of date: the longest window a per-name feature
+/// reads.
+pub const EVENT_NAME_LOOKBACK_DAYS: u32 = 90;
 
 /// Bad input, or a fit that failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,15 +74,20 @@ pub enum FeatureKind {
     /// The raw value of the scorecard measure at this index of
     /// [`HealthModel::raw_values`].
     Measure(usize),
-    /// ln(1 + events) in the window of this plan slot.
+    /// ln(1 + events) in the window of this plan slot: all events, or
+    /// those of the event name at this index of
+    /// [`FeatureSet::event_names`].
     EventsLog {
         slot: usize,
         days: u32,
+        event: Option<usize>,
     },
-    /// ln((1 + events in the last 28 days) ÷ (1 + events in the 28 before)).
+    /// ln((1 + events in the last 28 days) ÷ (1 + events in the 28 before)),
+    /// of all events or of one event name.
     EventTrend {
         last: usize,
         previous: usize,
+        event: Option<usize>,
     },
     /// Days since the first day of paid MRR.
     TenureDays,
@@ -103,15 +115,42 @@ pub struct FeatureSet {
     plan: SignalPlan,
     names: Vec<String>,
     kinds: Vec<FeatureKind>,
+    event_names: Vec<String>,
+}
+
+/// The `n` event names with the most events in `totals` (name, events),
+/// most first, a tie in name order; names without events are left out.
+/// The same totals give the same names in the same order.
+pub fn top_event_names(totals: &[(String, u64)], n: usize) -> Vec<String> {
+    let mut sorted: Vec<&(String, u64)> = totals.iter().filter(|t| t.1 > 0).collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut out: Vec<String> = Vec::new();
+    for (name, _) in sorted {
+        if out.len() == n {
+            break;
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 impl FeatureSet {
+    /// The features for the configured scorecards without per-name event
+    /// features: [`FeatureSet::with_event_names`] with none.
+    pub fn new(model: &HealthModel) -> FeatureSet {
+        FeatureSet::with_event_names(model, &[])
+    }
+
     /// The features for the configured scorecards: every measure's raw
-    /// value, then the fixed ones. A `churn_risk` measure (the model's
+    /// value, then the fixed ones, then four for each of `event_names`
+    /// (its events in the last 7, 28 and 90 days, log, and its 28-day
+    /// trend), in that order. A `churn_risk` measure (the model's
     /// own stored predictions) is left out, and the plan does not load
     /// predictions, so the scorecard judged beside the model in training
     /// goes without that measure (re-weighted, as for missing data).
-    pub fn new(model: &HealthModel) -> FeatureSet {
+    pub fn with_event_names(model: &HealthModel, event_names: &[String]) -> FeatureSet {
         let mut plan = model.plan().clone();
         // Features never read the stored predictions (see below).
         plan.needs_churn_risk = false;
@@ -134,20 +173,22 @@ impl FeatureSet {
             let slot = plan.event_slot(EventFilter::All, Window::ending_on_as_of(days));
             push(
                 &format!("events in the last {days} days (log)"),
-                FeatureKind::EventsLog { slot, days },
+                FeatureKind::EventsLog {
+                    slot,
+                    days,
+                    event: None,
+                },
             );
         }
         let last = plan.event_slot(EventFilter::All, Window::ending_on_as_of(28));
-        let previous = plan.event_slot(
-            EventFilter::All,
-            Window {
-                days: 28,
-                ends_days_before: 28,
-            },
-        );
+        let previous = plan.event_slot(EventFilter::All, PREVIOUS_28);
         push(
             "event trend: last 28 days against the 28 before (log ratio)",
-            FeatureKind::EventTrend { last, previous },
+            FeatureKind::EventTrend {
+                last,
+                previous,
+                event: None,
+            },
         );
         push("tenure (days since first MRR)", FeatureKind::TenureDays);
         push("ARR (log)", FeatureKind::ArrLog);
@@ -171,7 +212,41 @@ impl FeatureSet {
                 FeatureKind::DaysSinceEngagement,
             );
         }
-        FeatureSet { plan, names, kinds }
+        for (e, name) in event_names.iter().enumerate() {
+            let filter = || EventFilter::Named(vec![name.clone()]);
+            for days in [7, 28, 90] {
+                let slot = plan.event_slot(filter(), Window::ending_on_as_of(days));
+                push(
+                    &format!("“{name}” events in the last {days} days (log)"),
+                    FeatureKind::EventsLog {
+                        slot,
+                        days,
+                        event: Some(e),
+                    },
+                );
+            }
+            let last = plan.event_slot(filter(), Window::ending_on_as_of(28));
+            let previous = plan.event_slot(filter(), PREVIOUS_28);
+            push(
+                &format!("“{name}” event trend: last 28 days against the 28 before (log ratio)"),
+                FeatureKind::EventTrend {
+                    last,
+                    previous,
+                    event: Some(e),
+                },
+            );
+        }
+        FeatureSet {
+            plan,
+            names,
+            kinds,
+            event_names: event_names.to_vec(),
+        }
+    }
+
+    /// The event names with features of their own, in feature order.
+    pub fn event_names(&self) -> &[String] {
+        &self.event_names
     }
 
     /// The signals to load: the health model's plan with the extra windows
@@ -212,7 +287,7 @@ impl FeatureSet {
             let v = match *kind {
                 FeatureKind::Measure(i) => measures.get(i).copied().flatten(),
                 FeatureKind::EventsLog { slot, .. } => Some(ln1p(events(slot))),
-                FeatureKind::EventTrend { last, previous } => {
+                FeatureKind::EventTrend { last, previous, .. } => {
                     Some(((1.0 + events(last)) / (1.0 + events(previous))).ln())
                 }
                 FeatureKind::TenureDays => first_paid
@@ -239,43 +314,110 @@ impl FeatureSet {
         }
     }
 
-    /// A feature's raw value in words beside `typical` (the training
-    /// mean of the values present), for the reasons of a prediction:
-    /// `events in the last 28 days fell 60 % against the 28 before`.
-    pub fn words(&self, feature: usize, raw: f64, typical: f64) -> String {
+    /// Feature `feature` of the raw row `raw` in words beside `typical`
+    /// (each feature's training mean of the values present), for the
+    /// reasons of a prediction: `“message_sent” events fell 60 % in the
+    /// last 28 days (12 against 30)`.
+    pub fn words(&self, feature: usize, raw: &[f64], typical: &[f64]) -> String {
         let name = &self.names[feature];
         let name = name.strip_prefix("measure: ").unwrap_or(name);
-        if raw.is_nan() {
+        let (x, typ) = (raw[feature], typical[feature]);
+        if x.is_nan() {
             return format!("no value for {name}");
         }
+        let count = |log: f64| (log.exp() - 1.0).max(0.0).round();
         match self.kinds[feature] {
-            FeatureKind::EventTrend { .. } => {
-                let change = (raw.exp() - 1.0) * 100.0;
+            FeatureKind::EventTrend { event: None, .. } => {
+                let change = (x.exp() - 1.0) * 100.0;
                 let verb = if change < 0.0 { "fell" } else { "rose" };
                 format!(
                     "events in the last 28 days {verb} {:.0} % against the 28 before",
                     change.abs()
                 )
             }
+            FeatureKind::EventTrend {
+                last,
+                event: Some(e),
+                ..
+            } => {
+                let event = &self.event_names[e];
+                // The events of the last 28 days are a feature of their
+                // own; those of the 28 before follow from the ratio.
+                let recent = self
+                    .kinds
+                    .iter()
+                    .position(|k| matches!(k, FeatureKind::EventsLog { slot, .. } if *slot == last))
+                    .map(|f| count(raw[f]));
+                let Some(recent) = recent else {
+                    return format!("“{event}” events: 28-day trend {x:.2} (log ratio)");
+                };
+                let before = ((1.0 + recent) / x.exp() - 1.0).max(0.0).round();
+                if recent == 0.0 && before == 0.0 {
+                    return format!("no “{event}” events in the last 56 days");
+                }
+                if recent == before {
+                    return format!(
+                        "“{event}” events unchanged in the last 28 days ({recent:.0} against \
+                         {before:.0})"
+                    );
+                }
+                let (verb, change) = if recent < before {
+                    ("fell", (before - recent) / before * 100.0)
+                } else if before == 0.0 {
+                    return format!(
+                        "“{event}” events rose from none to {recent:.0} in the last 28 days"
+                    );
+                } else {
+                    ("rose", (recent - before) / before * 100.0)
+                };
+                format!(
+                    "“{event}” events {verb} {change:.0} % in the last 28 days ({recent:.0} \
+                     against {before:.0})"
+                )
+            }
+            FeatureKind::EventsLog {
+                days,
+                event: Some(e),
+                ..
+            } => {
+                let event = &self.event_names[e];
+                let n = count(x);
+                if n == 0.0 {
+                    format!(
+                        "no “{event}” events in {days} days (typical {:.0})",
+                        count(typ)
+                    )
+                } else {
+                    let noun = if n == 1.0 { "event" } else { "events" };
+                    format!(
+                        "{n:.0} “{event}” {noun} in the last {days} days (typical {:.0})",
+                        count(typ)
+                    )
+                }
+            }
             FeatureKind::EventsLog { days, .. } => format!(
                 "{:.0} events in the last {days} days (typical {:.0})",
-                raw.exp() - 1.0,
-                typical.exp() - 1.0
+                x.exp() - 1.0,
+                typ.exp() - 1.0
             ),
-            FeatureKind::ArrLog => format!(
-                "ARR {:.0} (typical {:.0})",
-                raw.exp() - 1.0,
-                typical.exp() - 1.0
-            ),
+            FeatureKind::ArrLog => {
+                format!("ARR {:.0} (typical {:.0})", x.exp() - 1.0, typ.exp() - 1.0)
+            }
             FeatureKind::ActiveUserRatio { .. } => format!(
                 "{:.0} % of seats active in 30 days (typical {:.0} %)",
-                raw * 100.0,
-                typical * 100.0
+                x * 100.0,
+                typ * 100.0
             ),
-            _ => format!("{name}: {} (typical {})", short(raw), short(typical)),
+            _ => format!("{name}: {} (typical {})", short(x), short(typ)),
         }
     }
 }
+
+/// The 28 days before the last 28.
+const PREVIOUS_28: Window = Window {
+    days: 28,
+    ends_days_before: 28,
+};
 
 fn short(x: f64) -> String {
     if x.fract() == 0.0 || x.abs() >= 10.0 {
@@ -783,10 +925,115 @@ linear = { min = 0, max = 5, direction = "lower_is_better" }
     }
 
     #[test]
+    fn top_event_names_are_the_most_frequent_in_a_fixed_order() {
+        let t = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+        };
+        let totals = t(&[("b", 5), ("a", 5), ("c", 9), ("z", 0), ("d", 1)]);
+        assert_eq!(top_event_names(&totals, 3), ["c", "a", "b"]);
+        // Names without events never count, however many are asked for.
+        assert_eq!(top_event_names(&totals, 10), ["c", "a", "b", "d"]);
+        // The input order does not matter.
+        let mut reversed = totals.clone();
+        reversed.reverse();
+        assert_eq!(top_event_names(&reversed, 3), ["c", "a", "b"]);
+        assert!(top_event_names(&totals, 0).is_empty());
+    }
+
+    /// The features of one account with `last` "sent" events in the last
+    /// 28 days and `before` in the 28 before, and each feature's index.
+    fn sent_words(last: u64, before: u64) -> (String, String) {
+        let model = HealthModel::new(&Config::default().health);
+        let features = FeatureSet::with_event_names(&model, &["sent".to_string()]);
+        let at = |n: &str| features.names().iter().position(|x| x == n).unwrap();
+        let mut s = AccountSignals::empty(features.plan(), "2025-03-31".parse().unwrap());
+        let plan = features.plan();
+        let filter = plan
+            .event_filters
+            .iter()
+            .position(|f| *f == EventFilter::Named(vec!["sent".to_string()]))
+            .unwrap();
+        for (slot, w) in plan.event_windows.iter().enumerate() {
+            if w.filter == filter && w.window == Window::ending_on_as_of(28) {
+                s.event_counts[slot] = last;
+            }
+            if w.filter == filter && w.window == PREVIOUS_28 {
+                s.event_counts[slot] = before;
+            }
+        }
+        let mut raw = Vec::new();
+        features.row(&model, &s, None, &mut raw);
+        // A typical account: 14 events in 28 days.
+        let mut typical = vec![0.0; raw.len()];
+        let e28 = at("“sent” events in the last 28 days (log)");
+        typical[e28] = 15f64.ln();
+        let trend = at("“sent” event trend: last 28 days against the 28 before (log ratio)");
+        (
+            features.words(trend, &raw, &typical),
+            features.words(e28, &raw, &typical),
+        )
+    }
+
+    #[test]
+    fn per_name_features_in_words() {
+        let (trend, count) = sent_words(12, 30);
+        assert_eq!(
+            trend,
+            "“sent” events fell 60 % in the last 28 days (12 against 30)"
+        );
+        assert_eq!(count, "12 “sent” events in the last 28 days (typical 14)");
+        let (trend, _) = sent_words(45, 30);
+        assert_eq!(
+            trend,
+            "“sent” events rose 50 % in the last 28 days (45 against 30)"
+        );
+        let (trend, count) = sent_words(0, 30);
+        assert_eq!(
+            trend,
+            "“sent” events fell 100 % in the last 28 days (0 against 30)"
+        );
+        assert_eq!(count, "no “sent” events in 28 days (typical 14)");
+        let (_, count) = sent_words(1, 0);
+        assert_eq!(count, "1 “sent” event in the last 28 days (typical 14)");
+        let (trend, _) = sent_words(0, 0);
+        assert_eq!(trend, "no “sent” events in the last 56 days");
+        let (trend, _) = sent_words(7, 0);
+        assert_eq!(
+            trend,
+            "“sent” events rose from none to 7 in the last 28 days"
+        );
+    }
+
+    #[test]
+    fn per_name_features_follow_the_fixed_ones_in_the_order_given() {
+        let model = HealthModel::new(&Config::default().health);
+        let plain = FeatureSet::new(&model);
+        let names = ["b".to_string(), "a".to_string()];
+        let features = FeatureSet::with_event_names(&model, &names);
+        assert_eq!(features.event_names(), names);
+        assert_eq!(features.len(), plain.len() + 8);
+        assert_eq!(features.names()[..plain.len()], *plain.names());
+        assert_eq!(
+            features.names()[plain.len()..],
+            [
+                "“b” events in the last 7 days (log)",
+                "“b” events in the last 28 days (log)",
+                "“b” events in the last 90 days (log)",
+                "“b” event trend: last 28 days against the 28 before (log ratio)",
+                "“a” events in the last 7 days (log)",
+                "“a” events in the last 28 days (log)",
+                "“a” events in the last 90 days (log)",
+                "“a” event trend: last 28 days against the 28 before (log ratio)",
+            ]
+        );
+    }
+
+    #[test]
     fn features_read_only_the_signals_up_to_the_as_of_date() {
         let config = Config::default();
         let model = HealthModel::new(&config.health);
-        let features = FeatureSet::new(&model);
+        let features =
+            FeatureSet::with_event_names(&model, &["login".to_string(), "sent".to_string()]);
         let as_of: Date = "2025-03-31".parse().unwrap();
         let day = |s: &str| {
             i64::from(day_number(s.parse().unwrap())) * crate::model::MICROS_PER_DAY + 3_600_000_000
@@ -795,9 +1042,13 @@ linear = { min = 0, max = 5, direction = "lower_is_better" }
             let mut b = SignalsBuilder::new(features.plan(), &[as_of], 1, &config.currency);
             b.event(0, "u1", "login", day("2025-03-20"));
             b.event(0, "u1", "login", day("2025-02-10"));
+            b.event(0, "u1", "sent", day("2025-03-31"));
+            b.event(0, "u1", "sent", day("2025-02-01"));
             b.engagement(0, day("2025-03-01"));
             if later {
                 b.event(0, "u2", "login", day("2025-04-01"));
+                b.event(0, "u2", "sent", day("2025-04-01"));
+                b.event(0, "u2", "other", day("2025-04-01"));
                 b.engagement(0, day("2025-04-02"));
             }
             let mut row = Vec::new();
@@ -827,12 +1078,37 @@ linear = { min = 0, max = 5, direction = "lower_is_better" }
             .iter()
             .position(|n| n.contains("last 7 days"))
             .unwrap();
-        assert_eq!(before[e7], 0.0);
+        // All events: "sent" on the as-of day in 7 days; with "login" on
+        // 03-20, two in 28.
+        assert_eq!(before[e7], 2f64.ln());
         let e28 = features
             .names()
             .iter()
             .position(|n| n.contains("last 28 days (log)"))
             .unwrap();
-        assert!((before[e28] - 2f64.ln()).abs() < 1e-12);
+        assert!((before[e28] - 3f64.ln()).abs() < 1e-12);
+        let at = |n: &str| features.names().iter().position(|x| x == n).unwrap();
+        // "sent": one event on the as-of day, one 58 days before it.
+        assert_eq!(
+            before[at("“sent” events in the last 7 days (log)")],
+            2f64.ln()
+        );
+        assert_eq!(
+            before[at("“sent” events in the last 90 days (log)")],
+            3f64.ln()
+        );
+        assert_eq!(
+            before[at("“sent” event trend: last 28 days against the 28 before (log ratio)")],
+            2f64.ln()
+        );
+        // "login": one in the last 28 days (03-20), one 49 days before.
+        assert_eq!(
+            before[at("“login” events in the last 28 days (log)")],
+            2f64.ln()
+        );
+        assert_eq!(
+            before[at("“login” event trend: last 28 days against the 28 before (log ratio)")],
+            0.0
+        );
     }
 }

@@ -2057,6 +2057,7 @@ async fn forecast_predictions(s: &Seeded) {
             test_to: day,
             health_version: "test",
             features: &[],
+            event_names: &[],
             model: &model,
             metrics: &serde_json::json!({}),
         })
@@ -2478,6 +2479,7 @@ async fn store_churn_model(s: &Seeded) -> i64 {
             test_to: day,
             health_version: "v",
             features: &[],
+            event_names: &[],
             model: &model,
             metrics: &serde_json::json!({}),
         })

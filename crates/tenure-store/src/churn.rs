@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenure_core::churn::{ChurnModel, Column, ModelBands, Scaling};
+use tenure_core::model::day_number;
 
 use crate::api::{Scope, scoped};
 use crate::bulk::{numbered_placeholders, push_value_tuples};
@@ -47,6 +48,10 @@ pub struct NewChurnModel<'a> {
     /// The health configuration's version whose measures are features.
     pub health_version: &'a str,
     pub features: &'a [String],
+    /// The event names with features of their own, in feature order
+    /// (`FeatureSet::event_names`): predicting rebuilds the features
+    /// from them.
+    pub event_names: &'a [String],
     pub model: &'a ChurnModel,
     /// The validation report, as `tenure churn train --format json` prints it.
     pub metrics: &'a Value,
@@ -64,13 +69,17 @@ pub struct StoredChurnModel {
     pub test_to: Date,
     pub health_version: String,
     pub features: Vec<String>,
+    /// The event names with features of their own; none for a model
+    /// stored before there were such features.
+    pub event_names: Vec<String>,
     pub model: ChurnModel,
     pub metrics: Value,
 }
 
-fn encode_model(features: &[String], m: &ChurnModel) -> String {
+fn encode_model(features: &[String], event_names: &[String], m: &ChurnModel) -> String {
     json!({
         "features": features,
+        "event_names": event_names,
         "intercept": m.intercept,
         "columns": m.scaling.columns.iter().zip(&m.coefficients).map(|(c, w)| json!({
             "name": c.name,
@@ -86,7 +95,9 @@ fn encode_model(features: &[String], m: &ChurnModel) -> String {
     .to_string()
 }
 
-fn decode_model(text: &str) -> Result<(Vec<String>, ChurnModel)> {
+/// The model's feature names, its event names (none when the JSON, stored
+/// before they existed, has no `event_names`) and the model.
+fn decode_model(text: &str) -> Result<(Vec<String>, Vec<String>, ChurnModel)> {
     let bad = |what: &str| decode(format!("churn model: {what}"));
     let v: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
     let f64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).ok_or_else(|| bad(k));
@@ -101,6 +112,19 @@ fn decode_model(text: &str) -> Result<(Vec<String>, ChurnModel)> {
                 .ok_or_else(|| bad("features"))
         })
         .collect::<Result<Vec<_>>>()?;
+    let event_names = match v.get("event_names") {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()
+            .ok_or_else(|| bad("event_names"))?
+            .iter()
+            .map(|f| {
+                f.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("event_names"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
     let mut columns = Vec::new();
     let mut coefficients = Vec::new();
     for c in v
@@ -140,7 +164,7 @@ fn decode_model(text: &str) -> Result<(Vec<String>, ChurnModel)> {
             yellow_from: f64_of(bands, "yellow_from")?,
         },
     };
-    Ok((features, model))
+    Ok((features, event_names, model))
 }
 
 const COLUMNS: &str = "version, trained_at, horizon_days, train_from, train_to, test_from, \
@@ -148,7 +172,7 @@ const COLUMNS: &str = "version, trained_at, horizon_days, train_from, train_to, 
 
 fn stored(row: &AnyRow) -> Result<StoredChurnModel> {
     let model: String = row.try_get(8)?;
-    let (features, model) = decode_model(&model)?;
+    let (features, event_names, model) = decode_model(&model)?;
     let metrics: String = row.try_get(9)?;
     let horizon: i64 = row.try_get(2)?;
     Ok(StoredChurnModel {
@@ -161,6 +185,7 @@ fn stored(row: &AnyRow) -> Result<StoredChurnModel> {
         test_to: get_day(row, 6)?,
         health_version: row.try_get(7)?,
         features,
+        event_names,
         model,
         metrics: serde_json::from_str(&metrics)
             .map_err(|e| decode(format!("churn metrics: {e}")))?,
@@ -189,12 +214,32 @@ impl Store {
         .bind(m.test_from.to_string())
         .bind(m.test_to.to_string())
         .bind(m.health_version)
-        .bind(encode_model(m.features, m.model))
+        .bind(encode_model(m.features, m.event_names, m.model))
         .bind(m.metrics.to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(version)
+    }
+
+    /// Each event name with its events dated from `from` to `to` (both
+    /// included, UTC days), from the usage rollup, in name order: what the
+    /// churn model chooses its per-name features from.
+    pub async fn event_name_totals(&self, from: Date, to: Date) -> Result<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT event, CAST(SUM(n) AS BIGINT) FROM usage_days WHERE day >= $1 AND day <= $2 \
+             GROUP BY event ORDER BY event",
+        )
+        .bind(i64::from(day_number(from)))
+        .bind(i64::from(day_number(to)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(1)?;
+                Ok((r.try_get(0)?, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
     }
 
     /// The latest stored model, if any.
@@ -403,9 +448,22 @@ mod tests {
             },
         };
         let features = vec!["a".to_string()];
-        let (f, m) = decode_model(&encode_model(&features, &model)).unwrap();
+        let events = vec!["sent".to_string(), "login".to_string()];
+        let (f, e, m) = decode_model(&encode_model(&features, &events, &model)).unwrap();
         assert_eq!(f, features);
+        assert_eq!(e, events);
         assert_eq!(m, model);
+        // A model stored before event names were features decodes with
+        // none, so it rebuilds the features it was trained on.
+        let mut old: Value = serde_json::from_str(&encode_model(&features, &[], &model)).unwrap();
+        old.as_object_mut().unwrap().remove("event_names");
+        let (f, e, m) = decode_model(&old.to_string()).unwrap();
+        assert_eq!((f, m), (features.clone(), model.clone()));
+        assert!(e.is_empty());
+        // Event names that are not a list of text are refused by name.
+        old["event_names"] = json!([1]);
+        let err = decode_model(&old.to_string()).unwrap_err().to_string();
+        assert!(err.contains("event_names"), "{err}");
     }
 
     #[test]

@@ -927,3 +927,47 @@ linear = { min = 1, max = 5 }
     assert_eq!(later.open_tickets.low, 1);
     assert_eq!(later.last_engagement, Some(d("2025-03-01")));
 }
+
+/// The churn model's choice of event names reads each name's events over
+/// a range of whole UTC days, both ends included (docs/CHURN.md).
+#[tokio::test]
+async fn event_name_totals_count_each_name_in_the_days_given() {
+    let db = test_db().await;
+    let store = &db.store;
+    fixture(store).await;
+    import(
+        store,
+        Kind::Events,
+        "more.csv",
+        "timestamp,account_id,user_id,event\n\
+         2025-02-09T23:59:59Z,a2,u1,login\n\
+         2025-02-12T00:00:00Z,a3,u1,login\n\
+         2025-02-12T08:00:00Z,a3,u2,login\n\
+         2025-02-20T10:00:00Z,a4,u1,login\n",
+    )
+    .await;
+    // report_created: a2 on 02-10..14, a3 on 02-10..17, a4 on 02-10..12.
+    let totals = store
+        .event_name_totals(d("2025-02-10"), d("2025-02-12"))
+        .await
+        .unwrap();
+    assert_eq!(
+        totals,
+        [("login".to_string(), 2), ("report_created".to_string(), 9)]
+    );
+    let all = store
+        .event_name_totals(d("2025-01-01"), d("2025-03-01"))
+        .await
+        .unwrap();
+    assert_eq!(
+        all,
+        [("login".to_string(), 4), ("report_created".to_string(), 16)]
+    );
+    assert!(
+        store
+            .event_name_totals(d("2025-03-01"), d("2025-03-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

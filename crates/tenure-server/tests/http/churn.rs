@@ -208,6 +208,7 @@ async fn an_accounts_latest_prediction_and_history() {
             test_to: day,
             health_version: "v",
             features: &[],
+            event_names: &[],
             model: &model,
             metrics: &json!({}),
         })

@@ -74,6 +74,7 @@ async fn predict(app: &App) {
             test_to: d("2025-09-01"),
             health_version: "test",
             features: &[],
+            event_names: &[],
             model: &model,
             metrics: &json!({}),
         })
