@@ -526,6 +526,36 @@ pub fn coefficients(model: &ChurnModel) -> Vec<(String, f64)> {
     out
 }
 
+/// Days of product events an as-of date needs before it to be a default
+/// training date: the 28-day counts and the 28 days before them that the
+/// trends compare.
+pub const USAGE_BEFORE_FIRST_DATE: i32 = 56;
+
+/// The default first as-of date of a training window ending on `to`:
+/// `months` before it, but not before the first day of the month after
+/// [`USAGE_BEFORE_FIRST_DATE`] days of product events, so that a company
+/// whose billing history is longer than its usage history does not train
+/// on dates where every usage feature is empty. When the events start too
+/// late for any date, the `months` rule stands (and the training says
+/// what is missing).
+pub async fn default_from(store: &Store, to: Date, months: i64) -> Result<Date> {
+    let by_months = to.saturating_sub(jiff::Span::new().months(months));
+    let Some(first) = store.first_usage_day().await? else {
+        return Ok(by_months);
+    };
+    let ready = add_days(first, USAGE_BEFORE_FIRST_DATE);
+    let ready = if ready.day() == 1 {
+        ready
+    } else {
+        add_days(ready.last_of_month(), 1)
+    };
+    Ok(if ready > by_months && ready <= to {
+        ready
+    } else {
+        by_months
+    })
+}
+
 /// One paying account's prediction.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -642,7 +672,7 @@ pub async fn predict(store: &Store, config: &Config, as_of: Date) -> Result<Pred
         contrib.sort_by(|a, b| b.1.total_cmp(&a.1));
         let reasons = contrib
             .into_iter()
-            .filter(|c| c.1 > 0.0)
+            .filter(|&(f, c)| c > 0.0 && features.reads_as_risk(f, &raw, &typical))
             .take(3)
             .map(|(f, c)| (features.words(f, &raw, &typical), c))
             .collect();

@@ -758,3 +758,30 @@ async fn predict_after_train_on_the_demo() {
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn the_default_window_starts_once_events_have_56_days_behind_a_date() {
+    let db = test_db().await;
+    let store = &db.store;
+    let to = d("2026-09-01");
+    // No events at all: 24 months before --to.
+    let none = tenure_app::churn::default_from(store, to, 24)
+        .await
+        .unwrap();
+    assert_eq!(none, d("2024-09-01"));
+    add(store, Record::Account(Account::bare("a1"))).await;
+    // Events from 2025-10-20: 56 days later is 2025-12-15, so the first
+    // default date is 2026-01-01, not 2024-09-01.
+    add(store, event("a1", "u1", "2025-10-20")).await;
+    add(store, event("a1", "u1", "2026-03-02")).await;
+    let later = tenure_app::churn::default_from(store, to, 24)
+        .await
+        .unwrap();
+    assert_eq!(later, d("2026-01-01"));
+    // Events older than the 24 months change nothing.
+    add(store, event("a1", "u1", "2023-01-05")).await;
+    let older = tenure_app::churn::default_from(store, to, 24)
+        .await
+        .unwrap();
+    assert_eq!(older, d("2024-09-01"));
+}

@@ -314,6 +314,26 @@ impl FeatureSet {
         }
     }
 
+    /// Whether a feature that raises this account's risk in the model can
+    /// be read as a reason by a person. Usage moves with churn one way:
+    /// fewer events, a falling trend or fewer active users per seat are
+    /// risk. Usage features are correlated (the counts of 7, 28 and 90
+    /// days, of all events and of each name), so the fitted weights of
+    /// some come out with the other sign, and "31 “login” events in the
+    /// last 28 days (typical 10)" would be shown as a reason for risk. A
+    /// usage feature is a reason only when the account's value is below
+    /// the typical one (a trend: below none); every other feature is.
+    pub fn reads_as_risk(&self, feature: usize, raw: &[f64], typical: &[f64]) -> bool {
+        let (x, typ) = (raw[feature], typical[feature]);
+        match self.kinds[feature] {
+            FeatureKind::EventsLog { .. } | FeatureKind::ActiveUserRatio { .. } => {
+                x.is_nan() || typ.is_nan() || x < typ
+            }
+            FeatureKind::EventTrend { .. } => x.is_nan() || x < 0.0,
+            _ => true,
+        }
+    }
+
     /// Feature `feature` of the raw row `raw` in words beside `typical`
     /// (each feature's training mean of the values present), for the
     /// reasons of a prediction: `“message_sent” events fell 60 % in the
@@ -943,6 +963,13 @@ linear = { min = 0, max = 5, direction = "lower_is_better" }
     /// The features of one account with `last` "sent" events in the last
     /// 28 days and `before` in the 28 before, and each feature's index.
     fn sent_words(last: u64, before: u64) -> (String, String) {
+        let (trend, count, _) = sent_reasons(last, before);
+        (trend, count)
+    }
+
+    /// [`sent_words`], and whether the trend and the 28-day count read as
+    /// risk.
+    fn sent_reasons(last: u64, before: u64) -> (String, String, (bool, bool)) {
         let model = HealthModel::new(&Config::default().health);
         let features = FeatureSet::with_event_names(&model, &["sent".to_string()]);
         let at = |n: &str| features.names().iter().position(|x| x == n).unwrap();
@@ -971,7 +998,33 @@ linear = { min = 0, max = 5, direction = "lower_is_better" }
         (
             features.words(trend, &raw, &typical),
             features.words(e28, &raw, &typical),
+            (
+                features.reads_as_risk(trend, &raw, &typical),
+                features.reads_as_risk(e28, &raw, &typical),
+            ),
         )
+    }
+
+    #[test]
+    fn usage_reads_as_risk_only_below_the_typical_account() {
+        // Falling, and fewer than typical: both are reasons.
+        assert_eq!(sent_reasons(12, 30).2, (true, true));
+        // Rising, and more than typical (31 against 14): neither is, even
+        // when a weight of the other sign makes them raise the risk.
+        assert_eq!(sent_reasons(31, 20).2, (false, false));
+        // No change: the trend is not a reason; 3 events against 14 is.
+        assert_eq!(sent_reasons(3, 3).2, (false, true));
+        // Features other than usage are always readable.
+        let model = HealthModel::new(&Config::default().health);
+        let features = FeatureSet::new(&model);
+        let tenure = features
+            .names()
+            .iter()
+            .position(|n| n.starts_with("tenure"))
+            .unwrap();
+        let raw = vec![1.0; features.len()];
+        assert!(features.reads_as_risk(tenure, &raw, &vec![2.0; features.len()]));
+        assert!(features.reads_as_risk(tenure, &raw, &vec![0.5; features.len()]));
     }
 
     #[test]

@@ -242,6 +242,21 @@ impl Store {
             .collect()
     }
 
+    /// The first day with any product event (from the usage rollups), if
+    /// any: the default training window starts after it.
+    pub async fn first_usage_day(&self) -> Result<Option<Date>> {
+        let day: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(MIN(day) AS BIGINT) FROM usage_days")
+                .fetch_one(&self.pool)
+                .await?;
+        day.map(|d| {
+            i32::try_from(d)
+                .map(tenure_core::model::date_from_day)
+                .map_err(|_| decode(format!("usage day {d}")))
+        })
+        .transpose()
+    }
+
     /// The latest stored model, if any.
     pub async fn latest_churn_model(&self) -> Result<Option<StoredChurnModel>> {
         let sql = format!("SELECT {COLUMNS} FROM churn_models ORDER BY version DESC LIMIT 1");

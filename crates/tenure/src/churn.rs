@@ -42,7 +42,7 @@ pub struct TrainArgs {
     /// Churned = MRR went to 0 within this many days after an as-of date.
     #[arg(long, default_value_t = 90)]
     pub horizon: u32,
-    /// First as-of date's month, YYYY-MM-DD (default: 24 months before --to).
+    /// First as-of date's month, YYYY-MM-DD (default: 24 months before --to, or the first month with 56 days of product events before it when events start later).
     #[arg(long)]
     pub from: Option<String>,
     /// Last as-of date, YYYY-MM-DD (default: today minus the horizon).
@@ -92,10 +92,7 @@ async fn run_train(db: &str, config_path: &Path, args: TrainArgs) -> Result<()> 
     }
     let to = date(args.to.as_deref(), "--to")?
         .unwrap_or_else(|| add_days(tenure_app::clock::today(), -(args.horizon as i32)));
-    let from = match date(args.from.as_deref(), "--from")? {
-        Some(f) => f,
-        None => to.saturating_sub(jiff::Span::new().months(24)),
-    };
+    let from = date(args.from.as_deref(), "--from")?;
     let known = add_days(tenure_app::clock::today(), -(args.horizon as i32));
     if to > known {
         return Err(BadInput(format!(
@@ -104,11 +101,17 @@ async fn run_train(db: &str, config_path: &Path, args: TrainArgs) -> Result<()> 
         ))
         .into());
     }
-    if from > to {
+    if let Some(from) = from
+        && from > to
+    {
         return Err(BadInput(format!("--from {from} is after --to {to}")).into());
     }
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
+    let from = match from {
+        Some(f) => f,
+        None => tenure_app::churn::default_from(&store, to, 24).await?,
+    };
     let started = Instant::now();
     let report = train(
         &store,

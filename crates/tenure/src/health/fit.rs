@@ -24,7 +24,7 @@ pub(super) async fn run(store: &Store, config: &Config, args: FitArgs) -> Result
     let to = opt_date(args.to.as_deref(), "--to")?.unwrap_or(known);
     let from = match opt_date(args.from.as_deref(), "--from")? {
         Some(f) => f,
-        None => to.saturating_sub(jiff::Span::new().months(24)),
+        None => tenure_app::churn::default_from(store, to, 24).await?,
     };
     if to > known {
         return Err(BadInput(format!(

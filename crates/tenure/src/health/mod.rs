@@ -183,7 +183,7 @@ pub struct FitArgs {
     /// Churned = MRR went to 0 within this many days after the as-of date.
     #[arg(long, default_value_t = 90)]
     pub horizon: u32,
-    /// First as-of month (default: 24 months before --to).
+    /// First as-of month (default: 24 months before --to, or the first month with 56 days of product events before it when events start later).
     #[arg(long)]
     pub from: Option<String>,
     /// Last as-of date (default: today minus the horizon).
