@@ -288,31 +288,7 @@ pub async fn train(store: &Store, config: &Config, req: TrainRequest) -> Result<
     .await?;
     let train = side(&rows, false, &train_dates);
     let test = side(&rows, true, &test_dates);
-    let window = |s: &Side| {
-        format!(
-            "{} to {}",
-            s.as_of_dates[0],
-            s.as_of_dates[s.as_of_dates.len() - 1]
-        )
-    };
-    if train.churned_accounts < MIN_CHURNED_TRAIN {
-        return Err(Error::Invalid(format!(
-            "{} churned accounts in the training window (as-of dates {}, {} paying accounts); \
-             at least {MIN_CHURNED_TRAIN} needed: widen --from / --to or wait for more history",
-            train.churned_accounts,
-            window(&train),
-            train.accounts
-        )));
-    }
-    if test.churned_accounts < MIN_CHURNED_TEST {
-        return Err(Error::Invalid(format!(
-            "{} churned accounts on the test dates ({}); at least {MIN_CHURNED_TEST} needed to \
-             judge the model: move --to later (it must leave {} days of data after it)",
-            test.churned_accounts,
-            window(&test),
-            req.horizon
-        )));
-    }
+    enough_churners(&train, &test, req.horizon, "the model")?;
 
     let load_time = started.elapsed();
     let started = Instant::now();
@@ -554,6 +530,34 @@ pub async fn default_from(store: &Store, to: Date, months: i64) -> Result<Date> 
     } else {
         by_months
     })
+}
+
+/// Refuses a split with too few churned accounts to train on
+/// ([`MIN_CHURNED_TRAIN`]) or to judge `what` on ([`MIN_CHURNED_TEST`]),
+/// naming what is missing; shared by the churn model and the scorecard fit.
+pub(crate) fn enough_churners(train: &Side, test: &Side, horizon: u32, what: &str) -> Result<()> {
+    let window = |s: &Side| match (s.as_of_dates.first(), s.as_of_dates.last()) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => "none".to_string(),
+    };
+    if train.churned_accounts < MIN_CHURNED_TRAIN {
+        return Err(Error::Invalid(format!(
+            "{} churned accounts in the training window (as-of dates {}, {} paying accounts); \
+             at least {MIN_CHURNED_TRAIN} needed: widen --from / --to or wait for more history",
+            train.churned_accounts,
+            window(train),
+            train.accounts
+        )));
+    }
+    if test.churned_accounts < MIN_CHURNED_TEST {
+        return Err(Error::Invalid(format!(
+            "{} churned accounts on the test dates ({}); at least {MIN_CHURNED_TEST} needed to \
+             judge {what}: move --to later (it must leave {horizon} days of data after it)",
+            test.churned_accounts,
+            window(test),
+        )));
+    }
+    Ok(())
 }
 
 /// One paying account's prediction.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use jiff::civil::Date;
 use serde_json::{Value, json};
-use tenure_core::churn::{MIN_CHURNED_TEST, MIN_CHURNED_TRAIN, split_dates};
+use tenure_core::churn::{MIN_CHURNED_TRAIN, split_dates};
 use tenure_core::config::Config;
 use tenure_core::health::fit::{FitRows, fit_scorecard, health_toml};
 use tenure_core::health::{
@@ -201,31 +201,7 @@ pub async fn fit(store: &Store, config: &Config, req: FitRequest) -> Result<FitR
     };
     let train = side(train_side, &train_dates);
     let test = side(test_side, &test_dates);
-    let window = |s: &Side| {
-        format!(
-            "{} to {}",
-            s.as_of_dates[0],
-            s.as_of_dates[s.as_of_dates.len() - 1]
-        )
-    };
-    if train.churned_accounts < MIN_CHURNED_TRAIN {
-        return Err(Error::Invalid(format!(
-            "{} churned accounts in the training window (as-of dates {}, {} paying accounts); \
-             at least {MIN_CHURNED_TRAIN} needed: widen --from / --to or wait for more history",
-            train.churned_accounts,
-            window(&train),
-            train.accounts
-        )));
-    }
-    if test.churned_accounts < MIN_CHURNED_TEST {
-        return Err(Error::Invalid(format!(
-            "{} churned accounts on the test dates ({}); at least {MIN_CHURNED_TEST} needed to \
-             judge the fit: move --to later (it must leave {} days of data after it)",
-            test.churned_accounts,
-            window(&test),
-            req.horizon
-        )));
-    }
+    crate::churn::enough_churners(&train, &test, req.horizon, "the fit")?;
     let load_time = started.elapsed();
 
     // The fit, off the async threads.
