@@ -542,7 +542,8 @@ fn demo_domain(csms: &[tenure_core::demo::Csm]) -> String {
         .map_or("example.com".to_string(), |(_, d)| d.to_string())
 }
 
-/// Creates the demo's users: an admin, a leader and the first simulated CSM.
+/// Creates the demo's users: an admin, a leader, a viewer from sales (who
+/// sees the shared views) and the first simulated CSM.
 /// Returns `(role, email, password)` of each.
 async fn demo_users(
     store: &tenure_store::Store,
@@ -563,6 +564,12 @@ async fn demo_users(
             "leader",
             format!("leader@{domain}"),
             Some("Demo leader".to_string()),
+        ),
+        (
+            Role::Viewer,
+            "viewer",
+            format!("sales@{domain}"),
+            Some("Demo sales colleague (the shared views)".to_string()),
         ),
     ];
     if let Some(c) = csms.first() {
