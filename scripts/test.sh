@@ -102,3 +102,4 @@ export TEST_DATABASE_URL
 run_tests -p tenure-store --test contract --test metrics --test health --test migrations --test backup --test crm
 run_tests -p tenure-app
 run_tests -p tenure-server
+run_tests -p tenure --test jobs

@@ -1,13 +1,14 @@
 //! The background job's pass: it scores when the data, the day or the age
 //! of the last pass says so, and skips otherwise.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tenure_app::clock::today;
-use tenure_app::jobs::{JobState, MAX_AGE, run_once};
+use tenure_app::clock::{now_micros, today};
+use tenure_app::jobs::{DAILY, FEEDBACK, JobState, MAX_AGE, is_fresh, run_once, settings_key};
 use tenure_core::config::Config;
 use tenure_core::model::{Account, Currency, Engagement, Money, Subscription, add_days};
 use tenure_store::api::Scope;
+use tenure_store::jobs::JobRun;
 use tenure_store::rows::Record;
 use tenure_store::testing::test_db;
 
@@ -72,24 +73,183 @@ async fn a_pass_scores_only_when_the_data_changed() {
 async fn a_pass_is_fresh_for_the_same_data_on_the_same_day_for_an_hour() {
     let db = test_db().await;
     let store = &db.store;
-    let mut state = JobState::default();
-    let fingerprint = store.data_fingerprint().await.unwrap();
-    let now = Instant::now();
-    assert!(!state.is_fresh(&fingerprint, today(), now), "never run");
+    let mut state = JobState::named("one");
+    let config = Config::default();
+    let fingerprint = store.data_fingerprint().await.unwrap().key();
+    let key = format!("{fingerprint};{}", settings_key(&config));
+    assert_eq!(store.last_job_run(DAILY).await.unwrap(), None, "never run");
     assert_eq!(
-        run_once(store, &Config::default(), &mut state)
-            .await
-            .unwrap(),
+        run_once(store, &config, &mut state).await.unwrap(),
         Some(0)
     );
-    let now = Instant::now();
-    assert!(state.is_fresh(&fingerprint, today(), now));
+    let last = store.last_job_run(DAILY).await.unwrap().unwrap();
+    assert_eq!(
+        (last.instance.as_str(), last.outcome.as_str()),
+        ("one", "ok")
+    );
+    assert_eq!(last.data_key, key);
+    let now = now_micros();
+    assert!(is_fresh(&last, &key, today(), now));
     assert!(
-        !state.is_fresh(&fingerprint, add_days(today(), 1), now),
+        !is_fresh(&last, &key, add_days(today(), 1), now),
         "a new day"
     );
-    let later = now + MAX_AGE + Duration::from_secs(1);
-    assert!(!state.is_fresh(&fingerprint, today(), later), "an hour on");
+    assert!(!is_fresh(&last, "1,2,3", today(), now), "other data");
+    let later = now + MAX_AGE.as_micros() as i64 + 1_000_000;
+    assert!(!is_fresh(&last, &key, today(), later), "an hour on");
+    // Other settings (another tenure.toml) make a pass on the same data.
+    let mut other = config.clone();
+    other.health.bands.green_from += 1.0;
+    assert_ne!(settings_key(&other), settings_key(&config));
+    assert_eq!(
+        run_once(store, &other, &mut state).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(run_once(store, &other, &mut state).await.unwrap(), None);
+    let failed = JobRun {
+        outcome: "failed".into(),
+        ..last.clone()
+    };
+    assert!(!is_fresh(&failed, &key, today(), now), "a failed pass");
+}
+
+/// A paying account with a subscription, for the passes below.
+async fn one_paying_account(store: &tenure_store::Store) {
+    store
+        .create_record(&Record::Account(Account::bare("a1")), &Scope::All)
+        .await
+        .unwrap();
+    let sub = Subscription {
+        id: "s1".into(),
+        account_id: "a1".into(),
+        mrr: Money::new(10_000, Currency::USD),
+        plan: None,
+        seats: Some(5),
+        start_date: add_days(today(), -90),
+        end_date: None,
+        renewal_date: None,
+    };
+    store
+        .create_record(&Record::Subscription(sub), &Scope::All)
+        .await
+        .unwrap();
+}
+
+/// Two processes on one database (two stores here): a job's lock is held
+/// by one at a time, released for the other, and given up by a holder
+/// that goes away without releasing it (on PostgreSQL its connection
+/// closes; on SQLite its lease runs out).
+#[tokio::test]
+async fn a_job_lock_is_held_by_one_process_at_a_time() {
+    let db = test_db().await;
+    let other = tenure_store::Store::open(&db.url).await.unwrap();
+    let now = now_micros();
+    let a = db.store.try_job_lock(DAILY, "a", now).await.unwrap();
+    let a = a.expect("a free job is taken");
+    assert!(other.try_job_lock(DAILY, "b", now).await.unwrap().is_none());
+    // Another job is free.
+    let f = other.try_job_lock(FEEDBACK, "b", now).await.unwrap();
+    f.expect("another job").release().await.unwrap();
+    a.release().await.unwrap();
+    let b = other.try_job_lock(DAILY, "b", now).await.unwrap();
+    let b = b.expect("released, so the other takes it");
+    assert!(
+        db.store
+            .try_job_lock(DAILY, "a", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The holder goes away without releasing.
+    drop(b);
+    let later = match db.store.backend() {
+        tenure_store::Backend::Postgres => now,
+        tenure_store::Backend::Sqlite => {
+            assert!(
+                db.store
+                    .try_job_lock(DAILY, "a", now)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "a SQLite lease lasts until it runs out"
+            );
+            now + tenure_store::jobs::SQLITE_LEASE.as_micros() as i64 + 1
+        }
+    };
+    // PostgreSQL sees the closed connection a moment later.
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = db.store.try_job_lock(DAILY, "a", later).await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    taken.expect("given up by a holder that went away");
+    other.close().await;
+}
+
+/// Two processes run passes at the same moment on one database: one
+/// scores, the other skips (the job is held, or the pass is already made
+/// for this data), and the next change is scored once again. No two
+/// recorded passes overlap in time, and no data is scored twice.
+#[tokio::test]
+async fn two_processes_make_each_pass_once() {
+    let db = test_db().await;
+    let other = tenure_store::Store::open(&db.url).await.unwrap();
+    one_paying_account(&db.store).await;
+    let config = Config::default();
+    let (mut sa, mut sb) = (JobState::named("a"), JobState::named("b"));
+    for round in 0..3 {
+        if round > 0 {
+            let e = tenure_core::model::Event {
+                timestamp: jiff::Timestamp::now(),
+                account_id: "a1".into(),
+                user_id: format!("u{round}"),
+                event: "login".into(),
+                properties: None,
+                message_id: None,
+            };
+            db.store
+                .create_record(&Record::Event(e), &Scope::All)
+                .await
+                .unwrap();
+        }
+        for _ in 0..2 {
+            let (a, b) = tokio::join!(
+                run_once(&db.store, &config, &mut sa),
+                run_once(&other, &config, &mut sb)
+            );
+            let (a, b) = (a.unwrap(), b.unwrap());
+            let scored = [a, b].iter().filter(|n| n.is_some()).count();
+            assert!(scored <= 1, "round {round}: both scored ({a:?}, {b:?})");
+        }
+        // Whoever held the job, this round's data is scored now.
+        let fingerprint = db.store.data_fingerprint().await.unwrap().key();
+        let key = format!("{fingerprint};{}", settings_key(&config));
+        assert_eq!(
+            db.store
+                .last_job_run(DAILY)
+                .await
+                .unwrap()
+                .unwrap()
+                .data_key,
+            key
+        );
+    }
+    let runs = db.store.job_runs(Some(DAILY)).await.unwrap();
+    let mut keys: Vec<&str> = runs.iter().map(|r| r.data_key.as_str()).collect();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "each data scored once: {runs:?}");
+    for w in runs.windows(2) {
+        assert!(
+            w[0].finished_at <= w[1].started_at,
+            "passes overlap: {runs:?}"
+        );
+    }
+    assert!(runs.iter().all(|r| r.outcome == "ok" && r.written == 1));
+    other.close().await;
 }
 
 /// The job's one-load pass writes the same snapshots and runs as a health

@@ -179,19 +179,25 @@ pub async fn serve_on(
 
 /// [`serve_on`] with the background jobs (`tenure_app::jobs`: today's
 /// health scores, and the pipelines that follow them) running beside the
-/// server on the configuration of `state`, every
-/// [`SERVE_INTERVAL`](tenure_app::jobs::SERVE_INTERVAL); the jobs stop when
-/// the server has.
+/// server on the configuration of `state`, every `interval` (usually
+/// [`SERVE_INTERVAL`](tenure_app::jobs::SERVE_INTERVAL)); the jobs stop
+/// when the server has. `None` serves without jobs (another process runs
+/// them: `tenure run-jobs`, or another server).
 pub async fn serve_with_jobs(
     listener: tokio::net::TcpListener,
     state: AppState,
+    interval: Option<std::time::Duration>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let Some(interval) = interval else {
+        tracing::info!("background jobs are off on this server (--job-interval 0)");
+        return serve_on(listener, state, shutdown).await;
+    };
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let jobs = tokio::spawn(tenure_app::jobs::run_forever(
         state.store.clone(),
         (*state.web.config).clone(),
-        tenure_app::jobs::SERVE_INTERVAL,
+        interval,
         async {
             let _ = jobs_stopped.await;
         },

@@ -29,6 +29,7 @@ pub mod feedback;
 pub mod health;
 pub mod import;
 pub mod ingest;
+pub mod jobs;
 pub mod kind;
 pub mod kpis;
 pub mod outbound;

@@ -341,6 +341,18 @@ const ROWS: &[Fixture] = &[
         "account_id, health_band, at_risk, segment, tier, stage, nps, queued_at, message_id",
         "'acc-m', 'green', 0, 'Scale', 'pooled', 'Adopt', 9, 1735725600000000, 'out-m'",
     ),
+    row(
+        24,
+        "job_runs",
+        "job, instance, day, data_key, started_at, finished_at, outcome, written, error",
+        "'daily', 'host:1', '2025-01-01', '1,2,3', 1735725600000000, 1735725601000000, 'ok', 3, NULL",
+    ),
+    row(
+        24,
+        "job_leases",
+        "job, instance, expires_at",
+        "'daily', 'host:1', 1735726200000000",
+    ),
 ];
 
 /// Tables filled from `events` (by the migration that makes them, from

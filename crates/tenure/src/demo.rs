@@ -193,7 +193,8 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     let server_config = crate::serve::server_config(&tenure_config, false);
     let state = tenure_server::AppState::new(store.clone(), server_config)
         .with_tenure_config(tenure_config.clone());
-    crate::serve::serve_until_signal(listener, state).await?;
+    crate::serve::serve_until_signal(listener, state, Some(tenure_app::jobs::SERVE_INTERVAL))
+        .await?;
     store.close().await;
     Ok(())
 }

@@ -26,13 +26,16 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: RunJobsArgs) -> 
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
     if args.once {
-        let n = run_once(&store, &config, &mut JobState::default())
-            .await?
-            .unwrap_or(0);
-        println!(
-            "health: {n} snapshots for {} written",
-            tenure_app::clock::today()
-        );
+        match run_once(&store, &config, &mut JobState::default()).await? {
+            Some(n) => println!(
+                "health: {n} snapshots for {} written",
+                tenure_app::clock::today()
+            ),
+            None => println!(
+                "health: nothing to do (the data has not changed since the last pass, \
+                 or another process is running one)"
+            ),
+        }
         let d = tenure_app::outbound::deliver_due(&store, &config, tenure_app::clock::now_micros())
             .await?;
         println!(

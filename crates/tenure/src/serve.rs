@@ -28,6 +28,13 @@ pub struct ServeArgs {
     /// Requests per second allowed to each ingest write key (bursts of 2x).
     #[arg(long, env = "TENURE_INGEST_RATE_LIMIT", default_value_t = 1000)]
     pub ingest_rate_limit: u32,
+    /// Seconds between passes of the background jobs (health scores,
+    /// stages, playbooks, surveys, outbound messages); 0 runs no jobs on
+    /// this server (another server or `tenure run-jobs` runs them).
+    /// Several servers may run jobs on one database: a pass runs on one at
+    /// a time.
+    #[arg(long, env = "TENURE_JOB_INTERVAL", default_value_t = 30)]
+    pub job_interval: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,7 +97,8 @@ pub async fn run(db: &str, config_path: &Path, args: ServeArgs) -> Result<()> {
     tracing::info!(database = %redact_url(db), "database ready");
     let state = AppState::new(store.clone(), config).with_tenure_config(file.clone());
     let listener = bind(args.addr).await?;
-    serve_until_signal(listener, state).await?;
+    let jobs = (args.job_interval > 0).then(|| std::time::Duration::from_secs(args.job_interval));
+    serve_until_signal(listener, state, jobs).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -104,11 +112,15 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
 }
 
 /// Serves until SIGINT or SIGTERM, the server running its background jobs
-/// (`tenure_server::serve_with_jobs`).
-pub async fn serve_until_signal(listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
+/// every `jobs` (`tenure_server::serve_with_jobs`; `None`: no jobs).
+pub async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    jobs: Option<std::time::Duration>,
+) -> Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    tenure_server::serve_with_jobs(listener, state, tenure_server::shutdown_signal())
+    tenure_server::serve_with_jobs(listener, state, jobs, tenure_server::shutdown_signal())
         .await
         .with_context(|| format!("serving on {addr}"))
 }
