@@ -978,12 +978,33 @@ impl Store {
         options: &ImportOptions,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<ImportSummary> {
+        self.import_reader_deferring(kind, name, reader, options, progress, true)
+            .await
+    }
+
+    /// [`Store::import_reader`]; `defer` lets events into an empty SQLite
+    /// database take the faster path of [`crate::deferred`] (the tests
+    /// compare it with the ordinary one).
+    pub(crate) async fn import_reader_deferring(
+        &self,
+        kind: Kind,
+        name: &str,
+        reader: impl Read + Send,
+        options: &ImportOptions,
+        progress: &mut (dyn FnMut(u64) + Send),
+        defer: bool,
+    ) -> Result<ImportSummary> {
         let started = Instant::now();
         let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
         let (mut reading, present) = Reading::open(kind, name, reader, options, &tally)?;
         let update = update_columns(kind, reading.format, &reading.source, &present);
 
         let mut tx = self.begin_write().await?;
+        let deferred = if defer && kind == Kind::Events && self.backend == crate::Backend::Sqlite {
+            crate::deferred::prepare(&mut tx).await?
+        } else {
+            None
+        };
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
         } else {
@@ -1023,6 +1044,9 @@ impl Store {
             return Err(StoreError::Invalid(problems));
         }
         writer.flush(&mut tx).await?;
+        if let Some(d) = deferred {
+            crate::deferred::finish(&mut tx, d).await?;
+        }
         // The source has read to the end, so the tally covers the whole file.
         drop(reading);
         let (bytes, checksum) = {

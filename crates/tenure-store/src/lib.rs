@@ -23,6 +23,7 @@ pub mod bulk;
 pub mod churn;
 pub mod crm;
 pub mod crm_webhook;
+mod deferred;
 pub mod engage;
 pub mod export;
 pub mod feedback;
