@@ -10,6 +10,7 @@ use tenure_app::jobs::{JobState, run_forever, run_once};
 
 use crate::data::open_store;
 use tenure_app::command::load_config;
+use tenure_store::jobs::JobRun;
 
 #[derive(Debug, Args)]
 pub struct RunJobsArgs {
@@ -19,12 +20,52 @@ pub struct RunJobsArgs {
     /// Seconds between passes when not --once.
     #[arg(long, default_value_t = 30)]
     pub interval: u64,
+    /// Show the last passes recorded by every process sharing the
+    /// database (newest first) and exit.
+    #[arg(long, conflicts_with = "once")]
+    pub status: bool,
+    /// How many passes `--status` shows.
+    #[arg(long, default_value_t = 20, requires = "status")]
+    pub limit: usize,
+}
+
+/// Prints the last `limit` passes, newest first.
+fn print_status(out: &mut impl std::io::Write, runs: &[JobRun], limit: usize) -> Result<()> {
+    if runs.is_empty() {
+        writeln!(out, "no pass recorded yet")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<20} {:<8} {:<10} {:>8} {:<7} {:>7}  process",
+        "started (UTC)", "job", "day", "took", "outcome", "written"
+    )?;
+    for r in runs.iter().rev().take(limit) {
+        let started = jiff::Timestamp::from_microsecond(r.started_at)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let took = (r.finished_at - r.started_at) as f64 / 1e6;
+        writeln!(
+            out,
+            "{started:<20} {:<8} {:<10} {:>7.2}s {:<7} {:>7}  {}",
+            r.job, r.day, took, r.outcome, r.written, r.instance
+        )?;
+        if let Some(e) = &r.error {
+            writeln!(out, "    error: {e}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `tenure run-jobs`.
 pub async fn run(db: &str, config_path: &std::path::Path, args: RunJobsArgs) -> Result<()> {
     let config = load_config(config_path)?;
     let store = open_store(db).await?;
+    if args.status {
+        let runs = store.job_runs(None).await?;
+        print_status(&mut std::io::stdout().lock(), &runs, args.limit)?;
+        return Ok(());
+    }
     if args.once {
         match run_once(&store, &config, &mut JobState::default()).await? {
             Some(n) => println!(

@@ -268,6 +268,19 @@ fn run_jobs_once_scores_today_and_skips_nothing_on_a_fresh_database() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("unexpected output {out:?}"));
     assert!(n > 0, "{out}");
+    // The pass is recorded; the same data again makes no pass.
+    let again = ok(&env.run(&["run-jobs", "--once"]));
+    assert!(again.starts_with("health: nothing to do"), "{again}");
+    let status = ok(&env.run(&["run-jobs", "--status"]));
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(lines.len(), 3, "{status}");
+    assert!(lines[0].starts_with("started (UTC)"), "{status}");
+    // Newest first: the feedback refresh is recorded inside the pass.
+    assert!(
+        lines[1].contains(" daily ") && lines[2].contains(" feedback "),
+        "{status}"
+    );
+    assert!(lines[1].contains(&format!(" ok {n:>12}  ")), "{status}");
     let history = ok(&env.run(&[
         "health",
         "history",
