@@ -99,7 +99,7 @@ step "tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$TENURE_PG_DIR"' EXIT
 export TEST_DATABASE_URL
-run_tests -p tenure-store --test contract --test metrics --test health --test migrations --test backup --test crm
+run_tests -p tenure-store --test contract --test metrics --test health --test migrations --test backup --test crm --test partitioned
 run_tests -p tenure-app
 run_tests -p tenure-server
 run_tests -p tenure --test jobs

@@ -323,8 +323,7 @@ async fn write_messages(
                     sum.attributed += sqlx::query(
                             "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
                              SELECT $1, user_id, event, ts, properties, message_id FROM pending_events \
-                             WHERE user_id = $2 ORDER BY seq \
-                             ON CONFLICT (message_id) WHERE message_id IS NOT NULL DO NOTHING",
+                             WHERE user_id = $2 ORDER BY seq ON CONFLICT DO NOTHING",
                         )
                         .bind(group_id.as_str())
                         .bind(user.as_str())
