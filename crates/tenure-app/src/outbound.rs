@@ -122,7 +122,11 @@ pub async fn queue_webhook_in(
     Ok(m.id)
 }
 
-fn email_message(
+/// The message [`queue_email`] queues, built and checked (a bad address
+/// or a subject of more than one line is [`Error::Invalid`]) without
+/// queueing it: for callers that queue many at once
+/// (`tenure_store::outbound::enqueue_many`).
+pub(crate) fn email_message(
     to: &str,
     subject: &str,
     body: &str,

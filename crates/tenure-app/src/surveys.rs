@@ -19,8 +19,9 @@ use tenure_core::model::{SurveyKind, utc_date};
 use tenure_core::surveys::{Channel, ContactFacts, Survey, due, mean, nps, on_demand, rate};
 use tenure_store::Store;
 use tenure_store::api::Scope;
+use tenure_store::outbound::{NewMessage, enqueue_many};
 use tenure_store::surveys::{
-    Answer, Schedule, Send, SendWithScore, insert_send, mark_schedule_sent,
+    Answer, Schedule, Send, SendWithScore, insert_sends, mark_schedule_sent,
 };
 
 use crate::clock::now_micros;
@@ -475,6 +476,10 @@ async fn send_picked(
     let expires_at = now + i64::from(sc.expiry_days) * MICROS_PER_DAY;
     let expires_day = tenure_core::model::add_days(day.day, sc.expiry_days as i32);
     let mut tx = store.begin_write().await?;
+    // Sends and their emails are written in batches, many rows per
+    // statement: a pass can send to every contact.
+    let mut sends: Vec<Send> = Vec::new();
+    let mut emails: Vec<NewMessage> = Vec::new();
     for d in picks {
         let s = &sc.surveys[d.survey];
         let c = &contacts[d.contact];
@@ -485,17 +490,18 @@ async fn send_picked(
             (Channel::Email, Mode::Queue) => {
                 let body = email_body(config, s, c.name.as_deref(), &token, expires_day);
                 let source = format!("{}{}", crate::outbound::SURVEY_SOURCE, s.name);
-                match crate::outbound::queue_email_in(
-                    &mut tx,
+                match crate::outbound::email_message(
                     &c.email,
                     &s.subject,
                     &body,
                     &source,
                     Some(&c.account_id),
-                )
-                .await
-                {
-                    Ok(id) => Some(id),
+                ) {
+                    Ok(m) => {
+                        let id = m.id.clone();
+                        emails.push(m);
+                        Some(id)
+                    }
                     Err(Error::Invalid(e)) => {
                         out.errors.push(format!("contact {}: {e}", c.id));
                         continue;
@@ -533,7 +539,10 @@ async fn send_picked(
             response_id: None,
             message_id,
         };
-        insert_send(&mut tx, &send).await?;
+        sends.push(send);
+        if sends.len() == SENDS_PER_BATCH {
+            write_sends(&mut tx, &mut sends, &mut emails).await?;
+        }
         if d.reason == SCHEDULED {
             by_schedule[d.survey] += 1;
         }
@@ -543,6 +552,7 @@ async fn send_picked(
             (Channel::Email, Mode::Record { .. }) => {}
         }
     }
+    write_sends(&mut tx, &mut sends, &mut emails).await?;
     // Two schedules of one survey due the same day share its sends: the
     // first is credited with them, the next with none.
     for (id, i) in schedules {
@@ -551,6 +561,23 @@ async fn send_picked(
     }
     tx.commit().await?;
     Ok((out, recorded))
+}
+
+/// Sends buffered before they are written.
+const SENDS_PER_BATCH: usize = 1000;
+
+/// Writes the buffered emails, then their sends, in the pass's
+/// transaction, and empties both buffers.
+async fn write_sends(
+    tx: &mut tenure_store::WriteTx,
+    sends: &mut Vec<Send>,
+    emails: &mut Vec<NewMessage>,
+) -> Result<()> {
+    enqueue_many(tx, emails, now_micros()).await?;
+    insert_sends(tx, sends).await?;
+    sends.clear();
+    emails.clear();
+    Ok(())
 }
 
 /// `tenure surveys send-due`: today's Engage facts evaluated (nothing of

@@ -571,3 +571,105 @@ mod round_trip {
         }
     }
 }
+
+/// A day's survey pass writes its sends and their emails many rows per
+/// statement (`insert_sends`, `enqueue_many`): every row lands with its
+/// values across statement boundaries, and a failure in a later statement
+/// leaves nothing of the transaction behind.
+#[tokio::test]
+async fn survey_sends_and_their_emails_are_written_many_rows_per_statement() {
+    use tenure_store::outbound::{NewMessage, OutboxKind, OutboxStatus, enqueue_many};
+    use tenure_store::surveys::{Send, insert_sends};
+
+    let db = seeded().await;
+    let store = &db.store;
+    let day = jiff::civil::date(2026, 12, 7);
+    let now = 1_796_000_000_000_000i64;
+    // 2,100 rows: three statements of at most 1,000.
+    let n = 2100;
+    let emails: Vec<NewMessage> = (0..n)
+        .map(|i| NewMessage {
+            id: format!("out-{i}"),
+            kind: OutboxKind::Email,
+            target: format!("c{i}@example.com"),
+            subject: (i % 3 != 0).then(|| format!("How are we doing? {i}")),
+            body: format!("body {i}"),
+            source: "survey:nps".into(),
+            account_id: (i % 5 != 0).then(|| format!("acc-{}", 1 + i % 2)),
+        })
+        .collect();
+    let sends: Vec<Send> = (0..n)
+        .map(|i| Send {
+            id: format!("svs-{i}"),
+            survey: "nps".into(),
+            kind: "nps".into(),
+            channel: "email".into(),
+            account_id: format!("acc-{}", 1 + i % 2),
+            contact_id: format!("c{i}"),
+            segment: (i % 2 == 0).then(|| "growth".to_string()),
+            csm_email: (i % 4 == 0).then(|| "csm@example.com".to_string()),
+            token_hash: format!("hash-{i}"),
+            sent_on: day,
+            sent_at: now,
+            expires_at: now + 14 * 86_400_000_000,
+            answered_at: None,
+            response_id: None,
+            message_id: Some(format!("out-{i}")),
+        })
+        .collect();
+    let mut tx = store.begin_write().await.unwrap();
+    enqueue_many(&mut tx, &emails, now).await.unwrap();
+    insert_sends(&mut tx, &sends).await.unwrap();
+    tx.commit().await.unwrap();
+
+    for i in [0, 1, 999, 1000, 1001, 1999, 2000, n - 1] {
+        let got = store
+            .survey_send_by_token(&format!("hash-{i}"))
+            .await
+            .unwrap();
+        assert_eq!(got.as_ref(), Some(&sends[i]), "send {i}");
+        let m = store.outbox_message(&format!("out-{i}")).await.unwrap();
+        let e = &emails[i];
+        assert_eq!(
+            (&m.target, &m.subject, &m.body, &m.source, &m.account_id),
+            (&e.target, &e.subject, &e.body, &e.source, &e.account_id),
+            "message {i}"
+        );
+        assert_eq!((m.status, m.attempts), (OutboxStatus::Queued, 0));
+        assert_eq!((m.next_attempt_at, m.created_at), (Some(now), now));
+    }
+    let queued = |counts: Vec<(OutboxStatus, u64)>| {
+        counts
+            .into_iter()
+            .find(|(s, _)| *s == OutboxStatus::Queued)
+            .map(|(_, n)| n)
+    };
+    assert_eq!(queued(store.outbox_counts().await.unwrap()), Some(n as u64));
+
+    // A second batch whose third statement repeats a token: the error
+    // comes back and, the transaction dropped, none of its rows remain.
+    let again: Vec<Send> = (0..n)
+        .map(|i| Send {
+            id: format!("svs-b{i}"),
+            token_hash: if i == 2050 {
+                "hash-7".into()
+            } else {
+                format!("hash-b{i}")
+            },
+            ..sends[i].clone()
+        })
+        .collect();
+    let more: Vec<NewMessage> = emails
+        .iter()
+        .map(|e| NewMessage {
+            id: format!("{}-b", e.id),
+            ..e.clone()
+        })
+        .collect();
+    let mut tx = store.begin_write().await.unwrap();
+    enqueue_many(&mut tx, &more, now).await.unwrap();
+    assert!(insert_sends(&mut tx, &again).await.is_err());
+    drop(tx);
+    assert_eq!(store.survey_send_by_token("hash-b0").await.unwrap(), None);
+    assert_eq!(queued(store.outbox_counts().await.unwrap()), Some(n as u64));
+}
