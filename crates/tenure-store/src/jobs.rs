@@ -216,10 +216,16 @@ impl JobLock {
     /// Gives the job up for other processes.
     pub async fn release(mut self) -> Result<()> {
         if let Some(mut conn) = self.conn.take() {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(advisory_key(&self.job))
                 .execute(&mut *conn)
-                .await?;
+                .await;
+            if unlocked.is_err() {
+                // Never back to the pool still holding the lock: closed,
+                // the connection releases it.
+                drop(conn.detach());
+            }
+            unlocked?;
             return Ok(());
         }
         let mut tx = self.store.begin_write().await?;
