@@ -155,7 +155,11 @@ mod tests {
             } else {
                 ts
             };
-            let props = if i % 4 == 0 { r#","properties":{"n":1}"# } else { "" };
+            let props = if i % 4 == 0 {
+                r#","properties":{"n":1}"#
+            } else {
+                ""
+            };
             let mid = if i % 9 == 0 {
                 format!(r#","message_id":"m{}""#, i % 27)
             } else {
@@ -180,7 +184,13 @@ mod tests {
             .collect();
         let options = ImportOptions::default();
         store
-            .import_reader(Kind::Accounts, "accounts.csv", accounts.as_bytes(), &options, &mut |_| {})
+            .import_reader(
+                Kind::Accounts,
+                "accounts.csv",
+                accounts.as_bytes(),
+                &options,
+                &mut |_| {},
+            )
             .await
             .unwrap();
         store
@@ -247,10 +257,18 @@ mod tests {
         // the triggers, made again, keep the rollups right.
         let more: String = text.lines().take(50).map(|l| format!("{l}\n")).collect();
         // New message ids, and a name not seen before.
-        let more = more.replace(":\"m", ":\"n").replace("\"zap\"", "\"new name\"");
+        let more = more
+            .replace(":\"m", ":\"n")
+            .replace("\"zap\"", "\"new name\"");
         for store in [&fast, &slow] {
             store
-                .import_reader(Kind::Events, "more.ndjson", more.as_bytes(), &options, &mut |_| {})
+                .import_reader(
+                    Kind::Events,
+                    "more.ndjson",
+                    more.as_bytes(),
+                    &options,
+                    &mut |_| {},
+                )
                 .await
                 .unwrap();
         }
@@ -273,17 +291,32 @@ mod tests {
         let bad = format!("{}{{\"timestamp\":\"yesterday\"}}\n", events());
         let options = ImportOptions::default();
         let err = store
-            .import_reader(Kind::Events, "bad.ndjson", bad.as_bytes(), &options, &mut |_| {})
+            .import_reader(
+                Kind::Events,
+                "bad.ndjson",
+                bad.as_bytes(),
+                &options,
+                &mut |_| {},
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)), "{err}");
         assert_eq!(dump(&store).await, before);
         store
-            .import_reader(Kind::Events, "good.ndjson", events().as_bytes(), &options, &mut |_| {})
+            .import_reader(
+                Kind::Events,
+                "good.ndjson",
+                events().as_bytes(),
+                &options,
+                &mut |_| {},
+            )
             .await
             .unwrap();
         let mut tx = store.begin_write().await.unwrap();
-        assert!(super::prepare(&mut tx).await.unwrap().is_none(), "events exist");
+        assert!(
+            super::prepare(&mut tx).await.unwrap().is_none(),
+            "events exist"
+        );
         tx.rollback().await.unwrap();
     }
 }
