@@ -78,10 +78,7 @@ async fn a_pass_is_fresh_for_the_same_data_on_the_same_day_for_an_hour() {
     let fingerprint = store.data_fingerprint().await.unwrap().key();
     let key = format!("{fingerprint};{}", settings_key(&config));
     assert_eq!(store.last_job_run(DAILY).await.unwrap(), None, "never run");
-    assert_eq!(
-        run_once(store, &config, &mut state).await.unwrap(),
-        Some(0)
-    );
+    assert_eq!(run_once(store, &config, &mut state).await.unwrap(), Some(0));
     let last = store.last_job_run(DAILY).await.unwrap().unwrap();
     assert_eq!(
         (last.instance.as_str(), last.outcome.as_str()),
@@ -101,10 +98,7 @@ async fn a_pass_is_fresh_for_the_same_data_on_the_same_day_for_an_hour() {
     let mut other = config.clone();
     other.health.bands.green_from += 1.0;
     assert_ne!(settings_key(&other), settings_key(&config));
-    assert_eq!(
-        run_once(store, &other, &mut state).await.unwrap(),
-        Some(0)
-    );
+    assert_eq!(run_once(store, &other, &mut state).await.unwrap(), Some(0));
     assert_eq!(run_once(store, &other, &mut state).await.unwrap(), None);
     let failed = JobRun {
         outcome: "failed".into(),
