@@ -682,4 +682,16 @@ async fn many_items_are_written_in_batches_and_once() {
         ..FeedbackQuery::default()
     };
     assert_eq!(list(store, &q).await.unwrap().len(), 10);
+    // A page of items reads the themes of its items only: the same themes
+    // as those items listed in full.
+    let all = store
+        .feedback_items(&FeedbackQuery::default())
+        .await
+        .unwrap();
+    let page = store.feedback_items(&q).await.unwrap();
+    for i in &page {
+        let whole = all.iter().find(|a| a.id == i.id).unwrap();
+        assert_eq!(i.themes, whole.themes, "{}", i.id);
+    }
+    assert!(page.iter().any(|i| i.themes.len() >= 2), "{page:?}");
 }

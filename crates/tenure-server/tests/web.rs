@@ -577,6 +577,96 @@ async fn the_account_page_shows_writes_made_behind_its_back_at_once() {
     assert_eq!(after.texts("#health .score-line .score"), [live().await]);
 }
 
+/// The account page reads the account's engagements and Engage runs once,
+/// for its timeline and for its facts: the segment, stage and next
+/// engagement it shows are those of `tenure_app::engage::account_status`
+/// (the API's account status, which reads them on its own), and the
+/// timeline lists every engagement and run.
+#[tokio::test]
+async fn the_account_page_reads_engagements_and_runs_once_for_timeline_and_facts() {
+    use tenure_core::model::Engagement;
+    use tenure_store::api::Scope;
+    use tenure_store::rows::Record;
+    let (s, app) = engage_app().await;
+    let store = &s.state.store;
+    // A second kind of engagement on a3, besides its call of 2025-06-25.
+    store
+        .create_record(
+            &Record::Engagement(Engagement {
+                id: "e2".into(),
+                account_id: "a3".into(),
+                kind: "qbr".into(),
+                occurred_at: "2025-07-01T09:00:00Z".parse().unwrap(),
+                csm_email: None,
+                notes: Some("Plan agreed".into()),
+            }),
+            &Scope::All,
+        )
+        .await
+        .unwrap();
+    let (b, _) = Browser::login(&app, LEADER).await;
+    let today = tenure_app::clock::today();
+    let mut with_cadence = 0;
+    for (id, engagements) in [("a1", 0), ("a2", 0), ("a3", 2), ("a4", 0)] {
+        let r = b.get(&format!("/accounts/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{id}");
+        let facts: Vec<(String, String)> = r
+            .texts(".facts dt")
+            .into_iter()
+            .zip(r.texts(".facts dd"))
+            .collect();
+        let fact = |k: &str| facts.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+        let status = tenure_app::engage::account_status(store, &s.state.web.config, id, today)
+            .await
+            .unwrap();
+        assert_eq!(
+            fact("Segment"),
+            status
+                .segment
+                .as_ref()
+                .map(|(n, t, since)| format!("{n} ({t} touch) since {since}")),
+            "{id}"
+        );
+        assert_eq!(
+            fact("Stage"),
+            status
+                .stage
+                .as_ref()
+                .map(|(n, since)| format!("{n} since {since}")),
+            "{id}"
+        );
+        // One of the policies that apply, as the page words it.
+        let worded: Vec<String> = status
+            .cadence
+            .iter()
+            .map(|(kind, every, s)| {
+                if s.overdue_days > 0 {
+                    format!(
+                        "{kind} overdue by {} days (every {every} days)",
+                        s.overdue_days
+                    )
+                } else {
+                    format!("{kind} due {} (every {every} days)", s.due)
+                }
+            })
+            .collect();
+        match fact("Next engagement") {
+            Some(next) => assert!(worded.contains(&next), "{id}: {next} not in {worded:?}"),
+            None => assert!(worded.is_empty(), "{id}: {worded:?}"),
+        }
+        with_cadence += usize::from(!worded.is_empty());
+        assert_eq!(r.count(".timeline li.t-engagement"), engagements, "{id}");
+        let runs = store.account_engage_runs(id).await.unwrap().len();
+        assert_eq!(
+            r.count(".timeline li.t-stage") + r.count(".timeline li.t-segment"),
+            runs,
+            "{id}"
+        );
+    }
+    // a3's call is due every 10 days in its segment.
+    assert!(with_cadence >= 1);
+}
+
 #[tokio::test]
 async fn metrics_page_for_browsers_prometheus_for_scrapers() {
     let (_s, app) = app().await;

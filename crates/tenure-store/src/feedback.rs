@@ -568,18 +568,39 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut items: Vec<FeedbackItem> = rows.iter().map(item_row).collect::<Result<_>>()?;
-        let tsql = format!(
-            "SELECT t.item_id, t.theme FROM feedback_themes t \
-             JOIN feedback_items f ON f.id = t.item_id WHERE {cond} \
-             ORDER BY t.item_id, t.position"
-        );
-        let mut tq = sqlx::query(AssertSqlSafe(tsql));
-        for b in &binds {
-            tq = tq.bind(b.as_str());
-        }
         let mut themes: HashMap<String, Vec<String>> = HashMap::new();
-        for r in tq.fetch_all(&self.pool).await? {
-            themes.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        if q.limit.is_some() {
+            // A page of items (the account page shows five): the themes of
+            // those items only, not of every item the filter matches.
+            let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            for chunk in ids.chunks(200) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let tsql = format!(
+                    "SELECT t.item_id, t.theme FROM feedback_themes t \
+                     WHERE t.item_id IN ({}) ORDER BY t.item_id, t.position",
+                    list.join(", ")
+                );
+                let mut tq = sqlx::query(AssertSqlSafe(tsql));
+                for id in chunk {
+                    tq = tq.bind(*id);
+                }
+                for r in tq.fetch_all(&self.pool).await? {
+                    themes.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+                }
+            }
+        } else {
+            let tsql = format!(
+                "SELECT t.item_id, t.theme FROM feedback_themes t \
+                 JOIN feedback_items f ON f.id = t.item_id WHERE {cond} \
+                 ORDER BY t.item_id, t.position"
+            );
+            let mut tq = sqlx::query(AssertSqlSafe(tsql));
+            for b in &binds {
+                tq = tq.bind(b.as_str());
+            }
+            for r in tq.fetch_all(&self.pool).await? {
+                themes.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+            }
         }
         for i in &mut items {
             if let Some(t) = themes.remove(&i.id) {

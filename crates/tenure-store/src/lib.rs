@@ -199,6 +199,11 @@ impl Store {
                 options
                     // One writer at a time is SQLite's model; a few readers help the server.
                     .max_connections(4)
+                    // A connection to a file cannot drop as a network one
+                    // can: no ping before each query, which cost every
+                    // query a second round trip to the connection's worker
+                    // thread (docs/PERFORMANCE.md, "The account page").
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(

@@ -24,7 +24,7 @@ use tenure_core::engage::period::median;
 use tenure_core::model::Account;
 use tenure_core::rules::Facts;
 use tenure_store::Store;
-use tenure_store::engage::Dimension;
+use tenure_store::engage::{Dimension, Run};
 
 use crate::Result;
 use crate::health::{Progress, Quiet};
@@ -330,6 +330,27 @@ pub async fn account_status(
     day: Date,
 ) -> Result<AccountStatus> {
     let runs = store.account_engage_runs(account_id).await?;
+    // Cadence applies to an account in a segment only.
+    let in_segment = runs
+        .iter()
+        .any(|r| r.dimension == Dimension::Segment && r.left_on.is_none());
+    let done = if in_segment {
+        store.account_engagement_days(account_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(account_status_of(config, &runs, &done, day))
+}
+
+/// [`account_status`] from the account's runs and its engagements as
+/// `(kind, UTC day)` in any order, already read (the account page reads
+/// them for its timeline).
+pub fn account_status_of(
+    config: &Config,
+    runs: &[Run],
+    done: &[(String, Date)],
+    day: Date,
+) -> AccountStatus {
     let open = |d: Dimension| {
         runs.iter()
             .find(|r| r.dimension == d && r.left_on.is_none())
@@ -352,16 +373,15 @@ pub async fn account_status(
         .as_ref()
         .and_then(|(_, t, _)| e.tiers.iter().position(|x| &x.name == t));
     if out.segment.is_none() {
-        return Ok(out);
+        return out;
     }
     let entered = (
         out.stage.as_ref().map(|s| s.1),
         out.segment.as_ref().map(|s| s.2),
     );
-    let done = store.account_engagement_days(account_id).await?;
-    out.cadence = standings(&e.cadence, (tier, stage), entered, &done, day)
+    out.cadence = standings(&e.cadence, (tier, stage), entered, done, day)
         .into_iter()
         .map(|(p, s)| (e.cadence[p].kind.clone(), e.cadence[p].every_days, s))
         .collect();
-    Ok(out)
+    out
 }

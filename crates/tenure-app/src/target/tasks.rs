@@ -345,6 +345,31 @@ pub async fn list(
     views(store, tasks, day).await
 }
 
+/// [`list`] of one account the caller has already read in `scope` (the
+/// account page): its tasks with `status` in [`order`] on `day`, named
+/// `account_name`, without reading the account again.
+pub async fn list_of_account(
+    store: &Store,
+    scope: &Scope,
+    (account_id, account_name): (&str, &str),
+    status: StatusFilter,
+    day: Date,
+) -> Result<Vec<TaskView>> {
+    let mut tasks = store
+        .tasks(&TaskQuery {
+            scope: scope.clone(),
+            owner: None,
+            account_id: Some(account_id.to_string()),
+            status: status.status(),
+        })
+        .await?;
+    tasks.sort_by(|a, b| order(a, b, day));
+    Ok(tasks
+        .into_iter()
+        .map(|t| view(t, Some(account_name.to_string()), day))
+        .collect())
+}
+
 /// One task in scope, with its days overdue on `day`.
 pub async fn get(store: &Store, scope: &Scope, id: &str, day: Date) -> Result<TaskView> {
     let t = task(store, scope, id).await?;

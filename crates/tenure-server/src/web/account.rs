@@ -315,10 +315,11 @@ async fn add_tasks(
     task: Option<&str>,
     warn: Option<&str>,
 ) -> Result<(), AppError> {
-    page.tasks = super::tasks::account_tasks_section(state, p, &page.id, task, warn)
-        .await?
-        .render()
-        .map_err(AppError::internal)?;
+    page.tasks =
+        super::tasks::account_tasks_section_of(state, p, (&page.id, &page.name), task, warn)
+            .await?
+            .render()
+            .map_err(AppError::internal)?;
     Ok(())
 }
 
@@ -371,15 +372,23 @@ async fn build(
     let uses = state.web.accounts.weekly_use(state, &fresh, &a.id).await?;
     let wau_chart = usage(&uses, today, &mut timeline);
 
+    // The engagements and the Engage runs are read once: the timeline
+    // shows them and the facts' segment, stage and cadence come from them
+    // (`engage_facts`).
+    let mut done = Vec::new();
     for kind in [Kind::Engagements, Kind::Tickets, Kind::SurveyResponses] {
         for r in state.store.account_records(kind, &a.id).await? {
+            if let Record::Engagement(e) = &r {
+                done.push((e.kind.clone(), utc_date(e.occurred_at)));
+            }
             if let Some(e) = entry(&r) {
                 timeline.push(e);
             }
         }
     }
-    for r in state.store.account_engage_runs(&a.id).await? {
-        timeline.push(run_entry(&r, today));
+    let runs = state.store.account_engage_runs(&a.id).await?;
+    for r in &runs {
+        timeline.push(run_entry(r, today));
     }
     // Playbooks that fired, with the values their trigger saw, and the
     // notes they added.
@@ -434,7 +443,11 @@ async fn build(
         .collect();
     contacts.sort_by(|x, y| y.champion.cmp(&x.champion).then(x.name.cmp(&y.name)));
 
-    let health = health::panel(state, &fresh, &a).await?;
+    // Read once: the health panel's history, and today's band for the
+    // risk panel.
+    let history = health::history(state, &a.id, today).await?;
+    let red_today = red_on(&history, today);
+    let health = health::panel_with_history(state, &fresh, &a, history).await?;
     let band = health.as_ref().map_or("none", |h| h.band);
     let mut facts = vec![
         ("Plan", a.plan.clone().unwrap_or_else(|| "–".into())),
@@ -451,8 +464,8 @@ async fn build(
     if let Some(c) = a.created_at {
         facts.push(("Customer since", c.to_string()));
     }
-    engage_facts(state, &a.id, today, &mut facts).await?;
-    let risk = risk_panel(state, p, &a.id, today).await?;
+    engage_facts(state, &runs, &done, today, &mut facts);
+    let risk = risk_panel_with(state, p, &a.id, today, red_today).await?;
     let voice =
         super::account_voice::panel(state, &p.scope(), &a.id, tenure_app::clock::now_micros())
             .await?;
@@ -868,16 +881,33 @@ pub(crate) async fn risk_panel(
     id: &str,
     today: Date,
 ) -> Result<RiskPanel, AppError> {
+    let stored = state
+        .store
+        .account_snapshots(id, Some(today), Some(today))
+        .await?;
+    risk_panel_with(state, p, id, today, red_on(&stored, today)).await
+}
+
+/// Whether the stored health band of `day` among `snapshots` is red.
+fn red_on(snapshots: &[tenure_store::health::Snapshot], day: Date) -> bool {
+    snapshots
+        .iter()
+        .any(|s| s.day == day && s.band == Some(tenure_core::health::Band::Red))
+}
+
+/// [`risk_panel`] with whether the account's stored band of `today` is
+/// red already read.
+async fn risk_panel_with(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    today: Date,
+    red_band: bool,
+) -> Result<RiskPanel, AppError> {
     let mut flags: Vec<tenure_store::risk::Flag> = state
         .store
         .account_risk_flags(&p.scope(), id, today)
         .await?;
-    let red_band = state
-        .store
-        .account_snapshots(id, Some(today), Some(today))
-        .await?
-        .iter()
-        .any(|s| s.band == Some(tenure_core::health::Band::Red));
     let red = red_band && !state.store.risk_suppressed_account(today, id).await?;
     // A band flag only dates the red band: it counts while red.
     flags.retain(|f| red || f.source != FlagSource::Band);
@@ -1091,16 +1121,16 @@ fn run_entry(r: &tenure_store::engage::Run, today: Date) -> Entry {
 }
 
 /// Segment, tier, journey stage and the next required engagement, from
-/// the runs the daily pass recorded (docs/ENGAGE.md).
-async fn engage_facts(
+/// the runs the daily pass recorded (docs/ENGAGE.md) and the account's
+/// engagements as `(kind, day)`, both read for the timeline.
+fn engage_facts(
     state: &AppState,
-    account_id: &str,
+    runs: &[tenure_store::engage::Run],
+    done: &[(String, Date)],
     today: Date,
     facts: &mut Vec<(&'static str, String)>,
-) -> Result<(), AppError> {
-    let status =
-        tenure_app::engage::account_status(&state.store, &state.web.config, account_id, today)
-            .await?;
+) {
+    let status = tenure_app::engage::account_status_of(&state.web.config, runs, done, today);
     if let Some((segment, tier, since)) = &status.segment {
         facts.push(("Segment", format!("{segment} ({tier} touch) since {since}")));
     }
@@ -1124,7 +1154,6 @@ async fn engage_facts(
         };
         facts.push(("Next engagement", text));
     }
-    Ok(())
 }
 
 /// Saves a checked override through the application layer (which also

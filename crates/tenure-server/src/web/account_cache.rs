@@ -10,10 +10,12 @@
 //! must equal the one they were computed under. A logged engagement, an
 //! override, a new event, an import or a billing webhook changes it, and the
 //! next request computes them again; requests that arrive while the
-//! scorer loads wait for that one load.
+//! scorer loads wait for that one load. Requests that arrive together share
+//! one read of the fingerprint, as long as it began after they arrived.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use jiff::civil::Date;
 use tenure_app::clock::today;
@@ -82,6 +84,9 @@ pub struct AccountCache {
     /// Held while loading, so that concurrent requests wait for one load.
     scorer: tokio::sync::Mutex<Option<(Freshness, Arc<DayScorer>)>>,
     uses: Mutex<Uses>,
+    /// The latest fingerprint read, with when it began; held while
+    /// reading, so that requests waiting for it can share the next read.
+    fingerprint: tokio::sync::Mutex<Option<(Instant, DataFingerprint)>>,
 }
 
 impl std::fmt::Debug for AccountCache {
@@ -91,12 +96,26 @@ impl std::fmt::Debug for AccountCache {
 }
 
 impl AccountCache {
-    /// The [`Freshness`] now: one small query (the data fingerprint).
+    /// The [`Freshness`] now: one small query (the data fingerprint),
+    /// unless a read that began after this call did is at hand: requests
+    /// that arrive while one reads wait, and share the next read.
     pub async fn freshness(&self, state: &AppState) -> Result<Freshness, AppError> {
         // The writes are read first: a write between the two reads then
         // shows in the fingerprint or on the next request.
         let writes = state.web.cache.writes();
-        let data = state.store.data_fingerprint().await?;
+        let arrived = Instant::now();
+        let mut last = self.fingerprint.lock().await;
+        let data = match last.as_ref() {
+            // Began after this call: it sees every change committed before.
+            Some((began, data)) if *began > arrived => data.clone(),
+            _ => {
+                let began = Instant::now();
+                let data = state.store.data_fingerprint().await?;
+                *last = Some((began, data.clone()));
+                data
+            }
+        };
+        drop(last);
         Ok(Freshness {
             day: today(),
             data,

@@ -84,19 +84,40 @@ fn raw_text(kind: &str, raw: Option<f64>) -> String {
     }
 }
 
+/// The account's stored scores of the 180 days to `day` (the day
+/// included): the panel's history.
+pub async fn history(
+    state: &AppState,
+    account_id: &str,
+    day: Date,
+) -> Result<Vec<Snapshot>, AppError> {
+    Ok(state
+        .store
+        .account_snapshots(account_id, Some(add_days(day, -180)), Some(day))
+        .await?)
+}
+
 /// The health panel of account `a` on `fresh.day`.
 pub async fn panel(
     state: &AppState,
     fresh: &Freshness,
     a: &Account,
 ) -> Result<Option<HealthPanel>, AppError> {
+    let history = history(state, &a.id, fresh.day).await?;
+    panel_with_history(state, fresh, a, history).await
+}
+
+/// [`panel`] with the account's [`history`] to `fresh.day` already read
+/// (the account page also reads today's band from it).
+pub async fn panel_with_history(
+    state: &AppState,
+    fresh: &Freshness,
+    a: &Account,
+    history: Vec<Snapshot>,
+) -> Result<Option<HealthPanel>, AppError> {
     let today = fresh.day;
     let overrides = state.store.overrides(Some(&a.id)).await?;
     let now = score_now(state, fresh, a, &overrides).await?;
-    let history = state
-        .store
-        .account_snapshots(&a.id, Some(add_days(today, -180)), Some(today))
-        .await?;
     let Some(Scored {
         score,
         override_row,

@@ -545,7 +545,42 @@ pub async fn account_tasks_section(
         account_id: Some(account_id.to_string()),
         status: StatusFilter::All,
     };
-    let mut views = tasks::list(&state.store, &p.scope(), &filter, today).await?;
+    let views = tasks::list(&state.store, &p.scope(), &filter, today).await?;
+    account_section(state, p, account_id, views, task, warn, today).await
+}
+
+/// [`account_tasks_section`] of an account the caller has already read
+/// (the account page), named `account_name`: the account is not read
+/// again.
+pub async fn account_tasks_section_of(
+    state: &AppState,
+    p: &Principal,
+    (account_id, account_name): (&str, &str),
+    task: Option<&str>,
+    warn: Option<&str>,
+) -> Result<TasksSection, AppError> {
+    let today = today();
+    let views = tasks::list_of_account(
+        &state.store,
+        &p.scope(),
+        (account_id, account_name),
+        StatusFilter::All,
+        today,
+    )
+    .await?;
+    account_section(state, p, account_id, views, task, warn, today).await
+}
+
+/// The account's tasks section from its tasks in order.
+async fn account_section(
+    state: &AppState,
+    p: &Principal,
+    account_id: &str,
+    mut views: Vec<TaskView>,
+    task: Option<&str>,
+    warn: Option<&str>,
+    today: Date,
+) -> Result<TasksSection, AppError> {
     let open = views
         .iter()
         .filter(|v| v.task.status == TaskStatus::Open)
