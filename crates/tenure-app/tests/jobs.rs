@@ -17,24 +17,7 @@ async fn a_pass_scores_only_when_the_data_changed() {
     let db = test_db().await;
     let store = &db.store;
     let config = Config::default();
-    store
-        .create_record(&Record::Account(Account::bare("a1")), &Scope::All)
-        .await
-        .unwrap();
-    let sub = Subscription {
-        id: "s1".into(),
-        account_id: "a1".into(),
-        mrr: Money::new(10_000, Currency::USD),
-        plan: None,
-        seats: Some(5),
-        start_date: add_days(today(), -90),
-        end_date: None,
-        renewal_date: None,
-    };
-    store
-        .create_record(&Record::Subscription(sub), &Scope::All)
-        .await
-        .unwrap();
+    one_paying_account(store).await;
 
     let mut state = JobState::default();
     // The first pass scores the one paying account.
