@@ -6,7 +6,10 @@ and, for PostgreSQL, `psql`.
 Import trials: `tenure import` of an events file or an accounts file is
 killed with SIGKILL at a random moment. Afterwards the database must open
 (`tenure db status`), pass `PRAGMA integrity_check` (SQLite), and hold
-either none or all of the file's rows: imports are all or nothing.
+either none or all of the file's rows: imports are all or nothing. After
+an events import the events table has all its indexes and triggers (an
+import into an empty SQLite table sets some aside until it commits) and
+the usage rollups count every event stored.
 
 Ingest trials: `tenure serve` takes Segment batches from a client thread
 and is killed with SIGKILL at a random moment while requests are in
@@ -93,6 +96,27 @@ class Backend:
                 return {r[0] for r in c.execute(sql)}
         return set(self.psql(sql).split())
 
+    def events_schema(self):
+        """How many indexes and triggers the events table has: an import
+        into an empty table sets some aside and must put them back."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path) as c:
+                return c.execute(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'events' AND type IN ('index', 'trigger')"
+                ).fetchone()[0]
+        return int(self.psql(
+            "SELECT (SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'events') + "
+            "(SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal)"
+        ))
+
+    def rollup_total(self):
+        """Events counted by the daily usage rollup: equal to the events."""
+        sql = "SELECT COALESCE(SUM(n), 0) FROM usage_days"
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.path) as c:
+                return c.execute(sql).fetchone()[0]
+        return int(self.psql(sql))
+
     def integrity(self):
         if self.kind != "sqlite":
             return "ok"
@@ -136,6 +160,7 @@ def import_trials(b, kind, path, accounts, trials):
         if kind == "events":
             must(tenure(["import", "accounts", accounts, "--quiet"], url), "importing the accounts")
         before = b.count(kind)
+        schema = b.events_schema()
         delay = random.uniform(0.02, full * 1.1)
         p = subprocess.Popen(
             [ARGS.tenure, "--db", url, "import", kind, path, "--quiet"],
@@ -149,12 +174,20 @@ def import_trials(b, kind, path, accounts, trials):
         integrity = b.integrity()
         after = b.count(kind)
         ok = status.returncode == 0 and integrity == "ok" and after in (before, before + rows)
+        # The events' indexes and triggers are all there, and the usage
+        # rollups count every event stored.
+        extra = ""
+        if kind == "events":
+            same_schema = b.events_schema() == schema
+            rollups = b.rollup_total() == after
+            ok = ok and same_schema and rollups
+            extra = f" indexes+triggers={'ok' if same_schema else 'MISSING'} rollups={'ok' if rollups else 'WRONG'}"
         failures += not ok
         state = "all" if after == before + rows else ("none" if after == before else "PART")
         print(
             f"  {b.kind} import {kind} #{i + 1}: killed at {delay:.2f} s of ~{full:.2f} s"
             f"{' (had finished)' if finished else ''}: opens={status.returncode == 0} "
-            f"integrity={integrity} rows={after - before}/{rows} ({state}) {'ok' if ok else 'FAILED'}",
+            f"integrity={integrity} rows={after - before}/{rows} ({state}){extra} {'ok' if ok else 'FAILED'}",
             flush=True,
         )
         b.drop()
