@@ -275,6 +275,8 @@ pub async fn run_forever(
     stop: impl std::future::Future<Output = ()>,
 ) {
     let mut state = JobState::default();
+    // The count of emails waiting for an SMTP server last warned about.
+    let mut smtp_warned = 0;
     tracing::info!(
         instance = state.instance(),
         every_s = interval.as_secs(),
@@ -299,7 +301,8 @@ pub async fn run_forever(
                 }
                 // Outbound email and webhooks due now (docs/REACT.md).
                 let now = crate::clock::now_micros();
-                match crate::outbound::deliver_due(&store, &config, now).await {
+                let delivered = crate::outbound::deliver_due(&store, &config, now).await;
+                match &delivered {
                     Ok(d) if d.attempted > 0 => tracing::info!(
                         sent = d.sent,
                         retrying = d.retrying,
@@ -308,6 +311,16 @@ pub async fn run_forever(
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "outbound delivery failed"),
+                }
+                if let Ok(d) = &delivered {
+                    if d.waiting_for_smtp > 0 && d.waiting_for_smtp != smtp_warned {
+                        tracing::warn!(
+                            emails = d.waiting_for_smtp,
+                            "emails wait in the outbox: no SMTP server is configured \
+                             ([outbound.smtp] in tenure.toml); they are sent once one is"
+                        );
+                    }
+                    smtp_warned = d.waiting_for_smtp;
                 }
             }
         }

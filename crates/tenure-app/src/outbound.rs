@@ -59,6 +59,9 @@ pub struct DeliverySummary {
     pub retrying: u64,
     /// Failed for the last time.
     pub dead: u64,
+    /// Emails left waiting because no SMTP server is configured: they are
+    /// not tried (nor given up on) until one is.
+    pub waiting_for_smtp: u64,
 }
 
 /// Queues an email to `to` (an address, or `Name <address>`), sent by the
@@ -192,7 +195,8 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
 
 /// Sends every message due at `now` (microseconds): each attempt recorded,
 /// failures retried later with exponential backoff, dead after the last
-/// allowed attempt. Returns what was done; only a failure of the store is
+/// allowed attempt. Emails wait untried while no SMTP server is configured
+/// (counted in [`DeliverySummary::waiting_for_smtp`]). Returns what was done; only a failure of the store is
 /// an error.
 pub async fn deliver_due(store: &Store, config: &Config, now: i64) -> Result<DeliverySummary> {
     let senders = Arc::new(Senders::new(&config.outbound));
@@ -200,8 +204,14 @@ pub async fn deliver_due(store: &Store, config: &Config, now: i64) -> Result<Del
     // A claim outlives any attempt, so a sender that dies leaves its
     // messages to be retried once it lapses.
     let lease = (config.outbound.timeout_seconds as i64 * 3 + 60) * MICROS;
+    // Without an SMTP server an email could only fail: it waits, untried,
+    // until one is configured.
+    let emails = config.outbound.smtp.is_some();
+    if !emails {
+        summary.waiting_for_smtp = store.waiting_emails().await?;
+    }
     for _ in 0..MAX_ROUNDS {
-        let claimed = store.claim_due(now, now + lease, BATCH).await?;
+        let claimed = store.claim_due_of(now, now + lease, BATCH, emails).await?;
         if claimed.is_empty() {
             break;
         }

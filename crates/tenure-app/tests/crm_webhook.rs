@@ -136,6 +136,7 @@ fn summary(attempted: u64, sent: u64, retrying: u64, dead: u64) -> DeliverySumma
         sent,
         retrying,
         dead,
+        waiting_for_smtp: 0,
     }
 }
 

@@ -45,6 +45,7 @@ fn summary(attempted: u64, sent: u64, retrying: u64, dead: u64) -> DeliverySumma
         sent,
         retrying,
         dead,
+        waiting_for_smtp: 0,
     }
 }
 
@@ -591,6 +592,39 @@ async fn an_unknown_endpoint_is_bad_input() {
     );
 }
 
+/// Without `[outbound.smtp]` an email is not tried, so it neither fails
+/// nor dies: it waits, counted, until an SMTP server is configured.
+#[tokio::test]
+async fn emails_wait_untried_while_no_smtp_server_is_configured() {
+    let db = test_db().await;
+    let id = queue_email(&db.store, "ana@customer.example", "Hi", "x", "test", None)
+        .await
+        .unwrap();
+    let config = Config::default();
+    for hour in 0..3 {
+        let at = now_micros() + hour * 3600 * SECOND;
+        let done = deliver_due(&db.store, &config, at).await.unwrap();
+        assert_eq!(
+            done,
+            DeliverySummary {
+                waiting_for_smtp: 1,
+                ..summary(0, 0, 0, 0)
+            }
+        );
+    }
+    let m = message(&db.store, &id).await;
+    assert_eq!((m.status, m.attempts), (OutboxStatus::Queued, 0), "{m:?}");
+    // The same email is claimed once senders can send email.
+    let now = now_micros();
+    let claimed = db
+        .store
+        .claim_due(now, now + 60 * SECOND, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(db.store.waiting_emails().await.unwrap(), 1);
+}
+
 #[tokio::test]
 async fn a_claimed_message_is_not_sent_twice_until_its_claim_lapses() {
     let db = test_db().await;
@@ -612,7 +646,10 @@ async fn a_claimed_message_is_not_sent_twice_until_its_claim_lapses() {
         deliver_due(&db.store, &config, now + 30 * SECOND)
             .await
             .unwrap(),
-        summary(0, 0, 0, 0)
+        DeliverySummary {
+            waiting_for_smtp: 1,
+            ..summary(0, 0, 0, 0)
+        }
     );
     let again = db
         .store

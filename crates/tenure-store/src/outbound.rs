@@ -195,11 +195,24 @@ impl Store {
     /// then, so two processes never send the same message together, and a
     /// sender that stops half-way leaves them to be retried later.
     pub async fn claim_due(&self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Message>> {
+        self.claim_due_of(now, lease_until, limit, true).await
+    }
+
+    /// [`Store::claim_due`], leaving emails alone unless `emails` (no SMTP
+    /// server is configured to send them).
+    pub async fn claim_due_of(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+        emails: bool,
+    ) -> Result<Vec<Message>> {
+        let kinds = if emails { "" } else { "AND kind <> 'email' " };
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM outbox \
              WHERE status IN ('queued', 'failed') AND next_attempt_at <= $1 \
-             AND (claimed_until IS NULL OR claimed_until < $1) \
+             AND (claimed_until IS NULL OR claimed_until < $1) {kinds}\
              ORDER BY next_attempt_at, created_at, id LIMIT $2"
         )))
         .bind(now)
@@ -226,6 +239,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(claimed)
+    }
+
+    /// How many emails wait to be sent (queued, or failed and to be
+    /// tried again).
+    pub async fn waiting_emails(&self) -> Result<u64> {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'email' AND status IN ('queued', 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(n as u64)
     }
 
     /// Claims message `id` until `lease_until` if it is waiting to be sent

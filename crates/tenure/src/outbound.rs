@@ -99,6 +99,12 @@ pub async fn run(db: &str, config_path: &Path, args: OutboundArgs) -> Result<()>
                 "outbound: {} attempted, {} sent, {} to retry, {} dead",
                 d.attempted, d.sent, d.retrying, d.dead
             );
+            if d.waiting_for_smtp > 0 {
+                println!(
+                    "{} emails wait: no SMTP server is configured ([outbound.smtp] in tenure.toml)",
+                    d.waiting_for_smtp
+                );
+            }
             Ok(())
         }
         OutboundCommand::TestEmail { to } => {
