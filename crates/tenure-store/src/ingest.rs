@@ -424,9 +424,9 @@ async fn remember_message_ids(
         let mut sql = String::from("INSERT INTO ingest_messages (message_id, received_at) VALUES ");
         push_value_tuples(&mut sql, fresh.len(), 2, numbered);
         // Another server process on the same PostgreSQL database may have
-        // taken an id since the lookup: the events' unique index then
-        // refuses the second copy (that request fails; its retry is
-        // recognised as a duplicate).
+        // taken an id since the lookup: the events' insert then skips the
+        // second copy (their unique index on `message_id`, or on a table
+        // partitioned by month the message-id trigger, docs/SCALE.md).
         sql.push_str(" ON CONFLICT (message_id) DO NOTHING");
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in fresh {
