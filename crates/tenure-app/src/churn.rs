@@ -22,8 +22,7 @@ use tenure_core::churn::{
 };
 use tenure_core::config::Config;
 use tenure_core::health::{
-    AccountSignals, BacktestStats, Band, BandOutcome, HealthModel, RanksBuilder, backtest_stats,
-    churned_within,
+    AccountSignals, BacktestStats, Band, HealthModel, RanksBuilder, backtest_stats, churned_within,
 };
 use tenure_core::model::add_days;
 use tenure_store::Store;
@@ -395,28 +394,14 @@ async fn training_event_names(store: &Store, train_dates: &[Date]) -> Result<Vec
     Ok(top_event_names(&totals, EVENT_NAME_FEATURES))
 }
 
-fn band_json(b: &BandOutcome) -> Value {
-    json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate})
-}
-
+/// The churn model's or the scorecard's backtest as JSON, counting
+/// account-months.
 fn stats_json(s: &BacktestStats) -> Value {
-    json!({
-        "account_months": s.accounts,
-        "churned": s.churned,
-        "churn_rate": s.churn_rate,
-        "auc": s.auc,
-        "churn_rate_by_band": {
-            "red": band_json(&s.red),
-            "yellow": band_json(&s.yellow),
-            "green": band_json(&s.green),
-        },
-        "churned_while_green": s.churned_while_green,
-        "worst_decile_churn_rate": s.worst_decile_churn_rate,
-        "worst_decile_lift": s.worst_decile_lift,
-    })
+    crate::health::backtest::stats_json([("account_months", json!(s.accounts))], s)
 }
 
-fn side_json(s: &Side) -> Value {
+/// One side of the time split as JSON (also `tenure health fit`'s).
+pub(crate) fn side_json(s: &Side) -> Value {
     json!({
         "as_of_dates": s.as_of_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         "account_months": s.account_months,

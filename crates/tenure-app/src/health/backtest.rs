@@ -47,27 +47,41 @@ pub struct BacktestResult {
 /// statistics. `tenure health backtest --format json` prints it and the
 /// health benchmark (`tenure-bench health`) stores it in its report.
 pub fn report_json(horizon: u32, dates: &[Date], results: &[BacktestResult]) -> Value {
-    let band = |b: &BandOutcome| json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate});
     json!({
         "horizon_days": horizon,
         "as_of_dates": dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        "scorecards": results.iter().map(|r| json!({
-            "scorecard": r.label,
-            "config_version": r.version,
-            "accounts": r.stats.accounts,
-            "churned": r.stats.churned,
-            "churn_rate": r.stats.churn_rate,
-            "auc": r.stats.auc,
-            "churn_rate_by_band": {
-                "red": band(&r.stats.red),
-                "yellow": band(&r.stats.yellow),
-                "green": band(&r.stats.green),
-            },
-            "churned_while_green": r.stats.churned_while_green,
-            "worst_decile_churn_rate": r.stats.worst_decile_churn_rate,
-            "worst_decile_lift": r.stats.worst_decile_lift,
-        })).collect::<Vec<_>>(),
+        "scorecards": results.iter().map(|r| stats_json(
+            [
+                ("scorecard", json!(r.label)),
+                ("config_version", json!(r.version)),
+                ("accounts", json!(r.stats.accounts)),
+            ],
+            &r.stats,
+        )).collect::<Vec<_>>(),
     })
+}
+
+/// A backtest's statistics as JSON, after the `lead` fields (what was
+/// scored and counted): the shape `tenure health backtest`, `tenure health
+/// fit` and the churn model's validation share.
+pub(crate) fn stats_json<const N: usize>(lead: [(&str, Value); N], s: &BacktestStats) -> Value {
+    let band = |b: &BandOutcome| json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate});
+    let mut m: serde_json::Map<String, Value> =
+        lead.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    m.insert("churned".into(), json!(s.churned));
+    m.insert("churn_rate".into(), json!(s.churn_rate));
+    m.insert("auc".into(), json!(s.auc));
+    m.insert(
+        "churn_rate_by_band".into(),
+        json!({"red": band(&s.red), "yellow": band(&s.yellow), "green": band(&s.green)}),
+    );
+    m.insert("churned_while_green".into(), json!(s.churned_while_green));
+    m.insert(
+        "worst_decile_churn_rate".into(),
+        json!(s.worst_decile_churn_rate),
+    );
+    m.insert("worst_decile_lift".into(), json!(s.worst_decile_lift));
+    Value::Object(m)
 }
 
 /// Backtests each `(label, config)` over the as-of `dates`: churned = MRR

@@ -18,15 +18,15 @@ use tenure_core::churn::{MIN_CHURNED_TRAIN, split_dates};
 use tenure_core::config::Config;
 use tenure_core::health::fit::{FitRows, fit_scorecard, health_toml};
 use tenure_core::health::{
-    AccountSignals, BacktestStats, BandOutcome, HealthConfig, HealthModel, RanksBuilder,
-    backtest_stats, churned_within,
+    AccountSignals, BacktestStats, HealthConfig, HealthModel, RanksBuilder, backtest_stats,
+    churned_within,
 };
 use tenure_core::model::Account;
 use tenure_store::Store;
 use tenure_store::health::{Shard, SignalsRequest};
 
 use super::{check_rates, monthly_dates, shard_size};
-use crate::churn::{Side, invalid, paying};
+use crate::churn::{Side, invalid, paying, side_json};
 use crate::{Error, Result};
 
 /// What to fit on: as-of dates the firsts of months in `from..=to`, churn
@@ -286,36 +286,14 @@ pub async fn fit(store: &Store, config: &Config, req: FitRequest) -> Result<FitR
     })
 }
 
-fn band_json(b: &BandOutcome) -> Value {
-    json!({"accounts": b.accounts, "churned": b.churned, "churn_rate": b.churn_rate})
-}
-
 fn stats_json(s: &BacktestStats, version: &str) -> Value {
-    json!({
-        "config_version": version,
-        "accounts": s.accounts,
-        "churned": s.churned,
-        "churn_rate": s.churn_rate,
-        "auc": s.auc,
-        "churn_rate_by_band": {
-            "red": band_json(&s.red),
-            "yellow": band_json(&s.yellow),
-            "green": band_json(&s.green),
-        },
-        "churned_while_green": s.churned_while_green,
-        "worst_decile_churn_rate": s.worst_decile_churn_rate,
-        "worst_decile_lift": s.worst_decile_lift,
-    })
-}
-
-fn side_json(s: &Side) -> Value {
-    json!({
-        "as_of_dates": s.as_of_dates.iter().map(Date::to_string).collect::<Vec<_>>(),
-        "account_months": s.account_months,
-        "churned_account_months": s.churned_account_months,
-        "accounts": s.accounts,
-        "churned_accounts": s.churned_accounts,
-    })
+    super::backtest::stats_json(
+        [
+            ("config_version", json!(version)),
+            ("accounts", json!(s.accounts)),
+        ],
+        s,
+    )
 }
 
 /// The report as JSON: the split, each scorecard's fit, the test dates'
