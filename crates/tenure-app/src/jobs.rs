@@ -95,10 +95,12 @@ impl JobState {
 /// (microseconds) can be skipped after `last`: it went well, saw the same
 /// data on the same day, and finished less than [`MAX_AGE`] ago.
 pub fn is_fresh(last: &JobRun, key: &str, day: Date, now: i64) -> bool {
-    last.outcome == "ok"
-        && last.data_key == key
-        && last.day == day.to_string()
-        && now - last.finished_at < MAX_AGE.as_micros() as i64
+    saw(last, key, day) && now - last.finished_at < MAX_AGE.as_micros() as i64
+}
+
+/// Whether `last` went well and saw the data `key` on `day`.
+fn saw(last: &JobRun, key: &str, day: Date) -> bool {
+    last.outcome == "ok" && last.data_key == key && last.day == day.to_string()
 }
 
 /// One pass, if needed and if no other process is running one: the day's
@@ -254,9 +256,10 @@ async fn steps(
         fingerprint.without_events().key(),
         settings_key(config)
     );
-    let fresh = store.last_job_run(FEEDBACK).await?.is_some_and(|last| {
-        last.outcome == "ok" && last.data_key == feedback_key && last.day == day.to_string()
-    });
+    let fresh = store
+        .last_job_run(FEEDBACK)
+        .await?
+        .is_some_and(|last| saw(&last, &feedback_key, day));
     if !fresh {
         let mut run = new_run(state, FEEDBACK, day, feedback_key, now_micros());
         let n = crate::feedback::refresh(store, config).await?;
