@@ -83,12 +83,7 @@ pub async fn run(db: &str, config_path: &std::path::Path, args: RunJobsArgs) -> 
             "outbound: {} sent, {} to retry, {} dead",
             d.sent, d.retrying, d.dead
         );
-        if d.waiting_for_smtp > 0 {
-            println!(
-                "{} emails wait: no SMTP server is configured ([outbound.smtp] in tenure.toml)",
-                d.waiting_for_smtp
-            );
-        }
+        crate::outbound::print_waiting_for_smtp(&d);
         return Ok(());
     }
     crate::serve::init_logging(crate::serve::LogFormat::Compact);

@@ -99,12 +99,7 @@ pub async fn run(db: &str, config_path: &Path, args: OutboundArgs) -> Result<()>
                 "outbound: {} attempted, {} sent, {} to retry, {} dead",
                 d.attempted, d.sent, d.retrying, d.dead
             );
-            if d.waiting_for_smtp > 0 {
-                println!(
-                    "{} emails wait: no SMTP server is configured ([outbound.smtp] in tenure.toml)",
-                    d.waiting_for_smtp
-                );
-            }
+            print_waiting_for_smtp(&d);
             Ok(())
         }
         OutboundCommand::TestEmail { to } => {
@@ -198,4 +193,15 @@ fn print_table(messages: &[Message]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Says how many emails wait for an SMTP server, if any (`send-due` and
+/// `run-jobs --once`).
+pub fn print_waiting_for_smtp(d: &tenure_app::outbound::DeliverySummary) {
+    if d.waiting_for_smtp > 0 {
+        println!(
+            "{} emails wait: no SMTP server is configured ([outbound.smtp] in tenure.toml)",
+            d.waiting_for_smtp
+        );
+    }
 }
