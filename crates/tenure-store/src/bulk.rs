@@ -64,7 +64,7 @@ pub(crate) fn push_value_tuples(sql: &mut String, rows: usize, width: usize, num
     }
 }
 
-fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> String {
+pub(crate) fn insert_sql(spec: &TableSpec, n: usize, update: &[&str], numbered: bool) -> String {
     let cols = spec.columns.len();
     let mut sql = String::with_capacity(64 + n * cols * 6);
     sql.push_str("INSERT INTO ");

@@ -151,6 +151,13 @@ struct RawRow {
     extras: Vec<(String, String)>,
 }
 
+/// A row read: raw values to parse, or an event line already parsed by
+/// [`fast_event`].
+enum Row {
+    Raw(RawRow),
+    Event(u64, Event),
+}
+
 /// Reads rows of a kind from CSV or NDJSON.
 enum Source<R: BufRead> {
     Csv {
@@ -271,7 +278,7 @@ impl<R: BufRead> Source<R> {
     }
 
     /// The next row, a problem with it, or None at the end.
-    fn next_row(&mut self, kind: Kind, file: &str) -> Option<Result<RawRow, Problem>> {
+    fn next_row(&mut self, kind: Kind, file: &str) -> Option<Result<Row, Problem>> {
         let nf = kind.fields().len();
         match self {
             Source::Csv {
@@ -301,11 +308,11 @@ impl<R: BufRead> Source<R> {
                             }
                         }
                     }
-                    Some(Ok(RawRow {
+                    Some(Ok(Row::Raw(RawRow {
                         line,
                         values,
                         extras,
-                    }))
+                    })))
                 }
             },
             Source::Ndjson { reader, line, buf } => loop {
@@ -345,7 +352,12 @@ impl<R: BufRead> Source<R> {
                 if text.is_empty() || text == "[" || text == "]" {
                     continue;
                 }
-                return Some(json_row(kind, text, *line, file));
+                if kind == Kind::Events
+                    && let Some(event) = fast_event(text)
+                {
+                    return Some(Ok(Row::Event(*line, event)));
+                }
+                return Some(json_row(kind, text, *line, file).map(Row::Raw));
             },
         }
     }
@@ -376,6 +388,52 @@ pub(crate) fn csv_problem(file: &str, e: &csv::Error) -> Problem {
         column: None,
         message,
     }
+}
+
+/// An events line in the usual shape, parsed without building a JSON map
+/// of it: string values borrowed from the line, then checked as
+/// [`parse_record`] checks them. `None` for anything else (another type of
+/// value, an unknown or repeated key, a value [`parse_record`] would refuse,
+/// invalid JSON), which then goes the general way ([`json_row`]) and gets
+/// its problem reported there; so when this gives an event, it is the event
+/// the general way gives (a property test checks it).
+fn fast_event(text: &str) -> Option<Event> {
+    // `&str` borrows from the line; a string with an escape in it cannot,
+    // and goes the general way.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line<'a> {
+        timestamp: Option<&'a str>,
+        account_id: Option<&'a str>,
+        user_id: Option<&'a str>,
+        event: Option<&'a str>,
+        properties: Option<serde_json::Value>,
+        message_id: Option<&'a str>,
+    }
+    /// A trimmed, non-empty value the general way would take as it is.
+    fn value(v: Option<&str>) -> Option<&str> {
+        let t = v?.trim();
+        (!t.is_empty() && !t.contains('\0')).then_some(t)
+    }
+    let line: Line<'_> = serde_json::from_str(text).ok()?;
+    let properties = match line.properties {
+        None => None,
+        Some(serde_json::Value::Object(o)) => Some(serde_json::Value::Object(o).to_string()),
+        Some(_) => return None,
+    };
+    let message_id = match line.message_id.map(str::trim) {
+        Some(m) if m.contains('\0') => return None,
+        Some("") | None => None,
+        Some(m) => Some(m.to_string()),
+    };
+    Some(Event {
+        timestamp: model::parse_timestamp(value(line.timestamp)?).ok()?,
+        account_id: model::parse_id(value(line.account_id)?).ok()?,
+        user_id: model::parse_id(value(line.user_id)?).ok()?,
+        event: model::parse_id(value(line.event)?).ok()?,
+        properties,
+        message_id,
+    })
 }
 
 fn json_row(kind: Kind, text: &str, line: u64, file: &str) -> Result<RawRow, Problem> {
@@ -508,7 +566,8 @@ impl<R: BufRead> Reading<R> {
             let next = self.source.next_row(self.kind, &self.name)?;
             self.rows += 1;
             let row = match next {
-                Ok(r) => r,
+                Ok(Row::Raw(r)) => r,
+                Ok(Row::Event(line, event)) => return Some((line, Record::Event(event))),
                 Err(p) => {
                     self.problems.push(p);
                     // A broken CSV structure makes later lines unreliable.
@@ -890,15 +949,7 @@ impl Writer {
             && !self.create_missing
             && !self.known_accounts.contains(record.account_id())
         {
-            return Some(Problem {
-                file: name.to_string(),
-                line,
-                column: Some("account_id".to_string()),
-                message: format!(
-                    "account {:?} does not exist (import accounts first, or pass --create-missing-accounts)",
-                    record.account_id()
-                ),
-            });
+            return Some(missing_account(record.account_id(), line, name));
         }
         None
     }
@@ -937,6 +988,216 @@ impl Writer {
         self.pending.clear();
         Ok(())
     }
+}
+
+/// A row whose account does not exist, when missing accounts are not created.
+fn missing_account(account_id: &str, line: u64, name: &str) -> Problem {
+    Problem {
+        file: name.to_string(),
+        line,
+        column: Some("account_id".to_string()),
+        message: format!(
+            "account {account_id:?} does not exist (import accounts first, or pass --create-missing-accounts)"
+        ),
+    }
+}
+
+/// Events parsed on the reading thread of [`import_events_sqlite`], with
+/// the accounts to create before them.
+#[derive(Default)]
+struct EventBatch {
+    accounts: Vec<String>,
+    events: Vec<Event>,
+}
+
+/// Events per [`EventBatch`].
+const EVENT_BATCH: usize = 4096;
+
+/// Imports events into a SQLite file, all or nothing in `tx`: the file is
+/// read and parsed on a thread of its own while this thread writes each
+/// event through one prepared statement on `rusqlite` (sqlx's multi-row
+/// statements, with every value converted through its `Any` driver, took
+/// most of an import's time: docs/PERFORMANCE.md, "Import"). The usage
+/// rollups are counted here rather than by the triggers, and into an empty
+/// table the secondary indexes are built after the rows
+/// ([`crate::deferred`]). The checks, counts, problems and log entry
+/// are those of [`Store::import_reader`]'s general way, which a test
+/// compares row for row.
+fn import_events_sqlite<R: BufRead + Send>(
+    tx: &rusqlite::Transaction<'_>,
+    mut reading: Reading<R>,
+    options: &ImportOptions,
+    tally: &Arc<Mutex<(u64, Sha256)>>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    started: Instant,
+) -> Result<ImportSummary> {
+    let name = reading.name.clone();
+    let set_aside = crate::deferred::prepare(tx)?;
+    let mut rollups = set_aside
+        .as_ref()
+        .map(|_| crate::deferred::Rollups::default());
+    let mut known: HashSet<String> = tx
+        .prepare("SELECT id FROM accounts")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let create_missing = options.create_missing_accounts;
+    let (send, batches) = std::sync::mpsc::sync_channel::<EventBatch>(4);
+    let (rows, problems, written) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut batch = EventBatch::default();
+            while let Some((line, record)) = reading.next_record() {
+                let Record::Event(event) = record else {
+                    unreachable!("an events file gives events")
+                };
+                if !known.contains(&event.account_id) {
+                    if !create_missing {
+                        reading.problems.push(missing_account(
+                            &event.account_id,
+                            line,
+                            &reading.name,
+                        ));
+                        continue;
+                    }
+                    known.insert(event.account_id.clone());
+                    batch.accounts.push(event.account_id.clone());
+                }
+                if !reading.problems.is_empty() {
+                    continue;
+                }
+                batch.events.push(event);
+                // The writer stopped on an error: nothing more to send.
+                if batch.events.len() >= EVENT_BATCH
+                    && send.send(std::mem::take(&mut batch)).is_err()
+                {
+                    break;
+                }
+            }
+            if reading.problems.is_empty() && !batch.events.is_empty() {
+                let _ = send.send(batch);
+            }
+            drop(send);
+            (reading.rows, reading.finish())
+        });
+        let written = write_event_batches(tx, &batches, rollups.as_mut(), tally, progress);
+        // The parser stops at its next batch once the receiver is gone.
+        drop(batches);
+        let (rows, problems) = parser.join().expect("the events parser panicked");
+        (rows, problems, written)
+    });
+    if !problems.is_empty() {
+        return Err(StoreError::Invalid(problems));
+    }
+    let (inserted, skipped, accounts_created) = written?;
+    if let (Some(set_aside), Some(rollups)) = (set_aside, rollups.as_mut()) {
+        crate::deferred::finish(tx, set_aside, rollups)?;
+    }
+    let (bytes, checksum) = {
+        let t = tally
+            .lock()
+            .map_err(|_| file_problem(&name, "internal error"))?;
+        (t.0, hex::encode(t.1.clone().finalize()))
+    };
+    progress(bytes);
+    if !options.allow_reimport {
+        use rusqlite::OptionalExtension;
+        let before: Option<i64> = tx
+            .query_row(
+                "SELECT imported_at FROM import_log WHERE kind = ?1 AND checksum = ?2 LIMIT 1",
+                rusqlite::params![Kind::Events.as_str(), checksum],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(at) = before {
+            return Err(already_imported(&name, at));
+        }
+    }
+    let elapsed = started.elapsed();
+    tx.execute(
+        LOG_IMPORT,
+        rusqlite::params![
+            name,
+            Kind::Events.as_str(),
+            rows as i64,
+            inserted as i64,
+            0_i64,
+            checksum,
+            jiff::Timestamp::now().as_microsecond(),
+            elapsed.as_millis() as i64,
+        ],
+    )?;
+    Ok(ImportSummary {
+        kind: Kind::Events,
+        file: name,
+        rows,
+        inserted,
+        updated: 0,
+        duplicates_skipped: skipped,
+        accounts_created,
+        checksum,
+        elapsed,
+    })
+}
+
+/// The writing side of [`import_events_sqlite`]: events inserted, skipped
+/// as duplicates, and accounts created.
+fn write_event_batches(
+    tx: &rusqlite::Transaction<'_>,
+    batches: &std::sync::mpsc::Receiver<EventBatch>,
+    mut rollups: Option<&mut crate::deferred::Rollups>,
+    tally: &Arc<Mutex<(u64, Sha256)>>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<(u64, u64, u64)> {
+    let mut account = tx.prepare(&crate::bulk::insert_sql(
+        crate::rows::table_spec(Kind::Accounts),
+        1,
+        &[],
+        false,
+    ))?;
+    // The columns of `rows::to_values` for an event, in its order.
+    let mut event = tx.prepare(
+        "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    )?;
+    let (mut inserted, mut skipped, mut created) = (0, 0, 0);
+    for batch in batches {
+        for id in &batch.accounts {
+            let values = to_values(&Record::Account(Account::bare(id)));
+            created += account.execute(rusqlite::params_from_iter(values.iter()))? as u64;
+        }
+        for e in &batch.events {
+            let n = event.execute(rusqlite::params![
+                e.account_id,
+                e.user_id,
+                e.event,
+                e.timestamp.as_microsecond(),
+                e.properties,
+                e.message_id,
+            ])? as u64;
+            inserted += n;
+            skipped += 1 - n;
+            if let Some(r) = rollups.as_deref_mut()
+                && n == 1
+            {
+                let ts = e.timestamp.as_microsecond();
+                r.add(tx, &e.account_id, &e.user_id, &e.event, ts)?;
+            }
+        }
+        progress(tally.lock().map_or(0, |t| t.0));
+    }
+    Ok((inserted, skipped, created))
+}
+
+/// The refusal of an events file imported before, at `at`.
+fn already_imported(name: &str, at: i64) -> StoreError {
+    let when = jiff::Timestamp::from_microsecond(at)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    file_problem(
+        name,
+        format!(
+            "this file was already imported (at {when}); events have no id, so importing it again would double them. Pass --allow-reimport to import it anyway"
+        ),
+    )
 }
 
 pub(crate) fn file_problem(file: &str, message: impl Into<String>) -> StoreError {
@@ -999,12 +1260,18 @@ impl Store {
         let (mut reading, present) = Reading::open(kind, name, reader, options, &tally)?;
         let update = update_columns(kind, reading.format, &reading.source, &present);
 
+        if defer
+            && kind == Kind::Events
+            && let Some(path) = &self.sqlite_file
+        {
+            let _guard = self.write_lock.clone().lock_owned().await;
+            return crate::scan::run_blocking(|| {
+                crate::scan::write_sqlite(path, |tx| {
+                    import_events_sqlite(tx, reading, options, &tally, progress, started)
+                })
+            });
+        }
         let mut tx = self.begin_write().await?;
-        let deferred = if defer && kind == Kind::Events && self.backend == crate::Backend::Sqlite {
-            crate::deferred::prepare(&mut tx).await?
-        } else {
-            None
-        };
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
         } else {
@@ -1044,9 +1311,6 @@ impl Store {
             return Err(StoreError::Invalid(problems));
         }
         writer.flush(&mut tx).await?;
-        if let Some(d) = deferred {
-            crate::deferred::finish(&mut tx, d).await?;
-        }
         // The source has read to the end, so the tally covers the whole file.
         drop(reading);
         let (bytes, checksum) = {
@@ -1060,15 +1324,7 @@ impl Store {
             let before = imported_at(&mut tx, kind, &checksum).await?;
             if let Some(at) = before {
                 tx.rollback().await?;
-                let when = jiff::Timestamp::from_microsecond(at)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
-                return Err(file_problem(
-                    name,
-                    format!(
-                        "this file was already imported (at {when}); events have no id, so importing it again would double them. Pass --allow-reimport to import it anyway"
-                    ),
-                ));
+                return Err(already_imported(name, at));
             }
         }
         let elapsed = started.elapsed();
@@ -1235,6 +1491,10 @@ async fn imported_at(conn: &mut AnyConnection, kind: Kind, checksum: &str) -> Re
 
 /// Records an import in the import log: its kind as logged (`accounts`,
 /// `salesforce accounts`), and its rows read, inserted and updated.
+/// The import log's entry for a file.
+const LOG_IMPORT: &str = "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 pub(crate) async fn log_import(
     conn: &mut AnyConnection,
     name: &str,
@@ -1243,20 +1503,17 @@ pub(crate) async fn log_import(
     checksum: &str,
     elapsed: Duration,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(name)
-    .bind(kind)
-    .bind(rows as i64)
-    .bind(inserted as i64)
-    .bind(updated as i64)
-    .bind(checksum)
-    .bind(jiff::Timestamp::now().as_microsecond())
-    .bind(elapsed.as_millis() as i64)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(LOG_IMPORT)
+        .bind(name)
+        .bind(kind)
+        .bind(rows as i64)
+        .bind(inserted as i64)
+        .bind(updated as i64)
+        .bind(checksum)
+        .bind(jiff::Timestamp::now().as_microsecond())
+        .bind(elapsed.as_millis() as i64)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -1410,5 +1667,65 @@ mod tests {
             p.to_string(),
             "accounts.csv line 14, column \"employees\": expected a whole number, got \"12a\""
         );
+    }
+
+    /// The general way's event for a line, or its problems.
+    fn slow_event(text: &str) -> Result<Event, Vec<Problem>> {
+        let row = json_row(Kind::Events, text, 1, "f").map_err(|p| vec![p])?;
+        match parse_record(Kind::Events, &row, "f", Currency::USD)? {
+            Record::Event(e) => Ok(e),
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn usual_event_lines_take_the_fast_way() {
+        for line in [
+            r#"{"timestamp":"2026-01-02T03:04:05Z","account_id":"a1","user_id":"u1","event":"login"}"#,
+            r#"{"timestamp":"2026-01-02T03:04:05.123456Z","account_id":"a1","user_id":"u1","event":"export","properties":{"rows":12,"to":"csv","nested":{"x":[1,2.5,null]}}}"#,
+            r#"{"message_id":" m-1 ","event":" view ","user_id":"u 2","account_id":"acme","timestamp":" 2026-01-02T03:04:05+02:00","properties":null}"#,
+            r#"{ "timestamp" : "2026-01-02T03:04:05Z", "account_id" : "a1", "user_id" : "u1", "event" : "x", "properties" : { "b" : 1 , "a" : 2 } }"#,
+        ] {
+            let fast = fast_event(line).unwrap_or_else(|| panic!("slow way: {line}"));
+            assert_eq!(slow_event(line), Ok(fast), "{line}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Lines built from the events' keys, other keys, and values of
+        /// every JSON type with blanks, escapes, NULs and bad timestamps:
+        /// when the fast way gives an event, the general way gives the same.
+        #[test]
+        fn the_fast_way_gives_what_the_general_way_gives(
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "timestamp", "account_id", "user_id", "event", "properties",
+                        "message_id", "Timestamp", "other",
+                    ]),
+                    proptest::sample::select(vec![
+                        r#""2026-01-02T03:04:05Z""#, r#"" 2026-01-02T03:04:05.5+01:00 ""#,
+                        r#""2026-13-02T03:04:05Z""#, r#""yesterday""#, r#""""#, r#""   ""#,
+                        r#""a1""#, r#"" a1 ""#, r#""a\u0000b""#, r#""\u00e9t\u00e9""#, r#""a\"b""#,
+                        "12", "1.5e3", "true", "null", "[1,2]", r#"{"k":1}"#,
+                        r#"{"z":1,"a":[2,{"q":"\u0000"}],"n":1e400}"#, r#"{"f":1.10,"g":"\n"}"#,
+                        "{}", r#""x\ty""#, r#""caf\u00e9""#, r#""é""#,
+                    ]),
+                ),
+                0..8,
+            ),
+            long_id in proptest::bool::ANY,
+        ) {
+            let mut parts: Vec<String> =
+                fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            if long_id {
+                parts.push(format!("\"user_id\":\"{}\"", "u".repeat(201)));
+            }
+            let line = format!("{{{}}}", parts.join(","));
+            if let Some(fast) = fast_event(&line) {
+                proptest::prop_assert_eq!(slow_event(&line), Ok(fast), "{}", line);
+            }
+        }
     }
 }

@@ -24,6 +24,16 @@ pub enum Val {
     Text(Option<String>),
 }
 
+/// Bound on a `rusqlite` statement (the SQLite file's bulk writes).
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Val::Int(i) => i.to_sql(),
+            Val::Text(t) => t.to_sql(),
+        }
+    }
+}
+
 /// Where an upsert finds its conflict.
 #[derive(Debug, Clone, Copy)]
 pub enum Conflict {
