@@ -805,13 +805,7 @@ pub async fn predictions_on(
 }
 
 /// The latest stored model, in brief.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelSummary {
-    pub version: i64,
-    pub horizon_days: u32,
-    /// Microseconds since the epoch.
-    pub trained_at: i64,
-}
+pub type ModelSummary = tenure_store::churn::ChurnModelBrief;
 
 /// One account's churn risk: the latest model, if any, and the account's
 /// stored predictions, newest first (the first is its latest).
@@ -828,11 +822,7 @@ pub const ACCOUNT_HISTORY: i64 = 30;
 /// The account's stored predictions (at most `limit`, newest first) and
 /// the latest model. The caller checks the account is in its scope.
 pub async fn account_churn(store: &Store, account_id: &str, limit: i64) -> Result<AccountChurn> {
-    let model = store.latest_churn_model().await?.map(|m| ModelSummary {
-        version: m.version,
-        horizon_days: m.horizon_days,
-        trained_at: m.trained_at,
-    });
+    let model = store.latest_churn_model_brief().await?;
     let history = store.churn_predictions_of(account_id, limit).await?;
     Ok(AccountChurn { model, history })
 }

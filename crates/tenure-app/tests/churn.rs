@@ -291,6 +291,11 @@ async fn a_model_is_trained_on_earlier_dates_judged_on_later_ones_and_stored() {
 
     let stored = store.latest_churn_model().await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
+    let brief = store.latest_churn_model_brief().await.unwrap().unwrap();
+    assert_eq!(
+        (brief.version, brief.horizon_days, brief.trained_at),
+        (stored.version, stored.horizon_days, stored.trained_at)
+    );
     // JSON text keeps each number to within a unit in the last place.
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
     assert_eq!(

@@ -57,6 +57,15 @@ pub struct NewChurnModel<'a> {
     pub metrics: &'a Value,
 }
 
+/// A stored model in brief ([`Store::latest_churn_model_brief`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnModelBrief {
+    pub version: i64,
+    pub horizon_days: u32,
+    /// Microseconds since the epoch.
+    pub trained_at: i64,
+}
+
 /// A stored model.
 #[derive(Debug, Clone)]
 pub struct StoredChurnModel {
@@ -253,6 +262,27 @@ impl Store {
             i32::try_from(d)
                 .map(tenure_core::model::date_from_day)
                 .map_err(|_| decode(format!("usage day {d}")))
+        })
+        .transpose()
+    }
+
+    /// The latest stored model's version, horizon and training time,
+    /// without reading the model itself (the account page shows them).
+    pub async fn latest_churn_model_brief(&self) -> Result<Option<ChurnModelBrief>> {
+        let row = sqlx::query(
+            "SELECT version, horizon_days, trained_at FROM churn_models \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let horizon: i64 = r.try_get(1)?;
+            Ok(ChurnModelBrief {
+                version: r.try_get(0)?,
+                horizon_days: u32::try_from(horizon)
+                    .map_err(|_| decode("churn model: horizon".into()))?,
+                trained_at: r.try_get(2)?,
+            })
         })
         .transpose()
     }

@@ -6,6 +6,7 @@
 //! customer wrote is escaped by the template. The caller's scope was
 //! checked when the account was read.
 
+use tenure_store::StoreError;
 use tenure_store::api::Scope;
 use tenure_store::feedback::FeedbackQuery;
 
@@ -77,28 +78,26 @@ pub async fn panel(
             text: i.text,
         })
         .collect();
-    let titles: std::collections::HashMap<String, (String, &'static str)> = state
-        .store
-        .requests()
-        .await?
-        .into_iter()
-        .map(|r| (r.id, (r.title, r.status.as_str())))
-        .collect();
-    let requests = state
+    // Only the requests this account asks for are read (an account asks
+    // for a few; the product may hold thousands).
+    let links = state
         .store
         .request_links_of(None, Some(account_id), scope)
-        .await?
-        .into_iter()
-        .filter_map(|l| {
-            let (title, status) = titles.get(&l.request_id)?;
-            Some(VoiceRequest {
-                href: format!("/requests#request-{}", urlencode(&l.request_id)),
-                title: title.clone(),
-                status,
-                added_on: l.added_on.to_string(),
-            })
-        })
-        .collect();
+        .await?;
+    let mut requests = Vec::with_capacity(links.len());
+    for l in links {
+        let r = match state.store.request(&l.request_id).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        requests.push(VoiceRequest {
+            href: format!("/requests#request-{}", urlencode(&l.request_id)),
+            title: r.title,
+            status: r.status.as_str(),
+            added_on: l.added_on.to_string(),
+        });
+    }
     let sends = state
         .store
         .account_survey_sends(account_id, SENDS)
