@@ -26,7 +26,7 @@ use tenure_core::model::{Account, Contact, Subscription};
 
 use crate::bulk::{numbered_placeholders, push_value_tuples, write_rows};
 use crate::import::{
-    MAX_PROBLEMS, Problem, crlf_to_lf, csv_problem, file_problem, log_import, open_input,
+    MAX_PROBLEMS, Problem, crlf_to_lf, csv_problem, file_problem, log_import, open_input, tallied,
 };
 use crate::rows::{Record, from_row, select_list, table_spec, to_values};
 use crate::{Kind, Result, Store, StoreError};
@@ -361,12 +361,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::Invalid(summary.problems));
         }
-        let checksum = {
-            let t = tally
-                .lock()
-                .map_err(|_| file_problem(name, "internal error"))?;
-            hex::encode(t.1.clone().finalize())
-        };
+        let (_, checksum) = tallied(&tally, name)?;
         summary.elapsed = started.elapsed();
         let kind = format!(
             "{} {}",

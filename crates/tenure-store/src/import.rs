@@ -1091,12 +1091,7 @@ fn import_events_sqlite<R: BufRead + Send>(
     if let (Some(set_aside), Some(rollups)) = (set_aside, rollups.as_mut()) {
         crate::deferred::finish(tx, set_aside, rollups)?;
     }
-    let (bytes, checksum) = {
-        let t = tally
-            .lock()
-            .map_err(|_| file_problem(&name, "internal error"))?;
-        (t.0, hex::encode(t.1.clone().finalize()))
-    };
+    let (bytes, checksum) = tallied(tally, &name)?;
     progress(bytes);
     if !options.allow_reimport {
         use rusqlite::OptionalExtension;
@@ -1200,6 +1195,15 @@ fn already_imported(name: &str, at: i64) -> StoreError {
     )
 }
 
+/// The bytes read and their SHA-256 in hex, once the source has read to
+/// the end of file `name`.
+pub(crate) fn tallied(tally: &Mutex<(u64, Sha256)>, name: &str) -> Result<(u64, String)> {
+    let t = tally
+        .lock()
+        .map_err(|_| file_problem(name, "internal error"))?;
+    Ok((t.0, hex::encode(t.1.clone().finalize())))
+}
+
 pub(crate) fn file_problem(file: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(vec![Problem {
         file: file.to_string(),
@@ -1243,9 +1247,9 @@ impl Store {
             .await
     }
 
-    /// [`Store::import_reader`]; `defer` lets events into an empty SQLite
-    /// database take the faster path of [`crate::deferred`] (the tests
-    /// compare it with the ordinary one).
+    /// [`Store::import_reader`]; `defer` lets events into a SQLite file go
+    /// through [`import_events_sqlite`] (the tests compare it with the
+    /// general way).
     pub(crate) async fn import_reader_deferring(
         &self,
         kind: Kind,
@@ -1258,8 +1262,6 @@ impl Store {
         let started = Instant::now();
         let tally = Arc::new(Mutex::new((0u64, Sha256::new())));
         let (mut reading, present) = Reading::open(kind, name, reader, options, &tally)?;
-        let update = update_columns(kind, reading.format, &reading.source, &present);
-
         if defer
             && kind == Kind::Events
             && let Some(path) = &self.sqlite_file
@@ -1271,6 +1273,7 @@ impl Store {
                 })
             });
         }
+        let update = update_columns(kind, reading.format, &reading.source, &present);
         let mut tx = self.begin_write().await?;
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
@@ -1313,12 +1316,7 @@ impl Store {
         writer.flush(&mut tx).await?;
         // The source has read to the end, so the tally covers the whole file.
         drop(reading);
-        let (bytes, checksum) = {
-            let t = tally
-                .lock()
-                .map_err(|_| file_problem(name, "internal error"))?;
-            (t.0, hex::encode(t.1.clone().finalize()))
-        };
+        let (bytes, checksum) = tallied(&tally, name)?;
         progress(bytes);
         if kind == Kind::Events && !options.allow_reimport {
             let before = imported_at(&mut tx, kind, &checksum).await?;
