@@ -117,6 +117,30 @@ pub async fn write_rows(
     Ok(written)
 }
 
+/// Inserts `rows` in the caller's transaction, many per statement: `head`
+/// (`INSERT INTO t (columns) VALUES `) and a tuple of `width` placeholders
+/// a row, as many rows as fit in about 30,000 parameters (at most 1,000),
+/// each row's values bound in order by `bind`.
+pub(crate) async fn insert_many<'r, T>(
+    conn: &mut AnyConnection,
+    head: &str,
+    width: usize,
+    rows: &'r [T],
+    bind: impl Fn(Query<'r, Any, AnyArguments>, &'r T) -> Query<'r, Any, AnyArguments>,
+) -> Result<()> {
+    let numbered = numbered_placeholders(conn);
+    for chunk in rows.chunks((30_000 / width).min(1000)) {
+        let mut sql = String::from(head);
+        push_value_tuples(&mut sql, chunk.len(), width, numbered);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Which of `ids` already exist in the kind's table.
 pub async fn existing_ids(
     conn: &mut AnyConnection,

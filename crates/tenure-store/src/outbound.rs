@@ -144,9 +144,6 @@ pub async fn enqueue(conn: &mut AnyConnection, m: &NewMessage, now: i64) -> Resu
     enqueue_many(conn, std::slice::from_ref(m), now).await
 }
 
-/// Messages per statement: 11 parameters each, well under SQLite's 32,766.
-const MESSAGES_PER_STATEMENT: usize = 1000;
-
 /// Queues messages in the caller's transaction, many rows per statement
 /// (a day's survey pass can queue hundreds of thousands of emails, and one
 /// statement per message cost a round trip each on PostgreSQL).
@@ -155,17 +152,14 @@ pub async fn enqueue_many(
     messages: &[NewMessage],
     now: i64,
 ) -> Result<()> {
-    let numbered = crate::bulk::numbered_placeholders(conn);
-    for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO outbox (id, kind, target, subject, body, status, attempts, \
-             next_attempt_at, created_at, source, account_id) VALUES ",
-        );
-        crate::bulk::push_value_tuples(&mut sql, chunk.len(), 11, numbered);
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for m in chunk {
-            q = q
-                .bind(m.id.as_str())
+    crate::bulk::insert_many(
+        conn,
+        "INSERT INTO outbox (id, kind, target, subject, body, status, attempts, \
+         next_attempt_at, created_at, source, account_id) VALUES ",
+        11,
+        messages,
+        |q, m| {
+            q.bind(m.id.as_str())
                 .bind(m.kind.as_str())
                 .bind(m.target.as_str())
                 .bind(m.subject.as_deref())
@@ -175,11 +169,10 @@ pub async fn enqueue_many(
                 .bind(now)
                 .bind(now)
                 .bind(m.source.as_str())
-                .bind(m.account_id.as_deref());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(m.account_id.as_deref())
+        },
+    )
+    .await
 }
 
 impl Store {

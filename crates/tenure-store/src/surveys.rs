@@ -126,38 +126,28 @@ pub async fn insert_send(conn: &mut AnyConnection, s: &Send) -> Result<()> {
 const NEW_SEND_COLUMNS: &str = "id, survey, kind, channel, account_id, contact_id, segment, \
      csm_email, token_hash, sent_on, sent_at, expires_at, message_id";
 
-/// Sends per statement: 13 parameters each, well under SQLite's 32,766.
-const SENDS_PER_STATEMENT: usize = 1000;
-
 /// Inserts sends in the caller's transaction, many rows per statement: a
 /// day's pass can send a survey to every contact (274,025 at 100,000
 /// accounts), and one statement per send cost a round trip each on
 /// PostgreSQL (docs/PERFORMANCE.md, "PostgreSQL at 100,000 accounts").
 pub async fn insert_sends(conn: &mut AnyConnection, sends: &[Send]) -> Result<()> {
-    let numbered = crate::bulk::numbered_placeholders(conn);
-    for chunk in sends.chunks(SENDS_PER_STATEMENT) {
-        let mut sql = format!("INSERT INTO survey_sends ({NEW_SEND_COLUMNS}) VALUES ");
-        crate::bulk::push_value_tuples(&mut sql, chunk.len(), 13, numbered);
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
-            q = q
-                .bind(s.id.as_str())
-                .bind(s.survey.as_str())
-                .bind(s.kind.as_str())
-                .bind(s.channel.as_str())
-                .bind(s.account_id.as_str())
-                .bind(s.contact_id.as_str())
-                .bind(s.segment.as_deref())
-                .bind(s.csm_email.as_deref())
-                .bind(s.token_hash.as_str())
-                .bind(s.sent_on.to_string())
-                .bind(s.sent_at)
-                .bind(s.expires_at)
-                .bind(s.message_id.as_deref());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let head = format!("INSERT INTO survey_sends ({NEW_SEND_COLUMNS}) VALUES ");
+    crate::bulk::insert_many(conn, &head, 13, sends, |q, s| {
+        q.bind(s.id.as_str())
+            .bind(s.survey.as_str())
+            .bind(s.kind.as_str())
+            .bind(s.channel.as_str())
+            .bind(s.account_id.as_str())
+            .bind(s.contact_id.as_str())
+            .bind(s.segment.as_deref())
+            .bind(s.csm_email.as_deref())
+            .bind(s.token_hash.as_str())
+            .bind(s.sent_on.to_string())
+            .bind(s.sent_at)
+            .bind(s.expires_at)
+            .bind(s.message_id.as_deref())
+    })
+    .await
 }
 
 impl Store {
