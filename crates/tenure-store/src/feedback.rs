@@ -568,35 +568,35 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut items: Vec<FeedbackItem> = rows.iter().map(item_row).collect::<Result<_>>()?;
-        let mut themes: HashMap<String, Vec<String>> = HashMap::new();
-        if q.limit.is_some() {
-            // A page of items (the account page shows five): the themes of
-            // those items only, not of every item the filter matches.
-            let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-            for chunk in ids.chunks(200) {
-                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let tsql = format!(
-                    "SELECT t.item_id, t.theme FROM feedback_themes t \
-                     WHERE t.item_id IN ({}) ORDER BY t.item_id, t.position",
-                    list.join(", ")
-                );
-                let mut tq = sqlx::query(AssertSqlSafe(tsql));
-                for id in chunk {
-                    tq = tq.bind(*id);
-                }
-                for r in tq.fetch_all(&self.pool).await? {
-                    themes.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
-                }
-            }
+        // Each query with its binds: for a page of items (the account page
+        // shows five) the themes of those items only, otherwise of every
+        // item the filter matches.
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let queries: Vec<(String, Vec<&str>)> = if q.limit.is_some() {
+            ids.chunks(200)
+                .map(|chunk| {
+                    let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT t.item_id, t.theme FROM feedback_themes t \
+                         WHERE t.item_id IN ({}) ORDER BY t.item_id, t.position",
+                        list.join(", ")
+                    );
+                    (sql, chunk.to_vec())
+                })
+                .collect()
         } else {
-            let tsql = format!(
+            let sql = format!(
                 "SELECT t.item_id, t.theme FROM feedback_themes t \
                  JOIN feedback_items f ON f.id = t.item_id WHERE {cond} \
                  ORDER BY t.item_id, t.position"
             );
-            let mut tq = sqlx::query(AssertSqlSafe(tsql));
-            for b in &binds {
-                tq = tq.bind(b.as_str());
+            vec![(sql, binds.iter().map(String::as_str).collect())]
+        };
+        let mut themes: HashMap<String, Vec<String>> = HashMap::new();
+        for (sql, binds) in queries {
+            let mut tq = sqlx::query(AssertSqlSafe(sql));
+            for b in binds {
+                tq = tq.bind(b);
             }
             for r in tq.fetch_all(&self.pool).await? {
                 themes.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
