@@ -426,6 +426,14 @@ mod tests {
         super::prepare(&tx).unwrap()
     }
 
+    /// The problems of a refused file.
+    fn problems(e: StoreError) -> Vec<crate::import::Problem> {
+        match e {
+            StoreError::Invalid(p) => p,
+            other => panic!("{other}"),
+        }
+    }
+
     /// The counts of a summary, without its time.
     fn counts(s: &crate::import::ImportSummary) -> (u64, u64, u64, u64, u64, String) {
         (
@@ -471,11 +479,7 @@ mod tests {
         let b = import(&slow, "again.ndjson", &more, &options, false)
             .await
             .unwrap_err();
-        let message = |e: StoreError| match e {
-            StoreError::Invalid(p) => p,
-            other => panic!("{other}"),
-        };
-        let (a, b) = (message(a), message(b));
+        let (a, b) = (problems(a), problems(b));
         assert!(a[0].message.contains("already imported"), "{a:?}");
         assert_eq!(
             a[0].message.split(" (at").next(),
@@ -499,10 +503,6 @@ mod tests {
             events()
         );
         let options = ImportOptions::default();
-        let problems = |e: StoreError| match e {
-            StoreError::Invalid(p) => p,
-            other => panic!("{other}"),
-        };
         let a = problems(
             import(&store, "bad.ndjson", &bad, &options, true)
                 .await

@@ -92,3 +92,21 @@ pub async fn test_db() -> TestDb {
         _dir: dir,
     }
 }
+
+/// Imports `body` as file `name` of `kind` (a file may be imported again),
+/// panicking with the file's name on a refusal.
+pub async fn import_text(
+    store: &Store,
+    kind: crate::Kind,
+    name: &str,
+    body: &str,
+) -> crate::import::ImportSummary {
+    let options = crate::import::ImportOptions {
+        allow_reimport: true,
+        ..crate::import::ImportOptions::default()
+    };
+    store
+        .import_reader(kind, name, body.as_bytes(), &options, &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("importing {name}: {e}"))
+}

@@ -8,29 +8,12 @@ use tenure_core::health::{
     HealthModel, HealthScore, THRESHOLD_SCORECARD, backtest_stats, churned_within,
 };
 use tenure_store::health::{NewOverride, Shard, SignalsRequest, Snapshot};
-use tenure_store::import::ImportOptions;
 use tenure_store::scan::Bind;
-use tenure_store::testing::test_db;
+use tenure_store::testing::{import_text as import, test_db};
 use tenure_store::{Kind, Store};
 
 fn d(s: &str) -> Date {
     s.parse().unwrap()
-}
-
-async fn import(store: &Store, kind: Kind, name: &str, body: &str) {
-    store
-        .import_reader(
-            kind,
-            name,
-            body.as_bytes(),
-            &ImportOptions {
-                allow_reimport: true,
-                ..ImportOptions::default()
-            },
-            &mut |_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("importing {name}: {e}"));
 }
 
 /// Scores every account on each day, as `tenure health recompute` does:

@@ -19,10 +19,10 @@ use tenure_core::model::{Account, Event};
 use tenure_store::analytics::LoadRange;
 use tenure_store::api::{Created, RecordQuery, Scope};
 use tenure_store::health::{Shard, SignalsRequest};
-use tenure_store::import::{ImportOptions, ImportSummary};
+use tenure_store::import::ImportSummary;
 use tenure_store::ingest::{Incoming, IngestSummary, Message};
 use tenure_store::rows::Record;
-use tenure_store::testing::{TestDb, test_db};
+use tenure_store::testing::{TestDb, import_text as import, test_db};
 use tenure_store::{Kind, Store};
 
 const SCRIPT: &str = include_str!("../../../deploy/postgres/partition-events.sql");
@@ -82,22 +82,6 @@ async fn texts(store: &Store, sql: &str) -> Vec<String> {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-async fn import(store: &Store, kind: Kind, name: &str, body: &str) -> ImportSummary {
-    store
-        .import_reader(
-            kind,
-            name,
-            body.as_bytes(),
-            &ImportOptions {
-                allow_reimport: true,
-                ..ImportOptions::default()
-            },
-            &mut |_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("importing {name}: {e}"))
 }
 
 /// The counts of an import, without its timing.
