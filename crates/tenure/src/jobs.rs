@@ -41,9 +41,7 @@ fn print_status(out: &mut impl std::io::Write, runs: &[JobRun], limit: usize) ->
         "started (UTC)", "job", "day", "took", "outcome", "written"
     )?;
     for r in runs.iter().rev().take(limit) {
-        let started = jiff::Timestamp::from_microsecond(r.started_at)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let started = crate::outbound::time(Some(r.started_at));
         let took = (r.finished_at - r.started_at) as f64 / 1e6;
         writeln!(
             out,

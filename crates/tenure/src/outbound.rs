@@ -150,7 +150,9 @@ fn report(m: Message) -> Result<()> {
     }
 }
 
-fn time(micros: Option<i64>) -> String {
+/// A time in microseconds as `YYYY-MM-DD HH:MM:SS` (UTC), `-` when there
+/// is none; the command-line tables' time columns.
+pub(crate) fn time(micros: Option<i64>) -> String {
     micros
         .and_then(|t| Timestamp::from_microsecond(t).ok())
         .map_or_else(
