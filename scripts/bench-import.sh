@@ -3,6 +3,10 @@
 #   scripts/bench-import.sh events [N]     import N events (default 1,000,000) from NDJSON into
 #                                          SQLite, against the sqlite3 CLI's .import of the same
 #                                          rows as CSV into a bare table, in the same run
+#   scripts/bench-import.sh events-pg [N]  the same N events into a throwaway PostgreSQL server
+#                                          (scripts/pg.sh), against psql's \copy of the same rows
+#                                          into a fresh Tenure events table (its indexes and
+#                                          rollup triggers), in the same run
 #   scripts/bench-import.sh demo [N]       generate and load the N-account demo (default 100,000):
 #                                          time and peak memory
 # Installs the sqlite3 CLI from Debian when it is missing. Works in a temp folder it removes.
@@ -15,6 +19,7 @@ cargo build --release -p tenure >&2
 tenure=${TENURE_BIN:-$PWD/target/release/tenure}
 work=$(mktemp -d -t tenure-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+repo=$PWD
 cd "$work"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -22,18 +27,23 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); calc "$e - $s"; }
 calc() { python3 -c "print($1)"; }
 
+# Real-shaped events from the demo company into events.ndjson: enough
+# accounts (data/accounts.csv) for N events; sets rows.
+make_events() {
+  local accounts=$(( n / 1400 + 50 ))
+  "$tenure" demo --accounts "$accounts" --seed 1 --end 2026-01-01 --out data --quiet
+  head -n "$n" data/events.ndjson > events.ndjson
+  rows=$(wc -l < events.ndjson)
+  if [ "$rows" -lt "$n" ]; then echo "the demo gave only $rows events" >&2; exit 1; fi
+}
+
 case "$what" in
   events)
     n=${n:-1000000}
     if ! command -v sqlite3 >/dev/null; then
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3) >&2
     fi
-    # Real-shaped events from the demo company: enough accounts for N events.
-    accounts=$(( n / 1400 + 50 ))
-    "$tenure" demo --accounts "$accounts" --seed 1 --end 2026-01-01 --out data --quiet
-    head -n "$n" data/events.ndjson > events.ndjson
-    rows=$(wc -l < events.ndjson)
-    if [ "$rows" -lt "$n" ]; then echo "the demo gave only $rows events" >&2; exit 1; fi
+    make_events
     python3 - <<'PY'
 import csv, json
 with open("events.ndjson") as src, open("events.csv", "w", newline="") as dst:
@@ -75,6 +85,35 @@ PY
     printf 'sqlite3 .import CSV into a bare table:               %.2f s, ratio tenure/sqlite3 = %.2f\n' "$tb" "$(calc "$tt / $tb")"
     printf 'sqlite3 .import CSV into a table with 2 indexes:     %.2f s, ratio tenure/sqlite3 = %.2f\n' "$ts" "$(calc "$tt / $ts")"
     printf 'sqlite3 .import CSV, then the same 2 indexes:        %.2f s, ratio tenure/sqlite3 = %.2f\n' "$tsame" "$(calc "$tt / $tsame")"
+    ;;
+  events-pg)
+    n=${n:-1000000}
+    make_events
+    eval "$("$repo"/scripts/pg.sh start)"
+    trap 'cd /; "$repo"/scripts/pg.sh stop "$TENURE_PG_DIR"; rm -rf "$work"' EXIT
+    base=${TEST_DATABASE_URL%/*}
+    fresh() { # a new database holding the accounts, its URL on stdout
+      psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null 2>&1
+      "$tenure" --db "$base/$1" import accounts data/accounts.csv --quiet >&2
+      echo "$base/$1"
+    }
+    # The reference's input: the same rows in the events table's own
+    # shape (timestamps in microseconds), as Tenure stored them.
+    db=$(fresh bench_ref)
+    "$tenure" --db "$db" import events events.ndjson --quiet
+    psql -q "$db" -c "\copy (SELECT account_id, user_id, event, ts, properties, message_id FROM events ORDER BY seq) TO 'events.pg.csv' CSV"
+    t_tenure=(); t_copy=()
+    for run in 1 2 3; do
+      db=$(fresh bench_tenure)
+      t_tenure+=("$(seconds "$tenure" --db "$db" import events events.ndjson --quiet)")
+      db=$(fresh bench_copy)
+      t_copy+=("$(seconds psql -q "$db" -c "\copy events (account_id, user_id, event, ts, properties, message_id) FROM 'events.pg.csv' CSV")")
+    done
+    tt=$(printf '%s\n' "${t_tenure[@]}" | median)
+    tc=$(printf '%s\n' "${t_copy[@]}" | median)
+    printf 'events: %d (NDJSON %s bytes), PostgreSQL %s\n' "$rows" "$(stat -c %s events.ndjson)" "$(psql -Atc 'SHOW server_version' "$TEST_DATABASE_URL")"
+    printf 'tenure import events (NDJSON, validated):               %.2f s median of 3, %.0f events/s\n' "$tt" "$(calc "$rows / $tt")"
+    printf 'psql \\copy into the events table (indexes, triggers):   %.2f s, ratio tenure/copy = %.2f\n' "$tc" "$(calc "$tt / $tc")"
     ;;
   demo)
     n=${n:-100000}

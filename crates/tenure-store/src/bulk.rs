@@ -18,6 +18,17 @@ pub fn batch_rows(kind: Kind) -> usize {
     (30_000 / table_spec(kind).columns.len()).min(1000)
 }
 
+/// How many rows of `kind` the importers and the demo loader hold before
+/// they write: a statement's worth ([`batch_rows`]), or for events one
+/// PostgreSQL statement's worth ([`PG_EVENTS`]; on SQLite, ten statements).
+pub(crate) fn held_rows(kind: Kind) -> usize {
+    if kind == Kind::Events {
+        PG_EVENTS
+    } else {
+        batch_rows(kind)
+    }
+}
+
 fn bind<'q>(mut q: Query<'q, Any, AnyArguments>, vals: &'q [Val]) -> Query<'q, Any, AnyArguments> {
     for v in vals {
         q = match v {
@@ -105,6 +116,9 @@ pub async fn write_rows(
 ) -> Result<u64> {
     let spec = table_spec(kind);
     let numbered = numbered_placeholders(conn);
+    if kind == Kind::Events && numbered {
+        return write_events_pg(conn, rows).await;
+    }
     let mut written = 0;
     for chunk in rows.chunks(batch_rows(kind)) {
         let sql = insert_sql(spec, chunk.len(), update, numbered);
@@ -115,6 +129,91 @@ pub async fn write_rows(
         written += q.execute(&mut *conn).await?.rows_affected();
     }
     Ok(written)
+}
+
+/// Events a statement on PostgreSQL ([`write_events_pg`]).
+pub(crate) const PG_EVENTS: usize = 10_000;
+
+/// Events into PostgreSQL, [`PG_EVENTS`] a statement: each column goes as
+/// one parameter, an array literal of the chunk's values, which the server
+/// reads with its own array parser and `unnest`s in order (the `seq`
+/// numbers follow the rows). A multi-row `INSERT` of six bound values a
+/// row made the server parse and plan a statement of 6,000 parameters for
+/// every 1,000 events (docs/PERFORMANCE.md, "Import"). Duplicates of a
+/// message id are skipped as by [`insert_sql`]; a chunk without message
+/// ids cannot have any, and is inserted without `ON CONFLICT`, whose
+/// checks took a fifth of the server's time.
+async fn write_events_pg(conn: &mut AnyConnection, rows: &[Vec<Val>]) -> Result<u64> {
+    macro_rules! insert_events {
+        ($tail:literal) => {
+            concat!(
+                "INSERT INTO events (account_id, user_id, event, ts, properties, message_id) \
+                 SELECT r.a, r.u, r.e, r.t, r.p, r.m \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) \
+                 WITH ORDINALITY AS r(a, u, e, t, p, m, n) ORDER BY r.n",
+                $tail
+            )
+        };
+    }
+    const INSERT: &str = insert_events!("");
+    const SKIPPING: &str = insert_events!(" ON CONFLICT DO NOTHING");
+    const WIDTH: usize = 6;
+    const MESSAGE_ID: usize = 5;
+    debug_assert_eq!(
+        table_spec(Kind::Events).columns,
+        [
+            "account_id",
+            "user_id",
+            "event",
+            "ts",
+            "properties",
+            "message_id"
+        ]
+    );
+    let mut written = 0;
+    for chunk in rows.chunks(PG_EVENTS) {
+        let mut arrays: [String; WIDTH] = Default::default();
+        for (c, array) in arrays.iter_mut().enumerate() {
+            let values = chunk.iter().map(|row| &row[c]);
+            array_literal(array, values);
+        }
+        let ids = chunk
+            .iter()
+            .any(|row| !matches!(row[MESSAGE_ID], Val::Text(None)));
+        let mut q = sqlx::query(if ids { SKIPPING } else { INSERT });
+        for array in &arrays {
+            q = q.bind(array.as_str());
+        }
+        written += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(written)
+}
+
+/// Writes `values` as a PostgreSQL array literal into `out`: `{"a","b\"c",NULL,7}`.
+/// Texts are quoted, with `"` and `\` escaped by a backslash, so any text
+/// (braces, commas, spaces, the word NULL) reads back as itself.
+pub(crate) fn array_literal<'v>(out: &mut String, values: impl Iterator<Item = &'v Val>) {
+    out.push('{');
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match v {
+            Val::Int(Some(n)) => out.push_str(&n.to_string()),
+            Val::Text(Some(t)) => {
+                out.push('"');
+                for ch in t.chars() {
+                    if ch == '"' || ch == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(ch);
+                }
+                out.push('"');
+            }
+            Val::Int(None) | Val::Text(None) => out.push_str("NULL"),
+        }
+    }
+    out.push('}');
 }
 
 /// Inserts `rows` in the caller's transaction, many per statement: `head`
@@ -198,7 +297,7 @@ impl BulkWriter {
         let kind = rec.kind();
         let i = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
         self.buffers[i].1.push(to_values(rec));
-        if self.buffers[i].1.len() >= batch_rows(kind) {
+        if self.buffers[i].1.len() >= held_rows(kind) {
             self.flush_one(conn, 0).await?;
             self.flush_one(conn, i).await?;
         }
@@ -241,5 +340,24 @@ mod tests {
         let sql = insert_sql(table_spec(Kind::Events), 2, &[], false);
         assert!(sql.contains("VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?) ON"));
         assert!(sql.ends_with(") ON CONFLICT DO NOTHING"));
+    }
+
+    #[test]
+    fn array_literals_quote_every_text_and_escape_quotes_and_backslashes() {
+        let values = [
+            Val::Text(Some("a".into())),
+            Val::Text(Some(r#"say "hi" \ {x,y}"#.into())),
+            Val::Text(Some("NULL".into())),
+            Val::Text(None),
+            Val::Int(Some(-7)),
+            Val::Int(None),
+            Val::Text(Some(String::new())),
+        ];
+        let mut out = String::new();
+        array_literal(&mut out, values.iter());
+        assert_eq!(out, r#"{"a","say \"hi\" \\ {x,y}","NULL",NULL,-7,NULL,""}"#);
+        out.clear();
+        array_literal(&mut out, [].iter());
+        assert_eq!(out, "{}");
     }
 }

@@ -23,7 +23,7 @@ use tenure_core::model::{
     SurveyResponse, Ticket, ValueError,
 };
 
-use crate::bulk::{all_account_ids, batch_rows, existing_ids, write_rows};
+use crate::bulk::{all_account_ids, existing_ids, held_rows, write_rows};
 use crate::rows::{Record, Val, columns_for_field, to_values};
 use crate::{Kind, Result, Store, StoreError};
 
@@ -1274,6 +1274,7 @@ impl Store {
             });
         }
         let update = update_columns(kind, reading.format, &reading.source, &present);
+        let batch = held_rows(kind);
         let mut tx = self.begin_write().await?;
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
@@ -1285,13 +1286,12 @@ impl Store {
             update,
             known_accounts,
             create_missing: options.create_missing_accounts,
-            pending: Vec::with_capacity(batch_rows(kind)),
+            pending: Vec::with_capacity(batch),
             inserted: 0,
             updated: 0,
             duplicates_skipped: 0,
             accounts_created: 0,
         };
-        let batch = batch_rows(kind);
 
         while let Some((line, record)) = reading.next_record() {
             if let Some(p) = writer.check(&record, line, name) {

@@ -673,3 +673,94 @@ async fn survey_sends_and_their_emails_are_written_many_rows_per_statement() {
     assert_eq!(store.survey_send_by_token("hash-b0").await.unwrap(), None);
     assert_eq!(queued(store.outbox_counts().await.unwrap()), Some(n as u64));
 }
+
+/// Events of every kind of text are stored as written, in file order,
+/// with repeated message ids skipped, over more rows than one statement
+/// writes on PostgreSQL (10,000 events a statement, each column one array
+/// parameter; `ON CONFLICT` only where the rows have message ids) and more
+/// than one batch on SQLite.
+#[tokio::test]
+async fn events_of_any_text_are_stored_as_written_in_file_order() {
+    let db = test_db().await;
+    let texts = [
+        "plain",
+        "with \"quotes\"",
+        r"back\slash\",
+        "{braces},and,commas",
+        "NULL",
+        "inner space",
+        "tab\there",
+        "new\nline",
+        "é漢字🙂",
+        r#"\"{,}"\"#,
+    ];
+    let base = jiff::Timestamp::from_second(1_767_225_600).unwrap();
+    let n = 10_500;
+    let mut file = String::new();
+    let mut expected = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..n {
+        let account = texts[i % texts.len()];
+        let user = texts[(i / 3) % texts.len()];
+        let event = texts[(i / 7) % texts.len()];
+        let ts = base + jiff::SignedDuration::from_secs(i as i64);
+        let properties = (i % 4 == 0).then(|| serde_json::json!({ "k": texts[i % 9], "i": i }));
+        // Every tenth of the first 10,000 events has a message id, which
+        // repeat from the 5,000th on; the last 500 have none (on
+        // PostgreSQL, a statement that skips nothing).
+        let message_id = (i % 10 == 0 && i < 10_000).then(|| format!("m-{}", i % 5000));
+        let mut line = serde_json::json!({
+            "timestamp": ts.to_string(),
+            "account_id": account,
+            "user_id": user,
+            "event": event,
+        });
+        if let Some(p) = &properties {
+            line["properties"] = p.clone();
+        }
+        if let Some(m) = &message_id {
+            line["message_id"] = m.clone().into();
+        }
+        file.push_str(&line.to_string());
+        file.push('\n');
+        if message_id.as_ref().is_none_or(|m| seen.insert(m.clone())) {
+            expected.push((account, user, event, ts, properties, message_id));
+        }
+    }
+    let options = ImportOptions {
+        create_missing_accounts: true,
+        ..ImportOptions::default()
+    };
+    let s = import_with(
+        &db.store,
+        Kind::Events,
+        "odd.ndjson",
+        file.as_bytes(),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.rows, s.inserted), (n as u64, expected.len() as u64));
+    assert_eq!((s.duplicates_skipped, s.accounts_created), (500, 10));
+    let out = export_string(&db.store, Kind::Events, ExportFormat::Ndjson).await;
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        let (account, user, event, ts, properties, message_id) = e;
+        assert_eq!(g["account_id"], *account, "event {i}: {g}");
+        assert_eq!(g["user_id"], *user, "event {i}: {g}");
+        assert_eq!(g["event"], *event, "event {i}: {g}");
+        let at: jiff::Timestamp = g["timestamp"].as_str().unwrap().parse().unwrap();
+        assert_eq!(at, *ts, "event {i}: {g}");
+        let properties = properties.clone().unwrap_or_default();
+        assert_eq!(g["properties"], properties, "event {i}: {g}");
+        assert_eq!(
+            g["message_id"].as_str(),
+            message_id.as_deref(),
+            "event {i}: {g}"
+        );
+    }
+}
