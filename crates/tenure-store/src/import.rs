@@ -941,19 +941,6 @@ struct Writer {
 }
 
 impl Writer {
-    /// The problem with a parsed record that needs the database: an
-    /// account that does not exist when missing accounts are not created.
-    /// (An id seen on an earlier line is [`Reading`]'s check, made before.)
-    fn check(&self, record: &Record, line: u64, name: &str) -> Option<Problem> {
-        if self.kind.has_account()
-            && !self.create_missing
-            && !self.known_accounts.contains(record.account_id())
-        {
-            return Some(missing_account(record.account_id(), line, name));
-        }
-        None
-    }
-
     async fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
@@ -1281,39 +1268,82 @@ impl Store {
         } else {
             HashSet::new()
         };
+        // Accounts are checked here when missing ones are refused, and
+        // created by the writer when they are not: one of the two needs
+        // the known ids.
+        let create_missing = options.create_missing_accounts;
+        let (check_accounts, writer_accounts) = if create_missing {
+            (HashSet::new(), known_accounts)
+        } else {
+            (known_accounts, HashSet::new())
+        };
         let mut writer = Writer {
             kind,
             update,
-            known_accounts,
-            create_missing: options.create_missing_accounts,
-            pending: Vec::with_capacity(batch),
+            known_accounts: writer_accounts,
+            create_missing,
+            pending: Vec::new(),
             inserted: 0,
             updated: 0,
             duplicates_skipped: 0,
             accounts_created: 0,
         };
-
+        // The rows are written by a task of their own while this one reads
+        // and parses the next batch; on a multi-threaded runtime the two
+        // run at once (docs/PERFORMANCE.md, "Import: 1,000,000 events into
+        // PostgreSQL").
+        let (send, mut batches) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
+        let writing = tokio::spawn(async move {
+            let mut written = Ok(());
+            while let Some(rows) = batches.recv().await {
+                writer.pending = rows;
+                written = writer.flush(&mut tx).await;
+                if written.is_err() {
+                    break;
+                }
+            }
+            (tx, writer, written)
+        });
+        let mut pending = Vec::with_capacity(batch);
         while let Some((line, record)) = reading.next_record() {
-            if let Some(p) = writer.check(&record, line, name) {
-                reading.problems.push(p);
+            if kind.has_account()
+                && !create_missing
+                && !check_accounts.contains(record.account_id())
+            {
+                reading
+                    .problems
+                    .push(missing_account(record.account_id(), line, name));
                 continue;
             }
             if !reading.problems.is_empty() {
                 continue;
             }
-            writer.pending.push(record);
-            if writer.pending.len() >= batch {
-                writer.flush(&mut tx).await?;
+            pending.push(record);
+            if pending.len() >= batch {
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+                // Closed when the writer stopped on an error, which it returns.
+                if send.send(full).await.is_err() {
+                    break;
+                }
                 progress(tally.lock().map_or(0, |t| t.0));
             }
         }
         let rows = reading.rows;
         let problems = reading.finish();
+        if problems.is_empty() && !pending.is_empty() {
+            let _ = send.send(pending).await;
+        }
+        drop(send);
+        let (mut tx, writer, written) = match writing.await {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(StoreError::io("writing the rows", std::io::Error::other(e))),
+        };
         if !problems.is_empty() {
             tx.rollback().await?;
             return Err(StoreError::Invalid(problems));
         }
-        writer.flush(&mut tx).await?;
+        written?;
         // The source has read to the end, so the tally covers the whole file.
         drop(reading);
         let (bytes, checksum) = tallied(&tally, name)?;
