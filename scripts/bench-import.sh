@@ -121,5 +121,5 @@ PY
     grep -E "Elapsed|Maximum resident" time.txt
     ls -l demo.db | awk '{printf "database size: %.1f GB\n", $5/1e9}'
     ;;
-  *) echo "usage: scripts/bench-import.sh events [N] | demo [N]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench-import.sh events [N] | events-pg [N] | demo [N]" >&2; exit 2 ;;
 esac
