@@ -192,7 +192,7 @@ async fn write_events_pg(conn: &mut AnyConnection, rows: &[Vec<Val>]) -> Result<
 /// Writes `values` as a PostgreSQL array literal into `out`: `{"a","b\"c",NULL,7}`.
 /// Texts are quoted, with `"` and `\` escaped by a backslash, so any text
 /// (braces, commas, spaces, the word NULL) reads back as itself.
-pub(crate) fn array_literal<'v>(out: &mut String, values: impl Iterator<Item = &'v Val>) {
+fn array_literal<'v>(out: &mut String, values: impl Iterator<Item = &'v Val>) {
     out.push('{');
     for (i, v) in values.enumerate() {
         if i > 0 {

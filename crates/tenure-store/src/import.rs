@@ -1084,7 +1084,7 @@ fn import_events_sqlite<R: BufRead + Send>(
         use rusqlite::OptionalExtension;
         let before: Option<i64> = tx
             .query_row(
-                "SELECT imported_at FROM import_log WHERE kind = ?1 AND checksum = ?2 LIMIT 1",
+                IMPORTED_AT,
                 rusqlite::params![Kind::Events.as_str(), checksum],
                 |r| r.get(0),
             )
@@ -1505,24 +1505,27 @@ fn update_columns<R: BufRead>(
     update
 }
 
+/// When a file of a kind with a checksum was imported (both ways of
+/// importing ask, to refuse an events file imported before).
+const IMPORTED_AT: &str =
+    "SELECT imported_at FROM import_log WHERE kind = $1 AND checksum = $2 LIMIT 1";
+
 /// When a file of `kind` with this checksum was imported before, if it was.
 async fn imported_at(conn: &mut AnyConnection, kind: Kind, checksum: &str) -> Result<Option<i64>> {
-    let before: Option<i64> = sqlx::query_scalar(
-        "SELECT imported_at FROM import_log WHERE kind = $1 AND checksum = $2 LIMIT 1",
-    )
-    .bind(kind.as_str())
-    .bind(checksum)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let before: Option<i64> = sqlx::query_scalar(IMPORTED_AT)
+        .bind(kind.as_str())
+        .bind(checksum)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(before)
 }
 
-/// Records an import in the import log: its kind as logged (`accounts`,
-/// `salesforce accounts`), and its rows read, inserted and updated.
-/// The import log's entry for a file.
+/// The import log's entry for a file (both ways of importing write it).
 const LOG_IMPORT: &str = "INSERT INTO import_log (file_name, kind, rows_read, inserted, updated, checksum, imported_at, duration_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// Records an import in the import log: its kind as logged (`accounts`,
+/// `salesforce accounts`), and its rows read, inserted and updated.
 pub(crate) async fn log_import(
     conn: &mut AnyConnection,
     name: &str,
