@@ -764,3 +764,65 @@ async fn events_of_any_text_are_stored_as_written_in_file_order() {
         );
     }
 }
+
+/// Two writers take event numbers before either commits; the later number
+/// commits first. The fingerprint read between the two commits must differ
+/// from the one read after both: otherwise a server caching on it would
+/// never show the event committed last. Only PostgreSQL lets two writers
+/// hold numbers at once (SQLite's writer holds the database until it
+/// commits), so on SQLite this checks that the fingerprint sees each commit.
+#[tokio::test]
+async fn an_event_committed_after_a_later_numbered_one_changes_the_fingerprint() {
+    let db = test_db().await;
+    let store = &db.store;
+    import(store, Kind::Accounts, "accounts.csv", ACCOUNTS)
+        .await
+        .unwrap();
+    import(store, Kind::Events, "events.ndjson", EVENTS)
+        .await
+        .unwrap();
+    // Other accounts' rows: the usage rollups' triggers lock the rows they
+    // update, so two writers of one account's day would take turns.
+    let insert = "INSERT INTO events (account_id, user_id, event, ts) VALUES ($1, $1, 'login', 1)";
+    let postgres = store.backend() == tenure_store::Backend::Postgres;
+    let mut first = store.pool().begin().await.unwrap();
+    sqlx::query(insert)
+        .bind("acc-1")
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    if postgres {
+        // The later number commits while the first is still open.
+        sqlx::query(insert)
+            .bind("acc-2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let between = store.data_fingerprint().await.unwrap();
+        first.commit().await.unwrap();
+        assert_ne!(
+            store.data_fingerprint().await.unwrap(),
+            between,
+            "the late commit changed nothing"
+        );
+    } else {
+        first.commit().await.unwrap();
+        let between = store.data_fingerprint().await.unwrap();
+        sqlx::query(insert)
+            .bind("acc-2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_ne!(store.data_fingerprint().await.unwrap(), between);
+    }
+    let seqs: Vec<(i64,)> = sqlx::query_as(
+        "SELECT seq FROM events WHERE user_id IN ('acc-1', 'acc-2') ORDER BY user_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        seqs[0].0 < seqs[1].0,
+        "the first insert took the lower number: {seqs:?}"
+    );
+}
