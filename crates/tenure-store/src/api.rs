@@ -509,6 +509,9 @@ impl Store {
         let kind = rec.kind();
         let values = [checked_values(rec)?];
         let mut tx = self.begin_write().await?;
+        if kind == Kind::Events {
+            self.lock_event_writers(&mut tx).await?;
+        }
         check_account(&mut tx, rec, scope).await?;
         if let Some(id) = rec.id() {
             if !existing_ids(&mut tx, kind, &[id]).await?.is_empty() {
@@ -555,6 +558,10 @@ impl Store {
     /// belongs to it, events included.
     pub async fn delete_record(&self, kind: Kind, id: &str, scope: &Scope) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        if kind == Kind::Accounts {
+            // Its events and their rollups go too.
+            self.lock_event_writers(&mut tx).await?;
+        }
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);
         w.scope(scope, account_column(kind));
