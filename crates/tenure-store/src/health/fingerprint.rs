@@ -11,13 +11,15 @@ use crate::{Backend, Result, Store};
 /// change the audit log records and a newly trained churn model.
 ///
 /// Events are seen through their largest `seq`, which is enough where
-/// events are numbered in the order they commit (SQLite: one writer at a
-/// time). On PostgreSQL two servers ingesting at once take numbers from
-/// the sequence before either commits, so the later number can commit
-/// first: the largest `seq` then does not change when the earlier one
-/// commits. There the fingerprint also adds up the last [`EVENTS_TAIL`]
-/// numbers, which such a commit changes (its number joins them, a smaller
-/// one leaves).
+/// events are numbered in the order they commit: on SQLite (one writer at
+/// a time), and on PostgreSQL for Tenure's own writers, which take turns
+/// ([`Store::lock_event_writers`]). Two writers that do not (another
+/// program inserting rows beside a server) take numbers from the sequence
+/// before either commits, so the later number can commit first, and the
+/// largest `seq` does not change when the earlier one commits. So on
+/// PostgreSQL the fingerprint also adds up the last `EVENTS_TAIL` numbers,
+/// which such a commit changes (its number joins them, a smaller one
+/// leaves).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFingerprint(Vec<i64>);
 
@@ -27,7 +29,7 @@ pub struct DataFingerprint(Vec<i64>);
 /// ingest batch's transaction lasts milliseconds; an import's also changes
 /// the import log). Reading them is one backward range of the primary
 /// key, about 0.3 ms.
-pub const EVENTS_TAIL: i64 = 1_000;
+const EVENTS_TAIL: i64 = 1_000;
 
 /// The leading values of a [`DataFingerprint`] that describe events.
 const EVENT_PARTS: usize = 2;
