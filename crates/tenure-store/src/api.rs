@@ -510,7 +510,7 @@ impl Store {
         let values = [checked_values(rec)?];
         let mut tx = self.begin_write().await?;
         if kind == Kind::Events {
-            self.lock_event_writers(&mut tx).await?;
+            self.lock_bulk_writers(&mut tx).await?;
         }
         check_account(&mut tx, rec, scope).await?;
         if let Some(id) = rec.id() {
@@ -560,7 +560,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if kind == Kind::Accounts {
             // Its events and their rollups go too.
-            self.lock_event_writers(&mut tx).await?;
+            self.lock_bulk_writers(&mut tx).await?;
         }
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);

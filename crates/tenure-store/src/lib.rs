@@ -275,22 +275,25 @@ impl Store {
         self.backend
     }
 
-    /// Makes the transaction on `conn` the only one writing events until it
-    /// ends, on PostgreSQL (a transaction-level advisory lock); on SQLite,
-    /// where one transaction writes at a time anyway, it does nothing.
+    /// Makes the transaction on `conn` the only bulk writer until it ends,
+    /// on PostgreSQL (a transaction-level advisory lock); on SQLite, where
+    /// one transaction writes at a time anyway, it does nothing.
     ///
-    /// Every transaction that adds or deletes events takes it first. The
-    /// usage rollups' triggers lock each rollup row they update, so two
-    /// transactions writing the same accounts' events in several
-    /// statements each (an ingest group, an import, the demo) could each
-    /// hold a row the other waits for: a deadlock, which PostgreSQL ends
-    /// by failing one of them (a test of two stores ingesting at once saw
-    /// 31 of 80 requests fail without this lock). Taking turns also numbers
-    /// events in the order they commit.
-    pub async fn lock_event_writers(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+    /// Taken first by every transaction that writes many shared rows in
+    /// several statements: ingest groups, imports of every kind, the
+    /// demo's load, and the API's event creates and account deletes (which
+    /// touch events and their rollups). Two such transactions each holding
+    /// a row the other waits for deadlock, and PostgreSQL ends that by
+    /// failing one of them: the usage rollups' triggers lock each rollup
+    /// row they update, and an import upserts accounts in its file's order
+    /// while an ingest group's calls upsert them in theirs. Two tests saw it:
+    /// two stores ingesting the same accounts at once (31 of 80 requests
+    /// failed without this lock) and an accounts import beside ingest group
+    /// calls. Taking turns also numbers events in the order they commit.
+    pub async fn lock_bulk_writers(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(crate::jobs::advisory_key("writing events"))
+                .bind(crate::jobs::advisory_key("bulk writes"))
                 .execute(conn)
                 .await?;
         }

@@ -894,3 +894,71 @@ async fn two_stores_ingesting_the_same_accounts_at_once_never_fail() {
         .unwrap();
     assert_eq!(events, 4 * rounds as i64);
 }
+
+/// An accounts import (its rows written a statement at a time, in the
+/// file's order) while another store ingests group calls for the same
+/// accounts in the other order: neither fails. On PostgreSQL each holds
+/// rows the other may wait for unless imports and ingest take turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_import_and_ingest_into_the_same_accounts_at_once_never_fail() {
+    use tenure_store::ingest::{Incoming, Message};
+    let db = test_db().await;
+    let other = Store::open(&db.url).await.unwrap();
+    let n = 3_000;
+    let accounts: String = std::iter::once("id,name\n".to_string())
+        .chain((0..n).map(|i| format!("acc-{i:04},Account {i}\n")))
+        .collect();
+    let group = |user: &str, account: String| Incoming {
+        message_id: None,
+        message: Message::Group {
+            user_id: Some(user.into()),
+            group_id: account,
+            name: None,
+            industry: None,
+            employees: None,
+            plan: None,
+        },
+    };
+    let now = jiff::Timestamp::now();
+    let options = ImportOptions {
+        allow_reimport: true,
+        ..ImportOptions::default()
+    };
+    let (imported, ingested) = tokio::join!(
+        async {
+            let mut failed = Vec::new();
+            for round in 0..4 {
+                let body = accounts.replace("Account", &format!("Account {round}"));
+                if let Err(e) = import_with(
+                    &db.store,
+                    Kind::Accounts,
+                    "a.csv",
+                    body.as_bytes(),
+                    &options,
+                )
+                .await
+                {
+                    failed.push(e.to_string());
+                }
+            }
+            failed
+        },
+        async {
+            let mut failed = Vec::new();
+            for i in 0..60 {
+                let last = format!("acc-{:04}", n - 1 - i);
+                let first = format!("acc-{i:04}");
+                let items = vec![group("u-last", last), group("u-first", first)];
+                if let Err(e) = other.ingest(items, now).await {
+                    failed.push(e.to_string());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            failed
+        }
+    );
+    assert!(
+        imported.is_empty() && ingested.is_empty(),
+        "{imported:?} {ingested:?}"
+    );
+}

@@ -132,7 +132,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
     let rx = generate(demo);
     let mut writer = BulkWriter::default();
     let mut tx = store.pool().begin().await?;
-    store.lock_event_writers(&mut tx).await?;
+    store.lock_bulk_writers(&mut tx).await?;
     let mut done = 0u32;
     while let Ok(bundle) = rx.recv() {
         for rec in records(bundle) {
@@ -143,7 +143,7 @@ pub async fn run(db: &str, config_path: &Path, args: DemoArgs) -> Result<()> {
             writer.flush(&mut tx).await?;
             tx.commit().await?;
             tx = store.pool().begin().await?;
-            store.lock_event_writers(&mut tx).await?;
+            store.lock_bulk_writers(&mut tx).await?;
         }
         if let Some(pb) = &pb {
             pb.set_position(u64::from(done));

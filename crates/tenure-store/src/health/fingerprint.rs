@@ -13,7 +13,7 @@ use crate::{Backend, Result, Store};
 /// Events are seen through their largest `seq`, which is enough where
 /// events are numbered in the order they commit: on SQLite (one writer at
 /// a time), and on PostgreSQL for Tenure's own writers, which take turns
-/// ([`Store::lock_event_writers`]). Two writers that do not (another
+/// ([`Store::lock_bulk_writers`]). Two writers that do not (another
 /// program inserting rows beside a server) take numbers from the sequence
 /// before either commits, so the later number can commit first, and the
 /// largest `seq` does not change when the earlier one commits. So on
