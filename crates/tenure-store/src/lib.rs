@@ -280,8 +280,8 @@ impl Store {
     /// one transaction writes at a time anyway, it does nothing.
     ///
     /// Taken first by every transaction that writes many shared rows in
-    /// several statements: ingest groups, imports of every kind, the
-    /// demo's load, and the API's event creates and account deletes (which
+    /// several statements: ingest groups, imports of every kind (CRM
+    /// exports included), the demo's load, and the API's event creates and account deletes (which
     /// touch events and their rollups). Two such transactions each holding
     /// a row the other waits for deadlock, and PostgreSQL ends that by
     /// failing one of them: the usage rollups' triggers lock each rollup
