@@ -281,15 +281,16 @@ impl Store {
     ///
     /// Taken first by every transaction that writes many shared rows in
     /// several statements: ingest groups, imports of every kind (CRM
-    /// exports included), the demo's load, and the API's event creates and account deletes (which
-    /// touch events and their rollups). Two such transactions each holding
-    /// a row the other waits for deadlock, and PostgreSQL ends that by
-    /// failing one of them: the usage rollups' triggers lock each rollup
-    /// row they update, and an import upserts accounts in its file's order
-    /// while an ingest group's calls upsert them in theirs. Two tests saw it:
-    /// two stores ingesting the same accounts at once (31 of 80 requests
-    /// failed without this lock) and an accounts import beside ingest group
-    /// calls. Taking turns also numbers events in the order they commit.
+    /// exports included), the demo's load, and the API's event creates
+    /// and account deletes (which touch events and their rollups). Two
+    /// such transactions each holding a row the other waits for deadlock,
+    /// and PostgreSQL ends that by failing one of them: the usage rollups'
+    /// triggers lock each rollup row they update, and an import upserts
+    /// accounts in its file's order while an ingest group's calls upsert
+    /// them in theirs. Two tests saw it: two stores ingesting the same
+    /// accounts at once (31 of 80 requests failed without this lock) and
+    /// an accounts import beside ingest group calls. Taking turns also
+    /// numbers events in the order they commit.
     pub async fn lock_bulk_writers(&self, conn: &mut sqlx::AnyConnection) -> Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")

@@ -831,8 +831,8 @@ async fn an_event_committed_after_a_later_numbered_one_changes_the_fingerprint()
 /// touch the same accounts in opposite orders, each request in several
 /// statements (a group call between two track calls): none fails. On
 /// PostgreSQL the usage rollups' triggers lock the rows they update, so
-/// without one writer of events at a time such pairs deadlock and the
-/// database aborts one of them.
+/// unless bulk writers take turns (`Store::lock_bulk_writers`) such pairs
+/// deadlock and the database fails one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stores_ingesting_the_same_accounts_at_once_never_fail() {
     use tenure_store::ingest::{Incoming, Message};
