@@ -508,10 +508,11 @@ impl Store {
     pub async fn create_record(&self, rec: &Record, scope: &Scope) -> Result<Created> {
         let kind = rec.kind();
         let values = [checked_values(rec)?];
-        let mut tx = self.begin_write().await?;
-        if kind == Kind::Events {
-            self.lock_bulk_writers(&mut tx).await?;
-        }
+        let mut tx = if kind == Kind::Events {
+            self.begin_bulk_write().await?
+        } else {
+            self.begin_write().await?
+        };
         check_account(&mut tx, rec, scope).await?;
         if let Some(id) = rec.id() {
             if !existing_ids(&mut tx, kind, &[id]).await?.is_empty() {
@@ -557,11 +558,12 @@ impl Store {
     /// Deletes a record by id. Deleting an account deletes everything that
     /// belongs to it, events included.
     pub async fn delete_record(&self, kind: Kind, id: &str, scope: &Scope) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        if kind == Kind::Accounts {
+        let mut tx = if kind == Kind::Accounts {
             // Its events and their rollups go too.
-            self.lock_bulk_writers(&mut tx).await?;
-        }
+            self.begin_bulk_write().await?
+        } else {
+            self.begin_write().await?
+        };
         let mut w = Where::default();
         w.add("id = ?", vec![Bind::Text(id.to_string())]);
         w.scope(scope, account_column(kind));

@@ -312,9 +312,8 @@ impl Store {
             return Err(file_problem(name, "the file has no data rows"));
         }
 
-        let mut tx = self.begin_write().await?;
         // Accounts and contacts in the file's order, a statement at a time.
-        self.lock_bulk_writers(&mut tx).await?;
+        let mut tx = self.begin_bulk_write().await?;
         let mut outcomes: HashMap<u64, Outcome> = HashMap::new();
         match options.object {
             Object::Accounts => {

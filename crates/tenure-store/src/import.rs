@@ -1262,8 +1262,7 @@ impl Store {
         }
         let update = update_columns(kind, reading.format, &reading.source, &present);
         let batch = held_rows(kind);
-        let mut tx = self.begin_write().await?;
-        self.lock_bulk_writers(&mut tx).await?;
+        let mut tx = self.begin_bulk_write().await?;
         let known_accounts = if kind.has_account() {
             all_account_ids(&mut tx).await?
         } else {

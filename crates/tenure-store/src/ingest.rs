@@ -135,11 +135,7 @@ impl Store {
 
     /// Writes queued requests in one transaction and answers each.
     async fn write_jobs(&self, guard: tokio::sync::OwnedMutexGuard<()>, jobs: Vec<Job>) {
-        let tx = match self.begin_write_holding(guard).await {
-            Ok(mut tx) => self.lock_bulk_writers(&mut tx).await.map(|()| tx),
-            Err(e) => Err(e),
-        };
-        let mut tx = match tx {
+        let mut tx = match self.begin_bulk_write_holding(guard).await {
             Ok(tx) => tx,
             Err(e) => {
                 let msg = e.to_string();

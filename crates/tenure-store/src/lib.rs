@@ -251,6 +251,25 @@ impl Store {
         }
     }
 
+    /// A write transaction that is also the only bulk writer until it ends
+    /// ([`Store::lock_bulk_writers`]).
+    pub(crate) async fn begin_bulk_write(&self) -> Result<WriteTx> {
+        let mut tx = self.begin_write().await?;
+        self.lock_bulk_writers(&mut tx).await?;
+        Ok(tx)
+    }
+
+    /// [`Store::begin_bulk_write`] with the store's write lock held by the
+    /// caller (ingest's group commit).
+    async fn begin_bulk_write_holding(
+        &self,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<WriteTx> {
+        let mut tx = self.begin_write_holding(guard).await?;
+        self.lock_bulk_writers(&mut tx).await?;
+        Ok(tx)
+    }
+
     /// Begins a write transaction with the store's write lock held by the
     /// caller; the transaction keeps it until it ends.
     async fn begin_write_holding(

@@ -827,6 +827,21 @@ async fn an_event_committed_after_a_later_numbered_one_changes_the_fingerprint()
     );
 }
 
+/// A Segment group call: `user` joins `account`.
+fn group_call(user: &str, account: &str) -> tenure_store::ingest::Incoming {
+    tenure_store::ingest::Incoming {
+        message_id: None,
+        message: tenure_store::ingest::Message::Group {
+            user_id: Some(user.into()),
+            group_id: account.into(),
+            name: None,
+            industry: None,
+            employees: None,
+            plan: None,
+        },
+    }
+}
+
 /// Two stores on one database, as two servers are, ingest requests that
 /// touch the same accounts in opposite orders, each request in several
 /// statements (a group call between two track calls): none fails. On
@@ -851,19 +866,9 @@ async fn two_stores_ingesting_the_same_accounts_at_once_never_fail() {
             group_id: Some(account.into()),
         },
     };
-    let group = |account: &str| Incoming {
-        message_id: None,
-        message: Message::Group {
-            user_id: Some(format!("v-{account}")),
-            group_id: account.into(),
-            name: None,
-            industry: None,
-            employees: None,
-            plan: None,
-        },
-    };
     let request = |first: &str, second: &str, n: usize| {
-        vec![track(first, n), group(second), track(second, n)]
+        let group = group_call(&format!("v-{second}"), second);
+        vec![track(first, n), group, track(second, n)]
     };
     let now = jiff::Timestamp::now();
     let rounds = 40;
@@ -901,24 +906,12 @@ async fn two_stores_ingesting_the_same_accounts_at_once_never_fail() {
 /// rows the other may wait for unless imports and ingest take turns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accounts_import_and_ingest_into_the_same_accounts_at_once_never_fail() {
-    use tenure_store::ingest::{Incoming, Message};
     let db = test_db().await;
     let other = Store::open(&db.url).await.unwrap();
     let n = 3_000;
     let accounts: String = std::iter::once("id,name\n".to_string())
         .chain((0..n).map(|i| format!("acc-{i:04},Account {i}\n")))
         .collect();
-    let group = |user: &str, account: String| Incoming {
-        message_id: None,
-        message: Message::Group {
-            user_id: Some(user.into()),
-            group_id: account,
-            name: None,
-            industry: None,
-            employees: None,
-            plan: None,
-        },
-    };
     let now = jiff::Timestamp::now();
     let options = ImportOptions {
         allow_reimport: true,
@@ -948,7 +941,7 @@ async fn an_accounts_import_and_ingest_into_the_same_accounts_at_once_never_fail
             for i in 0..60 {
                 let last = format!("acc-{:04}", n - 1 - i);
                 let first = format!("acc-{i:04}");
-                let items = vec![group("u-last", last), group("u-first", first)];
+                let items = vec![group_call("u-last", &last), group_call("u-first", &first)];
                 if let Err(e) = other.ingest(items, now).await {
                     failed.push(e.to_string());
                 }
